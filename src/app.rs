@@ -1,0 +1,173 @@
+//! The daemon: scheduler, sender and HTTP in one process, with shutdown and time given as parameters.
+//!
+//! One `herald serve` runs per database: it holds an exclusive lock on `<database>.serve-lock`, which
+//! is what lets it move rows a previous crash left in `sending` back to `pending` at start.
+
+use crate::{
+    clock::{SharedClock, SystemClock},
+    config::Config,
+    domain::IssueState,
+    http,
+    scheduler::Scheduler,
+    send::Dispatcher,
+    store::Store,
+    track::Tokens,
+};
+use anyhow::Context;
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Exit once nothing is due and nothing is in flight.
+    pub until_idle: bool,
+}
+
+/// A daemon with its database open, its lock held and its HTTP port bound, ready to run.
+pub struct App {
+    config: Arc<Config>,
+    store: Store,
+    clock: SharedClock,
+    tokens: Tokens,
+    listener: tokio::net::TcpListener,
+    _lock: std::fs::File,
+}
+
+/// Runs herald until `shutdown` completes (or, with `until_idle`, until there is nothing to do).
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static, options: RunOptions) -> anyhow::Result<()> {
+    App::build(config, Arc::new(SystemClock)).await?.run(shutdown, options).await
+}
+
+/// The token key: `http.token_secret` if set, else one generated on first run and kept in the database.
+pub async fn load_tokens(config: &Config, store: &Store) -> anyhow::Result<Tokens> {
+    let secret = match &config.http.token_secret {
+        Some(s) => s.expose().to_owned(),
+        None => store
+            .setting_or_insert("token_secret", || {
+                let bytes: [u8; 32] = rand::random();
+                bytes.iter().map(|b| format!("{b:02x}")).collect()
+            })
+            .await
+            .context("reading the token key from the database")?,
+    };
+    Ok(Tokens::new(secret.as_bytes()))
+}
+
+impl App {
+    pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+        let path = config.database_path();
+        let store = Store::open(&path).await.with_context(|| format!("opening database {}", path.display()))?;
+        let lock_path = format!("{}.serve-lock", path.display());
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("opening {lock_path}"))?;
+        lock.try_lock().map_err(|_| {
+            anyhow::anyhow!("another `herald serve` is already running on {} (lock {lock_path})", path.display())
+        })?;
+        let tokens = load_tokens(&config, &store).await?;
+        let listener = tokio::net::TcpListener::bind(config.http.listen)
+            .await
+            .with_context(|| format!("binding http.listen {}", config.http.listen))?;
+        Ok(Self { config: Arc::new(config), store, clock, tokens, listener, _lock: lock })
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener")
+    }
+
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static, options: RunOptions) -> anyhow::Result<()> {
+        let App { config, store, clock, tokens, listener, _lock } = self;
+        let stop = CancellationToken::new();
+        let watcher = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("shutdown requested: finishing messages in flight");
+                stop.cancel();
+            }
+        });
+        let tracker = TaskTracker::new();
+        let recovered = store.recover_interrupted(clock.now()).await?;
+        if recovered > 0 {
+            tracing::warn!(recovered, "deliveries interrupted by an earlier crash are pending again");
+        }
+        let router = http::router(store.clone(), tokens.clone(), clock.clone());
+        tracing::info!(listen = %listener.local_addr()?, public_url = %config.http.public_url, "http listening");
+        tracker.spawn({
+            let stop = stop.clone();
+            async move {
+                let served = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "http server failed");
+                }
+            }
+        });
+        let scheduler = Scheduler::new(store.clone(), clock.clone(), config.scheduler.clone());
+        let mut dispatcher = Dispatcher::start(
+            store.clone(),
+            clock.clone(),
+            config.clone(),
+            tokens.clone(),
+            &tracker,
+            stop.clone(),
+        );
+        let result = drive(&scheduler, &mut dispatcher, &stop, config.scheduler.poll_interval, options).await;
+        stop.cancel();
+        dispatcher.close();
+        let fatal = dispatcher.fatal();
+        drop(dispatcher);
+        tracker.close();
+        tracker.wait().await;
+        watcher.abort();
+        if options.until_idle && result.is_ok() {
+            report_idle(&store).await?;
+        }
+        store.close().await;
+        match (result, fatal) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Some(fatal)) => Err(anyhow::anyhow!("sending stopped: {fatal}")),
+            (Ok(()), None) => Ok(()),
+        }
+    }
+
+}
+
+async fn report_idle(store: &Store) -> anyhow::Result<()> {
+    for issue in store.issues_in_state(IssueState::Sending).await? {
+        if let Some(at) = store.next_retry_at(issue.id).await? {
+            tracing::info!(issue_id = %issue.id, next_retry = %at.to_rfc3339(), "deferred deliveries wait for a later run");
+        }
+    }
+    Ok(())
+}
+
+/// The main loop: tick the scheduler, hand out a batch, repeat; rest when there is nothing to do.
+async fn drive(
+    scheduler: &Scheduler,
+    dispatcher: &mut Dispatcher,
+    stop: &CancellationToken,
+    poll: Duration,
+    options: RunOptions,
+) -> anyhow::Result<()> {
+    while !stop.is_cancelled() {
+        let tick = scheduler.tick().await.context("scheduler")?;
+        let pumped = dispatcher.pump().await.context("sender")?;
+        if !tick.started.is_empty() || pumped.dispatched > 0 {
+            continue;
+        }
+        let settled = pumped.in_flight_before == 0 && dispatcher.in_flight() == 0;
+        if options.until_idle && settled {
+            tracing::info!("idle: nothing due and nothing in flight");
+            return Ok(());
+        }
+        let rest = if dispatcher.in_flight() > 0 { Duration::from_millis(10) } else { poll };
+        tokio::select! {
+            _ = tokio::time::sleep(rest) => {}
+            _ = stop.cancelled() => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! The command-line contract, as clap sees it.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "herald", version, about = "Email newsletter delivery daemon")]
+pub struct Cli {
+    /// Configuration file (default: config/herald.toml if present, else built-in defaults).
+    #[arg(long, global = true, env = "HERALD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: scheduler, sender and HTTP.
+    Serve {
+        /// Exit once nothing is due and nothing is in flight.
+        #[arg(long)]
+        until_idle: bool,
+    },
+    /// Load the configuration and print every problem found.
+    CheckConfig,
+    /// Manage lists.
+    #[command(subcommand)]
+    List(ListCommand),
+    /// Manage subscribers.
+    #[command(subcommand)]
+    Subscriber(SubscriberCommand),
+    /// Queue and control issues.
+    #[command(subcommand)]
+    Issue(IssueCommand),
+    /// Preview the HTML (or with --text the plain part) a subscriber would get.
+    Render {
+        file: PathBuf,
+        #[arg(long)]
+        list: Option<String>,
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Print the plain-text part instead of the HTML.
+        #[arg(long)]
+        text: bool,
+        #[arg(long)]
+        subject: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ListCommand {
+    /// Create a list.
+    Create(ListCreate),
+    /// Lists with subscriber counts by status.
+    Ls,
+}
+
+#[derive(Debug, Args)]
+pub struct ListCreate {
+    pub slug: String,
+    #[arg(long)]
+    pub name: String,
+    /// "Name <address>" used in From.
+    #[arg(long)]
+    pub from: String,
+    #[arg(long)]
+    pub reply_to: Option<String>,
+    /// 5-field cron pattern for sending slots, e.g. "0 9 * * MON".
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// IANA time zone the schedule is read in (default: scheduler.timezone).
+    #[arg(long)]
+    pub timezone: Option<String>,
+    /// Layout under templates/ (default: default).
+    #[arg(long, default_value = "default")]
+    pub layout: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubscriberCommand {
+    /// Add or update one subscriber.
+    Add {
+        list: String,
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// KEY=VALUE attribute; repeatable.
+        #[arg(long = "attr", value_name = "KEY=VALUE")]
+        attrs: Vec<String>,
+    },
+    /// Import a CSV file with a header row: `email` required, `name` optional, other columns attributes.
+    Import { list: String, file: PathBuf },
+    /// Subscribers of a list.
+    Ls {
+        list: String,
+        #[arg(long)]
+        status: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IssueCommand {
+    /// Queue FILE (.md with front matter, or .mjml) for LIST.
+    Queue {
+        list: String,
+        file: PathBuf,
+        #[arg(long)]
+        subject: Option<String>,
+        /// Start time, RFC 3339 (e.g. 2026-12-01T09:00:00+01:00).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Issues with state and progress.
+    Ls { list: Option<String> },
+    /// One issue with delivery counts.
+    Show { id: String },
+    /// Stop sending; every recipient keeps their state.
+    Pause { id: String },
+    /// Continue exactly where the issue stopped.
+    Resume { id: String },
+    /// Stop for good; unsent deliveries become skipped.
+    Cancel { id: String },
+}

@@ -1,0 +1,100 @@
+//! Reading subscribers from CSV: a header row with an `email` column (required), `name` (optional) and
+//! any other columns as attributes. A bad row is reported with its line number and skipped; it never
+//! stops the rest of the file.
+
+use crate::{domain::EmailAddress, store::ImportRow};
+use std::{collections::BTreeMap, io::Read};
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rejected {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// Reads rows in chunks of `chunk` and hands each chunk to `sink` (so a million rows never sit in
+/// memory at once). Returns the rejected rows.
+pub async fn read<R: Read, F, Fut>(input: R, chunk: usize, mut sink: F) -> anyhow::Result<Vec<Rejected>>
+where
+    F: FnMut(Vec<ImportRow>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(input);
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| anyhow::anyhow!("line 1: cannot read the header row: {e}"))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    let email_at = headers
+        .iter()
+        .position(|h| h == "email")
+        .ok_or_else(|| anyhow::anyhow!("line 1: the header row has no `email` column (found: {})", headers.join(", ")))?;
+    let name_at = headers.iter().position(|h| h == "name");
+    let mut rejected = Vec::new();
+    let mut rows = Vec::with_capacity(chunk);
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line() + 1;
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                rejected.push(Rejected { line: e.position().map_or(line, |p| p.line()), reason: e.to_string() });
+                continue;
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        if record.len() != headers.len() {
+            rejected.push(Rejected {
+                line,
+                reason: format!("has {} fields, the header has {}", record.len(), headers.len()),
+            });
+            continue;
+        }
+        let email = match EmailAddress::parse(&record[email_at]) {
+            Ok(e) => e,
+            Err(e) => {
+                rejected.push(Rejected { line, reason: e.to_string() });
+                continue;
+            }
+        };
+        let name = name_at.map(|i| record[i].to_owned()).filter(|n| !n.is_empty());
+        let attributes: BTreeMap<String, String> = headers
+            .iter()
+            .zip(record.iter())
+            .enumerate()
+            .filter(|(i, (_, v))| *i != email_at && Some(*i) != name_at && !v.is_empty())
+            .map(|(_, (k, v))| (k.clone(), v.to_owned()))
+            .collect();
+        rows.push(ImportRow { email, name, attributes });
+        if rows.len() == chunk {
+            sink(std::mem::replace(&mut rows, Vec::with_capacity(chunk))).await?;
+        }
+    }
+    if !rows.is_empty() {
+        sink(rows).await?;
+    }
+    Ok(rejected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bad_rows_are_reported_by_line_and_the_rest_kept() {
+        let csv = "email,name,city\nann@example.com,Ann,Oslo\nnot-an-address,Bob,Rome\ncy@example.com,Cy\n\"dee@example.com\",Dee,\n";
+        let mut kept = Vec::new();
+        let rejected = read(csv.as_bytes(), 2, |chunk| {
+            kept.extend(chunk);
+            async { Ok(()) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(kept.iter().map(|r| r.email.as_str()).collect::<Vec<_>>(), ["ann@example.com", "dee@example.com"]);
+        assert_eq!(kept[0].attributes.get("city").map(String::as_str), Some("Oslo"));
+        assert!(kept[1].attributes.is_empty());
+        let lines: Vec<u64> = rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [3, 4]);
+    }
+}

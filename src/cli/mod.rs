@@ -1,0 +1,14 @@
+//! CLI edge: `herald [--config PATH] COMMAND`. Arguments are parsed into domain types here; each command
+//! prints a human summary, or with `--json` exactly one JSON document on stdout.
+
+mod args;
+mod csv_rows;
+mod issues;
+mod lists;
+mod output;
+mod preview;
+mod run;
+mod subscribers;
+
+pub use args::Cli;
+pub use run::main;

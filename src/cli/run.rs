@@ -1,0 +1,120 @@
+//! Entry point: parse arguments, load configuration, open the store, run one command.
+
+use super::{
+    Cli,
+    args::Command,
+    issues, lists,
+    output::Output,
+    preview, subscribers,
+};
+use crate::{
+    app::{self, RunOptions},
+    config::{self, Config, Loaded},
+    store::Store,
+};
+use anyhow::Context;
+use clap::Parser;
+use std::process::ExitCode;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let loaded = config::load(cli.config.as_deref(), std::env::vars());
+    if let Command::CheckConfig = cli.command {
+        return check_config(loaded, Output { json: cli.json });
+    }
+    let loaded = match loaded {
+        Ok(l) => l,
+        Err(problems) => {
+            eprintln!("error: {problems}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(&loaded.config, matches!(cli.command, Command::Serve { .. }));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, loaded)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config, serving: bool) {
+    let default = if serving { config.log.filter.as_str() } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log.json { builder.json().init() } else { builder.init() }
+}
+
+fn check_config(loaded: Result<Loaded, config::ConfigProblems>, out: Output) -> ExitCode {
+    #[derive(serde::Serialize)]
+    struct Report {
+        ok: bool,
+        source: Option<String>,
+        problems: Vec<String>,
+        warnings: Vec<String>,
+    }
+    let report = match loaded {
+        Ok(l) => Report { ok: true, source: Some(l.source), problems: vec![], warnings: l.warnings },
+        Err(p) => Report { ok: false, source: None, problems: p.0, warnings: vec![] },
+    };
+    let printed = out.emit(&report, |r| {
+        let mut lines: Vec<String> = r.problems.iter().map(|p| format!("error: {p}")).collect();
+        lines.extend(r.warnings.iter().map(|w| format!("warning: {w}")));
+        if r.ok {
+            lines.push(format!("configuration OK ({})", r.source.as_deref().unwrap_or("")));
+        }
+        lines.join("\n")
+    });
+    if printed.is_err() || !report.ok { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
+    let out = Output { json: cli.json };
+    let config = loaded.config;
+    if let Command::Serve { until_idle } = cli.command {
+        for warning in &loaded.warnings {
+            tracing::warn!("{warning}");
+        }
+        return app::run(config, shutdown_signal(), RunOptions { until_idle }).await;
+    }
+    let path = config.database_path();
+    let store = Store::open(&path).await.with_context(|| format!("opening database {}", path.display()))?;
+    let result = match cli.command {
+        Command::List(c) => lists::run(&store, &config, c, out).await,
+        Command::Subscriber(c) => subscribers::run(&store, c, out).await,
+        Command::Issue(c) => issues::run(&store, &config, c, out).await,
+        Command::Render { file, list, output, text, subject } => {
+            preview::run(&store, &config, &file, list.as_deref(), subject.as_deref(), output.as_deref(), text, out).await
+        }
+        Command::Serve { .. } | Command::CheckConfig => unreachable!("handled above"),
+    };
+    store.close().await;
+    result
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,95 @@
+//! `herald subscriber add|import|ls`.
+
+use super::{args::SubscriberCommand, csv_rows, output::Output};
+use crate::{
+    clock::{Clock, SystemClock},
+    domain::{EmailAddress, ListSlug, SubscriberStatus},
+    store::{ImportRow, ImportTally, Store},
+};
+use anyhow::Context;
+use std::collections::BTreeMap;
+
+/// Rows per import transaction.
+const IMPORT_CHUNK: usize = 10_000;
+
+pub async fn run(store: &Store, command: SubscriberCommand, out: Output) -> anyhow::Result<()> {
+    match command {
+        SubscriberCommand::Add { list, email, name, attrs } => {
+            let list = store.list(&ListSlug::parse(&list)?).await?;
+            let email = EmailAddress::parse(&email)?;
+            let attributes = attrs
+                .iter()
+                .map(|a| {
+                    a.split_once('=')
+                        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+                        .filter(|(k, _)| !k.is_empty())
+                        .ok_or_else(|| anyhow::anyhow!("--attr `{a}` is not KEY=VALUE"))
+                })
+                .collect::<anyhow::Result<BTreeMap<_, _>>>()?;
+            let row = ImportRow { email: email.clone(), name, attributes };
+            let result = store.upsert_subscriber(list.id, &row, SystemClock.now()).await?;
+            #[derive(serde::Serialize)]
+            struct Added {
+                email: String,
+                list: String,
+                result: crate::store::UpsertResult,
+            }
+            let added = Added { email: email.to_string(), list: list.slug.to_string(), result };
+            out.emit(&added, |a| format!("{:?} {} to {}", a.result, a.email, a.list).to_lowercase())
+        }
+        SubscriberCommand::Import { list, file } => {
+            let list = store.list(&ListSlug::parse(&list)?).await?;
+            let input = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+            let (added, updated) = (std::cell::Cell::new(0u64), std::cell::Cell::new(0u64));
+            let now = SystemClock.now();
+            let rejected = csv_rows::read(std::io::BufReader::new(input), IMPORT_CHUNK, |rows| {
+                let (store, list, added, updated) = (store.clone(), list.id, &added, &updated);
+                async move {
+                    let t: ImportTally = store.import_subscribers(list, &rows, now).await?;
+                    added.set(added.get() + t.added);
+                    updated.set(updated.get() + t.updated);
+                    Ok(())
+                }
+            })
+            .await
+            .with_context(|| file.display().to_string())?;
+            #[derive(serde::Serialize)]
+            struct Report {
+                list: String,
+                added: u64,
+                updated: u64,
+                rejected: usize,
+                rejected_rows: Vec<csv_rows::Rejected>,
+            }
+            let report = Report {
+                list: list.slug.to_string(),
+                added: added.get(),
+                updated: updated.get(),
+                rejected: rejected.len(),
+                rejected_rows: rejected,
+            };
+            out.emit(&report, |r| {
+                let mut s = format!("{}: added {}, updated {}, rejected {}\n", r.list, r.added, r.updated, r.rejected);
+                for row in &r.rejected_rows {
+                    s.push_str(&format!("  line {}: {}\n", row.line, row.reason));
+                }
+                s
+            })
+        }
+        SubscriberCommand::Ls { list, status } => {
+            let list = store.list(&ListSlug::parse(&list)?).await?;
+            let status = status
+                .as_deref()
+                .map(|s| s.parse::<SubscriberStatus>().map_err(|_| anyhow::anyhow!("--status `{s}` is not active, unsubscribed or bounced")))
+                .transpose()?;
+            let subscribers = store.subscribers(list.id, status).await?;
+            out.emit(&subscribers, |subs| {
+                let mut s = String::new();
+                for sub in subs {
+                    s.push_str(&format!("{:<40} {:<13} {}\n", sub.email, sub.status, sub.name.as_deref().unwrap_or("")));
+                }
+                s
+            })
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! Reads the TOML file and the environment into a [`Config`], collecting every problem instead of
+//! stopping at the first, and warning about keys it does not know.
+
+use super::model::*;
+use crate::domain::{CronSchedule, EmailAddress};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+use toml::Value;
+
+/// A configuration and what was noticed while loading it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+    /// Where the file came from, or that built-in defaults were used.
+    pub source: String,
+}
+
+/// Every problem found, one line each, naming the key.
+#[derive(Debug)]
+pub struct ConfigProblems(pub Vec<String>);
+
+impl fmt::Display for ConfigProblems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} configuration problem(s): {}", self.0.len(), self.0.join("; "))
+    }
+}
+
+impl std::error::Error for ConfigProblems {}
+
+/// The file read when `--config` is not given, if it exists.
+pub const DEFAULT_PATH: &str = "config/herald.toml";
+
+pub fn load(
+    path: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Loaded, ConfigProblems> {
+    let mut problems = Vec::new();
+    let (table, source) = match path {
+        Some(p) => (read_file(p, &mut problems), p.display().to_string()),
+        None if Path::new(DEFAULT_PATH).exists() => {
+            (read_file(Path::new(DEFAULT_PATH), &mut problems), DEFAULT_PATH.to_owned())
+        }
+        None => (BTreeMap::new(), "built-in defaults".to_owned()),
+    };
+    let mut reader = Reader { values: table, used: BTreeSet::new(), problems, warnings: Vec::new() };
+    reader.overlay_env(env);
+    let config = reader.read();
+    reader.warn_unknown();
+    if reader.problems.is_empty() {
+        Ok(Loaded { config, warnings: reader.warnings, source })
+    } else {
+        Err(ConfigProblems(reader.problems))
+    }
+}
+
+/// A value and where it came from, for messages.
+struct Entry {
+    value: Value,
+    origin: String,
+}
+
+struct Reader {
+    /// `section.key` → value.
+    values: BTreeMap<String, Entry>,
+    used: BTreeSet<String>,
+    problems: Vec<String>,
+    warnings: Vec<String>,
+}
+
+fn read_file(path: &Path, problems: &mut Vec<String>) -> BTreeMap<String, Entry> {
+    let mut out = BTreeMap::new();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(format!("{}: cannot read: {e}", path.display()));
+            return out;
+        }
+    };
+    let table: toml::Table = match text.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(format!("{}: invalid TOML: {}", path.display(), e.to_string().trim()));
+            return out;
+        }
+    };
+    for (section, body) in table {
+        match body {
+            Value::Table(keys) => {
+                for (key, value) in keys {
+                    let origin = format!("{} [{section}] {key}", path.display());
+                    out.insert(format!("{section}.{key}"), Entry { value, origin });
+                }
+            }
+            _ => problems.push(format!("{}: `{section}` must be a [section]", path.display())),
+        }
+    }
+    out
+}
+
+impl Reader {
+    fn overlay_env(&mut self, env: impl IntoIterator<Item = (String, String)>) {
+        for (name, raw) in env {
+            let Some(rest) = name.strip_prefix("HERALD_") else { continue };
+            let Some((section, key)) = rest.split_once("__") else { continue };
+            let value = format!("v = {raw}")
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or(Value::String(raw));
+            let dotted = format!("{}.{}", section.to_lowercase(), key.to_lowercase());
+            self.values.insert(dotted, Entry { value, origin: format!("environment {name}") });
+        }
+    }
+
+    fn warn_unknown(&mut self) {
+        for (key, entry) in &self.values {
+            if !self.used.contains(key) {
+                self.warnings.push(format!("unknown key `{key}` ({}) is ignored", entry.origin));
+            }
+        }
+    }
+
+    /// Reads `key` with `convert`, recording a problem (and keeping `default`) when it does not fit.
+    fn get<T>(&mut self, key: &str, default: T, convert: impl Fn(&Value) -> Result<T, String>) -> T {
+        self.used.insert(key.to_owned());
+        let Some(entry) = self.values.get(key) else { return default };
+        match convert(&entry.value) {
+            Ok(v) => v,
+            Err(why) => {
+                self.problems.push(format!("`{key}` ({}): {why}", entry.origin));
+                default
+            }
+        }
+    }
+
+    fn string(&mut self, key: &str, default: String) -> String {
+        self.get(key, default, as_string)
+    }
+
+    fn optional_string(&mut self, key: &str) -> Option<String> {
+        self.get(key, None, |v| as_string(v).map(|s| (!s.is_empty()).then_some(s)))
+    }
+
+    fn int(&mut self, key: &str, default: u64, min: u64, max: u64) -> u64 {
+        self.get(key, default, |v| {
+            let n = match v {
+                Value::Integer(n) => *n,
+                Value::String(s) => s.trim().parse().map_err(|_| format!("`{s}` is not a whole number"))?,
+                other => return Err(format!("expected a whole number, found {}", other.type_str())),
+            };
+            u64::try_from(n)
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or_else(|| format!("{n} is out of range {min}..={max}"))
+        })
+    }
+
+    fn seconds(&mut self, key: &str, default: Duration, min: u64) -> Duration {
+        Duration::from_secs(self.int(key, default.as_secs(), min, 86_400 * 365))
+    }
+
+    fn choice<T: Copy>(&mut self, key: &str, default: T, options: &[(&str, T)]) -> T {
+        self.get(key, default, |v| {
+            let s = as_string(v)?;
+            options.iter().find(|(name, _)| *name == s).map(|(_, t)| *t).ok_or_else(|| {
+                let names: Vec<_> = options.iter().map(|(n, _)| format!("`{n}`")).collect();
+                format!("`{s}` is not one of {}", names.join(", "))
+            })
+        })
+    }
+
+    fn read(&mut self) -> Config {
+        let d = Config::default();
+        let database = DatabaseConfig { url: self.string("database.url", d.database.url) };
+        let smtp = SmtpConfig {
+            transport: self.choice(
+                "smtp.transport",
+                d.smtp.transport,
+                &[("smtp", TransportKind::Smtp), ("outbox", TransportKind::Outbox)],
+            ),
+            outbox_dir: PathBuf::from(self.string("smtp.outbox_dir", d.smtp.outbox_dir.display().to_string())),
+            host: self.string("smtp.host", d.smtp.host),
+            port: self.int("smtp.port", d.smtp.port.into(), 1, 65_535) as u16,
+            tls: self.choice(
+                "smtp.tls",
+                d.smtp.tls,
+                &[("none", TlsMode::None), ("starttls", TlsMode::StartTls), ("tls", TlsMode::Tls)],
+            ),
+            username: self.optional_string("smtp.username"),
+            password: self.optional_string("smtp.password").map(Secret::new),
+            connections: self.int("smtp.connections", d.smtp.connections as u64, 1, 256) as usize,
+            rate_per_second: self.get("smtp.rate_per_second", d.smtp.rate_per_second, |v| {
+                let r = match v {
+                    Value::Integer(n) => *n as f64,
+                    Value::Float(f) => *f,
+                    other => return Err(format!("expected a number, found {}", other.type_str())),
+                };
+                if r >= 0.0 && r.is_finite() { Ok(r) } else { Err(format!("{r} must be 0 or more")) }
+            }),
+            timeout: self.seconds("smtp.timeout_seconds", d.smtp.timeout, 1),
+            hello_name: self.optional_string("smtp.hello_name"),
+            unreachable_pause: self.seconds("smtp.unreachable_pause_seconds", d.smtp.unreachable_pause, 0),
+        };
+        let sending = SendingConfig {
+            batch_size: self.int("sending.batch_size", d.sending.batch_size as u64, 1, 100_000) as usize,
+            max_attempts: self.int("sending.max_attempts", d.sending.max_attempts.into(), 1, 100) as u32,
+            retry_base: self.seconds("sending.retry_base_seconds", d.sending.retry_base, 0),
+            domain: self.get("sending.domain", d.sending.domain, |v| {
+                let s = as_string(v)?;
+                EmailAddress::parse(&format!("x@{s}")).map(|_| s.to_lowercase()).map_err(|_| format!("`{s}` is not a domain name"))
+            }),
+            bounce_address: self.get("sending.bounce_address", d.sending.bounce_address, |v| {
+                let s = as_string(v)?;
+                let a = EmailAddress::parse(&s).map_err(|e| e.to_string())?;
+                if a.as_str().split('@').next().is_some_and(|l| l.contains('+')) {
+                    return Err("must not contain `+`: herald adds `+TOKEN` to it per message".into());
+                }
+                Ok(a)
+            }),
+        };
+        let http = HttpConfig {
+            listen: self.get("http.listen", d.http.listen, |v| {
+                let s = as_string(v)?;
+                s.parse().map_err(|_| format!("`{s}` is not an address:port such as 127.0.0.1:8080"))
+            }),
+            public_url: self.get("http.public_url", d.http.public_url, |v| {
+                let s = as_string(v)?;
+                if s.starts_with("https://") || s.starts_with("http://") {
+                    Ok(s.trim_end_matches('/').to_owned())
+                } else {
+                    Err(format!("`{s}` must start with https:// (or http:// for local testing)"))
+                }
+            }),
+            token_secret: self.get("http.token_secret", None, |v| {
+                let s = as_string(v)?;
+                if s.len() >= 32 { Ok(Some(Secret::new(s))) } else { Err("must be at least 32 characters".into()) }
+            }),
+        };
+        let scheduler = SchedulerConfig {
+            poll_interval: Duration::from_millis(self.int(
+                "scheduler.poll_milliseconds",
+                d.scheduler.poll_interval.as_millis() as u64,
+                10,
+                60_000,
+            )),
+            missed: self.choice(
+                "scheduler.missed",
+                d.scheduler.missed,
+                &[("catch_up", MissedSlots::CatchUp), ("hold", MissedSlots::Hold)],
+            ),
+            grace: self.seconds("scheduler.grace_seconds", d.scheduler.grace, 0),
+            timezone: self.get("scheduler.timezone", d.scheduler.timezone, |v| {
+                let s = as_string(v)?;
+                CronSchedule::parse("0 0 * * *", &s).map(|_| s).map_err(|e| e.to_string())
+            }),
+        };
+        let render = RenderConfig {
+            templates_dir: PathBuf::from(
+                self.string("render.templates_dir", d.render.templates_dir.display().to_string()),
+            ),
+        };
+        let log = LogConfig {
+            filter: self.string("log.filter", d.log.filter),
+            json: self.choice("log.format", false, &[("text", false), ("json", true)]),
+        };
+        let config = Config { database, smtp, sending, http, scheduler, render, log };
+        self.cross_checks(&config);
+        config
+    }
+
+    /// Problems and warnings that involve more than one key.
+    fn cross_checks(&mut self, c: &Config) {
+        if c.smtp.username.is_some() != c.smtp.password.is_some() {
+            self.problems.push("`smtp.username` and `smtp.password` must be set together".into());
+        }
+        let loopback = matches!(c.smtp.host.as_str(), "127.0.0.1" | "::1" | "localhost");
+        if c.smtp.transport == TransportKind::Smtp && c.smtp.tls == TlsMode::None && !loopback {
+            self.warnings.push(format!(
+                "`smtp.tls` is `none` for non-loopback host `{}`: mail and credentials travel in clear text",
+                c.smtp.host
+            ));
+        }
+        if !c.http.public_url.starts_with("https://") {
+            self.warnings.push(
+                "`http.public_url` is not https: Gmail and Yahoo ignore one-click unsubscribe links that are not https"
+                    .into(),
+            );
+        }
+    }
+}
+
+fn as_string(v: &Value) -> Result<String, String> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Integer(n) => Ok(n.to_string()),
+        Value::Float(f) => Ok(f.to_string()),
+        Value::Boolean(b) => Ok(b.to_string()),
+        other => Err(format!("expected a string, found {}", other.type_str())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_load_with_no_file_and_no_environment() {
+        let loaded = load(Some(Path::new("/dev/null")), env(&[])).unwrap();
+        assert_eq!(loaded.config.smtp.transport, TransportKind::Outbox);
+        assert_eq!(loaded.config.database.url, "var/herald.db");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "[smtp]\nport = 25\nhost = \"mx.example.com\"").unwrap();
+        let loaded = load(Some(f.path()), env(&[("HERALD_SMTP__PORT", "2525")])).unwrap();
+        assert_eq!(loaded.config.smtp.port, 2525);
+        assert_eq!(loaded.config.smtp.host, "mx.example.com");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_key() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "[smtp]\nport = 70000\ntls = \"ssl\"\n[sending]\nbounce_address = \"nope\"\n[typo]\nx = 1")
+            .unwrap();
+        let err = load(Some(f.path()), env(&[("HERALD_SMTP__CONNECTIONS", "0")])).unwrap_err();
+        let all = err.0.join("\n");
+        assert_eq!(err.0.len(), 4, "{all}");
+        for key in ["smtp.port", "smtp.tls", "sending.bounce_address", "smtp.connections"] {
+            assert!(all.contains(key), "{key} missing from:\n{all}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_warned_about() {
+        let loaded = load(Some(Path::new("/dev/null")), env(&[("HERALD_SMTP__PROT", "1")])).unwrap();
+        assert!(loaded.warnings.iter().any(|w| w.contains("smtp.prot")), "{:?}", loaded.warnings);
+    }
+}

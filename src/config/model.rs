@@ -1,0 +1,182 @@
+//! The typed configuration and its defaults. `config/herald.example.toml` documents the same keys.
+
+use crate::domain::EmailAddress;
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub smtp: SmtpConfig,
+    pub sending: SendingConfig,
+    pub http: HttpConfig,
+    pub scheduler: SchedulerConfig,
+    pub render: RenderConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// A path or a `sqlite://` URL.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    Smtp,
+    /// Writes each message as an `.eml` file: the default, so herald works with no mail server.
+    Outbox,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain text. Only for loopback or a trusted network.
+    None,
+    StartTls,
+    /// Implicit TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub transport: TransportKind,
+    pub outbox_dir: PathBuf,
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// Concurrent SMTP sessions, each reused for many messages.
+    pub connections: usize,
+    /// Messages per second over all sessions; 0 = unlimited.
+    pub rate_per_second: f64,
+    pub timeout: Duration,
+    /// The name sent in EHLO; defaults to `sending.domain`.
+    pub hello_name: Option<String>,
+    /// How long the server may stay unreachable before sending issues pause themselves.
+    pub unreachable_pause: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct SendingConfig {
+    pub batch_size: usize,
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+    /// Right-hand side of Message-IDs and of List-Id.
+    pub domain: String,
+    /// Envelope sender; `bounces@d` becomes `bounces+TOKEN@d` per message.
+    pub bounce_address: EmailAddress,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+    /// Base of links in mail, e.g. `https://news.example.com`.
+    pub public_url: String,
+    /// HMAC key for unsubscribe and bounce tokens; generated and stored in the database when absent.
+    pub token_secret: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissedSlots {
+    /// A start time that passed while herald was down fires at once (several missed cron slots fire once).
+    CatchUp,
+    /// A start time missed by more than the grace period does not fire: an `--at` issue is paused with the
+    /// reason, a cron list waits for its next slot.
+    Hold,
+}
+
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    pub poll_interval: Duration,
+    pub missed: MissedSlots,
+    pub grace: Duration,
+    /// Zone for list schedules created without `--timezone`.
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RenderConfig {
+    pub templates_dir: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// A tracing filter such as `info` or `herald=debug`.
+    pub filter: String,
+    pub json: bool,
+}
+
+/// A value that must never be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database: DatabaseConfig { url: "var/herald.db".into() },
+            smtp: SmtpConfig {
+                transport: TransportKind::Outbox,
+                outbox_dir: "var/outbox".into(),
+                host: "127.0.0.1".into(),
+                port: 25,
+                tls: TlsMode::None,
+                username: None,
+                password: None,
+                connections: 4,
+                rate_per_second: 0.0,
+                timeout: Duration::from_secs(30),
+                hello_name: None,
+                unreachable_pause: Duration::from_secs(300),
+            },
+            sending: SendingConfig {
+                batch_size: 500,
+                max_attempts: 5,
+                retry_base: Duration::from_secs(60),
+                domain: "herald.localhost".into(),
+                bounce_address: EmailAddress::parse("bounces@herald.localhost").expect("valid default"),
+            },
+            http: HttpConfig {
+                listen: "127.0.0.1:8080".parse().expect("valid default"),
+                public_url: "http://127.0.0.1:8080".into(),
+                token_secret: None,
+            },
+            scheduler: SchedulerConfig {
+                poll_interval: Duration::from_secs(1),
+                missed: MissedSlots::CatchUp,
+                grace: Duration::from_secs(300),
+                timezone: "UTC".into(),
+            },
+            render: RenderConfig { templates_dir: "templates".into() },
+            log: LogConfig { filter: "info".into(), json: false },
+        }
+    }
+}
+
+impl Config {
+    /// The SQLite file path named by `database.url`.
+    pub fn database_path(&self) -> PathBuf {
+        let url = self.database.url.as_str();
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        PathBuf::from(path.split('?').next().unwrap_or(path))
+    }
+
+    pub fn hello_name(&self) -> &str {
+        self.smtp.hello_name.as_deref().unwrap_or(&self.sending.domain)
+    }
+}

@@ -1,0 +1,19 @@
+//! The few pages herald shows readers: plain HTML that works on any phone, no scripts, no tracking.
+
+use crate::render::escape_html;
+
+pub fn page(title: &str, body_html: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"robots\" content=\"noindex\"><title>{}</title>\
+         <style>body{{font-family:Georgia,serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1d1d1b;\
+         line-height:1.5}}button{{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:4px;background:#9b1c1c;\
+         color:#fff;cursor:pointer}}</style></head><body>{body_html}</body></html>\n",
+        escape_html(title)
+    )
+}
+
+pub fn not_found() -> String {
+    page("Not found", "<h1>Not found</h1><p>This link is not valid.</p>")
+}

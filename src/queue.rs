@@ -1,0 +1,79 @@
+//! Queueing an issue: the source is rendered here, once, so that a template or Markdown error is refused
+//! now, with file, line and reason, and never discovered at send time.
+
+use crate::{
+    config::Config,
+    domain::{IssueId, ListSlug},
+    render::{IssueContext, IssueSource, Layouts, RenderError, RenderedIssue, render_issue},
+    store::{List, NewIssue, Store, StoreError},
+};
+use chrono::{DateTime, Utc};
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("--at {0} is in the past")]
+    InThePast(String),
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct QueuedIssue {
+    pub id: IssueId,
+    pub list: String,
+    pub subject: String,
+    pub state: &'static str,
+    /// `None`: at the list's next slot, or at once for a list without a schedule.
+    pub send_at: Option<DateTime<Utc>>,
+    pub starts: String,
+}
+
+/// Renders `path` for `list` without storing anything.
+pub fn render_for_list(config: &Config, list: &List, path: &Path, subject: Option<&str>) -> Result<RenderedIssue, RenderError> {
+    let source = IssueSource::read(path)?;
+    let layout = Layouts::new(&config.render.templates_dir).load(&list.layout)?;
+    let context = IssueContext { list_name: list.name.clone(), list_address: list.from.address.to_string() };
+    render_issue(&source, subject, &context, &layout)
+}
+
+pub async fn queue_issue(
+    store: &Store,
+    config: &Config,
+    slug: &ListSlug,
+    path: &Path,
+    subject: Option<&str>,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<QueuedIssue, QueueError> {
+    if let Some(at) = at.filter(|at| *at < now - chrono::Duration::seconds(60)) {
+        return Err(QueueError::InThePast(at.to_rfc3339()));
+    }
+    let list = store.list(slug).await?;
+    let rendered = render_for_list(config, &list, path, subject)?;
+    let id = store
+        .insert_issue(
+            &NewIssue {
+                list_id: list.id,
+                subject: rendered.subject.clone(),
+                preheader: rendered.preheader,
+                source_path: path.display().to_string(),
+                html_template: rendered.html_template,
+                text_template: rendered.text_template,
+                send_at: at,
+            },
+            now,
+        )
+        .await?;
+    let starts = match (at, &list.schedule) {
+        (Some(at), _) => format!("at {}", at.to_rfc3339()),
+        (None, Some(schedule)) => match schedule.next_after(now) {
+            Some(slot) => format!("at the list's next slot, {} ({schedule})", slot.to_rfc3339()),
+            None => format!("at the list's next slot ({schedule})"),
+        },
+        (None, None) => "as soon as herald serve runs".to_owned(),
+    };
+    Ok(QueuedIssue { id, list: slug.to_string(), subject: rendered.subject, state: "queued", send_at: at, starts })
+}

@@ -1,0 +1,20 @@
+//! Render: an issue's source (Markdown in a list's MJML layout, or a whole MJML document) becomes two
+//! stored templates, HTML and plain text, once, when the issue is queued. Every error is found then,
+//! with file, line and reason. Per-subscriber values are filled later by [`PersonalTemplate`], without
+//! touching MJML again.
+
+mod compose;
+mod error;
+mod html_text;
+mod layout;
+mod markdown;
+mod personalise;
+mod placeholder;
+mod source;
+
+pub use compose::{IssueContext, RenderedIssue, render_issue};
+pub use error::RenderError;
+pub use layout::{Layout, Layouts};
+pub use personalise::{CompileError, Part, PersonalTemplate, Recipient, escape_html};
+pub use placeholder::{Placeholder, Var};
+pub use source::{FrontMatter, IssueSource, SourceKind};

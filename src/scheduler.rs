@@ -1,0 +1,117 @@
+//! The scheduler: decides when a queued issue starts sending, reading time from the clock it is given.
+//!
+//! - An issue queued with `--at T` starts at T.
+//! - An issue queued without `--at` on a list with a cron schedule waits for the list's next slot; at
+//!   each slot the oldest such issue of the list starts (one per slot). A slot with nothing queued
+//!   passes unused.
+//! - An issue with neither starts at once.
+//!
+//! Slots are read in the list's time zone (see [`crate::domain::CronSchedule`]); `--at` is an absolute
+//! RFC 3339 instant. When herald was down at a start time, `scheduler.missed` decides: `catch_up` (the
+//! default) starts the issue on the first tick after restart, and several missed slots of one list count
+//! as one; `hold` starts it only if it is less than `scheduler.grace_seconds` late, otherwise an `--at`
+//! issue is paused with the reason (resume sends it) and a missed slot is skipped, its issue waiting for
+//! the next slot.
+
+use crate::{
+    clock::SharedClock,
+    config::{MissedSlots, SchedulerConfig},
+    domain::{IssueId, IssueState, ListId},
+    store::{Issue, Store, StoreError},
+};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+pub struct Scheduler {
+    store: Store,
+    clock: SharedClock,
+    config: SchedulerConfig,
+}
+
+/// What one tick decided.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TickReport {
+    /// Issues started, with their number of recipients.
+    pub started: Vec<(IssueId, u64)>,
+    /// `--at` issues paused because they missed their time under `hold`.
+    pub held: Vec<IssueId>,
+}
+
+impl Scheduler {
+    pub fn new(store: Store, clock: SharedClock, config: SchedulerConfig) -> Self {
+        Self { store, clock, config }
+    }
+
+    pub async fn tick(&self) -> Result<TickReport, StoreError> {
+        let now = self.clock.now();
+        let mut report = TickReport::default();
+        let queued = self.store.issues_in_state(IssueState::Queued).await?;
+        let mut waiting_for_slot: BTreeMap<ListId, Vec<&Issue>> = BTreeMap::new();
+        for issue in &queued {
+            match issue.send_at {
+                Some(at) if at <= now => {
+                    if self.holds(at, now) {
+                        let reason = format!(
+                            "missed its start time {} by {}s while herald was down (scheduler.missed = hold); \
+                             `herald issue resume {}` sends it now",
+                            at.to_rfc3339(),
+                            (now - at).num_seconds(),
+                            issue.id
+                        );
+                        self.store.move_issue(issue.id, IssueState::Paused, Some(&reason), now).await?;
+                        tracing::warn!(issue_id = %issue.id, %reason, "issue held");
+                        report.held.push(issue.id);
+                    } else {
+                        self.start(issue.id, &mut report).await?;
+                    }
+                }
+                Some(_) => {}
+                None => waiting_for_slot.entry(issue.list_id).or_default().push(issue),
+            }
+        }
+        for list in self.store.scheduled_lists().await? {
+            let Some(schedule) = &list.schedule else { continue };
+            let after = list.last_slot_at.unwrap_or(list.created_at);
+            let Some(slot) = schedule.latest_between(after, now) else { continue };
+            let next = waiting_for_slot.get_mut(&list.id).filter(|w| !w.is_empty()).map(|w| w.remove(0));
+            match next {
+                Some(issue) if self.holds(slot, now) => {
+                    tracing::warn!(issue_id = %issue.id, list = %list.slug, slot = %slot.to_rfc3339(),
+                        "slot missed while herald was down (scheduler.missed = hold); waiting for the next slot");
+                }
+                Some(issue) => self.start(issue.id, &mut report).await?,
+                None => {}
+            }
+            self.store.set_last_slot(list.id, slot).await?;
+        }
+        // Lists without a schedule: an issue without `--at` starts at once.
+        for (list_id, issues) in waiting_for_slot {
+            if self.store.list_by_id(list_id).await?.schedule.is_none() {
+                for issue in issues {
+                    self.start(issue.id, &mut report).await?;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    fn holds(&self, due: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        self.config.missed == MissedSlots::Hold && (now - due).to_std().unwrap_or_default() > self.config.grace
+    }
+
+    async fn start(&self, issue: IssueId, report: &mut TickReport) -> Result<(), StoreError> {
+        match self.store.start_issue(issue, self.clock.now()).await {
+            Ok(recipients) => {
+                tracing::info!(issue_id = %issue, recipients, "issue started");
+                report.started.push((issue, recipients));
+                Ok(())
+            }
+            // Paused or cancelled by an operator between our read and now.
+            Err(StoreError::Conflict(why)) => {
+                tracing::info!(issue_id = %issue, %why, "issue not started");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The dispatcher: claims batches of deliveries for issues in `sending`, hands them to the connection
+//! workers, notices pauses and cancels, and marks issues `sent` when every delivery is final.
+//!
+//! # Exactly once, across crashes
+//! A delivery is claimed (`pending → sending`) before it is handed out, and its outcome is committed
+//! (`sending → sent | deferred | failed`) before its worker starts another SMTP transaction. So when the
+//! process dies at any instant, every row still in `sending` is either one that was never attempted, or
+//! the one message (per connection) whose transaction was in progress. On restart
+//! `Store::recover_interrupted` puts them all back to `pending`: the unattempted ones are sent once,
+//! and at most `smtp.connections` recipients, those in a transaction at the moment of the crash, may
+//! receive the issue a second time. Nobody is skipped, because nothing becomes `sent` before the server
+//! has answered 2xx. A pause, a cancel or a shutdown releases claimed rows back to `pending` unsent.
+
+use super::{
+    Connector, MessageTemplate, RateLimiter,
+    worker::{self, Job, Shared},
+};
+use crate::{
+    clock::SharedClock,
+    config::Config,
+    domain::{IssueId, IssueState},
+    store::{ClaimedDelivery, Issue, Outcome, OutcomeKind, Store, StoreError},
+    track::{Recorder, Tokens},
+};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, RwLock, atomic::Ordering},
+    time::Duration,
+};
+use tokio::sync::mpsc;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+/// How often a long dispatch re-reads its issue's state to notice a pause or cancel.
+const STATE_CHECK: Duration = Duration::from_millis(200);
+
+pub struct Dispatcher {
+    store: Store,
+    shared: Arc<Shared>,
+    jobs: Option<mpsc::Sender<Job>>,
+    templates: HashMap<IssueId, Arc<MessageTemplate>>,
+}
+
+/// What one round of dispatching did.
+#[derive(Debug, Default)]
+pub struct PumpReport {
+    pub dispatched: usize,
+    /// Jobs in workers' hands when the round began.
+    pub in_flight_before: usize,
+    pub finished: Vec<IssueId>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("sending stopped: {0}")]
+    Fatal(String),
+}
+
+impl Dispatcher {
+    /// Starts the recorder and `smtp.connections` workers on `tracker`.
+    pub fn start(
+        store: Store,
+        clock: SharedClock,
+        config: Arc<Config>,
+        tokens: Tokens,
+        tracker: &TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let recorder = Recorder::spawn(store.clone(), clock.clone(), tracker);
+        let connector = Connector::from_config(&config);
+        let workers = match connector {
+            Connector::Outbox { .. } => 1,
+            Connector::Smtp { .. } => config.smtp.connections,
+        };
+        let shared = Arc::new(Shared {
+            rate: RateLimiter::new(config.smtp.rate_per_second),
+            config,
+            clock,
+            tokens,
+            recorder,
+            connector,
+            active: RwLock::default(),
+            in_flight: Default::default(),
+            unreachable: Mutex::default(),
+            fatal: Mutex::default(),
+            shutdown,
+        });
+        let (tx, rx) = mpsc::channel(workers);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for n in 0..workers {
+            tracker.spawn(worker::run(shared.clone(), rx.clone(), n));
+        }
+        tracing::info!(transport = %shared.connector.describe(), workers, "sender started");
+        Self { store, shared, jobs: Some(tx), templates: HashMap::new() }
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// One round: for each issue in `sending`, claim a batch and hand it out.
+    pub async fn pump(&mut self) -> Result<PumpReport, DispatchError> {
+        let mut report = PumpReport { in_flight_before: self.in_flight(), ..PumpReport::default() };
+        self.check_fatal()?;
+        self.pause_if_unreachable().await?;
+        let sending = self.store.issues_in_state(IssueState::Sending).await?;
+        *self.shared.active.write().expect("active lock") = sending.iter().map(|i| i.id).collect();
+        self.templates.retain(|id, _| sending.iter().any(|i| i.id == *id));
+        for issue in &sending {
+            if self.shared.shutdown.is_cancelled() {
+                break;
+            }
+            let Some(message) = self.template(issue).await? else { continue };
+            let now = self.shared.clock.now();
+            let batch = self.store.claim_batch(issue.id, self.shared.config.sending.batch_size, now).await?;
+            if batch.is_empty() {
+                if self.store.finish_issue_if_done(issue.id, now).await? {
+                    tracing::info!(issue_id = %issue.id, "issue sent: every delivery is final");
+                    report.finished.push(issue.id);
+                }
+                continue;
+            }
+            report.dispatched += self.dispatch(issue.id, batch, &message).await?;
+        }
+        Ok(report)
+    }
+
+    async fn dispatch(
+        &mut self,
+        issue: IssueId,
+        batch: Vec<ClaimedDelivery>,
+        message: &Arc<MessageTemplate>,
+    ) -> Result<usize, DispatchError> {
+        let jobs = self.jobs.as_ref().expect("dispatcher open").clone();
+        let mut checked = tokio::time::Instant::now();
+        let mut batch = batch.into_iter();
+        let mut handed = 0;
+        while let Some(delivery) = batch.next() {
+            let stop = if self.shared.shutdown.is_cancelled() {
+                true
+            } else if checked.elapsed() >= STATE_CHECK {
+                checked = tokio::time::Instant::now();
+                self.check_fatal()?;
+                !self.still_sending(issue).await?
+            } else {
+                false
+            };
+            if stop {
+                let rest: Vec<_> = std::iter::once(delivery).chain(batch).collect();
+                self.release(&rest).await?;
+                break;
+            }
+            self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
+            if let Err(returned) = jobs.send(Job { delivery, message: message.clone() }).await {
+                self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+                let rest: Vec<_> = std::iter::once(returned.0.delivery).chain(batch).collect();
+                self.release(&rest).await?;
+                break;
+            }
+            handed += 1;
+        }
+        Ok(handed)
+    }
+
+    /// Re-reads the issue's state; when it left `sending`, its queued jobs are released by the workers.
+    async fn still_sending(&self, issue: IssueId) -> Result<bool, StoreError> {
+        let states = self.store.issue_states(&[issue]).await?;
+        let sending = states.get(&issue) == Some(&IssueState::Sending);
+        if !sending {
+            self.shared.active.write().expect("active lock").remove(&issue);
+            tracing::info!(issue_id = %issue, state = ?states.get(&issue), "issue left sending; releasing its claimed deliveries");
+        }
+        Ok(sending)
+    }
+
+    async fn release(&self, deliveries: &[ClaimedDelivery]) -> Result<(), StoreError> {
+        let outcomes: Vec<_> =
+            deliveries.iter().map(|d| Outcome { delivery: d.id, kind: OutcomeKind::Released }).collect();
+        self.store.record_outcomes(&outcomes, self.shared.clock.now()).await
+    }
+
+    /// The prepared message of `issue`, built on first use. An issue whose stored template does not
+    /// compile (it was refused at queue time, so only a hand-edited database gets here) is paused.
+    async fn template(&mut self, issue: &Issue) -> Result<Option<Arc<MessageTemplate>>, StoreError> {
+        if let Some(t) = self.templates.get(&issue.id) {
+            return Ok(Some(t.clone()));
+        }
+        let list = self.store.list_by_id(issue.list_id).await?;
+        let c = &self.shared.config;
+        match MessageTemplate::new(issue, &list, &c.sending.domain, &c.http.public_url, c.sending.bounce_address.as_str()) {
+            Ok(t) => {
+                let t = Arc::new(t);
+                self.templates.insert(issue.id, t.clone());
+                Ok(Some(t))
+            }
+            Err(e) => {
+                let reason = format!("stored template is invalid: {e}");
+                tracing::error!(issue_id = %issue.id, %reason, "pausing issue");
+                self.store.move_issue(issue.id, IssueState::Paused, Some(&reason), self.shared.clock.now()).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Pauses every sending issue once no session could be opened for `smtp.unreachable_pause_seconds`.
+    async fn pause_if_unreachable(&self) -> Result<(), StoreError> {
+        let reason = {
+            let guard = self.shared.unreachable.lock().expect("unreachable lock");
+            match &*guard {
+                Some((since, reason)) if since.elapsed() >= self.shared.config.smtp.unreachable_pause => reason.clone(),
+                _ => return Ok(()),
+            }
+        };
+        let now = self.shared.clock.now();
+        for issue in self.store.issues_in_state(IssueState::Sending).await? {
+            let why = format!(
+                "paused automatically: {} unreachable for over {}s ({reason}); `herald issue resume {}` to retry",
+                self.shared.connector.describe(),
+                self.shared.config.smtp.unreachable_pause.as_secs(),
+                issue.id
+            );
+            tracing::warn!(issue_id = %issue.id, reason = %why, "pausing issue");
+            self.store.move_issue(issue.id, IssueState::Paused, Some(&why), now).await?;
+        }
+        self.shared.active.write().expect("active lock").clear();
+        *self.shared.unreachable.lock().expect("unreachable lock") = None;
+        Ok(())
+    }
+
+    fn check_fatal(&self) -> Result<(), DispatchError> {
+        match &*self.shared.fatal.lock().expect("fatal lock") {
+            Some(reason) => Err(DispatchError::Fatal(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops handing out work; workers finish (or release) what they hold, then the recorder drains.
+    pub fn close(&mut self) {
+        self.jobs = None;
+    }
+
+    pub fn fatal(&self) -> Option<String> {
+        self.shared.fatal.lock().expect("fatal lock").clone()
+    }
+}

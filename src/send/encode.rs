@@ -1,0 +1,110 @@
+//! Quoted-printable bodies and RFC 2047 headers, written by hand so that the literal parts of an issue
+//! are encoded once and only the per-recipient values are encoded per message.
+
+/// Appends `text` as quoted-printable, lines ending CRLF, lines at most 76 characters. The output always
+/// ends at column 0 (with a soft line break if needed), so encoded pieces can be concatenated.
+pub fn quoted_printable(text: &str, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let bytes = text.as_bytes();
+    let mut column = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+            i += 1;
+            continue;
+        }
+        if b == b'\n' {
+            out.extend_from_slice(b"\r\n");
+            column = 0;
+            i += 1;
+            continue;
+        }
+        let at_line_end = matches!(bytes.get(i + 1), None | Some(b'\n') | Some(b'\r'));
+        let literal = (b == b' ' || b == b'\t') && !at_line_end || (33..=126).contains(&b) && b != b'=';
+        let width = if literal { 1 } else { 3 };
+        if column + width > 75 {
+            out.extend_from_slice(b"=\r\n");
+            column = 0;
+        }
+        if literal {
+            out.push(b);
+        } else {
+            out.extend_from_slice(&[b'=', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+        }
+        column += width;
+        i += 1;
+    }
+    if column > 0 {
+        out.extend_from_slice(b"=\r\n");
+    }
+}
+
+/// A header value: as is when it is printable ASCII, else RFC 2047 encoded words (UTF-8, base64).
+pub fn header_text(value: &str) -> String {
+    if value.bytes().all(|b| (32..=126).contains(&b)) {
+        return value.to_owned();
+    }
+    use base64::Engine;
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in value.chars() {
+        // 45 bytes of UTF-8 → 60 base64 characters, within the 75-character limit of an encoded word.
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    if !chunk.is_empty() {
+        words.push(chunk);
+    }
+    words
+        .iter()
+        .map(|w| format!("=?UTF-8?B?{}?=", base64::engine::general_purpose::STANDARD.encode(w)))
+        .collect::<Vec<_>>()
+        .join("\r\n ")
+}
+
+/// A display name for From/To: quoted when it holds specials, encoded when not ASCII.
+pub fn display_name(name: &str) -> String {
+    let name: String = name.chars().filter(|c| !c.is_control()).collect();
+    if !name.is_ascii() {
+        return header_text(&name);
+    }
+    if name.chars().all(|c| c.is_ascii_alphanumeric() || " !#$%&'*+-/=?^_`{|}~".contains(c)) {
+        name
+    } else {
+        format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn qp(s: &str) -> String {
+        let mut out = Vec::new();
+        quoted_printable(s, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn qp_escapes_equals_non_ascii_and_trailing_space() {
+        assert_eq!(qp("a=b é \nx"), "a=3Db =C3=A9=20\r\nx=\r\n");
+    }
+
+    #[test]
+    fn qp_lines_never_exceed_76_characters() {
+        let long = "word ".repeat(100) + &"é".repeat(50);
+        for line in qp(&long).split("\r\n") {
+            assert!(line.len() <= 76, "{} chars: {line}", line.len());
+        }
+    }
+
+    #[test]
+    fn headers_encode_only_when_needed() {
+        assert_eq!(header_text("Plain subject"), "Plain subject");
+        assert_eq!(header_text("Café"), "=?UTF-8?B?Q2Fmw6k=?=");
+        assert_eq!(display_name("Lee, Ann"), "\"Lee, Ann\"");
+    }
+}

@@ -1,0 +1,162 @@
+//! One issue's message, prepared once: static headers written, literal parts of both bodies already
+//! quoted-printable encoded. Building a recipient's message is then a concatenation plus the encoding of
+//! a few short values.
+
+use super::encode::{display_name, header_text, quoted_printable};
+use crate::{
+    domain::{DeliveryId, IssueId},
+    render::{CompileError, Part, PersonalTemplate, Placeholder, Recipient, escape_html},
+    store::{ClaimedDelivery, Issue, List},
+    track::{Purpose, Tokens},
+};
+use chrono::{DateTime, Utc};
+
+/// A body part: pre-encoded literal bytes and placeholders.
+#[derive(Debug)]
+enum Chunk {
+    Encoded(Vec<u8>),
+    Slot(Placeholder),
+}
+
+#[derive(Debug)]
+struct EncodedBody {
+    chunks: Vec<Chunk>,
+    html: bool,
+}
+
+impl EncodedBody {
+    fn new(template: &PersonalTemplate, html: bool) -> Self {
+        let chunks = template
+            .parts
+            .iter()
+            .map(|part| match part {
+                Part::Text(t) => {
+                    let mut out = Vec::with_capacity(t.len() + t.len() / 20);
+                    quoted_printable(t, &mut out);
+                    Chunk::Encoded(out)
+                }
+                Part::Slot(p) => Chunk::Slot(p.clone()),
+            })
+            .collect();
+        Self { chunks, html }
+    }
+
+    fn write(&self, recipient: &Recipient<'_>, out: &mut Vec<u8>) {
+        for chunk in &self.chunks {
+            match chunk {
+                Chunk::Encoded(bytes) => out.extend_from_slice(bytes),
+                Chunk::Slot(p) => {
+                    let value = recipient.value(p);
+                    if self.html {
+                        quoted_printable(&escape_html(value), out);
+                    } else {
+                        quoted_printable(value, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Everything needed to build any recipient's copy of one issue.
+#[derive(Debug)]
+pub struct MessageTemplate {
+    pub issue_id: IssueId,
+    /// From, Reply-To, Subject, MIME-Version, List-Id, List-Unsubscribe-Post, Content-Type.
+    static_headers: String,
+    boundary: String,
+    text: EncodedBody,
+    html: EncodedBody,
+    domain: String,
+    public_url: String,
+    bounce_local: String,
+}
+
+impl MessageTemplate {
+    pub fn new(
+        issue: &Issue,
+        list: &List,
+        domain: &str,
+        public_url: &str,
+        bounce_address: &str,
+    ) -> Result<Self, CompileError> {
+        let html = PersonalTemplate::compile(&issue.html_template)?;
+        let text = PersonalTemplate::compile(&issue.text_template)?;
+        let boundary = format!("=_herald_{}_{:016x}", issue.id, rand::random::<u64>());
+        let from = match &list.from.name {
+            Some(name) => format!("{} <{}>", display_name(name), list.from.address),
+            None => list.from.address.to_string(),
+        };
+        let mut h = String::with_capacity(512);
+        h.push_str(&format!("From: {from}\r\n"));
+        if let Some(reply_to) = &list.reply_to {
+            h.push_str(&format!("Reply-To: {reply_to}\r\n"));
+        }
+        h.push_str(&format!("Subject: {}\r\n", header_text(&issue.subject)));
+        h.push_str("MIME-Version: 1.0\r\n");
+        h.push_str(&format!("List-Id: {} <{}.{}>\r\n", display_name(&list.name), list.slug, domain));
+        h.push_str("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
+        h.push_str("Precedence: bulk\r\n");
+        h.push_str(&format!("Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n"));
+        let (local, bounce_domain) = bounce_address.rsplit_once('@').unwrap_or((bounce_address, domain));
+        Ok(Self {
+            issue_id: issue.id,
+            static_headers: h,
+            boundary,
+            text: EncodedBody::new(&text, false),
+            html: EncodedBody::new(&html, true),
+            domain: domain.to_owned(),
+            public_url: public_url.to_owned(),
+            bounce_local: format!("{local}+{{}}@{bounce_domain}"),
+        })
+    }
+
+    pub fn unsubscribe_url(&self, tokens: &Tokens, delivery: DeliveryId) -> String {
+        format!("{}/u/{}", self.public_url, tokens.sign(Purpose::Unsubscribe, delivery))
+    }
+
+    /// The envelope sender for `delivery`: `bounces+TOKEN@domain`, so a bounce names its delivery.
+    pub fn envelope_sender(&self, tokens: &Tokens, delivery: DeliveryId) -> String {
+        self.bounce_local.replace("{}", &tokens.sign(Purpose::Bounce, delivery))
+    }
+
+    pub fn message_id(&self, delivery: DeliveryId) -> String {
+        format!("<herald.{}.{}@{}>", self.issue_id, delivery, self.domain)
+    }
+
+    /// The complete RFC 5322 message for one recipient, CRLF line endings, 7-bit clean.
+    pub fn build(&self, tokens: &Tokens, delivery: &ClaimedDelivery, date: DateTime<Utc>) -> Vec<u8> {
+        let unsubscribe_url = self.unsubscribe_url(tokens, delivery.id);
+        let recipient = Recipient {
+            email: &delivery.email,
+            name: delivery.name.as_deref(),
+            attributes: &delivery.attributes,
+            unsubscribe_url: &unsubscribe_url,
+        };
+        let mut out = Vec::with_capacity(self.static_headers.len() + 1024 + 40 * 1024);
+        out.extend_from_slice(self.static_headers.as_bytes());
+        let to = match delivery.name.as_deref().filter(|n| !n.trim().is_empty()) {
+            Some(name) => format!("{} <{}>", display_name(name), delivery.email),
+            None => delivery.email.clone(),
+        };
+        let headers = format!(
+            "To: {to}\r\nDate: {}\r\nMessage-ID: {}\r\nList-Unsubscribe: <{unsubscribe_url}>\r\n\r\n",
+            date.to_rfc2822(),
+            self.message_id(delivery.id),
+        );
+        out.extend_from_slice(headers.as_bytes());
+        let part = |kind: &str| {
+            format!(
+                "--{}\r\nContent-Type: text/{kind}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
+                self.boundary
+            )
+        };
+        out.extend_from_slice(b"This is a multi-part message in MIME format.\r\n\r\n");
+        out.extend_from_slice(part("plain").as_bytes());
+        self.text.write(&recipient, &mut out);
+        out.extend_from_slice(part("html").as_bytes());
+        self.html.write(&recipient, &mut out);
+        out.extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
+        out
+    }
+}

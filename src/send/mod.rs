@@ -1,0 +1,18 @@
+//! Send: claimed deliveries become personalised MIME messages, sent over reused SMTP sessions (or
+//! written to the outbox), with every outcome committed before the session's next transaction.
+
+mod dispatcher;
+mod encode;
+mod message;
+mod outbox;
+mod outcome;
+mod rate;
+mod session;
+mod smtp;
+mod worker;
+
+pub use dispatcher::{Dispatcher, PumpReport};
+pub use message::MessageTemplate;
+pub use outcome::{SendFailure, outcome_for};
+pub use rate::RateLimiter;
+pub use session::{Connector, Session};

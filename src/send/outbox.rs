@@ -1,0 +1,17 @@
+//! The outbox transport: each message becomes `<outbox_dir>/<issue>-<delivery>.eml`, written to a
+//! temporary name and renamed, so a crash never leaves half a message behind.
+
+use super::SendFailure;
+use std::path::Path;
+
+pub async fn write(dir: &Path, file_stem: &str, envelope_from: &str, message: &[u8]) -> Result<String, SendFailure> {
+    let path = dir.join(format!("{file_stem}.eml"));
+    let temporary = dir.join(format!(".{file_stem}.eml.tmp"));
+    let mut bytes = Vec::with_capacity(message.len() + 64);
+    bytes.extend_from_slice(format!("Return-Path: <{envelope_from}>\r\n").as_bytes());
+    bytes.extend_from_slice(message);
+    let io = |e: std::io::Error| SendFailure::Transient(format!("outbox {}: {e}", dir.display()));
+    tokio::fs::write(&temporary, &bytes).await.map_err(io)?;
+    tokio::fs::rename(&temporary, &path).await.map_err(io)?;
+    Ok(format!("250 written to {}", path.display()))
+}

@@ -1,0 +1,132 @@
+//! A connection worker: owns one session, takes jobs from the shared queue, sends, and waits for the
+//! recorder to commit each outcome before taking the next job. See `crate::send::dispatcher` for why
+//! this gives crash safety.
+
+use super::{Connector, MessageTemplate, RateLimiter, Session, outcome_for};
+use crate::{
+    clock::SharedClock,
+    config::Config,
+    domain::{IssueId, mask},
+    store::{ClaimedDelivery, Outcome, OutcomeKind},
+    track::{Recorder, Tokens},
+};
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex, RwLock, atomic::{AtomicUsize, Ordering}},
+    time::Duration,
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// One delivery to send, with its issue's prepared message.
+pub struct Job {
+    pub delivery: ClaimedDelivery,
+    pub message: Arc<MessageTemplate>,
+}
+
+/// State shared by the dispatcher and its workers.
+pub struct Shared {
+    pub config: Arc<Config>,
+    pub clock: SharedClock,
+    pub tokens: Tokens,
+    pub recorder: Recorder,
+    pub rate: RateLimiter,
+    pub connector: Connector,
+    /// Issues whose jobs may be sent; a job of any other issue is released unsent.
+    pub active: RwLock<HashSet<IssueId>>,
+    /// Jobs handed to workers whose outcome is not yet committed.
+    pub in_flight: AtomicUsize,
+    /// Since when, and why, no session could be opened.
+    pub unreachable: Mutex<Option<(tokio::time::Instant, String)>>,
+    /// Set when an outcome could not be committed: sending must stop.
+    pub fatal: Mutex<Option<String>>,
+    pub shutdown: CancellationToken,
+}
+
+impl Shared {
+    fn is_active(&self, issue: IssueId) -> bool {
+        self.active.read().expect("active lock").contains(&issue)
+    }
+}
+
+pub async fn run(shared: Arc<Shared>, jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, worker: usize) {
+    let mut session: Option<Session> = None;
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let job = jobs.lock().await.recv().await;
+        let Some(job) = job else { break };
+        let kind = attempt(&shared, &job, &mut session, &mut backoff, worker).await;
+        let outcome = Outcome { delivery: job.delivery.id, kind };
+        let recorded = shared.recorder.record(outcome).await;
+        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if let Err(e) = recorded {
+            *shared.fatal.lock().expect("fatal lock") = Some(e.to_string());
+            shared.shutdown.cancel();
+            break;
+        }
+    }
+    if let Some(session) = session {
+        session.close().await;
+    }
+}
+
+#[tracing::instrument(name = "send", skip_all, fields(worker, issue_id = %job.message.issue_id, delivery_id = %job.delivery.id))]
+async fn attempt(
+    shared: &Shared,
+    job: &Job,
+    session: &mut Option<Session>,
+    backoff: &mut Duration,
+    worker: usize,
+) -> OutcomeKind {
+    tracing::Span::current().record("worker", worker);
+    if shared.shutdown.is_cancelled() || !shared.is_active(job.message.issue_id) {
+        return OutcomeKind::Released;
+    }
+    shared.rate.acquire().await;
+    if session.is_none() {
+        match shared.connector.open().await {
+            Ok(opened) => {
+                *session = Some(opened);
+                *backoff = Duration::from_millis(250);
+                *shared.unreachable.lock().expect("unreachable lock") = None;
+            }
+            Err(reason) => {
+                tracing::warn!(%reason, retry_in_ms = backoff.as_millis() as u64, "cannot open a sending session");
+                shared
+                    .unreachable
+                    .lock()
+                    .expect("unreachable lock")
+                    .get_or_insert_with(|| (tokio::time::Instant::now(), String::new()))
+                    .1 = reason;
+                tokio::select! {
+                    _ = tokio::time::sleep(*backoff) => {}
+                    _ = shared.shutdown.cancelled() => {}
+                }
+                *backoff = (*backoff * 2).min(Duration::from_secs(30));
+                return OutcomeKind::Released;
+            }
+        }
+    }
+    let open = session.as_mut().expect("session opened above");
+    let delivery = &job.delivery;
+    let bytes = job.message.build(&shared.tokens, delivery, shared.clock.now());
+    let from = job.message.envelope_sender(&shared.tokens, delivery.id);
+    let stem = format!("{}-{}", job.message.issue_id, delivery.id);
+    let result = open.send(&from, &delivery.email, &bytes, &stem).await;
+    if !open.is_usable() {
+        if let Some(broken) = session.take() {
+            broken.close().await;
+        }
+    }
+    match result {
+        Ok(reply) => {
+            tracing::debug!(to = %mask(&delivery.email), %reply, "sent");
+            OutcomeKind::Sent { reply }
+        }
+        Err(failure) => {
+            let kind = outcome_for(failure, delivery.attempts, &shared.config.sending, shared.clock.now());
+            tracing::info!(to = %mask(&delivery.email), outcome = ?kind, "not delivered");
+            kind
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Deliveries: claiming batches for the sender, recording each outcome, and crash recovery.
+//!
+//! A claim moves rows `pending` (or `deferred` and due) → `sending` in one transaction; an outcome moves
+//! `sending` → `sent | deferred | failed | skipped | pending`, guarded by `state = 'sending'` so an
+//! outcome can never overwrite a row that has moved on. Rows left in `sending` by a crash are moved back
+//! to `pending` by [`Store::recover_interrupted`] when the daemon starts.
+
+use super::{Store, StoreError, subscribers::parse_attributes};
+use crate::{
+    clock::to_millis,
+    domain::{DeliveryId, DeliveryState, IssueId, SubscriberStatus},
+};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+/// A delivery claimed for sending, with what personalisation needs.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub id: DeliveryId,
+    pub issue_id: IssueId,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    pub email: String,
+    pub name: Option<String>,
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub delivery: DeliveryId,
+    pub kind: OutcomeKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutcomeKind {
+    /// The server accepted the message (2xx); its reply is kept.
+    Sent { reply: String },
+    /// A transient failure; tried again at `retry_at`.
+    Deferred { reply: String, retry_at: DateTime<Utc> },
+    /// A permanent failure, or transient ones until `sending.max_attempts`.
+    Failed { reply: String },
+    /// Not attempted (pause, shutdown, server unreachable): back to `pending`, no attempt counted.
+    Released,
+}
+
+pub type DeliveryCounts = BTreeMap<DeliveryState, i64>;
+
+impl Store {
+    /// Moves rows a crashed or killed daemon left in `sending` back to `pending`. Only the daemon that
+    /// holds the serve lock calls this, before it claims anything.
+    pub async fn recover_interrupted(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(sqlx::query("UPDATE deliveries SET state = 'pending', updated_at = ? WHERE state = 'sending'")
+            .bind(to_millis(now))
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// Claims up to `limit` deliveries of `issue`: `pending` ones in id order first, then `deferred` ones
+    /// whose retry is due. Recipients who are no longer active are marked `skipped` instead.
+    pub async fn claim_batch(
+        &self,
+        issue: IssueId,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut rows = sqlx::query(
+            "SELECT d.id, d.attempts, s.email, s.name, s.attributes, s.status
+             FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+             WHERE d.issue_id = ? AND d.state = 'pending' ORDER BY d.id LIMIT ?",
+        )
+        .bind(issue.0)
+        .bind(limit as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.len() < limit {
+            rows.extend(
+                sqlx::query(
+                    "SELECT d.id, d.attempts, s.email, s.name, s.attributes, s.status
+                     FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+                     WHERE d.issue_id = ? AND d.state = 'deferred' AND d.next_attempt_at <= ?
+                     ORDER BY d.next_attempt_at, d.id LIMIT ?",
+                )
+                .bind(issue.0)
+                .bind(to_millis(now))
+                .bind((limit - rows.len()) as i64)
+                .fetch_all(&mut *tx)
+                .await?,
+            );
+        }
+        let mut claimed = Vec::with_capacity(rows.len());
+        let mut skipped = Vec::new();
+        for r in &rows {
+            let id: i64 = r.get("id");
+            let status: SubscriberStatus = r.get::<&str, _>("status").parse()?;
+            if status != SubscriberStatus::Active {
+                skipped.push(id);
+                continue;
+            }
+            claimed.push(ClaimedDelivery {
+                id: DeliveryId(id),
+                issue_id: issue,
+                attempts: r.get::<i64, _>("attempts") as u32,
+                email: r.get("email"),
+                name: r.get("name"),
+                attributes: parse_attributes(r.get("attributes"))?,
+            });
+        }
+        let ids = |v: &mut dyn Iterator<Item = i64>| serde_json::to_string(&v.collect::<Vec<_>>()).unwrap_or_default();
+        sqlx::query(
+            "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(to_millis(now))
+        .bind(ids(&mut claimed.iter().map(|c| c.id.0)))
+        .execute(&mut *tx)
+        .await?;
+        if !skipped.is_empty() {
+            sqlx::query(
+                "UPDATE deliveries SET state = 'skipped', last_reply = 'subscriber is no longer active', updated_at = ?
+                 WHERE id IN (SELECT value FROM json_each(?))",
+            )
+            .bind(to_millis(now))
+            .bind(ids(&mut skipped.into_iter()))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Records outcomes in one transaction (the sender's group commit). Each update only applies to a
+    /// row still in `sending`. A released row of a cancelled issue becomes `skipped`, not `pending`.
+    pub async fn record_outcomes(&self, outcomes: &[Outcome], now: DateTime<Utc>) -> Result<(), StoreError> {
+        let now = to_millis(now);
+        let mut tx = self.pool.begin().await?;
+        for outcome in outcomes {
+            let id = outcome.delivery.0;
+            let query = match &outcome.kind {
+                OutcomeKind::Sent { reply } => sqlx::query(
+                    "UPDATE deliveries SET state = 'sent', attempts = attempts + 1, last_reply = ?, sent_at = ?,
+                            updated_at = ? WHERE id = ? AND state = 'sending'",
+                )
+                .bind(reply)
+                .bind(now),
+                OutcomeKind::Deferred { reply, retry_at } => sqlx::query(
+                    "UPDATE deliveries SET state = 'deferred', attempts = attempts + 1, last_reply = ?,
+                            next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'sending'",
+                )
+                .bind(reply)
+                .bind(to_millis(*retry_at)),
+                OutcomeKind::Failed { reply } => sqlx::query(
+                    "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_reply = ?, updated_at = ?
+                     WHERE id = ? AND state = 'sending'",
+                )
+                .bind(reply),
+                OutcomeKind::Released => sqlx::query(
+                    "UPDATE deliveries SET state = CASE WHEN (SELECT state FROM issues WHERE id = issue_id) = 'cancelled'
+                            THEN 'skipped' ELSE 'pending' END, updated_at = ? WHERE id = ? AND state = 'sending'",
+                ),
+            };
+            query.bind(now).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn delivery_counts(&self, issue: IssueId) -> Result<DeliveryCounts, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM deliveries WHERE issue_id = ? GROUP BY state")
+            .bind(issue.0)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.get::<&str, _>("state").parse()?, r.get("n")))).collect()
+    }
+
+    /// The earliest retry time among an issue's deferred deliveries.
+    pub async fn next_retry_at(&self, issue: IssueId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE issue_id = ? AND state = 'deferred'",
+        )
+        .bind(issue.0)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(at.map(crate::clock::from_millis))
+    }
+}

@@ -1,0 +1,22 @@
+//! The store owns every SQL statement herald runs. Nothing outside this module writes SQL.
+//!
+//! The interface is deliberately narrow (claim a batch, record outcomes, freeze recipients, move an
+//! issue's state) so that a PostgreSQL backend for several daemons sharing one queue can implement the
+//! same operations with `FOR UPDATE SKIP LOCKED` claims.
+
+mod deliveries;
+mod error;
+mod issues;
+mod lists;
+mod records;
+mod settings;
+mod sqlite;
+mod subscribers;
+
+pub use deliveries::{ClaimedDelivery, DeliveryCounts, Outcome, OutcomeKind};
+pub use error::StoreError;
+pub use issues::NewIssue;
+pub use lists::NewList;
+pub use records::{Issue, IssueSummary, List, ListSummary, Subscriber};
+pub use sqlite::Store;
+pub use subscribers::{DeliveryRecipient, ImportRow, ImportTally, UpsertResult};

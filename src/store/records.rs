@@ -1,0 +1,81 @@
+//! Rows as the rest of herald sees them: domain types, not strings.
+
+use crate::domain::{
+    CronSchedule, DeliveryState, EmailAddress, IssueId, IssueState, ListId, ListSlug, Mailbox, SubscriberId,
+    SubscriberStatus,
+};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+pub struct List {
+    pub id: ListId,
+    pub slug: ListSlug,
+    pub name: String,
+    pub from: Mailbox,
+    pub reply_to: Option<EmailAddress>,
+    pub schedule: Option<CronSchedule>,
+    pub layout: String,
+    pub last_slot_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ListSummary {
+    pub slug: String,
+    pub name: String,
+    pub from: String,
+    pub schedule: Option<String>,
+    pub timezone: String,
+    pub layout: String,
+    pub subscribers: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Subscriber {
+    pub id: SubscriberId,
+    pub email: String,
+    pub name: Option<String>,
+    pub attributes: BTreeMap<String, String>,
+    pub status: SubscriberStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Issue {
+    pub id: IssueId,
+    pub list_id: ListId,
+    pub list_slug: ListSlug,
+    pub subject: String,
+    pub preheader: Option<String>,
+    pub source_path: String,
+    pub html_template: String,
+    pub text_template: String,
+    pub state: IssueState,
+    pub state_reason: Option<String>,
+    pub send_at: Option<DateTime<Utc>>,
+    pub queued_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// An issue with its progress, as `issue show` and `issue ls` print it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IssueSummary {
+    pub id: IssueId,
+    pub list: String,
+    pub subject: String,
+    pub state: IssueState,
+    pub state_reason: Option<String>,
+    pub send_at: Option<DateTime<Utc>>,
+    pub queued_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub deliveries: BTreeMap<&'static str, i64>,
+}
+
+impl IssueSummary {
+    pub fn count(&self, state: DeliveryState) -> i64 {
+        self.deliveries.get(state.as_str()).copied().unwrap_or(0)
+    }
+}

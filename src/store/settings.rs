@@ -1,0 +1,16 @@
+//! Settings herald keeps for itself in the database, such as the generated token key.
+
+use super::{Store, StoreError};
+
+impl Store {
+    /// Returns the value stored under `key`, storing `make()` first if there is none. Safe when the CLI
+    /// and the daemon race: the first insert wins and both read it back.
+    pub async fn setting_or_insert(&self, key: &str, make: impl FnOnce() -> String) -> Result<String, StoreError> {
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(make())
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = ?").bind(key).fetch_one(&self.pool).await?)
+    }
+}

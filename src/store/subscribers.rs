@@ -1,0 +1,183 @@
+//! Subscribers: adding one, importing many in one transaction, listing, and unsubscribing.
+//!
+//! An add or import never re-activates an address that unsubscribed or bounced: it updates the name
+//! and attributes only. Re-subscribing is the subscriber's own act.
+
+use super::{Store, StoreError, Subscriber};
+use crate::{
+    clock::{from_millis, to_millis},
+    domain::{DeliveryId, EmailAddress, ListId, SubscriberId, SubscriberStatus},
+};
+use chrono::{DateTime, Utc};
+use sqlx::{Row, SqliteConnection};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpsertResult {
+    Added,
+    Updated,
+}
+
+/// One parsed row of an import.
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    pub email: EmailAddress,
+    pub name: Option<String>,
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// The recipient behind a delivery, as the unsubscribe page shows them.
+#[derive(Debug, Clone)]
+pub struct DeliveryRecipient {
+    pub list_name: String,
+    pub email: String,
+    pub status: SubscriberStatus,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportTally {
+    pub added: u64,
+    pub updated: u64,
+}
+
+impl Store {
+    pub async fn upsert_subscriber(
+        &self,
+        list: ListId,
+        row: &ImportRow,
+        now: DateTime<Utc>,
+    ) -> Result<UpsertResult, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        upsert(&mut conn, list, row, to_millis(now)).await
+    }
+
+    /// Imports all rows in one transaction: either the whole file lands or none of it.
+    pub async fn import_subscribers(
+        &self,
+        list: ListId,
+        rows: &[ImportRow],
+        now: DateTime<Utc>,
+    ) -> Result<ImportTally, StoreError> {
+        let now = to_millis(now);
+        let mut tx = self.pool.begin().await?;
+        let mut tally = ImportTally::default();
+        for row in rows {
+            match upsert(&mut tx, list, row, now).await? {
+                UpsertResult::Added => tally.added += 1,
+                UpsertResult::Updated => tally.updated += 1,
+            }
+        }
+        tx.commit().await?;
+        Ok(tally)
+    }
+
+    pub async fn subscribers(
+        &self,
+        list: ListId,
+        status: Option<SubscriberStatus>,
+    ) -> Result<Vec<Subscriber>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, email, name, attributes, status, created_at FROM subscribers
+             WHERE list_id = ? AND (? IS NULL OR status = ?) ORDER BY id",
+        )
+        .bind(list.0)
+        .bind(status.map(|s| s.as_str()))
+        .bind(status.map(|s| s.as_str()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Subscriber {
+                    id: SubscriberId(r.get("id")),
+                    email: r.get("email"),
+                    name: r.get("name"),
+                    attributes: parse_attributes(r.get("attributes"))?,
+                    status: r.get::<&str, _>("status").parse()?,
+                    created_at: from_millis(r.get("created_at")),
+                })
+            })
+            .collect()
+    }
+
+    /// Unsubscribes the recipient of `delivery` from that delivery's list. Idempotent: returns `false`
+    /// when the subscriber was already unsubscribed. Their deliveries not yet sent become `skipped`
+    /// when the sender claims them.
+    pub async fn unsubscribe_by_delivery(&self, delivery: DeliveryId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let subscriber: Option<i64> = sqlx::query_scalar("SELECT subscriber_id FROM deliveries WHERE id = ?")
+            .bind(delivery.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        let subscriber = subscriber.ok_or_else(|| StoreError::NotFound(format!("delivery #{delivery}")))?;
+        let changed = sqlx::query(
+            "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, unsubscribed_via = ?, updated_at = ?
+             WHERE id = ? AND status = 'active'",
+        )
+        .bind(to_millis(now))
+        .bind(delivery.0)
+        .bind(to_millis(now))
+        .bind(subscriber)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
+    }
+
+    /// Who received `delivery`, from which list, and whether they are still subscribed.
+    pub async fn recipient_of(&self, delivery: DeliveryId) -> Result<DeliveryRecipient, StoreError> {
+        let row = sqlx::query(
+            "SELECT l.name AS list_name, s.email, s.status FROM deliveries d
+             JOIN subscribers s ON s.id = d.subscriber_id JOIN lists l ON l.id = s.list_id WHERE d.id = ?",
+        )
+        .bind(delivery.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("delivery #{delivery}")))?;
+        Ok(DeliveryRecipient {
+            list_name: row.get("list_name"),
+            email: row.get("email"),
+            status: row.get::<&str, _>("status").parse()?,
+        })
+    }
+}
+
+async fn upsert(
+    conn: &mut SqliteConnection,
+    list: ListId,
+    row: &ImportRow,
+    now: i64,
+) -> Result<UpsertResult, StoreError> {
+    let attributes = serde_json::to_string(&row.attributes).map_err(|e| StoreError::BadValue(e.to_string()))?;
+    let inserted = sqlx::query(
+        "INSERT INTO subscribers (list_id, email, name, attributes, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'active', ?, ?) ON CONFLICT (list_id, email) DO NOTHING",
+    )
+    .bind(list.0)
+    .bind(row.email.as_str())
+    .bind(row.name.as_deref())
+    .bind(&attributes)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(UpsertResult::Added);
+    }
+    sqlx::query(
+        "UPDATE subscribers SET name = COALESCE(?, name), attributes = json_patch(attributes, ?), updated_at = ?
+         WHERE list_id = ? AND email = ?",
+    )
+    .bind(row.name.as_deref())
+    .bind(&attributes)
+    .bind(now)
+    .bind(list.0)
+    .bind(row.email.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(UpsertResult::Updated)
+}
+
+pub(super) fn parse_attributes(json: &str) -> Result<BTreeMap<String, String>, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::BadValue(format!("subscriber attributes: {e}")))
+}

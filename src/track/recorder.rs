@@ -1,0 +1,55 @@
+//! The recorder: one task that commits delivery outcomes to the store in groups.
+//!
+//! A sending connection hands its outcome to the recorder and waits for the commit before it starts
+//! its next SMTP transaction. That wait is what makes a crash safe: at any instant, each connection
+//! has at most one message whose fate is not yet in SQLite, the one in its SMTP transaction. Grouping
+//! the outcomes of all connections into one transaction keeps that rule cheap.
+
+use crate::{
+    clock::SharedClock,
+    store::{Outcome, Store},
+};
+use tokio::sync::{mpsc, oneshot};
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot record delivery outcomes: {0}")]
+pub struct RecorderError(String);
+
+type Request = (Outcome, oneshot::Sender<Result<(), RecorderError>>);
+
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    tx: mpsc::Sender<Request>,
+}
+
+/// At most this many outcomes go into one transaction.
+const MAX_GROUP: usize = 1024;
+
+impl Recorder {
+    /// Starts the recorder on `tracker`; it ends once every `Recorder` handle is dropped and the queue
+    /// is drained, so nothing handed to it is lost at shutdown.
+    pub fn spawn(store: Store, clock: SharedClock, tracker: &tokio_util::task::TaskTracker) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Request>(MAX_GROUP);
+        tracker.spawn(async move {
+            let mut group = Vec::with_capacity(MAX_GROUP);
+            while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
+                let (outcomes, replies): (Vec<_>, Vec<_>) = group.drain(..).unzip();
+                let result = store.record_outcomes(&outcomes, clock.now()).await.map_err(|e| {
+                    tracing::error!(error = %e, count = outcomes.len(), "recording outcomes failed");
+                    RecorderError(e.to_string())
+                });
+                for reply in replies {
+                    let _ = reply.send(result.clone());
+                }
+            }
+        });
+        Self { tx }
+    }
+
+    /// Records `outcome`, returning once it is committed.
+    pub async fn record(&self, outcome: Outcome) -> Result<(), RecorderError> {
+        let (reply, done) = oneshot::channel();
+        self.tx.send((outcome, reply)).await.map_err(|_| RecorderError("the recorder has stopped".into()))?;
+        done.await.map_err(|_| RecorderError("the recorder has stopped".into()))?
+    }
+}
