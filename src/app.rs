@@ -34,8 +34,15 @@ pub struct App {
 }
 
 /// Runs herald until `shutdown` completes (or, with `until_idle`, until there is nothing to do).
-pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static, options: RunOptions) -> anyhow::Result<()> {
-    App::build(config, Arc::new(SystemClock)).await?.run(shutdown, options).await
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: RunOptions,
+) -> anyhow::Result<()> {
+    App::build(config, Arc::new(SystemClock))
+        .await?
+        .run(shutdown, options)
+        .await
 }
 
 /// The token key: `http.token_secret` if set, else one generated on first run and kept in the database.
@@ -56,7 +63,9 @@ pub async fn load_tokens(config: &Config, store: &Store) -> anyhow::Result<Token
 impl App {
     pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
         let path = config.database_path();
-        let store = Store::open(&path).await.with_context(|| format!("opening database {}", path.display()))?;
+        let store = Store::open(&path)
+            .await
+            .with_context(|| format!("opening database {}", path.display()))?;
         let lock_path = format!("{}.serve-lock", path.display());
         let lock = std::fs::OpenOptions::new()
             .create(true)
@@ -65,21 +74,42 @@ impl App {
             .open(&lock_path)
             .with_context(|| format!("opening {lock_path}"))?;
         lock.try_lock().map_err(|_| {
-            anyhow::anyhow!("another `herald serve` is already running on {} (lock {lock_path})", path.display())
+            anyhow::anyhow!(
+                "another `herald serve` is already running on {} (lock {lock_path})",
+                path.display()
+            )
         })?;
         let tokens = load_tokens(&config, &store).await?;
         let listener = tokio::net::TcpListener::bind(config.http.listen)
             .await
             .with_context(|| format!("binding http.listen {}", config.http.listen))?;
-        Ok(Self { config: Arc::new(config), store, clock, tokens, listener, _lock: lock })
+        Ok(Self {
+            config: Arc::new(config),
+            store,
+            clock,
+            tokens,
+            listener,
+            _lock: lock,
+        })
     }
 
     pub fn http_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("bound listener")
     }
 
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static, options: RunOptions) -> anyhow::Result<()> {
-        let App { config, store, clock, tokens, listener, _lock } = self;
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        options: RunOptions,
+    ) -> anyhow::Result<()> {
+        let App {
+            config,
+            store,
+            clock,
+            tokens,
+            listener,
+            _lock,
+        } = self;
         let stop = CancellationToken::new();
         let watcher = tokio::spawn({
             let stop = stop.clone();
@@ -92,14 +122,19 @@ impl App {
         let tracker = TaskTracker::new();
         let recovered = store.recover_interrupted(clock.now()).await?;
         if recovered > 0 {
-            tracing::warn!(recovered, "deliveries interrupted by an earlier crash are pending again");
+            tracing::warn!(
+                recovered,
+                "deliveries interrupted by an earlier crash are pending again"
+            );
         }
         let router = http::router(store.clone(), tokens.clone(), clock.clone());
         tracing::info!(listen = %listener.local_addr()?, public_url = %config.http.public_url, "http listening");
         tracker.spawn({
             let stop = stop.clone();
             async move {
-                let served = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
+                let served = axum::serve(listener, router)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await;
                 if let Err(e) = served {
                     tracing::error!(error = %e, "http server failed");
                 }
@@ -114,7 +149,14 @@ impl App {
             &tracker,
             stop.clone(),
         );
-        let result = drive(&scheduler, &mut dispatcher, &stop, config.scheduler.poll_interval, options).await;
+        let result = drive(
+            &scheduler,
+            &mut dispatcher,
+            &stop,
+            config.scheduler.poll_interval,
+            options,
+        )
+        .await;
         stop.cancel();
         dispatcher.close();
         let fatal = dispatcher.fatal();
@@ -132,7 +174,6 @@ impl App {
             (Ok(()), None) => Ok(()),
         }
     }
-
 }
 
 async fn report_idle(store: &Store) -> anyhow::Result<()> {
@@ -163,7 +204,12 @@ async fn drive(
             tracing::info!("idle: nothing due and nothing in flight");
             return Ok(());
         }
-        let rest = if dispatcher.in_flight() > 0 { Duration::from_millis(10) } else { poll };
+        // While messages are in flight their outcomes decide what comes next: look again soon.
+        let rest = if settled {
+            poll
+        } else {
+            Duration::from_millis(10)
+        };
         tokio::select! {
             _ = tokio::time::sleep(rest) => {}
             _ = stop.cancelled() => {}

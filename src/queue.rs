@@ -32,10 +32,18 @@ pub struct QueuedIssue {
 }
 
 /// Renders `path` for `list` without storing anything.
-pub fn render_for_list(config: &Config, list: &List, path: &Path, subject: Option<&str>) -> Result<RenderedIssue, RenderError> {
+pub fn render_for_list(
+    config: &Config,
+    list: &List,
+    path: &Path,
+    subject: Option<&str>,
+) -> Result<RenderedIssue, RenderError> {
     let source = IssueSource::read(path)?;
     let layout = Layouts::new(&config.render.templates_dir).load(&list.layout)?;
-    let context = IssueContext { list_name: list.name.clone(), list_address: list.from.address.to_string() };
+    let context = IssueContext {
+        list_name: list.name.clone(),
+        list_address: list.from.address.to_string(),
+    };
     render_issue(&source, subject, &context, &layout)
 }
 
@@ -70,10 +78,20 @@ pub async fn queue_issue(
     let starts = match (at, &list.schedule) {
         (Some(at), _) => format!("at {}", at.to_rfc3339()),
         (None, Some(schedule)) => match schedule.next_after(now) {
-            Some(slot) => format!("at the list's next slot, {} ({schedule})", slot.to_rfc3339()),
+            Some(slot) => format!(
+                "at the list's next slot, {} ({schedule})",
+                slot.to_rfc3339()
+            ),
             None => format!("at the list's next slot ({schedule})"),
         },
         (None, None) => "as soon as herald serve runs".to_owned(),
     };
-    Ok(QueuedIssue { id, list: slug.to_string(), subject: rendered.subject, state: "queued", send_at: at, starts })
+    Ok(QueuedIssue {
+        id,
+        list: slug.to_string(),
+        subject: rendered.subject,
+        state: "queued",
+        send_at: at,
+        starts,
+    })
 }

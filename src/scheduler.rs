@@ -39,7 +39,11 @@ pub struct TickReport {
 
 impl Scheduler {
     pub fn new(store: Store, clock: SharedClock, config: SchedulerConfig) -> Self {
-        Self { store, clock, config }
+        Self {
+            store,
+            clock,
+            config,
+        }
     }
 
     pub async fn tick(&self) -> Result<TickReport, StoreError> {
@@ -58,7 +62,9 @@ impl Scheduler {
                             (now - at).num_seconds(),
                             issue.id
                         );
-                        self.store.move_issue(issue.id, IssueState::Paused, Some(&reason), now).await?;
+                        self.store
+                            .move_issue(issue.id, IssueState::Paused, Some(&reason), now)
+                            .await?;
                         tracing::warn!(issue_id = %issue.id, %reason, "issue held");
                         report.held.push(issue.id);
                     } else {
@@ -66,14 +72,24 @@ impl Scheduler {
                     }
                 }
                 Some(_) => {}
-                None => waiting_for_slot.entry(issue.list_id).or_default().push(issue),
+                None => waiting_for_slot
+                    .entry(issue.list_id)
+                    .or_default()
+                    .push(issue),
             }
         }
         for list in self.store.scheduled_lists().await? {
-            let Some(schedule) = &list.schedule else { continue };
+            let Some(schedule) = &list.schedule else {
+                continue;
+            };
             let after = list.last_slot_at.unwrap_or(list.created_at);
-            let Some(slot) = schedule.latest_between(after, now) else { continue };
-            let next = waiting_for_slot.get_mut(&list.id).filter(|w| !w.is_empty()).map(|w| w.remove(0));
+            let Some(slot) = schedule.latest_between(after, now) else {
+                continue;
+            };
+            let next = waiting_for_slot
+                .get_mut(&list.id)
+                .filter(|w| !w.is_empty())
+                .map(|w| w.remove(0));
             match next {
                 Some(issue) if self.holds(slot, now) => {
                     tracing::warn!(issue_id = %issue.id, list = %list.slug, slot = %slot.to_rfc3339(),
@@ -96,7 +112,8 @@ impl Scheduler {
     }
 
     fn holds(&self, due: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-        self.config.missed == MissedSlots::Hold && (now - due).to_std().unwrap_or_default() > self.config.grace
+        self.config.missed == MissedSlots::Hold
+            && (now - due).to_std().unwrap_or_default() > self.config.grace
     }
 
     async fn start(&self, issue: IssueId, report: &mut TickReport) -> Result<(), StoreError> {

@@ -117,6 +117,12 @@ pub enum IssueCommand {
     Ls { list: Option<String> },
     /// One issue with delivery counts.
     Show { id: String },
+    /// Each recipient's fate: state, attempts and the server's last reply.
+    Deliveries {
+        id: String,
+        #[arg(long)]
+        state: Option<String>,
+    },
     /// Stop sending; every recipient keeps their state.
     Pause { id: String },
     /// Continue exactly where the issue stopped.

@@ -3,7 +3,52 @@
 //! stops the rest of the file.
 
 use crate::{domain::EmailAddress, store::ImportRow};
-use std::{collections::BTreeMap, io::Read};
+use std::{
+    cell::RefCell,
+    collections::{BTreeMap, VecDeque},
+    io::Read,
+    rc::Rc,
+};
+
+/// Counts the lines of the bytes it passes on, so that a record's byte offset gives its true line
+/// number (the csv crate does not count blank lines).
+struct LineCounter<R> {
+    inner: R,
+    offset: u64,
+    /// Offsets of newlines read but not yet passed by a query.
+    newlines: Rc<RefCell<VecDeque<u64>>>,
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut newlines = self.newlines.borrow_mut();
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' {
+                newlines.push_back(self.offset + i as u64);
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// Answers "which line holds byte B" for increasing B.
+struct Lines {
+    newlines: Rc<RefCell<VecDeque<u64>>>,
+    passed: u64,
+}
+
+impl Lines {
+    fn line_of(&mut self, byte: u64) -> u64 {
+        let mut newlines = self.newlines.borrow_mut();
+        while newlines.front().is_some_and(|n| *n < byte) {
+            newlines.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
+}
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Rejected {
@@ -13,52 +58,89 @@ pub struct Rejected {
 
 /// Reads rows in chunks of `chunk` and hands each chunk to `sink` (so a million rows never sit in
 /// memory at once). Returns the rejected rows.
-pub async fn read<R: Read, F, Fut>(input: R, chunk: usize, mut sink: F) -> anyhow::Result<Vec<Rejected>>
+pub async fn read<R: Read, F, Fut>(
+    input: R,
+    chunk: usize,
+    mut sink: F,
+) -> anyhow::Result<Vec<Rejected>>
 where
     F: FnMut(Vec<ImportRow>) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(input);
+    let newlines = Rc::new(RefCell::new(VecDeque::new()));
+    let mut lines = Lines {
+        newlines: newlines.clone(),
+        passed: 0,
+    };
+    let counted = LineCounter {
+        inner: input,
+        offset: 0,
+        newlines,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(counted);
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| anyhow::anyhow!("line 1: cannot read the header row: {e}"))?
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
         .collect();
-    let email_at = headers
-        .iter()
-        .position(|h| h == "email")
-        .ok_or_else(|| anyhow::anyhow!("line 1: the header row has no `email` column (found: {})", headers.join(", ")))?;
+    let email_at = headers.iter().position(|h| h == "email").ok_or_else(|| {
+        anyhow::anyhow!(
+            "line 1: the header row has no `email` column (found: {})",
+            headers.join(", ")
+        )
+    })?;
     let name_at = headers.iter().position(|h| h == "name");
     let mut rejected = Vec::new();
     let mut rows = Vec::with_capacity(chunk);
     let mut record = csv::StringRecord::new();
     loop {
-        let line = reader.position().line() + 1;
-        match reader.read_record(&mut record) {
+        let read = reader.read_record(&mut record);
+        // The line of the record's last byte, less the newlines inside quoted fields: its first line.
+        let end = reader.position().byte().saturating_sub(1);
+        let embedded = record
+            .iter()
+            .map(|f| f.matches('\n').count() as u64)
+            .sum::<u64>();
+        let line = lines.line_of(end).saturating_sub(embedded);
+        match read {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                rejected.push(Rejected { line: e.position().map_or(line, |p| p.line()), reason: e.to_string() });
+                rejected.push(Rejected {
+                    line,
+                    reason: e.to_string(),
+                });
                 continue;
             }
         }
-        let line = record.position().map_or(line, |p| p.line());
         if record.len() != headers.len() {
             rejected.push(Rejected {
                 line,
-                reason: format!("has {} fields, the header has {}", record.len(), headers.len()),
+                reason: format!(
+                    "has {} fields, the header has {}",
+                    record.len(),
+                    headers.len()
+                ),
             });
             continue;
         }
         let email = match EmailAddress::parse(&record[email_at]) {
             Ok(e) => e,
             Err(e) => {
-                rejected.push(Rejected { line, reason: e.to_string() });
+                rejected.push(Rejected {
+                    line,
+                    reason: e.to_string(),
+                });
                 continue;
             }
         };
-        let name = name_at.map(|i| record[i].to_owned()).filter(|n| !n.is_empty());
+        let name = name_at
+            .map(|i| record[i].to_owned())
+            .filter(|n| !n.is_empty());
         let attributes: BTreeMap<String, String> = headers
             .iter()
             .zip(record.iter())
@@ -66,7 +148,11 @@ where
             .filter(|(i, (_, v))| *i != email_at && Some(*i) != name_at && !v.is_empty())
             .map(|(_, (k, v))| (k.clone(), v.to_owned()))
             .collect();
-        rows.push(ImportRow { email, name, attributes });
+        rows.push(ImportRow {
+            email,
+            name,
+            attributes,
+        });
         if rows.len() == chunk {
             sink(std::mem::replace(&mut rows, Vec::with_capacity(chunk))).await?;
         }
@@ -83,7 +169,7 @@ mod tests {
 
     #[tokio::test]
     async fn bad_rows_are_reported_by_line_and_the_rest_kept() {
-        let csv = "email,name,city\nann@example.com,Ann,Oslo\nnot-an-address,Bob,Rome\ncy@example.com,Cy\n\"dee@example.com\",Dee,\n";
+        let csv = "email,name,city\nann@example.com,Ann,Oslo\nnot-an-address,Bob,Rome\n\ncy@example.com,Cy\n\"dee@example.com\",Dee,\n";
         let mut kept = Vec::new();
         let rejected = read(csv.as_bytes(), 2, |chunk| {
             kept.extend(chunk);
@@ -91,10 +177,16 @@ mod tests {
         })
         .await
         .unwrap();
-        assert_eq!(kept.iter().map(|r| r.email.as_str()).collect::<Vec<_>>(), ["ann@example.com", "dee@example.com"]);
-        assert_eq!(kept[0].attributes.get("city").map(String::as_str), Some("Oslo"));
+        assert_eq!(
+            kept.iter().map(|r| r.email.as_str()).collect::<Vec<_>>(),
+            ["ann@example.com", "dee@example.com"]
+        );
+        assert_eq!(
+            kept[0].attributes.get("city").map(String::as_str),
+            Some("Oslo")
+        );
         assert!(kept[1].attributes.is_empty());
         let lines: Vec<u64> = rejected.iter().map(|r| r.line).collect();
-        assert_eq!(lines, [3, 4]);
+        assert_eq!(lines, [3, 5]);
     }
 }

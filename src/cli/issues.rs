@@ -4,16 +4,26 @@ use super::{args::IssueCommand, output::Output};
 use crate::{
     clock::{Clock, SystemClock},
     config::Config,
-    domain::{IssueId, IssueState, ListSlug},
+    domain::{DeliveryState, IssueId, IssueState, ListSlug},
     queue::queue_issue,
     store::{IssueSummary, Store},
 };
 use chrono::{DateTime, Utc};
 
-pub async fn run(store: &Store, config: &Config, command: IssueCommand, out: Output) -> anyhow::Result<()> {
+pub async fn run(
+    store: &Store,
+    config: &Config,
+    command: IssueCommand,
+    out: Output,
+) -> anyhow::Result<()> {
     let now = SystemClock.now();
     match command {
-        IssueCommand::Queue { list, file, subject, at } => {
+        IssueCommand::Queue {
+            list,
+            file,
+            subject,
+            at,
+        } => {
             let slug = ListSlug::parse(&list)?;
             let at = at
                 .as_deref()
@@ -23,8 +33,14 @@ pub async fn run(store: &Store, config: &Config, command: IssueCommand, out: Out
                         .map_err(|e| anyhow::anyhow!("--at `{a}` is not an RFC 3339 time such as 2026-12-01T09:00:00+01:00 ({e})"))
                 })
                 .transpose()?;
-            let queued = queue_issue(store, config, &slug, &file, subject.as_deref(), at, now).await?;
-            out.emit(&queued, |q| format!("queued issue {} \"{}\" for {}; it starts {}", q.id, q.subject, q.list, q.starts))
+            let queued =
+                queue_issue(store, config, &slug, &file, subject.as_deref(), at, now).await?;
+            out.emit(&queued, |q| {
+                format!(
+                    "queued issue {} \"{}\" for {}; it starts {}",
+                    q.id, q.subject, q.list, q.starts
+                )
+            })
         }
         IssueCommand::Ls { list } => {
             let list = match list {
@@ -33,12 +49,24 @@ pub async fn run(store: &Store, config: &Config, command: IssueCommand, out: Out
             };
             let issues = store.issue_summaries(list).await?;
             out.emit(&issues, |issues| {
-                let mut s = format!("{:>5}  {:<16} {:<10} {:>8} {:>8} {:>8}  {}\n", "ID", "LIST", "STATE", "SENT", "LEFT", "FAILED", "SUBJECT");
+                let mut s = format!(
+                    "{:>5}  {:<16} {:<10} {:>8} {:>8} {:>8}  {}\n",
+                    "ID", "LIST", "STATE", "SENT", "LEFT", "FAILED", "SUBJECT"
+                );
                 for i in issues {
-                    let left: i64 = ["pending", "sending", "deferred"].iter().map(|k| i.deliveries.get(k).copied().unwrap_or(0)).sum();
-                    let failed: i64 = ["failed", "bounced"].iter().map(|k| i.deliveries.get(k).copied().unwrap_or(0)).sum();
+                    let left: i64 = ["pending", "sending", "deferred"]
+                        .iter()
+                        .map(|k| i.deliveries.get(k).copied().unwrap_or(0))
+                        .sum();
+                    let failed: i64 = ["failed", "bounced"]
+                        .iter()
+                        .map(|k| i.deliveries.get(k).copied().unwrap_or(0))
+                        .sum();
                     let sent = i.deliveries.get("sent").copied().unwrap_or(0);
-                    s.push_str(&format!("{:>5}  {:<16} {:<10} {sent:>8} {left:>8} {failed:>8}  {}\n", i.id, i.list, i.state, i.subject));
+                    s.push_str(&format!(
+                        "{:>5}  {:<16} {:<10} {sent:>8} {left:>8} {failed:>8}  {}\n",
+                        i.id, i.list, i.state, i.subject
+                    ));
                 }
                 s
             })
@@ -47,20 +75,60 @@ pub async fn run(store: &Store, config: &Config, command: IssueCommand, out: Out
             let summary = store.issue_summary(parse_id(&id)?).await?;
             out.emit(&summary, human_summary)
         }
+        IssueCommand::Deliveries { id, state } => {
+            let id = parse_id(&id)?;
+            store.issue(id).await?;
+            let state = state
+                .as_deref()
+                .map(|s| {
+                    s.parse::<DeliveryState>()
+                        .map_err(|_| anyhow::anyhow!("--state `{s}` is not a delivery state"))
+                })
+                .transpose()?;
+            let rows = store.deliveries(id, state).await?;
+            out.emit(&rows, |rows| {
+                let mut s = String::new();
+                for r in rows {
+                    s.push_str(&format!(
+                        "{:<40} {:<9} {:>2}  {}\n",
+                        r.email,
+                        r.state,
+                        r.attempts,
+                        r.last_reply.as_deref().unwrap_or("")
+                    ));
+                }
+                s
+            })
+        }
         IssueCommand::Pause { id } => {
             let id = parse_id(&id)?;
-            store.move_issue(id, IssueState::Paused, Some("paused by the operator"), now).await?;
-            out.emit(&store.issue_summary(id).await?, |s| format!("paused issue {}", s.id))
+            store
+                .move_issue(id, IssueState::Paused, Some("paused by the operator"), now)
+                .await?;
+            out.emit(&store.issue_summary(id).await?, |s| {
+                format!("paused issue {}", s.id)
+            })
         }
         IssueCommand::Resume { id } => {
             let id = parse_id(&id)?;
             store.resume_issue(id, now).await?;
-            out.emit(&store.issue_summary(id).await?, |s| format!("resumed issue {}: {}", s.id, s.state))
+            out.emit(&store.issue_summary(id).await?, |s| {
+                format!("resumed issue {}: {}", s.id, s.state)
+            })
         }
         IssueCommand::Cancel { id } => {
             let id = parse_id(&id)?;
-            store.move_issue(id, IssueState::Cancelled, Some("cancelled by the operator"), now).await?;
-            out.emit(&store.issue_summary(id).await?, |s| format!("cancelled issue {}", s.id))
+            store
+                .move_issue(
+                    id,
+                    IssueState::Cancelled,
+                    Some("cancelled by the operator"),
+                    now,
+                )
+                .await?;
+            out.emit(&store.issue_summary(id).await?, |s| {
+                format!("cancelled issue {}", s.id)
+            })
         }
     }
 }
@@ -70,7 +138,10 @@ fn parse_id(raw: &str) -> anyhow::Result<IssueId> {
 }
 
 fn human_summary(s: &IssueSummary) -> String {
-    let mut out = format!("issue {} \"{}\" on {}: {}", s.id, s.subject, s.list, s.state);
+    let mut out = format!(
+        "issue {} \"{}\" on {}: {}",
+        s.id, s.subject, s.list, s.state
+    );
     if let Some(reason) = &s.state_reason {
         out.push_str(&format!(" ({reason})"));
     }

@@ -39,7 +39,12 @@ pub async fn run(
     let rendered = render_for_list(config, &list, file, subject)?;
     let attributes = BTreeMap::new();
     let unsubscribe_url = format!("{}/u/preview", config.http.public_url);
-    let sample = Recipient { email: "reader@example.com", name: Some("Ada Reader"), attributes: &attributes, unsubscribe_url: &unsubscribe_url };
+    let sample = Recipient {
+        email: "reader@example.com",
+        name: Some("Ada Reader"),
+        attributes: &attributes,
+        unsubscribe_url: &unsubscribe_url,
+    };
     let html = PersonalTemplate::compile(&rendered.html_template)?.render(&sample, true);
     let plain = PersonalTemplate::compile(&rendered.text_template)?.render(&sample, false);
     let body = if text { &plain } else { &html };
@@ -54,9 +59,19 @@ pub async fn run(
         text: &'a str,
         bytes: usize,
     }
-    let preview = Preview { subject: &rendered.subject, preheader: rendered.preheader.as_deref(), html: &html, text: &plain, bytes: body.len() };
+    let preview = Preview {
+        subject: &rendered.subject,
+        preheader: rendered.preheader.as_deref(),
+        html: &html,
+        text: &plain,
+        bytes: body.len(),
+    };
     if output.is_some() && !out.json {
-        eprintln!("wrote {} ({} bytes)", output.map(|p| p.display().to_string()).unwrap_or_default(), body.len());
+        eprintln!(
+            "wrote {} ({} bytes)",
+            output.map(|p| p.display().to_string()).unwrap_or_default(),
+            body.len()
+        );
         return Ok(());
     }
     out.emit(&preview, |_| body.clone())

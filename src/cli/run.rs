@@ -1,12 +1,6 @@
 //! Entry point: parse arguments, load configuration, open the store, run one command.
 
-use super::{
-    Cli,
-    args::Command,
-    issues, lists,
-    output::Output,
-    preview, subscribers,
-};
+use super::{Cli, args::Command, issues, lists, output::Output, preview, subscribers};
 use crate::{
     app::{self, RunOptions},
     config::{self, Config, Loaded},
@@ -30,7 +24,10 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(&loaded.config, matches!(cli.command, Command::Serve { .. }));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -47,11 +44,21 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging(config: &Config, serving: bool) {
-    let default = if serving { config.log.filter.as_str() } else { "warn" };
+    let default = if serving {
+        config.log.filter.as_str()
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if config.log.json { builder.json().init() } else { builder.init() }
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log.json {
+        builder.json().init()
+    } else {
+        builder.init()
+    }
 }
 
 fn check_config(loaded: Result<Loaded, config::ConfigProblems>, out: Output) -> ExitCode {
@@ -63,18 +70,35 @@ fn check_config(loaded: Result<Loaded, config::ConfigProblems>, out: Output) -> 
         warnings: Vec<String>,
     }
     let report = match loaded {
-        Ok(l) => Report { ok: true, source: Some(l.source), problems: vec![], warnings: l.warnings },
-        Err(p) => Report { ok: false, source: None, problems: p.0, warnings: vec![] },
+        Ok(l) => Report {
+            ok: true,
+            source: Some(l.source),
+            problems: vec![],
+            warnings: l.warnings,
+        },
+        Err(p) => Report {
+            ok: false,
+            source: None,
+            problems: p.0,
+            warnings: vec![],
+        },
     };
     let printed = out.emit(&report, |r| {
         let mut lines: Vec<String> = r.problems.iter().map(|p| format!("error: {p}")).collect();
         lines.extend(r.warnings.iter().map(|w| format!("warning: {w}")));
         if r.ok {
-            lines.push(format!("configuration OK ({})", r.source.as_deref().unwrap_or("")));
+            lines.push(format!(
+                "configuration OK ({})",
+                r.source.as_deref().unwrap_or("")
+            ));
         }
         lines.join("\n")
     });
-    if printed.is_err() || !report.ok { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if printed.is_err() || !report.ok {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
@@ -87,13 +111,31 @@ async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
         return app::run(config, shutdown_signal(), RunOptions { until_idle }).await;
     }
     let path = config.database_path();
-    let store = Store::open(&path).await.with_context(|| format!("opening database {}", path.display()))?;
+    let store = Store::open(&path)
+        .await
+        .with_context(|| format!("opening database {}", path.display()))?;
     let result = match cli.command {
         Command::List(c) => lists::run(&store, &config, c, out).await,
         Command::Subscriber(c) => subscribers::run(&store, c, out).await,
         Command::Issue(c) => issues::run(&store, &config, c, out).await,
-        Command::Render { file, list, output, text, subject } => {
-            preview::run(&store, &config, &file, list.as_deref(), subject.as_deref(), output.as_deref(), text, out).await
+        Command::Render {
+            file,
+            list,
+            output,
+            text,
+            subject,
+        } => {
+            preview::run(
+                &store,
+                &config,
+                &file,
+                list.as_deref(),
+                subject.as_deref(),
+                output.as_deref(),
+                text,
+                out,
+            )
+            .await
         }
         Command::Serve { .. } | Command::CheckConfig => unreachable!("handled above"),
     };
@@ -106,10 +148,11 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -14,7 +14,12 @@ const IMPORT_CHUNK: usize = 10_000;
 
 pub async fn run(store: &Store, command: SubscriberCommand, out: Output) -> anyhow::Result<()> {
     match command {
-        SubscriberCommand::Add { list, email, name, attrs } => {
+        SubscriberCommand::Add {
+            list,
+            email,
+            name,
+            attrs,
+        } => {
             let list = store.list(&ListSlug::parse(&list)?).await?;
             let email = EmailAddress::parse(&email)?;
             let attributes = attrs
@@ -26,20 +31,33 @@ pub async fn run(store: &Store, command: SubscriberCommand, out: Output) -> anyh
                         .ok_or_else(|| anyhow::anyhow!("--attr `{a}` is not KEY=VALUE"))
                 })
                 .collect::<anyhow::Result<BTreeMap<_, _>>>()?;
-            let row = ImportRow { email: email.clone(), name, attributes };
-            let result = store.upsert_subscriber(list.id, &row, SystemClock.now()).await?;
+            let row = ImportRow {
+                email: email.clone(),
+                name,
+                attributes,
+            };
+            let result = store
+                .upsert_subscriber(list.id, &row, SystemClock.now())
+                .await?;
             #[derive(serde::Serialize)]
             struct Added {
                 email: String,
                 list: String,
                 result: crate::store::UpsertResult,
             }
-            let added = Added { email: email.to_string(), list: list.slug.to_string(), result };
-            out.emit(&added, |a| format!("{:?} {} to {}", a.result, a.email, a.list).to_lowercase())
+            let added = Added {
+                email: email.to_string(),
+                list: list.slug.to_string(),
+                result,
+            };
+            out.emit(&added, |a| {
+                format!("{:?} {} to {}", a.result, a.email, a.list).to_lowercase()
+            })
         }
         SubscriberCommand::Import { list, file } => {
             let list = store.list(&ListSlug::parse(&list)?).await?;
-            let input = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
             let (added, updated) = (std::cell::Cell::new(0u64), std::cell::Cell::new(0u64));
             let now = SystemClock.now();
             let rejected = csv_rows::read(std::io::BufReader::new(input), IMPORT_CHUNK, |rows| {
@@ -69,7 +87,10 @@ pub async fn run(store: &Store, command: SubscriberCommand, out: Output) -> anyh
                 rejected_rows: rejected,
             };
             out.emit(&report, |r| {
-                let mut s = format!("{}: added {}, updated {}, rejected {}\n", r.list, r.added, r.updated, r.rejected);
+                let mut s = format!(
+                    "{}: added {}, updated {}, rejected {}\n",
+                    r.list, r.added, r.updated, r.rejected
+                );
                 for row in &r.rejected_rows {
                     s.push_str(&format!("  line {}: {}\n", row.line, row.reason));
                 }
@@ -80,13 +101,22 @@ pub async fn run(store: &Store, command: SubscriberCommand, out: Output) -> anyh
             let list = store.list(&ListSlug::parse(&list)?).await?;
             let status = status
                 .as_deref()
-                .map(|s| s.parse::<SubscriberStatus>().map_err(|_| anyhow::anyhow!("--status `{s}` is not active, unsubscribed or bounced")))
+                .map(|s| {
+                    s.parse::<SubscriberStatus>().map_err(|_| {
+                        anyhow::anyhow!("--status `{s}` is not active, unsubscribed or bounced")
+                    })
+                })
                 .transpose()?;
             let subscribers = store.subscribers(list.id, status).await?;
             out.emit(&subscribers, |subs| {
                 let mut s = String::new();
                 for sub in subs {
-                    s.push_str(&format!("{:<40} {:<13} {}\n", sub.email, sub.status, sub.name.as_deref().unwrap_or("")));
+                    s.push_str(&format!(
+                        "{:<40} {:<13} {}\n",
+                        sub.email,
+                        sub.status,
+                        sub.name.as_deref().unwrap_or("")
+                    ));
                 }
                 s
             })

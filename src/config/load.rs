@@ -26,7 +26,12 @@ pub struct ConfigProblems(pub Vec<String>);
 
 impl fmt::Display for ConfigProblems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} configuration problem(s): {}", self.0.len(), self.0.join("; "))
+        write!(
+            f,
+            "{} configuration problem(s): {}",
+            self.0.len(),
+            self.0.join("; ")
+        )
     }
 }
 
@@ -42,17 +47,27 @@ pub fn load(
     let mut problems = Vec::new();
     let (table, source) = match path {
         Some(p) => (read_file(p, &mut problems), p.display().to_string()),
-        None if Path::new(DEFAULT_PATH).exists() => {
-            (read_file(Path::new(DEFAULT_PATH), &mut problems), DEFAULT_PATH.to_owned())
-        }
+        None if Path::new(DEFAULT_PATH).exists() => (
+            read_file(Path::new(DEFAULT_PATH), &mut problems),
+            DEFAULT_PATH.to_owned(),
+        ),
         None => (BTreeMap::new(), "built-in defaults".to_owned()),
     };
-    let mut reader = Reader { values: table, used: BTreeSet::new(), problems, warnings: Vec::new() };
+    let mut reader = Reader {
+        values: table,
+        used: BTreeSet::new(),
+        problems,
+        warnings: Vec::new(),
+    };
     reader.overlay_env(env);
     let config = reader.read();
     reader.warn_unknown();
     if reader.problems.is_empty() {
-        Ok(Loaded { config, warnings: reader.warnings, source })
+        Ok(Loaded {
+            config,
+            warnings: reader.warnings,
+            source,
+        })
     } else {
         Err(ConfigProblems(reader.problems))
     }
@@ -84,7 +99,11 @@ fn read_file(path: &Path, problems: &mut Vec<String>) -> BTreeMap<String, Entry>
     let table: toml::Table = match text.parse() {
         Ok(t) => t,
         Err(e) => {
-            problems.push(format!("{}: invalid TOML: {}", path.display(), e.to_string().trim()));
+            problems.push(format!(
+                "{}: invalid TOML: {}",
+                path.display(),
+                e.to_string().trim()
+            ));
             return out;
         }
     };
@@ -96,7 +115,10 @@ fn read_file(path: &Path, problems: &mut Vec<String>) -> BTreeMap<String, Entry>
                     out.insert(format!("{section}.{key}"), Entry { value, origin });
                 }
             }
-            _ => problems.push(format!("{}: `{section}` must be a [section]", path.display())),
+            _ => problems.push(format!(
+                "{}: `{section}` must be a [section]",
+                path.display()
+            )),
         }
     }
     out
@@ -105,34 +127,53 @@ fn read_file(path: &Path, problems: &mut Vec<String>) -> BTreeMap<String, Entry>
 impl Reader {
     fn overlay_env(&mut self, env: impl IntoIterator<Item = (String, String)>) {
         for (name, raw) in env {
-            let Some(rest) = name.strip_prefix("HERALD_") else { continue };
-            let Some((section, key)) = rest.split_once("__") else { continue };
+            let Some(rest) = name.strip_prefix("HERALD_") else {
+                continue;
+            };
+            let Some((section, key)) = rest.split_once("__") else {
+                continue;
+            };
             let value = format!("v = {raw}")
                 .parse::<toml::Table>()
                 .ok()
                 .and_then(|mut t| t.remove("v"))
                 .unwrap_or(Value::String(raw));
             let dotted = format!("{}.{}", section.to_lowercase(), key.to_lowercase());
-            self.values.insert(dotted, Entry { value, origin: format!("environment {name}") });
+            self.values.insert(
+                dotted,
+                Entry {
+                    value,
+                    origin: format!("environment {name}"),
+                },
+            );
         }
     }
 
     fn warn_unknown(&mut self) {
         for (key, entry) in &self.values {
             if !self.used.contains(key) {
-                self.warnings.push(format!("unknown key `{key}` ({}) is ignored", entry.origin));
+                self.warnings
+                    .push(format!("unknown key `{key}` ({}) is ignored", entry.origin));
             }
         }
     }
 
     /// Reads `key` with `convert`, recording a problem (and keeping `default`) when it does not fit.
-    fn get<T>(&mut self, key: &str, default: T, convert: impl Fn(&Value) -> Result<T, String>) -> T {
+    fn get<T>(
+        &mut self,
+        key: &str,
+        default: T,
+        convert: impl Fn(&Value) -> Result<T, String>,
+    ) -> T {
         self.used.insert(key.to_owned());
-        let Some(entry) = self.values.get(key) else { return default };
+        let Some(entry) = self.values.get(key) else {
+            return default;
+        };
         match convert(&entry.value) {
             Ok(v) => v,
             Err(why) => {
-                self.problems.push(format!("`{key}` ({}): {why}", entry.origin));
+                self.problems
+                    .push(format!("`{key}` ({}): {why}", entry.origin));
                 default
             }
         }
@@ -143,15 +184,25 @@ impl Reader {
     }
 
     fn optional_string(&mut self, key: &str) -> Option<String> {
-        self.get(key, None, |v| as_string(v).map(|s| (!s.is_empty()).then_some(s)))
+        self.get(key, None, |v| {
+            as_string(v).map(|s| (!s.is_empty()).then_some(s))
+        })
     }
 
     fn int(&mut self, key: &str, default: u64, min: u64, max: u64) -> u64 {
         self.get(key, default, |v| {
             let n = match v {
                 Value::Integer(n) => *n,
-                Value::String(s) => s.trim().parse().map_err(|_| format!("`{s}` is not a whole number"))?,
-                other => return Err(format!("expected a whole number, found {}", other.type_str())),
+                Value::String(s) => s
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("`{s}` is not a whole number"))?,
+                other => {
+                    return Err(format!(
+                        "expected a whole number, found {}",
+                        other.type_str()
+                    ));
+                }
             };
             u64::try_from(n)
                 .ok()
@@ -167,29 +218,44 @@ impl Reader {
     fn choice<T: Copy>(&mut self, key: &str, default: T, options: &[(&str, T)]) -> T {
         self.get(key, default, |v| {
             let s = as_string(v)?;
-            options.iter().find(|(name, _)| *name == s).map(|(_, t)| *t).ok_or_else(|| {
-                let names: Vec<_> = options.iter().map(|(n, _)| format!("`{n}`")).collect();
-                format!("`{s}` is not one of {}", names.join(", "))
-            })
+            options
+                .iter()
+                .find(|(name, _)| *name == s)
+                .map(|(_, t)| *t)
+                .ok_or_else(|| {
+                    let names: Vec<_> = options.iter().map(|(n, _)| format!("`{n}`")).collect();
+                    format!("`{s}` is not one of {}", names.join(", "))
+                })
         })
     }
 
     fn read(&mut self) -> Config {
         let d = Config::default();
-        let database = DatabaseConfig { url: self.string("database.url", d.database.url) };
+        let database = DatabaseConfig {
+            url: self.string("database.url", d.database.url),
+        };
         let smtp = SmtpConfig {
             transport: self.choice(
                 "smtp.transport",
                 d.smtp.transport,
-                &[("smtp", TransportKind::Smtp), ("outbox", TransportKind::Outbox)],
+                &[
+                    ("smtp", TransportKind::Smtp),
+                    ("outbox", TransportKind::Outbox),
+                ],
             ),
-            outbox_dir: PathBuf::from(self.string("smtp.outbox_dir", d.smtp.outbox_dir.display().to_string())),
+            outbox_dir: PathBuf::from(
+                self.string("smtp.outbox_dir", d.smtp.outbox_dir.display().to_string()),
+            ),
             host: self.string("smtp.host", d.smtp.host),
             port: self.int("smtp.port", d.smtp.port.into(), 1, 65_535) as u16,
             tls: self.choice(
                 "smtp.tls",
                 d.smtp.tls,
-                &[("none", TlsMode::None), ("starttls", TlsMode::StartTls), ("tls", TlsMode::Tls)],
+                &[
+                    ("none", TlsMode::None),
+                    ("starttls", TlsMode::StartTls),
+                    ("tls", TlsMode::Tls),
+                ],
             ),
             username: self.optional_string("smtp.username"),
             password: self.optional_string("smtp.password").map(Secret::new),
@@ -200,25 +266,51 @@ impl Reader {
                     Value::Float(f) => *f,
                     other => return Err(format!("expected a number, found {}", other.type_str())),
                 };
-                if r >= 0.0 && r.is_finite() { Ok(r) } else { Err(format!("{r} must be 0 or more")) }
+                if r >= 0.0 && r.is_finite() {
+                    Ok(r)
+                } else {
+                    Err(format!("{r} must be 0 or more"))
+                }
             }),
             timeout: self.seconds("smtp.timeout_seconds", d.smtp.timeout, 1),
             hello_name: self.optional_string("smtp.hello_name"),
-            unreachable_pause: self.seconds("smtp.unreachable_pause_seconds", d.smtp.unreachable_pause, 0),
+            unreachable_pause: self.seconds(
+                "smtp.unreachable_pause_seconds",
+                d.smtp.unreachable_pause,
+                0,
+            ),
         };
         let sending = SendingConfig {
-            batch_size: self.int("sending.batch_size", d.sending.batch_size as u64, 1, 100_000) as usize,
-            max_attempts: self.int("sending.max_attempts", d.sending.max_attempts.into(), 1, 100) as u32,
+            batch_size: self.int(
+                "sending.batch_size",
+                d.sending.batch_size as u64,
+                1,
+                100_000,
+            ) as usize,
+            max_attempts: self.int(
+                "sending.max_attempts",
+                d.sending.max_attempts.into(),
+                1,
+                100,
+            ) as u32,
             retry_base: self.seconds("sending.retry_base_seconds", d.sending.retry_base, 0),
             domain: self.get("sending.domain", d.sending.domain, |v| {
                 let s = as_string(v)?;
-                EmailAddress::parse(&format!("x@{s}")).map(|_| s.to_lowercase()).map_err(|_| format!("`{s}` is not a domain name"))
+                EmailAddress::parse(&format!("x@{s}"))
+                    .map(|_| s.to_lowercase())
+                    .map_err(|_| format!("`{s}` is not a domain name"))
             }),
             bounce_address: self.get("sending.bounce_address", d.sending.bounce_address, |v| {
                 let s = as_string(v)?;
                 let a = EmailAddress::parse(&s).map_err(|e| e.to_string())?;
-                if a.as_str().split('@').next().is_some_and(|l| l.contains('+')) {
-                    return Err("must not contain `+`: herald adds `+TOKEN` to it per message".into());
+                if a.as_str()
+                    .split('@')
+                    .next()
+                    .is_some_and(|l| l.contains('+'))
+                {
+                    return Err(
+                        "must not contain `+`: herald adds `+TOKEN` to it per message".into(),
+                    );
                 }
                 Ok(a)
             }),
@@ -226,19 +318,26 @@ impl Reader {
         let http = HttpConfig {
             listen: self.get("http.listen", d.http.listen, |v| {
                 let s = as_string(v)?;
-                s.parse().map_err(|_| format!("`{s}` is not an address:port such as 127.0.0.1:8080"))
+                s.parse()
+                    .map_err(|_| format!("`{s}` is not an address:port such as 127.0.0.1:8080"))
             }),
             public_url: self.get("http.public_url", d.http.public_url, |v| {
                 let s = as_string(v)?;
                 if s.starts_with("https://") || s.starts_with("http://") {
                     Ok(s.trim_end_matches('/').to_owned())
                 } else {
-                    Err(format!("`{s}` must start with https:// (or http:// for local testing)"))
+                    Err(format!(
+                        "`{s}` must start with https:// (or http:// for local testing)"
+                    ))
                 }
             }),
             token_secret: self.get("http.token_secret", None, |v| {
                 let s = as_string(v)?;
-                if s.len() >= 32 { Ok(Some(Secret::new(s))) } else { Err("must be at least 32 characters".into()) }
+                if s.len() >= 32 {
+                    Ok(Some(Secret::new(s)))
+                } else {
+                    Err("must be at least 32 characters".into())
+                }
             }),
         };
         let scheduler = SchedulerConfig {
@@ -251,24 +350,38 @@ impl Reader {
             missed: self.choice(
                 "scheduler.missed",
                 d.scheduler.missed,
-                &[("catch_up", MissedSlots::CatchUp), ("hold", MissedSlots::Hold)],
+                &[
+                    ("catch_up", MissedSlots::CatchUp),
+                    ("hold", MissedSlots::Hold),
+                ],
             ),
             grace: self.seconds("scheduler.grace_seconds", d.scheduler.grace, 0),
             timezone: self.get("scheduler.timezone", d.scheduler.timezone, |v| {
                 let s = as_string(v)?;
-                CronSchedule::parse("0 0 * * *", &s).map(|_| s).map_err(|e| e.to_string())
+                CronSchedule::parse("0 0 * * *", &s)
+                    .map(|_| s)
+                    .map_err(|e| e.to_string())
             }),
         };
         let render = RenderConfig {
-            templates_dir: PathBuf::from(
-                self.string("render.templates_dir", d.render.templates_dir.display().to_string()),
-            ),
+            templates_dir: PathBuf::from(self.string(
+                "render.templates_dir",
+                d.render.templates_dir.display().to_string(),
+            )),
         };
         let log = LogConfig {
             filter: self.string("log.filter", d.log.filter),
             json: self.choice("log.format", false, &[("text", false), ("json", true)]),
         };
-        let config = Config { database, smtp, sending, http, scheduler, render, log };
+        let config = Config {
+            database,
+            smtp,
+            sending,
+            http,
+            scheduler,
+            render,
+            log,
+        };
         self.cross_checks(&config);
         config
     }
@@ -276,7 +389,8 @@ impl Reader {
     /// Problems and warnings that involve more than one key.
     fn cross_checks(&mut self, c: &Config) {
         if c.smtp.username.is_some() != c.smtp.password.is_some() {
-            self.problems.push("`smtp.username` and `smtp.password` must be set together".into());
+            self.problems
+                .push("`smtp.username` and `smtp.password` must be set together".into());
         }
         let loopback = matches!(c.smtp.host.as_str(), "127.0.0.1" | "::1" | "localhost");
         if c.smtp.transport == TransportKind::Smtp && c.smtp.tls == TlsMode::None && !loopback {
@@ -310,7 +424,10 @@ mod tests {
     use std::io::Write;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -337,14 +454,27 @@ mod tests {
         let err = load(Some(f.path()), env(&[("HERALD_SMTP__CONNECTIONS", "0")])).unwrap_err();
         let all = err.0.join("\n");
         assert_eq!(err.0.len(), 4, "{all}");
-        for key in ["smtp.port", "smtp.tls", "sending.bounce_address", "smtp.connections"] {
+        for key in [
+            "smtp.port",
+            "smtp.tls",
+            "sending.bounce_address",
+            "smtp.connections",
+        ] {
             assert!(all.contains(key), "{key} missing from:\n{all}");
         }
     }
 
     #[test]
     fn unknown_keys_are_warned_about() {
-        let loaded = load(Some(Path::new("/dev/null")), env(&[("HERALD_SMTP__PROT", "1")])).unwrap();
-        assert!(loaded.warnings.iter().any(|w| w.contains("smtp.prot")), "{:?}", loaded.warnings);
+        let loaded = load(
+            Some(Path::new("/dev/null")),
+            env(&[("HERALD_SMTP__PROT", "1")]),
+        )
+        .unwrap();
+        assert!(
+            loaded.warnings.iter().any(|w| w.contains("smtp.prot")),
+            "{:?}",
+            loaded.warnings
+        );
     }
 }

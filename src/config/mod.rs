@@ -6,6 +6,6 @@ mod model;
 
 pub use load::{ConfigProblems, Loaded, load};
 pub use model::{
-    Config, DatabaseConfig, HttpConfig, LogConfig, MissedSlots, RenderConfig, SchedulerConfig, Secret,
-    SendingConfig, SmtpConfig, TlsMode, TransportKind,
+    Config, DatabaseConfig, HttpConfig, LogConfig, MissedSlots, RenderConfig, SchedulerConfig,
+    Secret, SendingConfig, SmtpConfig, TlsMode, TransportKind,
 };

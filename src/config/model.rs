@@ -129,7 +129,9 @@ impl fmt::Debug for Secret {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            database: DatabaseConfig { url: "var/herald.db".into() },
+            database: DatabaseConfig {
+                url: "var/herald.db".into(),
+            },
             smtp: SmtpConfig {
                 transport: TransportKind::Outbox,
                 outbox_dir: "var/outbox".into(),
@@ -149,7 +151,8 @@ impl Default for Config {
                 max_attempts: 5,
                 retry_base: Duration::from_secs(60),
                 domain: "herald.localhost".into(),
-                bounce_address: EmailAddress::parse("bounces@herald.localhost").expect("valid default"),
+                bounce_address: EmailAddress::parse("bounces@herald.localhost")
+                    .expect("valid default"),
             },
             http: HttpConfig {
                 listen: "127.0.0.1:8080".parse().expect("valid default"),
@@ -162,8 +165,13 @@ impl Default for Config {
                 grace: Duration::from_secs(300),
                 timezone: "UTC".into(),
             },
-            render: RenderConfig { templates_dir: "templates".into() },
-            log: LogConfig { filter: "info".into(), json: false },
+            render: RenderConfig {
+                templates_dir: "templates".into(),
+            },
+            log: LogConfig {
+                filter: "info".into(),
+                json: false,
+            },
         }
     }
 }
@@ -172,11 +180,17 @@ impl Config {
     /// The SQLite file path named by `database.url`.
     pub fn database_path(&self) -> PathBuf {
         let url = self.database.url.as_str();
-        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
         PathBuf::from(path.split('?').next().unwrap_or(path))
     }
 
     pub fn hello_name(&self) -> &str {
-        self.smtp.hello_name.as_deref().unwrap_or(&self.sending.domain)
+        self.smtp
+            .hello_name
+            .as_deref()
+            .unwrap_or(&self.sending.domain)
     }
 }

@@ -17,7 +17,9 @@ pub struct CronSchedule {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CronScheduleError {
-    #[error("cron schedule `{pattern}` is invalid: {reason} (expected 5 fields: minute hour day month weekday)")]
+    #[error(
+        "cron schedule `{pattern}` is invalid: {reason} (expected 5 fields: minute hour day month weekday)"
+    )]
     Pattern { pattern: String, reason: String },
     #[error("time zone `{0}` is not an IANA zone name such as `UTC` or `Europe/Paris`")]
     Zone(String),
@@ -26,13 +28,27 @@ pub enum CronScheduleError {
 impl CronSchedule {
     pub fn parse(pattern: &str, zone: &str) -> Result<Self, CronScheduleError> {
         let pattern = pattern.trim();
-        let invalid = |reason: String| CronScheduleError::Pattern { pattern: pattern.to_owned(), reason };
+        let invalid = |reason: String| CronScheduleError::Pattern {
+            pattern: pattern.to_owned(),
+            reason,
+        };
         if pattern.split_whitespace().count() != 5 {
-            return Err(invalid(format!("it has {} fields", pattern.split_whitespace().count())));
+            return Err(invalid(format!(
+                "it has {} fields",
+                pattern.split_whitespace().count()
+            )));
         }
-        let cron = croner::Cron::new(pattern).parse().map_err(|e| invalid(e.to_string()))?;
-        let zone: Tz = zone.parse().map_err(|_| CronScheduleError::Zone(zone.to_owned()))?;
-        Ok(Self { pattern: pattern.to_owned(), zone, cron })
+        let cron = croner::Cron::new(pattern)
+            .parse()
+            .map_err(|e| invalid(e.to_string()))?;
+        let zone: Tz = zone
+            .parse()
+            .map_err(|_| CronScheduleError::Zone(zone.to_owned()))?;
+        Ok(Self {
+            pattern: pattern.to_owned(),
+            zone,
+            cron,
+        })
     }
 
     pub fn pattern(&self) -> &str {
@@ -46,12 +62,19 @@ impl CronSchedule {
     /// The first slot strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let local = after.with_timezone(&self.zone);
-        self.cron.find_next_occurrence(&local, false).ok().map(|t| t.with_timezone(&Utc))
+        self.cron
+            .find_next_occurrence(&local, false)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
     }
 
     /// The last slot at or before `now` that comes after `after`, if any: several slots missed while
     /// the daemon was down collapse into the latest one.
-    pub fn latest_between(&self, after: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub fn latest_between(
+        &self,
+        after: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
         let mut latest = None;
         let mut cursor = after;
         // Bounded: a minutely schedule missed for a year is ~525k steps; stop far earlier by jumping.
@@ -92,9 +115,15 @@ mod tests {
     fn slots_are_read_in_the_lists_time_zone() {
         let s = CronSchedule::parse("0 9 * * MON", "Europe/Paris").unwrap();
         // Winter: Paris is UTC+1.
-        assert_eq!(s.next_after(utc("2026-11-26T00:00:00Z")), Some(utc("2026-11-30T08:00:00Z")));
+        assert_eq!(
+            s.next_after(utc("2026-11-26T00:00:00Z")),
+            Some(utc("2026-11-30T08:00:00Z"))
+        );
         // Summer: UTC+2.
-        assert_eq!(s.next_after(utc("2026-06-02T00:00:00Z")), Some(utc("2026-06-08T07:00:00Z")));
+        assert_eq!(
+            s.next_after(utc("2026-06-02T00:00:00Z")),
+            Some(utc("2026-06-08T07:00:00Z"))
+        );
     }
 
     #[test]
@@ -102,13 +131,25 @@ mod tests {
         let s = CronSchedule::parse("0 * * * *", "UTC").unwrap();
         let latest = s.latest_between(utc("2026-01-01T00:30:00Z"), utc("2026-01-01T05:10:00Z"));
         assert_eq!(latest, Some(utc("2026-01-01T05:00:00Z")));
-        assert_eq!(s.latest_between(utc("2026-01-01T05:00:00Z"), utc("2026-01-01T05:10:00Z")), None);
+        assert_eq!(
+            s.latest_between(utc("2026-01-01T05:00:00Z"), utc("2026-01-01T05:10:00Z")),
+            None
+        );
     }
 
     #[test]
     fn bad_patterns_and_zones_are_refused() {
-        assert!(matches!(CronSchedule::parse("0 9 * *", "UTC"), Err(CronScheduleError::Pattern { .. })));
-        assert!(matches!(CronSchedule::parse("0 25 * * *", "UTC"), Err(CronScheduleError::Pattern { .. })));
-        assert!(matches!(CronSchedule::parse("0 9 * * *", "Mars/Base"), Err(CronScheduleError::Zone(_))));
+        assert!(matches!(
+            CronSchedule::parse("0 9 * *", "UTC"),
+            Err(CronScheduleError::Pattern { .. })
+        ));
+        assert!(matches!(
+            CronSchedule::parse("0 25 * * *", "UTC"),
+            Err(CronScheduleError::Pattern { .. })
+        ));
+        assert!(matches!(
+            CronSchedule::parse("0 9 * * *", "Mars/Base"),
+            Err(CronScheduleError::Zone(_))
+        ));
     }
 }

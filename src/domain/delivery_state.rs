@@ -67,7 +67,10 @@ impl DeliveryState {
 
     /// No further attempt will be made.
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Sent | Self::Failed | Self::Bounced | Self::Skipped)
+        matches!(
+            self,
+            Self::Sent | Self::Failed | Self::Bounced | Self::Skipped
+        )
     }
 }
 
@@ -83,7 +86,10 @@ impl FromStr for DeliveryState {
         Self::ALL
             .into_iter()
             .find(|state| state.as_str() == s)
-            .ok_or_else(|| UnknownState { kind: "delivery state", value: s.to_owned() })
+            .ok_or_else(|| UnknownState {
+                kind: "delivery state",
+                value: s.to_owned(),
+            })
     }
 }
 
@@ -95,14 +101,23 @@ mod tests {
     #[test]
     fn final_states_never_move_back_to_sending() {
         for state in DeliveryState::ALL.into_iter().filter(|s| s.is_final()) {
-            assert!(!state.can_move_to(Sending), "{state} -> sending must be refused");
-            assert!(!state.can_move_to(Pending), "{state} -> pending must be refused");
+            assert!(
+                !state.can_move_to(Sending),
+                "{state} -> sending must be refused"
+            );
+            assert!(
+                !state.can_move_to(Pending),
+                "{state} -> pending must be refused"
+            );
         }
     }
 
     #[test]
     fn a_sent_message_can_only_become_bounced() {
-        let allowed: Vec<_> = DeliveryState::ALL.into_iter().filter(|s| Sent.can_move_to(*s)).collect();
+        let allowed: Vec<_> = DeliveryState::ALL
+            .into_iter()
+            .filter(|s| Sent.can_move_to(*s))
+            .collect();
         assert_eq!(allowed, vec![Bounced]);
     }
 

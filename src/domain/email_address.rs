@@ -37,7 +37,9 @@ impl EmailAddress {
             return Err(EmailAddressError::EmptyLocal(s.to_owned()));
         }
         let local_ok = local.chars().all(|c| {
-            c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) || (!c.is_ascii() && !c.is_control())
+            c.is_alphanumeric()
+                || "!#$%&'*+-/=?^_`{|}~.".contains(c)
+                || (!c.is_ascii() && !c.is_control())
         }) && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..");
@@ -109,11 +111,26 @@ mod tests {
     #[test]
     fn invalid_addresses_are_rejected_with_their_reason() {
         assert_eq!(EmailAddress::parse(""), Err(EmailAddressError::Empty));
-        assert!(matches!(EmailAddress::parse("no-at.example.com"), Err(EmailAddressError::MissingAt(_))));
-        assert!(matches!(EmailAddress::parse("@example.com"), Err(EmailAddressError::EmptyLocal(_))));
-        assert!(matches!(EmailAddress::parse("a@localhost"), Err(EmailAddressError::BadDomain(_))));
-        assert!(matches!(EmailAddress::parse("a b@example.com"), Err(EmailAddressError::BadCharacter(_))));
-        assert!(matches!(EmailAddress::parse("a..b@example.com"), Err(EmailAddressError::BadCharacter(_))));
+        assert!(matches!(
+            EmailAddress::parse("no-at.example.com"),
+            Err(EmailAddressError::MissingAt(_))
+        ));
+        assert!(matches!(
+            EmailAddress::parse("@example.com"),
+            Err(EmailAddressError::EmptyLocal(_))
+        ));
+        assert!(matches!(
+            EmailAddress::parse("a@localhost"),
+            Err(EmailAddressError::BadDomain(_))
+        ));
+        assert!(matches!(
+            EmailAddress::parse("a b@example.com"),
+            Err(EmailAddressError::BadCharacter(_))
+        ));
+        assert!(matches!(
+            EmailAddress::parse("a..b@example.com"),
+            Err(EmailAddressError::BadCharacter(_))
+        ));
     }
 
     #[test]

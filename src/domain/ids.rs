@@ -19,7 +19,10 @@ macro_rules! id_type {
             fn from_str(s: &str) -> Result<Self, String> {
                 match s.trim().parse::<i64>() {
                     Ok(n) if n > 0 => Ok(Self(n)),
-                    _ => Err(format!("`{s}` is not a valid {} (a positive number)", $what)),
+                    _ => Err(format!(
+                        "`{s}` is not a valid {} (a positive number)",
+                        $what
+                    )),
                 }
             }
         }

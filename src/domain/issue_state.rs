@@ -18,7 +18,13 @@ pub enum IssueState {
 }
 
 impl IssueState {
-    pub const ALL: [IssueState; 5] = [Self::Queued, Self::Sending, Self::Paused, Self::Sent, Self::Cancelled];
+    pub const ALL: [IssueState; 5] = [
+        Self::Queued,
+        Self::Sending,
+        Self::Paused,
+        Self::Sent,
+        Self::Cancelled,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -59,7 +65,10 @@ impl FromStr for IssueState {
         Self::ALL
             .into_iter()
             .find(|state| state.as_str() == s)
-            .ok_or_else(|| UnknownState { kind: "issue state", value: s.to_owned() })
+            .ok_or_else(|| UnknownState {
+                kind: "issue state",
+                value: s.to_owned(),
+            })
     }
 }
 

@@ -6,7 +6,9 @@ use std::fmt;
 pub struct ListSlug(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("list slug `{0}` must be 1-64 characters of a-z, 0-9 and `-`, starting with a letter or digit")]
+#[error(
+    "list slug `{0}` must be 1-64 characters of a-z, 0-9 and `-`, starting with a letter or digit"
+)]
 pub struct ListSlugError(pub String);
 
 impl ListSlug {
@@ -14,8 +16,14 @@ impl ListSlug {
         let ok = !raw.is_empty()
             && raw.len() <= 64
             && !raw.starts_with('-')
-            && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if ok { Ok(Self(raw.to_owned())) } else { Err(ListSlugError(raw.to_owned())) }
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(ListSlugError(raw.to_owned()))
+        }
     }
 
     pub fn as_str(&self) -> &str {

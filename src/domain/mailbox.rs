@@ -22,12 +22,21 @@ impl Mailbox {
     pub fn parse(raw: &str) -> Result<Self, MailboxError> {
         let raw = raw.trim();
         let Some(open) = raw.rfind('<') else {
-            return Ok(Self { name: None, address: EmailAddress::parse(raw)? });
+            return Ok(Self {
+                name: None,
+                address: EmailAddress::parse(raw)?,
+            });
         };
-        let close = raw[open..].find('>').ok_or_else(|| MailboxError::Unclosed(raw.to_owned()))? + open;
+        let close = raw[open..]
+            .find('>')
+            .ok_or_else(|| MailboxError::Unclosed(raw.to_owned()))?
+            + open;
         let address = EmailAddress::parse(&raw[open + 1..close])?;
         let name = raw[..open].trim().trim_matches('"').trim();
-        Ok(Self { name: (!name.is_empty()).then(|| name.to_owned()), address })
+        Ok(Self {
+            name: (!name.is_empty()).then(|| name.to_owned()),
+            address,
+        })
     }
 }
 
@@ -50,6 +59,9 @@ mod tests {
         assert_eq!(m.name.as_deref(), Some("Weekly Analysis"));
         assert_eq!(m.address.as_str(), "news@example.com");
         assert_eq!(Mailbox::parse("news@example.com").unwrap().name, None);
-        assert!(matches!(Mailbox::parse("X <news@example.com"), Err(MailboxError::Unclosed(_))));
+        assert!(matches!(
+            Mailbox::parse("X <news@example.com"),
+            Err(MailboxError::Unclosed(_))
+        ));
     }
 }

@@ -35,6 +35,9 @@ impl FromStr for SubscriberStatus {
         Self::ALL
             .into_iter()
             .find(|state| state.as_str() == s)
-            .ok_or_else(|| UnknownState { kind: "subscriber status", value: s.to_owned() })
+            .ok_or_else(|| UnknownState {
+                kind: "subscriber status",
+                value: s.to_owned(),
+            })
     }
 }

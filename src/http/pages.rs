@@ -15,5 +15,8 @@ pub fn page(title: &str, body_html: &str) -> String {
 }
 
 pub fn not_found() -> String {
-    page("Not found", "<h1>Not found</h1><p>This link is not valid.</p>")
+    page(
+        "Not found",
+        "<h1>Not found</h1><p>This link is not valid.</p>",
+    )
 }

@@ -31,7 +31,11 @@ pub fn router(store: Store, tokens: Tokens, clock: SharedClock) -> Router {
         .route("/u/{token}", get(confirm_page).post(unsubscribe))
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(|| async { (StatusCode::NOT_FOUND, Html(not_found())) })
-        .with_state(AppState { store, tokens, clock })
+        .with_state(AppState {
+            store,
+            tokens,
+            clock,
+        })
 }
 
 fn verify(state: &AppState, token: &str) -> Option<DeliveryId> {
@@ -39,7 +43,9 @@ fn verify(state: &AppState, token: &str) -> Option<DeliveryId> {
 }
 
 async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let Some(delivery) = verify(&state, &token) else { return missing() };
+    let Some(delivery) = verify(&state, &token) else {
+        return missing();
+    };
     match state.store.recipient_of(delivery).await {
         Ok(r) => {
             let list = escape_html(&r.list_name);
@@ -50,7 +56,9 @@ async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) 
                     escape_html(&mask(&r.email))
                 )
             } else {
-                format!("<h1>You are unsubscribed</h1><p>You will receive no more issues of {list}.</p>")
+                format!(
+                    "<h1>You are unsubscribed</h1><p>You will receive no more issues of {list}.</p>"
+                )
             };
             Html(page(&format!("Unsubscribe from {}", r.list_name), &body)).into_response()
         }
@@ -60,13 +68,19 @@ async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) 
 }
 
 async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let Some(delivery) = verify(&state, &token) else { return missing() };
+    let Some(delivery) = verify(&state, &token) else {
+        return missing();
+    };
     let recipient = match state.store.recipient_of(delivery).await {
         Ok(r) => r,
         Err(StoreError::NotFound(_)) => return missing(),
         Err(e) => return failure(e),
     };
-    match state.store.unsubscribe_by_delivery(delivery, state.clock.now()).await {
+    match state
+        .store
+        .unsubscribe_by_delivery(delivery, state.clock.now())
+        .await
+    {
         Ok(changed) => {
             if changed {
                 tracing::info!(delivery_id = %delivery, to = %mask(&recipient.email), "unsubscribed");
@@ -74,7 +88,9 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
             let list = escape_html(&recipient.list_name);
             Html(page(
                 "Unsubscribed",
-                &format!("<h1>You are unsubscribed</h1><p>You will receive no more issues of {list}.</p>"),
+                &format!(
+                    "<h1>You are unsubscribed</h1><p>You will receive no more issues of {list}.</p>"
+                ),
             ))
             .into_response()
         }
@@ -88,5 +104,9 @@ fn missing() -> Response {
 
 fn failure(e: StoreError) -> Response {
     tracing::error!(error = %e, "unsubscribe failed");
-    (StatusCode::SERVICE_UNAVAILABLE, Html(page("Try again", "<h1>Please try again in a minute</h1>"))).into_response()
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Html(page("Try again", "<h1>Please try again in a minute</h1>")),
+    )
+        .into_response()
 }

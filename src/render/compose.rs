@@ -48,15 +48,32 @@ pub fn render_issue(
                 SourceKind::Markdown => "add `subject:` to the front matter",
                 SourceKind::Mjml => "add <mj-title> to <mj-head>",
             };
-            RenderError::at(file, None, format!("the issue has no subject: {how} or pass --subject"))
+            RenderError::at(
+                file,
+                None,
+                format!("the issue has no subject: {how} or pass --subject"),
+            )
         })?;
     if subject.contains(['\r', '\n']) {
-        return Err(RenderError::at(file, None, "the subject must be a single line"));
+        return Err(RenderError::at(
+            file,
+            None,
+            "the subject must be a single line",
+        ));
     }
     let preheader = source.front.preheader.clone();
     let values = Values {
-        title: source.front.title.clone().unwrap_or_else(|| subject.clone()),
-        deck: source.front.deck.clone().or_else(|| preheader.clone()).unwrap_or_default(),
+        title: source
+            .front
+            .title
+            .clone()
+            .unwrap_or_else(|| subject.clone()),
+        deck: source
+            .front
+            .deck
+            .clone()
+            .or_else(|| preheader.clone())
+            .unwrap_or_default(),
         preheader: preheader.clone().unwrap_or_default(),
         subject: subject.clone(),
         context: context.clone(),
@@ -65,24 +82,50 @@ pub fn render_issue(
     let (html, text) = match source.kind {
         SourceKind::Markdown => {
             let (body, _) = stash.hide(&source.body, file, source.body_line, None)?;
-            let (mjml, content) = stash.hide(&layout.mjml, &layout.mjml_file, 1, Some(&markdown::to_html(&body)))?;
+            let (mjml, content) = stash.hide(
+                &layout.mjml,
+                &layout.mjml_file,
+                1,
+                Some(&markdown::to_html(&body)),
+            )?;
             let html = mjml_to_html(&mjml).map_err(|(offset, reason)| {
-                locate_layout_error(&layout.mjml, &layout.mjml_file, file, content, offset, reason)
+                locate_layout_error(
+                    &layout.mjml,
+                    &layout.mjml_file,
+                    file,
+                    content,
+                    offset,
+                    reason,
+                )
             })?;
-            let (text, _) = stash.hide(&layout.text, &layout.text_file, 1, Some(&markdown::to_text(&body)))?;
+            let (text, _) = stash.hide(
+                &layout.text,
+                &layout.text_file,
+                1,
+                Some(&markdown::to_text(&body)),
+            )?;
             (html, text)
         }
         SourceKind::Mjml => {
             let (mjml, _) = stash.hide(&source.body, file, 1, None)?;
             let html = mjml_to_html(&mjml).map_err(|(offset, reason)| {
                 let (line, column) = offset.map(|o| line_column(&source.body, o)).unzip();
-                RenderError { file: file.to_owned(), line, column, reason }
+                RenderError {
+                    file: file.to_owned(),
+                    line,
+                    column,
+                    reason,
+                }
             })?;
             let text = html_to_text(&html);
             (html, text)
         }
     };
-    if !stash.placeholders.iter().any(|p| p.var == Var::UnsubscribeUrl) {
+    if !stash
+        .placeholders
+        .iter()
+        .any(|p| p.var == Var::UnsubscribeUrl)
+    {
         return Err(RenderError::at(
             file,
             None,
@@ -185,14 +228,21 @@ impl Stash {
             let after = &rest[at + SENTINEL.len()..];
             let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
             let xs = after[digits..].len() - after[digits..].trim_start_matches('x').len();
-            let placeholder = after[..digits].parse::<usize>().ok().and_then(|n| self.placeholders.get(n));
+            let placeholder = after[..digits]
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| self.placeholders.get(n));
             match placeholder {
                 Some(p) if after[digits + xs..].starts_with('z') => {
                     if p.var.is_per_recipient() {
                         out.push_str(&p.to_string());
                     } else {
                         let v = values.get(&p.var);
-                        let v = if v.is_empty() { p.default.as_deref().unwrap_or("") } else { v };
+                        let v = if v.is_empty() {
+                            p.default.as_deref().unwrap_or("")
+                        } else {
+                            v
+                        };
                         out.push_str(&if html { escape_html(v) } else { v.into() });
                     }
                     rest = &after[digits + xs + 1..];
@@ -218,11 +268,17 @@ fn check_nesting(mjml: &str) -> Result<(), (Option<usize>, String)> {
             at = mjml[lt..].find("-->").map_or(mjml.len(), |i| lt + i + 3);
             continue;
         }
-        let Some(gt) = mjml[lt..].find('>').map(|i| i + lt) else { break };
+        let Some(gt) = mjml[lt..].find('>').map(|i| i + lt) else {
+            break;
+        };
         at = gt + 1;
         let tag = &mjml[lt + 1..gt];
         let closing = tag.starts_with('/');
-        let name = tag.trim_start_matches('/').split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or("");
+        let name = tag
+            .trim_start_matches('/')
+            .split(|c: char| c.is_whitespace() || c == '/')
+            .next()
+            .unwrap_or("");
         if !(name == "mjml" || name.starts_with("mj-")) || tag.ends_with('/') {
             continue;
         }
@@ -234,13 +290,26 @@ fn check_nesting(mjml: &str) -> Result<(), (Option<usize>, String)> {
             Some((expected, _)) if expected == name => {}
             Some((expected, opened)) => {
                 let (line, _) = line_column(mjml, opened);
-                return Err((Some(lt), format!("invalid MJML: `</{name}>` closes `<{expected}>` opened on line {line}")));
+                return Err((
+                    Some(lt),
+                    format!(
+                        "invalid MJML: `</{name}>` closes `<{expected}>` opened on line {line}"
+                    ),
+                ));
             }
-            None => return Err((Some(lt), format!("invalid MJML: `</{name}>` has no matching `<{name}>`"))),
+            None => {
+                return Err((
+                    Some(lt),
+                    format!("invalid MJML: `</{name}>` has no matching `<{name}>`"),
+                ));
+            }
         }
     }
     match open.pop() {
-        Some((name, opened)) => Err((Some(opened), format!("invalid MJML: `<{name}>` is never closed"))),
+        Some((name, opened)) => Err((
+            Some(opened),
+            format!("invalid MJML: `<{name}>` is never closed"),
+        )),
         None => Ok(()),
     }
 }
@@ -260,15 +329,27 @@ fn mjml_to_html(mjml: &str) -> Result<String, (Option<usize>, String)> {
             E::ParserError { source, .. } => {
                 let p = source.pos();
                 let (row, col) = (p.row as usize, p.col as usize);
-                Some(mjml.split_inclusive('\n').take(row.saturating_sub(1)).map(str::len).sum::<usize>() + col.saturating_sub(1))
+                Some(
+                    mjml.split_inclusive('\n')
+                        .take(row.saturating_sub(1))
+                        .map(str::len)
+                        .sum::<usize>()
+                        + col.saturating_sub(1),
+                )
             }
             _ => None,
         };
         let message = e.to_string();
-        let reason = message.split(" in root template").next().unwrap_or(&message).to_owned();
+        let reason = message
+            .split(" in root template")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
         let reason = match &e {
             E::ParserError { source, .. } => format!("invalid MJML: {source}"),
-            E::EndOfStream { .. } => "invalid MJML: the document ends before every element is closed".to_owned(),
+            E::EndOfStream { .. } => {
+                "invalid MJML: the document ends before every element is closed".to_owned()
+            }
             _ => format!("invalid MJML: {reason}"),
         };
         (offset, reason)
@@ -292,12 +373,21 @@ fn locate_layout_error(
         (Some(o), Some(c)) if c.contains(&o) => RenderError::at(
             issue_file,
             None,
-            format!("the body's HTML does not fit in the layout's MJML ({reason}); check raw HTML in the Markdown"),
+            format!(
+                "the body's HTML does not fit in the layout's MJML ({reason}); check raw HTML in the Markdown"
+            ),
         ),
         (Some(o), content) => {
-            let shift = content.filter(|c| o >= c.end).map_or(0, |c| c.len().saturating_sub("{{ content }}".len()));
+            let shift = content
+                .filter(|c| o >= c.end)
+                .map_or(0, |c| c.len().saturating_sub("{{ content }}".len()));
             let (line, column) = line_column(layout, o - shift);
-            RenderError { file: layout_file.to_owned(), line: Some(line), column: Some(column), reason }
+            RenderError {
+                file: layout_file.to_owned(),
+                line: Some(line),
+                column: Some(column),
+                reason,
+            }
         }
         (None, _) => RenderError::at(layout_file, None, reason),
     }
@@ -309,7 +399,10 @@ mod tests {
     use crate::render::Layouts;
 
     fn context() -> IssueContext {
-        IssueContext { list_name: "Weekly & Co".into(), list_address: "news@example.com".into() }
+        IssueContext {
+            list_name: "Weekly & Co".into(),
+            list_address: "news@example.com".into(),
+        }
     }
 
     fn md(text: &str) -> IssueSource {
@@ -318,11 +411,18 @@ mod tests {
 
     #[test]
     fn markdown_goes_into_the_default_layout_with_placeholders_kept_for_each_recipient() {
-        let layout = Layouts::new(std::path::Path::new("templates")).load("default").unwrap();
-        let src = md("---\nsubject: The week\ndeck: What moved\n---\nHi {{ subscriber.first_name | default: \"reader\" }},\n\n[Leave]({{ unsubscribe_url }})\n");
+        let layout = Layouts::new(std::path::Path::new("templates"))
+            .load("default")
+            .unwrap();
+        let src = md(
+            "---\nsubject: The week\ndeck: What moved\n---\nHi {{ subscriber.first_name | default: \"reader\" }},\n\n[Leave]({{ unsubscribe_url }})\n",
+        );
         let out = render_issue(&src, None, &context(), &layout).unwrap();
         assert!(out.html_template.contains("Weekly &amp; Co"));
-        assert!(out.html_template.contains("Hi {{ subscriber.first_name | default: \"reader\" }},"));
+        assert!(
+            out.html_template
+                .contains("Hi {{ subscriber.first_name | default: \"reader\" }},")
+        );
         assert!(out.html_template.contains("href=\"{{ unsubscribe_url }}\""));
         assert!(out.text_template.contains("What moved"));
         assert!(!out.html_template.contains(SENTINEL));
@@ -336,7 +436,9 @@ mod tests {
             "<mjml>\n<mj-body>\n<mj-section><mj-column>\n<mj-text>{{ unsubscribe_url }}</mj-column>\n</mj-section></mj-body></mjml>",
         )
         .unwrap();
-        let layout = Layouts::new(std::path::Path::new("templates")).load("default").unwrap();
+        let layout = Layouts::new(std::path::Path::new("templates"))
+            .load("default")
+            .unwrap();
         let err = render_issue(&src, Some("S"), &context(), &layout).unwrap_err();
         assert_eq!(err.file, "bad.mjml");
         assert_eq!(err.line, Some(4), "{err}");

@@ -12,7 +12,12 @@ pub struct RenderError {
 
 impl RenderError {
     pub fn at(file: &str, line: Option<usize>, reason: impl Into<String>) -> Self {
-        Self { file: file.to_owned(), line, column: None, reason: reason.into() }
+        Self {
+            file: file.to_owned(),
+            line,
+            column: None,
+            reason: reason.into(),
+        }
     }
 }
 

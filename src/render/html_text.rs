@@ -9,7 +9,9 @@ pub fn html_to_text(html: &str) -> String {
     let mut pending_href: Vec<Option<String>> = Vec::new();
     while let Some(lt) = rest.find('<') {
         push_text(&mut out, &rest[..lt]);
-        let Some(gt) = rest[lt..].find('>').map(|i| i + lt) else { break };
+        let Some(gt) = rest[lt..].find('>').map(|i| i + lt) else {
+            break;
+        };
         let tag = &rest[lt + 1..gt];
         let name: String = tag
             .trim_start_matches('/')
@@ -109,6 +111,9 @@ mod tests {
     fn tags_become_line_breaks_and_links_keep_their_target() {
         let html = "<html><head><style>p{}</style></head><body><div><p>Hello &amp; welcome</p>\
                     <p>Read <a href=\"https://x.example/a\">more</a>.</p></div></body></html>";
-        assert_eq!(html_to_text(html), "Hello & welcome\n\nRead more <https://x.example/a>.");
+        assert_eq!(
+            html_to_text(html),
+            "Hello & welcome\n\nRead more <https://x.example/a>."
+        );
     }
 }

@@ -32,7 +32,9 @@ pub fn to_text(markdown: &str) -> String {
                 }
                 out.push_str("\n\n");
             }
-            Event::End(TagEnd::Paragraph) => out.push_str(if list_depth > 0 { "\n" } else { "\n\n" }),
+            Event::End(TagEnd::Paragraph) => {
+                out.push_str(if list_depth > 0 { "\n" } else { "\n\n" })
+            }
             Event::Start(Tag::List(first)) => {
                 list_depth += 1;
                 ordered.push(first);
@@ -90,6 +92,9 @@ mod tests {
     #[test]
     fn text_keeps_paragraphs_links_and_lists() {
         let text = to_text("# Title\n\nA *bold* [claim](https://example.com/x).\n\n- one\n- two\n");
-        assert_eq!(text, "Title\n=====\n\nA bold claim <https://example.com/x>.\n\n- one\n- two");
+        assert_eq!(
+            text,
+            "Title\n=====\n\nA bold claim <https://example.com/x>.\n\n- one\n- two"
+        );
     }
 }

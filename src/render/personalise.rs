@@ -19,13 +19,20 @@ impl<'a> Recipient<'a> {
     pub fn value(&self, placeholder: &'a Placeholder) -> &'a str {
         let value = match &placeholder.var {
             Var::SubscriberName => self.name.unwrap_or(""),
-            Var::SubscriberFirstName => self.name.and_then(|n| n.split_whitespace().next()).unwrap_or(""),
+            Var::SubscriberFirstName => self
+                .name
+                .and_then(|n| n.split_whitespace().next())
+                .unwrap_or(""),
             Var::SubscriberEmail => self.email,
             Var::Attribute(key) => self.attributes.get(key).map(String::as_str).unwrap_or(""),
             Var::UnsubscribeUrl => self.unsubscribe_url,
             _ => "",
         };
-        if value.is_empty() { placeholder.default.as_deref().unwrap_or("") } else { value }
+        if value.is_empty() {
+            placeholder.default.as_deref().unwrap_or("")
+        } else {
+            value
+        }
     }
 }
 
@@ -64,13 +71,22 @@ impl PersonalTemplate {
 
     /// The whole text for one recipient; `html` escapes values for an HTML context.
     pub fn render(&self, recipient: &Recipient<'_>, html: bool) -> String {
-        let mut out = String::with_capacity(self.parts.iter().map(|p| if let Part::Text(t) = p { t.len() } else { 32 }).sum());
+        let mut out = String::with_capacity(
+            self.parts
+                .iter()
+                .map(|p| if let Part::Text(t) = p { t.len() } else { 32 })
+                .sum(),
+        );
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
                 Part::Slot(p) => {
                     let v = recipient.value(p);
-                    if html { out.push_str(&escape_html(v)) } else { out.push_str(v) }
+                    if html {
+                        out.push_str(&escape_html(v))
+                    } else {
+                        out.push_str(v)
+                    }
                 }
             }
         }
@@ -105,7 +121,12 @@ mod tests {
     fn values_are_escaped_in_html_and_defaults_fill_gaps() {
         let t = PersonalTemplate::compile("<p>Hi {{ subscriber.first_name | default: \"there\" }} {{ subscriber.attributes.city }}</p>").unwrap();
         let attrs = BTreeMap::from([("city".to_string(), "<Oslo & co>".to_string())]);
-        let r = Recipient { email: "a@example.com", name: Some("Ann Lee"), attributes: &attrs, unsubscribe_url: "u" };
+        let r = Recipient {
+            email: "a@example.com",
+            name: Some("Ann Lee"),
+            attributes: &attrs,
+            unsubscribe_url: "u",
+        };
         assert_eq!(t.render(&r, true), "<p>Hi Ann &lt;Oslo &amp; co&gt;</p>");
         let nobody = Recipient { name: None, ..r };
         assert_eq!(t.render(&nobody, false), "<p>Hi there <Oslo & co></p>");
@@ -113,6 +134,9 @@ mod tests {
 
     #[test]
     fn issue_level_placeholders_are_refused_in_stored_templates() {
-        assert!(matches!(PersonalTemplate::compile("{{ title }}"), Err(CompileError::IssueLevel(_))));
+        assert!(matches!(
+            PersonalTemplate::compile("{{ title }}"),
+            Err(CompileError::IssueLevel(_))
+        ));
     }
 }

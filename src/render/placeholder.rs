@@ -42,7 +42,10 @@ impl Var {
             "list.address" => Var::ListAddress,
             other => {
                 let key = other.strip_prefix("subscriber.attributes.")?;
-                let ok = !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+                let ok = !key.is_empty()
+                    && key
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
                 return ok.then(|| Var::Attribute(key.to_owned()));
             }
         })
@@ -69,7 +72,11 @@ impl Var {
     pub fn is_per_recipient(&self) -> bool {
         matches!(
             self,
-            Var::SubscriberName | Var::SubscriberFirstName | Var::SubscriberEmail | Var::Attribute(_) | Var::UnsubscribeUrl
+            Var::SubscriberName
+                | Var::SubscriberFirstName
+                | Var::SubscriberEmail
+                | Var::Attribute(_)
+                | Var::UnsubscribeUrl
         )
     }
 }
@@ -117,11 +124,21 @@ pub fn scan(text: &str) -> Result<Vec<Piece<'_>>, PlaceholderError> {
         }
         let error = |reason: String| {
             let (line, column) = line_column(text, open);
-            PlaceholderError { line, column, reason }
+            PlaceholderError {
+                line,
+                column,
+                reason,
+            }
         };
-        let close = text[open..].find("}}").map(|i| i + open).ok_or_else(|| error("`{{` is never closed by `}}`".into()))?;
+        let close = text[open..]
+            .find("}}")
+            .map(|i| i + open)
+            .ok_or_else(|| error("`{{` is never closed by `}}`".into()))?;
         let inner = text[open + 2..close].trim();
-        pieces.push(Piece::Slot(parse_inner(inner).map_err(error)?, close + 2 - open));
+        pieces.push(Piece::Slot(
+            parse_inner(inner).map_err(error)?,
+            close + 2 - open,
+        ));
         rest = close + 2;
     }
     if rest < text.len() {
@@ -150,8 +167,13 @@ fn parse_inner(inner: &str) -> Result<Placeholder, String> {
                 .map(str::trim_start)
                 .and_then(|a| a.strip_prefix(':'))
                 .map(str::trim)
-                .ok_or_else(|| format!("unknown filter `{f}`; the only filter is `default: \"text\"`"))?;
-            Some(unquote(arg).ok_or_else(|| format!("`default:` takes a quoted string, found `{arg}`"))?)
+                .ok_or_else(|| {
+                    format!("unknown filter `{f}`; the only filter is `default: \"text\"`")
+                })?;
+            Some(
+                unquote(arg)
+                    .ok_or_else(|| format!("`default:` takes a quoted string, found `{arg}`"))?,
+            )
         }
     };
     Ok(Placeholder { var, default })
@@ -170,7 +192,12 @@ fn unquote(s: &str) -> Option<String> {
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, column)
 }
 
@@ -180,18 +207,38 @@ mod tests {
 
     #[test]
     fn placeholders_and_defaults_are_found_between_text() {
-        let pieces = scan("Hi {{ subscriber.first_name | default: \"there\" }}, read {{unsubscribe_url}}").unwrap();
+        let pieces =
+            scan("Hi {{ subscriber.first_name | default: \"there\" }}, read {{unsubscribe_url}}")
+                .unwrap();
         assert_eq!(pieces.len(), 4);
         assert_eq!(
             pieces[1],
-            Piece::Slot(Placeholder { var: Var::SubscriberFirstName, default: Some("there".into()) }, 46)
+            Piece::Slot(
+                Placeholder {
+                    var: Var::SubscriberFirstName,
+                    default: Some("there".into())
+                },
+                46
+            )
         );
-        assert_eq!(pieces[3], Piece::Slot(Placeholder { var: Var::UnsubscribeUrl, default: None }, 19));
+        assert_eq!(
+            pieces[3],
+            Piece::Slot(
+                Placeholder {
+                    var: Var::UnsubscribeUrl,
+                    default: None
+                },
+                19
+            )
+        );
     }
 
     #[test]
     fn canonical_spelling_scans_back_to_the_same_placeholder() {
-        let p = Placeholder { var: Var::Attribute("city".into()), default: Some("your town".into()) };
+        let p = Placeholder {
+            var: Var::Attribute("city".into()),
+            default: Some("your town".into()),
+        };
         let text = p.to_string();
         assert_eq!(scan(&text).unwrap(), vec![Piece::Slot(p, text.len())]);
     }
@@ -202,6 +249,11 @@ mod tests {
         assert_eq!((err.line, err.column), (2, 5));
         assert!(err.reason.contains("subscriber.nmae"));
         assert_eq!(scan("x\n\n  {{ title").unwrap_err().line, 3);
-        assert!(scan("{{ title | upper }}").unwrap_err().reason.contains("unknown filter"));
+        assert!(
+            scan("{{ title | upper }}")
+                .unwrap_err()
+                .reason
+                .contains("unknown filter")
+        );
     }
 }

@@ -35,12 +35,24 @@ pub struct IssueSource {
 impl IssueSource {
     pub fn read(path: &Path) -> Result<Self, RenderError> {
         let file = path.display().to_string();
-        let kind = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        let kind = match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("md" | "markdown") => SourceKind::Markdown,
             Some("mjml") => SourceKind::Mjml,
-            _ => return Err(RenderError::at(&file, None, "the issue file must end in .md or .mjml")),
+            _ => {
+                return Err(RenderError::at(
+                    &file,
+                    None,
+                    "the issue file must end in .md or .mjml",
+                ));
+            }
         };
-        let text = std::fs::read_to_string(path).map_err(|e| RenderError::at(&file, None, format!("cannot read: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RenderError::at(&file, None, format!("cannot read: {e}")))?;
         Self::parse(&file, kind, &text)
     }
 
@@ -48,12 +60,27 @@ impl IssueSource {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         if kind == SourceKind::Mjml {
             let subject = mj_title(text);
-            let front = FrontMatter { subject, ..FrontMatter::default() };
-            return Ok(Self { file: file.to_owned(), kind, front, body: text.to_owned(), body_line: 1 });
+            let front = FrontMatter {
+                subject,
+                ..FrontMatter::default()
+            };
+            return Ok(Self {
+                file: file.to_owned(),
+                kind,
+                front,
+                body: text.to_owned(),
+                body_line: 1,
+            });
         }
         let mut lines = text.split_inclusive('\n');
         if lines.next().map(str::trim_end) != Some("---") {
-            return Ok(Self { file: file.to_owned(), kind, front: FrontMatter::default(), body: text.to_owned(), body_line: 1 });
+            return Ok(Self {
+                file: file.to_owned(),
+                kind,
+                front: FrontMatter::default(),
+                body: text.to_owned(),
+                body_line: 1,
+            });
         }
         let mut front = FrontMatter::default();
         let mut consumed = 4;
@@ -62,14 +89,24 @@ impl IssueSource {
             consumed += line.len();
             let trimmed = line.trim();
             if trimmed == "---" {
-                return Ok(Self { file: file.to_owned(), kind, front, body: text[consumed.min(text.len())..].to_owned(), body_line: number + 1 });
+                return Ok(Self {
+                    file: file.to_owned(),
+                    kind,
+                    front,
+                    body: text[consumed.min(text.len())..].to_owned(),
+                    body_line: number + 1,
+                });
             }
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
-            let (key, value) = trimmed
-                .split_once(':')
-                .ok_or_else(|| RenderError::at(file, Some(number), format!("front matter line `{trimmed}` is not `key: value`")))?;
+            let (key, value) = trimmed.split_once(':').ok_or_else(|| {
+                RenderError::at(
+                    file,
+                    Some(number),
+                    format!("front matter line `{trimmed}` is not `key: value`"),
+                )
+            })?;
             let value = unquote(value.trim());
             let slot = match key.trim() {
                 "subject" => &mut front.subject,
@@ -80,13 +117,19 @@ impl IssueSource {
                     return Err(RenderError::at(
                         file,
                         Some(number),
-                        format!("unknown front matter key `{other}` (known: subject, preheader, title, deck)"),
+                        format!(
+                            "unknown front matter key `{other}` (known: subject, preheader, title, deck)"
+                        ),
                     ));
                 }
             };
             *slot = (!value.is_empty()).then(|| value.to_owned());
         }
-        Err(RenderError::at(file, Some(1), "front matter opened with `---` is never closed by a second `---`"))
+        Err(RenderError::at(
+            file,
+            Some(1),
+            "front matter opened with `---` is never closed by a second `---`",
+        ))
     }
 }
 
@@ -113,7 +156,12 @@ mod tests {
 
     #[test]
     fn front_matter_is_read_and_the_body_starts_after_it() {
-        let src = IssueSource::parse("a.md", SourceKind::Markdown, "---\nsubject: \"Hello: world\"\ndeck: Why\n---\nBody\n").unwrap();
+        let src = IssueSource::parse(
+            "a.md",
+            SourceKind::Markdown,
+            "---\nsubject: \"Hello: world\"\ndeck: Why\n---\nBody\n",
+        )
+        .unwrap();
         assert_eq!(src.front.subject.as_deref(), Some("Hello: world"));
         assert_eq!(src.front.deck.as_deref(), Some("Why"));
         assert_eq!(src.body, "Body\n");
@@ -122,9 +170,18 @@ mod tests {
 
     #[test]
     fn bad_front_matter_names_its_line() {
-        let err = IssueSource::parse("a.md", SourceKind::Markdown, "---\nsubject: x\nauthor: me\n---\n").unwrap_err();
-        assert_eq!(err.to_string(), "a.md:3: unknown front matter key `author` (known: subject, preheader, title, deck)");
-        let err = IssueSource::parse("a.md", SourceKind::Markdown, "---\nsubject: x\n").unwrap_err();
+        let err = IssueSource::parse(
+            "a.md",
+            SourceKind::Markdown,
+            "---\nsubject: x\nauthor: me\n---\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a.md:3: unknown front matter key `author` (known: subject, preheader, title, deck)"
+        );
+        let err =
+            IssueSource::parse("a.md", SourceKind::Markdown, "---\nsubject: x\n").unwrap_err();
         assert_eq!(err.line, Some(1));
     }
 }

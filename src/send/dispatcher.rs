@@ -92,7 +92,12 @@ impl Dispatcher {
             tracker.spawn(worker::run(shared.clone(), rx.clone(), n));
         }
         tracing::info!(transport = %shared.connector.describe(), workers, "sender started");
-        Self { store, shared, jobs: Some(tx), templates: HashMap::new() }
+        Self {
+            store,
+            shared,
+            jobs: Some(tx),
+            templates: HashMap::new(),
+        }
     }
 
     pub fn in_flight(&self) -> usize {
@@ -101,19 +106,28 @@ impl Dispatcher {
 
     /// One round: for each issue in `sending`, claim a batch and hand it out.
     pub async fn pump(&mut self) -> Result<PumpReport, DispatchError> {
-        let mut report = PumpReport { in_flight_before: self.in_flight(), ..PumpReport::default() };
+        let mut report = PumpReport {
+            in_flight_before: self.in_flight(),
+            ..PumpReport::default()
+        };
         self.check_fatal()?;
         self.pause_if_unreachable().await?;
         let sending = self.store.issues_in_state(IssueState::Sending).await?;
         *self.shared.active.write().expect("active lock") = sending.iter().map(|i| i.id).collect();
-        self.templates.retain(|id, _| sending.iter().any(|i| i.id == *id));
+        self.templates
+            .retain(|id, _| sending.iter().any(|i| i.id == *id));
         for issue in &sending {
             if self.shared.shutdown.is_cancelled() {
                 break;
             }
-            let Some(message) = self.template(issue).await? else { continue };
+            let Some(message) = self.template(issue).await? else {
+                continue;
+            };
             let now = self.shared.clock.now();
-            let batch = self.store.claim_batch(issue.id, self.shared.config.sending.batch_size, now).await?;
+            let batch = self
+                .store
+                .claim_batch(issue.id, self.shared.config.sending.batch_size, now)
+                .await?;
             if batch.is_empty() {
                 if self.store.finish_issue_if_done(issue.id, now).await? {
                     tracing::info!(issue_id = %issue.id, "issue sent: every delivery is final");
@@ -152,7 +166,13 @@ impl Dispatcher {
                 break;
             }
             self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
-            if let Err(returned) = jobs.send(Job { delivery, message: message.clone() }).await {
+            if let Err(returned) = jobs
+                .send(Job {
+                    delivery,
+                    message: message.clone(),
+                })
+                .await
+            {
                 self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
                 let rest: Vec<_> = std::iter::once(returned.0.delivery).chain(batch).collect();
                 self.release(&rest).await?;
@@ -168,27 +188,47 @@ impl Dispatcher {
         let states = self.store.issue_states(&[issue]).await?;
         let sending = states.get(&issue) == Some(&IssueState::Sending);
         if !sending {
-            self.shared.active.write().expect("active lock").remove(&issue);
+            self.shared
+                .active
+                .write()
+                .expect("active lock")
+                .remove(&issue);
             tracing::info!(issue_id = %issue, state = ?states.get(&issue), "issue left sending; releasing its claimed deliveries");
         }
         Ok(sending)
     }
 
     async fn release(&self, deliveries: &[ClaimedDelivery]) -> Result<(), StoreError> {
-        let outcomes: Vec<_> =
-            deliveries.iter().map(|d| Outcome { delivery: d.id, kind: OutcomeKind::Released }).collect();
-        self.store.record_outcomes(&outcomes, self.shared.clock.now()).await
+        let outcomes: Vec<_> = deliveries
+            .iter()
+            .map(|d| Outcome {
+                delivery: d.id,
+                kind: OutcomeKind::Released,
+            })
+            .collect();
+        self.store
+            .record_outcomes(&outcomes, self.shared.clock.now())
+            .await
     }
 
     /// The prepared message of `issue`, built on first use. An issue whose stored template does not
     /// compile (it was refused at queue time, so only a hand-edited database gets here) is paused.
-    async fn template(&mut self, issue: &Issue) -> Result<Option<Arc<MessageTemplate>>, StoreError> {
+    async fn template(
+        &mut self,
+        issue: &Issue,
+    ) -> Result<Option<Arc<MessageTemplate>>, StoreError> {
         if let Some(t) = self.templates.get(&issue.id) {
             return Ok(Some(t.clone()));
         }
         let list = self.store.list_by_id(issue.list_id).await?;
         let c = &self.shared.config;
-        match MessageTemplate::new(issue, &list, &c.sending.domain, &c.http.public_url, c.sending.bounce_address.as_str()) {
+        match MessageTemplate::new(
+            issue,
+            &list,
+            &c.sending.domain,
+            &c.http.public_url,
+            c.sending.bounce_address.as_str(),
+        ) {
             Ok(t) => {
                 let t = Arc::new(t);
                 self.templates.insert(issue.id, t.clone());
@@ -197,7 +237,14 @@ impl Dispatcher {
             Err(e) => {
                 let reason = format!("stored template is invalid: {e}");
                 tracing::error!(issue_id = %issue.id, %reason, "pausing issue");
-                self.store.move_issue(issue.id, IssueState::Paused, Some(&reason), self.shared.clock.now()).await?;
+                self.store
+                    .move_issue(
+                        issue.id,
+                        IssueState::Paused,
+                        Some(&reason),
+                        self.shared.clock.now(),
+                    )
+                    .await?;
                 Ok(None)
             }
         }
@@ -208,7 +255,11 @@ impl Dispatcher {
         let reason = {
             let guard = self.shared.unreachable.lock().expect("unreachable lock");
             match &*guard {
-                Some((since, reason)) if since.elapsed() >= self.shared.config.smtp.unreachable_pause => reason.clone(),
+                Some((since, reason))
+                    if since.elapsed() >= self.shared.config.smtp.unreachable_pause =>
+                {
+                    reason.clone()
+                }
                 _ => return Ok(()),
             }
         };
@@ -221,7 +272,9 @@ impl Dispatcher {
                 issue.id
             );
             tracing::warn!(issue_id = %issue.id, reason = %why, "pausing issue");
-            self.store.move_issue(issue.id, IssueState::Paused, Some(&why), now).await?;
+            self.store
+                .move_issue(issue.id, IssueState::Paused, Some(&why), now)
+                .await?;
         }
         self.shared.active.write().expect("active lock").clear();
         *self.shared.unreachable.lock().expect("unreachable lock") = None;

@@ -21,7 +21,8 @@ pub fn quoted_printable(text: &str, out: &mut Vec<u8>) {
             continue;
         }
         let at_line_end = matches!(bytes.get(i + 1), None | Some(b'\n') | Some(b'\r'));
-        let literal = (b == b' ' || b == b'\t') && !at_line_end || (33..=126).contains(&b) && b != b'=';
+        let literal =
+            (b == b' ' || b == b'\t') && !at_line_end || (33..=126).contains(&b) && b != b'=';
         let width = if literal { 1 } else { 3 };
         if column + width > 75 {
             out.extend_from_slice(b"=\r\n");
@@ -60,7 +61,12 @@ pub fn header_text(value: &str) -> String {
     }
     words
         .iter()
-        .map(|w| format!("=?UTF-8?B?{}?=", base64::engine::general_purpose::STANDARD.encode(w)))
+        .map(|w| {
+            format!(
+                "=?UTF-8?B?{}?=",
+                base64::engine::general_purpose::STANDARD.encode(w)
+            )
+        })
         .collect::<Vec<_>>()
         .join("\r\n ")
 }
@@ -71,7 +77,10 @@ pub fn display_name(name: &str) -> String {
     if !name.is_ascii() {
         return header_text(&name);
     }
-    if name.chars().all(|c| c.is_ascii_alphanumeric() || " !#$%&'*+-/=?^_`{|}~".contains(c)) {
+    if name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || " !#$%&'*+-/=?^_`{|}~".contains(c))
+    {
         name
     } else {
         format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))

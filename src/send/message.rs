@@ -94,11 +94,20 @@ impl MessageTemplate {
         }
         h.push_str(&format!("Subject: {}\r\n", header_text(&issue.subject)));
         h.push_str("MIME-Version: 1.0\r\n");
-        h.push_str(&format!("List-Id: {} <{}.{}>\r\n", display_name(&list.name), list.slug, domain));
+        h.push_str(&format!(
+            "List-Id: {} <{}.{}>\r\n",
+            display_name(&list.name),
+            list.slug,
+            domain
+        ));
         h.push_str("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
         h.push_str("Precedence: bulk\r\n");
-        h.push_str(&format!("Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n"));
-        let (local, bounce_domain) = bounce_address.rsplit_once('@').unwrap_or((bounce_address, domain));
+        h.push_str(&format!(
+            "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n"
+        ));
+        let (local, bounce_domain) = bounce_address
+            .rsplit_once('@')
+            .unwrap_or((bounce_address, domain));
         Ok(Self {
             issue_id: issue.id,
             static_headers: h,
@@ -112,12 +121,17 @@ impl MessageTemplate {
     }
 
     pub fn unsubscribe_url(&self, tokens: &Tokens, delivery: DeliveryId) -> String {
-        format!("{}/u/{}", self.public_url, tokens.sign(Purpose::Unsubscribe, delivery))
+        format!(
+            "{}/u/{}",
+            self.public_url,
+            tokens.sign(Purpose::Unsubscribe, delivery)
+        )
     }
 
     /// The envelope sender for `delivery`: `bounces+TOKEN@domain`, so a bounce names its delivery.
     pub fn envelope_sender(&self, tokens: &Tokens, delivery: DeliveryId) -> String {
-        self.bounce_local.replace("{}", &tokens.sign(Purpose::Bounce, delivery))
+        self.bounce_local
+            .replace("{}", &tokens.sign(Purpose::Bounce, delivery))
     }
 
     pub fn message_id(&self, delivery: DeliveryId) -> String {
@@ -125,7 +139,12 @@ impl MessageTemplate {
     }
 
     /// The complete RFC 5322 message for one recipient, CRLF line endings, 7-bit clean.
-    pub fn build(&self, tokens: &Tokens, delivery: &ClaimedDelivery, date: DateTime<Utc>) -> Vec<u8> {
+    pub fn build(
+        &self,
+        tokens: &Tokens,
+        delivery: &ClaimedDelivery,
+        date: DateTime<Utc>,
+    ) -> Vec<u8> {
         let unsubscribe_url = self.unsubscribe_url(tokens, delivery.id);
         let recipient = Recipient {
             email: &delivery.email,

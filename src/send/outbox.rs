@@ -4,7 +4,12 @@
 use super::SendFailure;
 use std::path::Path;
 
-pub async fn write(dir: &Path, file_stem: &str, envelope_from: &str, message: &[u8]) -> Result<String, SendFailure> {
+pub async fn write(
+    dir: &Path,
+    file_stem: &str,
+    envelope_from: &str,
+    message: &[u8],
+) -> Result<String, SendFailure> {
     let path = dir.join(format!("{file_stem}.eml"));
     let temporary = dir.join(format!(".{file_stem}.eml.tmp"));
     let mut bytes = Vec::with_capacity(message.len() + 64);

@@ -33,16 +33,30 @@ impl SendFailure {
 }
 
 /// The outcome of an attempt that failed, given the attempts made before it.
-pub fn outcome_for(failure: SendFailure, attempts_before: u32, sending: &SendingConfig, now: DateTime<Utc>) -> OutcomeKind {
+pub fn outcome_for(
+    failure: SendFailure,
+    attempts_before: u32,
+    sending: &SendingConfig,
+    now: DateTime<Utc>,
+) -> OutcomeKind {
     let attempt = attempts_before + 1;
     match failure {
-        SendFailure::Permanent(reply) | SendFailure::Unsendable(reply) => OutcomeKind::Failed { reply },
-        SendFailure::Transient(reply) | SendFailure::Connection(reply) if attempt >= sending.max_attempts => {
-            OutcomeKind::Failed { reply: format!("gave up after {attempt} attempts; last: {reply}") }
+        SendFailure::Permanent(reply) | SendFailure::Unsendable(reply) => {
+            OutcomeKind::Failed { reply }
+        }
+        SendFailure::Transient(reply) | SendFailure::Connection(reply)
+            if attempt >= sending.max_attempts =>
+        {
+            OutcomeKind::Failed {
+                reply: format!("gave up after {attempt} attempts; last: {reply}"),
+            }
         }
         SendFailure::Transient(reply) | SendFailure::Connection(reply) => {
             // base, 2×base, 4×base, … capped at a day.
-            let delay = sending.retry_base.saturating_mul(1 << attempts_before.min(16)).min(std::time::Duration::from_secs(86_400));
+            let delay = sending
+                .retry_base
+                .saturating_mul(1 << attempts_before.min(16))
+                .min(std::time::Duration::from_secs(86_400));
             let retry_at = now + chrono::Duration::from_std(delay).unwrap_or_default();
             OutcomeKind::Deferred { reply, retry_at }
         }
@@ -61,16 +75,41 @@ mod tests {
         sending.retry_base = std::time::Duration::from_secs(60);
         let now = Utc::now();
         let first = outcome_for(SendFailure::Transient("451".into()), 0, &sending, now);
-        assert_eq!(first, OutcomeKind::Deferred { reply: "451".into(), retry_at: now + chrono::Duration::seconds(60) });
+        assert_eq!(
+            first,
+            OutcomeKind::Deferred {
+                reply: "451".into(),
+                retry_at: now + chrono::Duration::seconds(60)
+            }
+        );
         let second = outcome_for(SendFailure::Connection("reset".into()), 1, &sending, now);
-        assert_eq!(second, OutcomeKind::Deferred { reply: "reset".into(), retry_at: now + chrono::Duration::seconds(120) });
-        assert!(matches!(outcome_for(SendFailure::Transient("451".into()), 2, &sending, now), OutcomeKind::Failed { .. }));
+        assert_eq!(
+            second,
+            OutcomeKind::Deferred {
+                reply: "reset".into(),
+                retry_at: now + chrono::Duration::seconds(120)
+            }
+        );
+        assert!(matches!(
+            outcome_for(SendFailure::Transient("451".into()), 2, &sending, now),
+            OutcomeKind::Failed { .. }
+        ));
     }
 
     #[test]
     fn permanent_failures_fail_at_once_keeping_the_reply() {
         let sending = Config::default().sending;
-        let outcome = outcome_for(SendFailure::Permanent("550 no such user".into()), 0, &sending, Utc::now());
-        assert_eq!(outcome, OutcomeKind::Failed { reply: "550 no such user".into() });
+        let outcome = outcome_for(
+            SendFailure::Permanent("550 no such user".into()),
+            0,
+            &sending,
+            Utc::now(),
+        );
+        assert_eq!(
+            outcome,
+            OutcomeKind::Failed {
+                reply: "550 no such user".into()
+            }
+        );
     }
 }

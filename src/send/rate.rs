@@ -14,12 +14,17 @@ impl RateLimiter {
     /// `per_second` of 0 means unlimited.
     pub fn new(per_second: f64) -> Self {
         let interval = (per_second > 0.0).then(|| Duration::from_secs_f64(1.0 / per_second));
-        Self { interval, next: Mutex::new(Instant::now()) }
+        Self {
+            interval,
+            next: Mutex::new(Instant::now()),
+        }
     }
 
     /// Waits for this caller's turn.
     pub async fn acquire(&self) {
-        let Some(interval) = self.interval else { return };
+        let Some(interval) = self.interval else {
+            return;
+        };
         let at = {
             let mut next = self.next.lock().expect("rate lock");
             let at = (*next).max(Instant::now());

@@ -13,15 +13,25 @@ pub enum Connector {
 }
 
 pub enum Session {
-    Smtp { connection: AsyncSmtpConnection, timeout: Duration },
-    Outbox { dir: PathBuf },
+    Smtp {
+        connection: AsyncSmtpConnection,
+        timeout: Duration,
+    },
+    Outbox {
+        dir: PathBuf,
+    },
 }
 
 impl Connector {
     pub fn from_config(config: &Config) -> Self {
         match config.smtp.transport {
-            TransportKind::Smtp => Self::Smtp { config: config.smtp.clone(), hello: config.hello_name().to_owned() },
-            TransportKind::Outbox => Self::Outbox { dir: config.smtp.outbox_dir.clone() },
+            TransportKind::Smtp => Self::Smtp {
+                config: config.smtp.clone(),
+                hello: config.hello_name().to_owned(),
+            },
+            TransportKind::Outbox => Self::Outbox {
+                dir: config.smtp.outbox_dir.clone(),
+            },
         }
     }
 
@@ -37,10 +47,15 @@ impl Connector {
         match self {
             Self::Smtp { config, hello } => smtp::connect(config, hello)
                 .await
-                .map(|connection| Session::Smtp { connection, timeout: config.timeout })
+                .map(|connection| Session::Smtp {
+                    connection,
+                    timeout: config.timeout,
+                })
                 .map_err(|e| e.to_string()),
             Self::Outbox { dir } => {
-                tokio::fs::create_dir_all(dir).await.map_err(|e| format!("cannot create outbox {}: {e}", dir.display()))?;
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| format!("cannot create outbox {}: {e}", dir.display()))?;
                 Ok(Session::Outbox { dir: dir.clone() })
             }
         }
@@ -49,19 +64,36 @@ impl Connector {
 
 impl Session {
     /// Sends one message; `Ok` carries the server's reply.
-    pub async fn send(&mut self, from: &str, to: &str, message: &[u8], file_stem: &str) -> Result<String, SendFailure> {
+    pub async fn send(
+        &mut self,
+        from: &str,
+        to: &str,
+        message: &[u8],
+        file_stem: &str,
+    ) -> Result<String, SendFailure> {
         match self {
-            Session::Smtp { connection, timeout } => {
+            Session::Smtp {
+                connection,
+                timeout,
+            } => {
                 let envelope = envelope(from, to)?;
                 // MAIL, RCPT, DATA and the body each get the timeout; the whole exchange gets four.
-                let sent = tokio::time::timeout(*timeout * 4, connection.send(&envelope, message)).await;
+                let sent =
+                    tokio::time::timeout(*timeout * 4, connection.send(&envelope, message)).await;
                 match sent {
                     Err(_) => {
                         connection.abort().await;
-                        Err(SendFailure::Connection(format!("no reply within {}s", timeout.as_secs() * 4)))
+                        Err(SendFailure::Connection(format!(
+                            "no reply within {}s",
+                            timeout.as_secs() * 4
+                        )))
                     }
                     Ok(Err(e)) => Err(SendFailure::from_smtp(&e)),
-                    Ok(Ok(response)) => Ok(format!("{} {}", response.code(), response.message().collect::<Vec<_>>().join(" "))),
+                    Ok(Ok(response)) => Ok(format!(
+                        "{} {}",
+                        response.code(),
+                        response.message().collect::<Vec<_>>().join(" ")
+                    )),
                 }
             }
             Session::Outbox { dir } => outbox::write(dir, file_stem, from, message).await,
@@ -84,6 +116,10 @@ impl Session {
 }
 
 fn envelope(from: &str, to: &str) -> Result<Envelope, SendFailure> {
-    let parse = |a: &str| a.parse::<Address>().map_err(|e| SendFailure::Unsendable(format!("address refused: {e}")));
-    Envelope::new(Some(parse(from)?), vec![parse(to)?]).map_err(|e| SendFailure::Unsendable(e.to_string()))
+    let parse = |a: &str| {
+        a.parse::<Address>()
+            .map_err(|e| SendFailure::Unsendable(format!("address refused: {e}")))
+    };
+    Envelope::new(Some(parse(from)?), vec![parse(to)?])
+        .map_err(|e| SendFailure::Unsendable(e.to_string()))
 }

@@ -28,58 +28,98 @@ pub enum ConnectError {
     #[error("{server} did not answer within {seconds}s")]
     Timeout { server: String, seconds: u64 },
     #[error("SMTP session with {server} failed to open: {source}")]
-    Smtp { server: String, source: lettre::transport::smtp::Error },
+    Smtp {
+        server: String,
+        source: lettre::transport::smtp::Error,
+    },
     #[error("TLS with {server} failed: {source}")]
     Tls { server: String, source: io::Error },
 }
 
-pub async fn connect(config: &SmtpConfig, hello: &str) -> Result<AsyncSmtpConnection, ConnectError> {
+pub async fn connect(
+    config: &SmtpConfig,
+    hello: &str,
+) -> Result<AsyncSmtpConnection, ConnectError> {
     let server = format!("{}:{}", config.host, config.port);
     let seconds = config.timeout.as_secs();
     let opened = tokio::time::timeout(config.timeout, open(config, hello, &server)).await;
-    opened.map_err(|_| ConnectError::Timeout { server: server.clone(), seconds })?
+    opened.map_err(|_| ConnectError::Timeout {
+        server: server.clone(),
+        seconds,
+    })?
 }
 
-async fn open(config: &SmtpConfig, hello: &str, server: &str) -> Result<AsyncSmtpConnection, ConnectError> {
-    let smtp_error = |source| ConnectError::Smtp { server: server.to_owned(), source };
+async fn open(
+    config: &SmtpConfig,
+    hello: &str,
+    server: &str,
+) -> Result<AsyncSmtpConnection, ConnectError> {
+    let smtp_error = |source| ConnectError::Smtp {
+        server: server.to_owned(),
+        source,
+    };
     let tcp = TcpStream::connect((config.host.as_str(), config.port))
         .await
-        .map_err(|source| ConnectError::Tcp { server: server.to_owned(), source })?;
-    tcp.set_nodelay(true).map_err(|source| ConnectError::Tcp { server: server.to_owned(), source })?;
+        .map_err(|source| ConnectError::Tcp {
+            server: server.to_owned(),
+            source,
+        })?;
+    tcp.set_nodelay(true).map_err(|source| ConnectError::Tcp {
+        server: server.to_owned(),
+        source,
+    })?;
     let hello = ClientId::Domain(hello.to_owned());
-    let stream: Box<dyn AsyncTokioStream> = match config.tls {
-        TlsMode::Tls => Box::new(
-            implicit_tls(tcp, &config.host)
-                .await
-                .map_err(|source| ConnectError::Tls { server: server.to_owned(), source })?,
-        ),
-        TlsMode::None | TlsMode::StartTls => Box::new(tcp),
-    };
-    let mut session = AsyncSmtpConnection::connect_with_transport(stream, &hello).await.map_err(smtp_error)?;
+    let stream: Box<dyn AsyncTokioStream> =
+        match config.tls {
+            TlsMode::Tls => Box::new(implicit_tls(tcp, &config.host).await.map_err(|source| {
+                ConnectError::Tls {
+                    server: server.to_owned(),
+                    source,
+                }
+            })?),
+            TlsMode::None | TlsMode::StartTls => Box::new(tcp),
+        };
+    let mut session = AsyncSmtpConnection::connect_with_transport(stream, &hello)
+        .await
+        .map_err(smtp_error)?;
     if config.tls == TlsMode::StartTls {
         let parameters = TlsParameters::new(config.host.clone()).map_err(smtp_error)?;
-        session.starttls(parameters, &hello).await.map_err(smtp_error)?;
+        session
+            .starttls(parameters, &hello)
+            .await
+            .map_err(smtp_error)?;
     }
     if let (Some(user), Some(password)) = (&config.username, &config.password) {
         let credentials = Credentials::new(user.clone(), password.expose().to_owned());
-        session.auth(&[Mechanism::Plain, Mechanism::Login], &credentials).await.map_err(smtp_error)?;
+        session
+            .auth(&[Mechanism::Plain, Mechanism::Login], &credentials)
+            .await
+            .map_err(smtp_error)?;
     }
     Ok(session)
 }
 
 async fn implicit_tls(tcp: TcpStream, host: &str) -> io::Result<TlsStream> {
     use tokio_rustls::rustls::{ClientConfig, RootCertStore, pki_types::ServerName};
-    let roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let roots = RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(io::Error::other)?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let name = ServerName::try_from(host.to_owned()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let peer = tcp.peer_addr()?;
-    let stream = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await?;
-    Ok(TlsStream { inner: stream, peer })
+    let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await?;
+    Ok(TlsStream {
+        inner: stream,
+        peer,
+    })
 }
 
 /// A rustls stream lettre can drive.
@@ -101,13 +141,21 @@ impl AsyncTokioStream for TlsStream {
 }
 
 impl AsyncRead for TlsStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for TlsStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

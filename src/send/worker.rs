@@ -12,7 +12,10 @@ use crate::{
 };
 use std::{
     collections::HashSet,
-    sync::{Arc, Mutex, RwLock, atomic::{AtomicUsize, Ordering}},
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 use tokio::sync::mpsc;
@@ -49,14 +52,21 @@ impl Shared {
     }
 }
 
-pub async fn run(shared: Arc<Shared>, jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, worker: usize) {
+pub async fn run(
+    shared: Arc<Shared>,
+    jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    worker: usize,
+) {
     let mut session: Option<Session> = None;
     let mut backoff = Duration::from_millis(250);
     loop {
         let job = jobs.lock().await.recv().await;
         let Some(job) = job else { break };
         let kind = attempt(&shared, &job, &mut session, &mut backoff, worker).await;
-        let outcome = Outcome { delivery: job.delivery.id, kind };
+        let outcome = Outcome {
+            delivery: job.delivery.id,
+            kind,
+        };
         let recorded = shared.recorder.record(outcome).await;
         shared.in_flight.fetch_sub(1, Ordering::SeqCst);
         if let Err(e) = recorded {
@@ -109,7 +119,9 @@ async fn attempt(
     }
     let open = session.as_mut().expect("session opened above");
     let delivery = &job.delivery;
-    let bytes = job.message.build(&shared.tokens, delivery, shared.clock.now());
+    let bytes = job
+        .message
+        .build(&shared.tokens, delivery, shared.clock.now());
     let from = job.message.envelope_sender(&shared.tokens, delivery.id);
     let stem = format!("{}-{}", job.message.issue_id, delivery.id);
     let result = open.send(&from, &delivery.email, &bytes, &stem).await;
@@ -124,7 +136,12 @@ async fn attempt(
             OutcomeKind::Sent { reply }
         }
         Err(failure) => {
-            let kind = outcome_for(failure, delivery.attempts, &shared.config.sending, shared.clock.now());
+            let kind = outcome_for(
+                failure,
+                delivery.attempts,
+                &shared.config.sending,
+                shared.clock.now(),
+            );
             tracing::info!(to = %mask(&delivery.email), outcome = ?kind, "not delivered");
             kind
         }

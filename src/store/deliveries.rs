@@ -37,7 +37,10 @@ pub enum OutcomeKind {
     /// The server accepted the message (2xx); its reply is kept.
     Sent { reply: String },
     /// A transient failure; tried again at `retry_at`.
-    Deferred { reply: String, retry_at: DateTime<Utc> },
+    Deferred {
+        reply: String,
+        retry_at: DateTime<Utc>,
+    },
     /// A permanent failure, or transient ones until `sending.max_attempts`.
     Failed { reply: String },
     /// Not attempted (pause, shutdown, server unreachable): back to `pending`, no attempt counted.
@@ -46,15 +49,29 @@ pub enum OutcomeKind {
 
 pub type DeliveryCounts = BTreeMap<DeliveryState, i64>;
 
+/// One recipient's fate, as `issue deliveries` prints it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeliveryRow {
+    pub id: DeliveryId,
+    pub email: String,
+    pub state: DeliveryState,
+    pub attempts: i64,
+    pub last_reply: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
 impl Store {
     /// Moves rows a crashed or killed daemon left in `sending` back to `pending`. Only the daemon that
     /// holds the serve lock calls this, before it claims anything.
     pub async fn recover_interrupted(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        Ok(sqlx::query("UPDATE deliveries SET state = 'pending', updated_at = ? WHERE state = 'sending'")
-            .bind(to_millis(now))
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(sqlx::query(
+            "UPDATE deliveries SET state = 'pending', updated_at = ? WHERE state = 'sending'",
+        )
+        .bind(to_millis(now))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 
     /// Claims up to `limit` deliveries of `issue`: `pending` ones in id order first, then `deferred` ones
@@ -65,7 +82,7 @@ impl Store {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let mut rows = sqlx::query(
             "SELECT d.id, d.attempts, s.email, s.name, s.attributes, s.status
              FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
@@ -108,7 +125,9 @@ impl Store {
                 attributes: parse_attributes(r.get("attributes"))?,
             });
         }
-        let ids = |v: &mut dyn Iterator<Item = i64>| serde_json::to_string(&v.collect::<Vec<_>>()).unwrap_or_default();
+        let ids = |v: &mut dyn Iterator<Item = i64>| {
+            serde_json::to_string(&v.collect::<Vec<_>>()).unwrap_or_default()
+        };
         sqlx::query(
             "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id IN (SELECT value FROM json_each(?))",
         )
@@ -132,9 +151,13 @@ impl Store {
 
     /// Records outcomes in one transaction (the sender's group commit). Each update only applies to a
     /// row still in `sending`. A released row of a cancelled issue becomes `skipped`, not `pending`.
-    pub async fn record_outcomes(&self, outcomes: &[Outcome], now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn record_outcomes(
+        &self,
+        outcomes: &[Outcome],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let now = to_millis(now);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         for outcome in outcomes {
             let id = outcome.delivery.0;
             let query = match &outcome.kind {
@@ -167,11 +190,50 @@ impl Store {
     }
 
     pub async fn delivery_counts(&self, issue: IssueId) -> Result<DeliveryCounts, StoreError> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM deliveries WHERE issue_id = ? GROUP BY state")
-            .bind(issue.0)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|r| Ok((r.get::<&str, _>("state").parse()?, r.get("n")))).collect()
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) AS n FROM deliveries WHERE issue_id = ? GROUP BY state",
+        )
+        .bind(issue.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.get::<&str, _>("state").parse()?, r.get("n"))))
+            .collect()
+    }
+
+    /// Deliveries of `issue`, optionally only those in `state`, in id order.
+    pub async fn deliveries(
+        &self,
+        issue: IssueId,
+        state: Option<DeliveryState>,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.id, s.email, d.state, d.attempts, d.last_reply, d.sent_at, d.next_attempt_at
+             FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+             WHERE d.issue_id = ? AND (? IS NULL OR d.state = ?) ORDER BY d.id",
+        )
+        .bind(issue.0)
+        .bind(state.map(|s| s.as_str()))
+        .bind(state.map(|s| s.as_str()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeliveryRow {
+                    id: DeliveryId(r.get("id")),
+                    email: r.get("email"),
+                    state: r.get::<&str, _>("state").parse()?,
+                    attempts: r.get("attempts"),
+                    last_reply: r.get("last_reply"),
+                    sent_at: r
+                        .get::<Option<i64>, _>("sent_at")
+                        .map(crate::clock::from_millis),
+                    next_attempt_at: r
+                        .get::<Option<i64>, _>("next_attempt_at")
+                        .map(crate::clock::from_millis),
+                })
+            })
+            .collect()
     }
 
     /// The earliest retry time among an issue's deferred deliveries.

@@ -13,7 +13,10 @@ pub enum StoreError {
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot create the database directory {path}: {source}")]
-    CreateDir { path: String, source: std::io::Error },
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Corrupt(#[from] UnknownState),
     #[error("stored value is invalid: {0}")]

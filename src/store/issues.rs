@@ -22,11 +22,16 @@ pub struct NewIssue {
     pub send_at: Option<DateTime<Utc>>,
 }
 
-const ISSUE_COLUMNS: &str = "i.id, i.list_id, l.slug, i.subject, i.preheader, i.source_path, i.html_template,
+const ISSUE_COLUMNS: &str =
+    "i.id, i.list_id, l.slug, i.subject, i.preheader, i.source_path, i.html_template,
      i.text_template, i.state, i.state_reason, i.send_at, i.queued_at, i.started_at, i.finished_at";
 
 impl Store {
-    pub async fn insert_issue(&self, new: &NewIssue, now: DateTime<Utc>) -> Result<IssueId, StoreError> {
+    pub async fn insert_issue(
+        &self,
+        new: &NewIssue,
+        now: DateTime<Utc>,
+    ) -> Result<IssueId, StoreError> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO issues (list_id, subject, preheader, source_path, html_template, text_template, state,
                                  send_at, queued_at)
@@ -46,9 +51,15 @@ impl Store {
     }
 
     pub async fn issue(&self, id: IssueId) -> Result<Issue, StoreError> {
-        let sql = format!("SELECT {ISSUE_COLUMNS} FROM issues i JOIN lists l ON l.id = i.list_id WHERE i.id = ?");
-        let row = sqlx::query(&sql).bind(id.0).fetch_optional(&self.pool).await?;
-        row.map(|r| issue_from_row(&r)).unwrap_or_else(|| Err(StoreError::NotFound(format!("issue #{id}"))))
+        let sql = format!(
+            "SELECT {ISSUE_COLUMNS} FROM issues i JOIN lists l ON l.id = i.list_id WHERE i.id = ?"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| issue_from_row(&r))
+            .unwrap_or_else(|| Err(StoreError::NotFound(format!("issue #{id}"))))
     }
 
     pub async fn issues_in_state(&self, state: IssueState) -> Result<Vec<Issue>, StoreError> {
@@ -56,17 +67,26 @@ impl Store {
             "SELECT {ISSUE_COLUMNS} FROM issues i JOIN lists l ON l.id = i.list_id
              WHERE i.state = ? ORDER BY COALESCE(i.started_at, i.queued_at), i.id"
         );
-        let rows = sqlx::query(&sql).bind(state.as_str()).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&sql)
+            .bind(state.as_str())
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(issue_from_row).collect()
     }
 
     /// Just the states of the given issues: what the sender polls to notice a pause or cancel.
-    pub async fn issue_states(&self, ids: &[IssueId]) -> Result<BTreeMap<IssueId, IssueState>, StoreError> {
-        let json = serde_json::to_string(&ids.iter().map(|i| i.0).collect::<Vec<_>>()).unwrap_or_default();
-        let rows = sqlx::query("SELECT id, state FROM issues WHERE id IN (SELECT value FROM json_each(?))")
-            .bind(json)
-            .fetch_all(&self.pool)
-            .await?;
+    pub async fn issue_states(
+        &self,
+        ids: &[IssueId],
+    ) -> Result<BTreeMap<IssueId, IssueState>, StoreError> {
+        let json =
+            serde_json::to_string(&ids.iter().map(|i| i.0).collect::<Vec<_>>()).unwrap_or_default();
+        let rows = sqlx::query(
+            "SELECT id, state FROM issues WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(json)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| Ok((IssueId(r.get("id")), r.get::<&str, _>("state").parse()?)))
             .collect()
@@ -78,12 +98,19 @@ impl Store {
         Ok(summary(issue, deliveries))
     }
 
-    pub async fn issue_summaries(&self, list: Option<ListId>) -> Result<Vec<IssueSummary>, StoreError> {
+    pub async fn issue_summaries(
+        &self,
+        list: Option<ListId>,
+    ) -> Result<Vec<IssueSummary>, StoreError> {
         let sql = format!(
             "SELECT {ISSUE_COLUMNS} FROM issues i JOIN lists l ON l.id = i.list_id
              WHERE (? IS NULL OR i.list_id = ?) ORDER BY i.id"
         );
-        let rows = sqlx::query(&sql).bind(list.map(|l| l.0)).bind(list.map(|l| l.0)).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&sql)
+            .bind(list.map(|l| l.0))
+            .bind(list.map(|l| l.0))
+            .fetch_all(&self.pool)
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let issue = issue_from_row(row)?;
@@ -102,14 +129,18 @@ impl Store {
         reason: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<IssueState, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let current: Option<String> = sqlx::query_scalar("SELECT state FROM issues WHERE id = ?")
             .bind(id.0)
             .fetch_optional(&mut *tx)
             .await?;
-        let current: IssueState = current.ok_or_else(|| StoreError::NotFound(format!("issue #{id}")))?.parse()?;
+        let current: IssueState = current
+            .ok_or_else(|| StoreError::NotFound(format!("issue #{id}")))?
+            .parse()?;
         if !current.can_move_to(to) {
-            return Err(StoreError::Conflict(format!("issue #{id} is {current}; it cannot become {to}")));
+            return Err(StoreError::Conflict(format!(
+                "issue #{id} is {current}; it cannot become {to}"
+            )));
         }
         sqlx::query(
             "UPDATE issues SET state = ?, state_reason = ?,
@@ -139,12 +170,23 @@ impl Store {
 
     /// Resumes a paused issue: back to `sending` if it had started, else back to `queued` (due at once if
     /// its start time has passed, since the operator asked for it).
-    pub async fn resume_issue(&self, id: IssueId, now: DateTime<Utc>) -> Result<IssueState, StoreError> {
+    pub async fn resume_issue(
+        &self,
+        id: IssueId,
+        now: DateTime<Utc>,
+    ) -> Result<IssueState, StoreError> {
         let issue = self.issue(id).await?;
         if issue.state != IssueState::Paused {
-            return Err(StoreError::Conflict(format!("issue #{id} is {}; only a paused issue can resume", issue.state)));
+            return Err(StoreError::Conflict(format!(
+                "issue #{id} is {}; only a paused issue can resume",
+                issue.state
+            )));
         }
-        let to = if issue.started_at.is_some() { IssueState::Sending } else { IssueState::Queued };
+        let to = if issue.started_at.is_some() {
+            IssueState::Sending
+        } else {
+            IssueState::Queued
+        };
         if to == IssueState::Queued && issue.send_at.is_some_and(|t| t < now) {
             sqlx::query("UPDATE issues SET send_at = ? WHERE id = ?")
                 .bind(to_millis(now))
@@ -160,7 +202,7 @@ impl Store {
     /// unique per issue and subscriber) and moves it to `sending`, in one transaction. Returns the
     /// number of recipients.
     pub async fn start_issue(&self, id: IssueId, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let moved = sqlx::query(
             "UPDATE issues SET state = 'sending', state_reason = NULL, started_at = ? WHERE id = ? AND state = 'queued'",
         )
@@ -170,7 +212,9 @@ impl Store {
         .await?
         .rows_affected();
         if moved != 1 {
-            return Err(StoreError::Conflict(format!("issue #{id} is no longer queued")));
+            return Err(StoreError::Conflict(format!(
+                "issue #{id} is no longer queued"
+            )));
         }
         let frozen = sqlx::query(
             "INSERT INTO deliveries (issue_id, subscriber_id, state, updated_at)
@@ -190,7 +234,11 @@ impl Store {
     }
 
     /// Marks a sending issue `sent` once none of its deliveries can still change. Returns whether it did.
-    pub async fn finish_issue_if_done(&self, id: IssueId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn finish_issue_if_done(
+        &self,
+        id: IssueId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE issues SET state = 'sent', finished_at = ? WHERE id = ? AND state = 'sending'
              AND NOT EXISTS (SELECT 1 FROM deliveries WHERE issue_id = ? AND state IN ('pending', 'sending', 'deferred'))",
@@ -227,7 +275,8 @@ fn issue_from_row(r: &SqliteRow) -> Result<Issue, StoreError> {
     Ok(Issue {
         id: IssueId(r.get("id")),
         list_id: ListId(r.get("list_id")),
-        list_slug: ListSlug::parse(r.get("slug")).map_err(|e| StoreError::BadValue(e.to_string()))?,
+        list_slug: ListSlug::parse(r.get("slug"))
+            .map_err(|e| StoreError::BadValue(e.to_string()))?,
         subject: r.get("subject"),
         preheader: r.get("preheader"),
         source_path: r.get("source_path"),

@@ -18,8 +18,7 @@ pub struct NewList {
     pub layout: String,
 }
 
-const LIST_COLUMNS: &str =
-    "id, slug, name, from_name, from_address, reply_to, schedule, timezone, layout, last_slot_at, created_at";
+const LIST_COLUMNS: &str = "id, slug, name, from_name, from_address, reply_to, schedule, timezone, layout, last_slot_at, created_at";
 
 impl Store {
     pub async fn create_list(&self, new: &NewList, now: DateTime<Utc>) -> Result<List, StoreError> {
@@ -41,9 +40,9 @@ impl Store {
         .execute(&self.pool)
         .await;
         match result {
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(StoreError::Conflict(format!("list `{}` already exists", new.slug)))
-            }
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(
+                format!("list `{}` already exists", new.slug),
+            )),
             Err(e) => Err(e.into()),
             Ok(_) => self.list(&new.slug).await,
         }
@@ -51,19 +50,28 @@ impl Store {
 
     pub async fn list(&self, slug: &ListSlug) -> Result<List, StoreError> {
         let sql = format!("SELECT {LIST_COLUMNS} FROM lists WHERE slug = ?");
-        let row = sqlx::query(&sql).bind(slug.as_str()).fetch_optional(&self.pool).await?;
-        row.map(|r| list_from_row(&r)).unwrap_or_else(|| Err(StoreError::NotFound(format!("list `{slug}`"))))
+        let row = sqlx::query(&sql)
+            .bind(slug.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| list_from_row(&r))
+            .unwrap_or_else(|| Err(StoreError::NotFound(format!("list `{slug}`"))))
     }
 
     pub async fn list_by_id(&self, id: ListId) -> Result<List, StoreError> {
         let sql = format!("SELECT {LIST_COLUMNS} FROM lists WHERE id = ?");
-        let row = sqlx::query(&sql).bind(id.0).fetch_optional(&self.pool).await?;
-        row.map(|r| list_from_row(&r)).unwrap_or_else(|| Err(StoreError::NotFound(format!("list #{id}"))))
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| list_from_row(&r))
+            .unwrap_or_else(|| Err(StoreError::NotFound(format!("list #{id}"))))
     }
 
     /// Lists that carry a cron schedule.
     pub async fn scheduled_lists(&self) -> Result<Vec<List>, StoreError> {
-        let sql = format!("SELECT {LIST_COLUMNS} FROM lists WHERE schedule IS NOT NULL ORDER BY id");
+        let sql =
+            format!("SELECT {LIST_COLUMNS} FROM lists WHERE schedule IS NOT NULL ORDER BY id");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         rows.iter().map(list_from_row).collect()
     }
@@ -82,15 +90,20 @@ impl Store {
         let lists = sqlx::query("SELECT id, slug, name, from_name, from_address, schedule, timezone, layout FROM lists ORDER BY slug")
             .fetch_all(&self.pool)
             .await?;
-        let counts = sqlx::query("SELECT list_id, status, COUNT(*) AS n FROM subscribers GROUP BY list_id, status")
-            .fetch_all(&self.pool)
-            .await?;
+        let counts = sqlx::query(
+            "SELECT list_id, status, COUNT(*) AS n FROM subscribers GROUP BY list_id, status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(lists
             .iter()
             .map(|l| {
                 let id: i64 = l.get("id");
                 let mut subscribers: std::collections::BTreeMap<String, i64> =
-                    ["active", "unsubscribed", "bounced"].iter().map(|s| (s.to_string(), 0)).collect();
+                    ["active", "unsubscribed", "bounced"]
+                        .iter()
+                        .map(|s| (s.to_string(), 0))
+                        .collect();
                 for c in counts.iter().filter(|c| c.get::<i64, _>("list_id") == id) {
                     subscribers.insert(c.get("status"), c.get("n"));
                 }
@@ -114,15 +127,20 @@ impl Store {
 }
 
 fn list_from_row(r: &SqliteRow) -> Result<List, StoreError> {
-    let bad = |what: &str, e: &dyn std::fmt::Display| StoreError::BadValue(format!("list {what}: {e}"));
-    let address = EmailAddress::parse(r.get("from_address")).map_err(|e| bad("from_address", &e))?;
+    let bad =
+        |what: &str, e: &dyn std::fmt::Display| StoreError::BadValue(format!("list {what}: {e}"));
+    let address =
+        EmailAddress::parse(r.get("from_address")).map_err(|e| bad("from_address", &e))?;
     let schedule: Option<String> = r.get("schedule");
     let timezone: String = r.get("timezone");
     Ok(List {
         id: ListId(r.get("id")),
         slug: ListSlug::parse(r.get("slug")).map_err(|e| bad("slug", &e))?,
         name: r.get("name"),
-        from: Mailbox { name: r.get("from_name"), address },
+        from: Mailbox {
+            name: r.get("from_name"),
+            address,
+        },
         reply_to: r
             .get::<Option<&str>, _>("reply_to")
             .map(EmailAddress::parse)

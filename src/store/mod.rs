@@ -13,7 +13,7 @@ mod settings;
 mod sqlite;
 mod subscribers;
 
-pub use deliveries::{ClaimedDelivery, DeliveryCounts, Outcome, OutcomeKind};
+pub use deliveries::{ClaimedDelivery, DeliveryCounts, DeliveryRow, Outcome, OutcomeKind};
 pub use error::StoreError;
 pub use issues::NewIssue;
 pub use lists::NewList;

@@ -1,8 +1,8 @@
 //! Rows as the rest of herald sees them: domain types, not strings.
 
 use crate::domain::{
-    CronSchedule, DeliveryState, EmailAddress, IssueId, IssueState, ListId, ListSlug, Mailbox, SubscriberId,
-    SubscriberStatus,
+    CronSchedule, DeliveryState, EmailAddress, IssueId, IssueState, ListId, ListSlug, Mailbox,
+    SubscriberId, SubscriberStatus,
 };
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;

@@ -5,12 +5,21 @@ use super::{Store, StoreError};
 impl Store {
     /// Returns the value stored under `key`, storing `make()` first if there is none. Safe when the CLI
     /// and the daemon race: the first insert wins and both read it back.
-    pub async fn setting_or_insert(&self, key: &str, make: impl FnOnce() -> String) -> Result<String, StoreError> {
+    pub async fn setting_or_insert(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> String,
+    ) -> Result<String, StoreError> {
         sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
             .bind(key)
             .bind(make())
             .execute(&self.pool)
             .await?;
-        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = ?").bind(key).fetch_one(&self.pool).await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+                .bind(key)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 }

@@ -2,7 +2,9 @@
 //! timeout so the CLI and the daemon can share the file, and the migrations under `migrations/`.
 
 use super::StoreError;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::{path::Path, time::Duration};
 
 #[derive(Debug, Clone)]
@@ -16,8 +18,10 @@ impl Store {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|source| StoreError::CreateDir { path: dir.display().to_string(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -38,6 +42,15 @@ impl Store {
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`), waiting out the busy
+    /// timeout if another process holds it. A plain `BEGIN` that reads first and writes later fails at
+    /// once with "database is locked" when another connection wrote in between.
+    pub(super) async fn write_transaction(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     pub async fn close(&self) {

@@ -60,7 +60,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ImportTally, StoreError> {
         let now = to_millis(now);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let mut tally = ImportTally::default();
         for row in rows {
             match upsert(&mut tx, list, row, now).await? {
@@ -103,12 +103,18 @@ impl Store {
     /// Unsubscribes the recipient of `delivery` from that delivery's list. Idempotent: returns `false`
     /// when the subscriber was already unsubscribed. Their deliveries not yet sent become `skipped`
     /// when the sender claims them.
-    pub async fn unsubscribe_by_delivery(&self, delivery: DeliveryId, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let subscriber: Option<i64> = sqlx::query_scalar("SELECT subscriber_id FROM deliveries WHERE id = ?")
-            .bind(delivery.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        let subscriber = subscriber.ok_or_else(|| StoreError::NotFound(format!("delivery #{delivery}")))?;
+    pub async fn unsubscribe_by_delivery(
+        &self,
+        delivery: DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let subscriber: Option<i64> =
+            sqlx::query_scalar("SELECT subscriber_id FROM deliveries WHERE id = ?")
+                .bind(delivery.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        let subscriber =
+            subscriber.ok_or_else(|| StoreError::NotFound(format!("delivery #{delivery}")))?;
         let changed = sqlx::query(
             "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, unsubscribed_via = ?, updated_at = ?
              WHERE id = ? AND status = 'active'",
@@ -124,7 +130,10 @@ impl Store {
     }
 
     /// Who received `delivery`, from which list, and whether they are still subscribed.
-    pub async fn recipient_of(&self, delivery: DeliveryId) -> Result<DeliveryRecipient, StoreError> {
+    pub async fn recipient_of(
+        &self,
+        delivery: DeliveryId,
+    ) -> Result<DeliveryRecipient, StoreError> {
         let row = sqlx::query(
             "SELECT l.name AS list_name, s.email, s.status FROM deliveries d
              JOIN subscribers s ON s.id = d.subscriber_id JOIN lists l ON l.id = s.list_id WHERE d.id = ?",
@@ -147,7 +156,8 @@ async fn upsert(
     row: &ImportRow,
     now: i64,
 ) -> Result<UpsertResult, StoreError> {
-    let attributes = serde_json::to_string(&row.attributes).map_err(|e| StoreError::BadValue(e.to_string()))?;
+    let attributes =
+        serde_json::to_string(&row.attributes).map_err(|e| StoreError::BadValue(e.to_string()))?;
     let inserted = sqlx::query(
         "INSERT INTO subscribers (list_id, email, name, attributes, status, created_at, updated_at)
          VALUES (?, ?, ?, ?, 'active', ?, ?) ON CONFLICT (list_id, email) DO NOTHING",
@@ -179,5 +189,6 @@ async fn upsert(
 }
 
 pub(super) fn parse_attributes(json: &str) -> Result<BTreeMap<String, String>, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::BadValue(format!("subscriber attributes: {e}")))
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::BadValue(format!("subscriber attributes: {e}")))
 }

@@ -28,7 +28,11 @@ const MAX_GROUP: usize = 1024;
 impl Recorder {
     /// Starts the recorder on `tracker`; it ends once every `Recorder` handle is dropped and the queue
     /// is drained, so nothing handed to it is lost at shutdown.
-    pub fn spawn(store: Store, clock: SharedClock, tracker: &tokio_util::task::TaskTracker) -> Self {
+    pub fn spawn(
+        store: Store,
+        clock: SharedClock,
+        tracker: &tokio_util::task::TaskTracker,
+    ) -> Self {
         let (tx, mut rx) = mpsc::channel::<Request>(MAX_GROUP);
         tracker.spawn(async move {
             let mut group = Vec::with_capacity(MAX_GROUP);
@@ -49,7 +53,11 @@ impl Recorder {
     /// Records `outcome`, returning once it is committed.
     pub async fn record(&self, outcome: Outcome) -> Result<(), RecorderError> {
         let (reply, done) = oneshot::channel();
-        self.tx.send((outcome, reply)).await.map_err(|_| RecorderError("the recorder has stopped".into()))?;
-        done.await.map_err(|_| RecorderError("the recorder has stopped".into()))?
+        self.tx
+            .send((outcome, reply))
+            .await
+            .map_err(|_| RecorderError("the recorder has stopped".into()))?;
+        done.await
+            .map_err(|_| RecorderError("the recorder has stopped".into()))?
     }
 }

@@ -39,7 +39,9 @@ impl std::fmt::Debug for Tokens {
 
 impl Tokens {
     pub fn new(secret: &[u8]) -> Self {
-        Self { key: secret.to_vec() }
+        Self {
+            key: secret.to_vec(),
+        }
     }
 
     fn mac(&self, purpose: Purpose, id: u64) -> Hmac<Sha256> {
@@ -64,7 +66,9 @@ impl Tokens {
             return None;
         }
         let id = u64::from_be_bytes(bytes[..8].try_into().ok()?);
-        self.mac(purpose, id).verify_truncated_left(&bytes[8..]).ok()?;
+        self.mac(purpose, id)
+            .verify_truncated_left(&bytes[8..])
+            .ok()?;
         i64::try_from(id).ok().filter(|id| *id > 0).map(DeliveryId)
     }
 }
@@ -110,7 +114,11 @@ mod tests {
         let t = Tokens::new(b"0123456789abcdef0123456789abcdef");
         let token = t.sign(Purpose::Unsubscribe, DeliveryId(42));
         assert_eq!(t.verify(Purpose::Unsubscribe, &token), Some(DeliveryId(42)));
-        assert!(token.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert!(
+            token
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
     }
 
     #[test]
@@ -122,7 +130,10 @@ mod tests {
         assert_eq!(other.verify(Purpose::Bounce, &token), None);
         let mut forged = token.clone().into_bytes();
         forged[3] = if forged[3] == b'a' { b'b' } else { b'a' };
-        assert_eq!(t.verify(Purpose::Bounce, std::str::from_utf8(&forged).unwrap()), None);
+        assert_eq!(
+            t.verify(Purpose::Bounce, std::str::from_utf8(&forged).unwrap()),
+            None
+        );
         assert_eq!(t.verify(Purpose::Bounce, "not-base32!"), None);
     }
 }

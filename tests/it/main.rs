@@ -1,1 +1,13 @@
+//! herald's integration tests: one binary, one harness (`helpers`), a fresh database and ports per test.
 
+mod config_check;
+mod crash;
+mod delivery_smtp_sink;
+mod fixture_smtp;
+mod helpers;
+mod import_csv;
+mod pause_resume;
+mod queue_refusals;
+mod retries;
+mod scheduling;
+mod unsubscribe;

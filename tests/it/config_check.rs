@@ -1,0 +1,55 @@
+//! `check-config` prints every problem at once and exits 1; environment variables override the file.
+
+use crate::helpers::*;
+
+#[test]
+fn check_config_reports_every_problem_with_its_key_and_exits_1() {
+    let app = TestApp::new(
+        Smtp::Outbox,
+        &[
+            ("smtp.port", "0"),
+            ("smtp.tls", "\"ssl\""),
+            ("sending.max_attempts", "\"many\""),
+        ],
+    );
+    let out = app
+        .command(&["check-config"])
+        .env("HERALD_HTTP__LISTEN", "nowhere")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for key in [
+        "smtp.port",
+        "smtp.tls",
+        "sending.max_attempts",
+        "http.listen",
+    ] {
+        assert!(stdout.contains(key), "{key} missing:\n{stdout}");
+    }
+    let other = app.run(&["issue", "ls"]);
+    assert!(
+        !other.status.success(),
+        "every command refuses a bad configuration"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&other.stderr)
+            .trim()
+            .lines()
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_good_configuration_passes_and_environment_overrides_apply() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    let report = app.json(&["check-config"]);
+    assert_eq!(report["ok"], true);
+    let out = app
+        .command(&["check-config"])
+        .env("HERALD_SMTP__PORT", "99999")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "the environment is read");
+}

@@ -1,0 +1,51 @@
+//! Crash safety: `kill -9` a real `herald serve` mid-send, restart, and count what the server got.
+
+use crate::helpers::*;
+use std::{collections::BTreeMap, time::Duration};
+
+#[test]
+fn after_kill_9_mid_send_everyone_gets_the_issue_and_at_most_one_per_connection_twice() {
+    let sink = SmtpSink::start(&[]);
+    let connections = 4;
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[("smtp.connections", "4"), ("sending.batch_size", "100")],
+    );
+    app.list_with_subscribers(1000);
+    let id = app.queue_issue(&[]);
+
+    let mut server = app
+        .command(&["serve"])
+        .env("HERALD_SMTP__RATE_PER_SECOND", "400")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let before = app.wait_for_issue(id, Duration::from_secs(60), |i| count(i, "sent") >= 250);
+    sigkill(&server);
+    server.wait().unwrap();
+    assert!(count(&before, "sent") < 1000, "killed mid-send");
+    let at_kill = app.issue(id);
+    assert!(
+        count(&at_kill, "pending") + count(&at_kill, "sending") > 0,
+        "work was left: {at_kill}"
+    );
+
+    app.serve_until_idle();
+
+    let issue = app.issue(id);
+    assert_eq!(
+        (issue["state"].as_str(), count(&issue, "sent")),
+        (Some("sent"), 1000)
+    );
+    let mut per_recipient: BTreeMap<String, usize> = BTreeMap::new();
+    for m in sink.messages() {
+        *per_recipient.entry(m.rcpt).or_default() += 1;
+    }
+    assert_eq!(per_recipient.len(), 1000, "every recipient got the issue");
+    let twice: Vec<_> = per_recipient.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.len() <= connections,
+        "at most one in-transaction message per connection is repeated: {twice:?}"
+    );
+    assert!(twice.iter().all(|(_, n)| **n == 2));
+}

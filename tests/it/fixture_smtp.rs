@@ -1,0 +1,103 @@
+//! An in-process SMTP server for scripted faults (a 4xx then a 2xx for one recipient, a 5xx for
+//! another), beside the real smtp-sink. It answers after DATA with whatever the script says.
+
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader, Write},
+    net::{TcpListener, TcpStream},
+    sync::{Arc, Mutex},
+};
+
+/// `(recipient, attempt number from 1)` → `(code, text)` sent after the message data.
+pub type Script = Arc<dyn Fn(&str, usize) -> (u16, &'static str) + Send + Sync>;
+
+pub struct FixtureSmtp {
+    pub port: u16,
+    /// Recipients whose message was accepted, in order.
+    pub accepted: Arc<Mutex<Vec<String>>>,
+    /// Attempts per recipient.
+    pub attempts: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl FixtureSmtp {
+    pub fn start(script: Script) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(Mutex::new(Vec::new()));
+        let attempts = Arc::new(Mutex::new(HashMap::new()));
+        let (acc, att) = (accepted.clone(), attempts.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (script, acc, att) = (script.clone(), acc.clone(), att.clone());
+                std::thread::spawn(move || {
+                    let _ = session(stream, &script, &acc, &att);
+                });
+            }
+        });
+        Self {
+            port,
+            accepted,
+            attempts,
+        }
+    }
+}
+
+fn session(
+    stream: TcpStream,
+    script: &Script,
+    accepted: &Mutex<Vec<String>>,
+    attempts: &Mutex<HashMap<String, usize>>,
+) -> std::io::Result<()> {
+    let mut out = stream.try_clone()?;
+    let mut input = BufReader::new(stream);
+    out.write_all(b"220 fixture ESMTP\r\n")?;
+    let mut rcpt = String::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if input.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let upper = line.to_ascii_uppercase();
+        let reply: String = if upper.starts_with("EHLO") {
+            "250-fixture\r\n250 8BITMIME\r\n".into()
+        } else if upper.starts_with("MAIL")
+            || upper.starts_with("RSET")
+            || upper.starts_with("NOOP")
+            || upper.starts_with("HELO")
+        {
+            "250 ok\r\n".into()
+        } else if upper.starts_with("RCPT") {
+            rcpt = line.split(['<', '>']).nth(1).unwrap_or("").to_owned();
+            "250 ok\r\n".into()
+        } else if upper.starts_with("DATA") {
+            out.write_all(b"354 go ahead\r\n")?;
+            loop {
+                line.clear();
+                if input.read_line(&mut line)? == 0 {
+                    return Ok(());
+                }
+                if line == ".\r\n" {
+                    break;
+                }
+            }
+            let attempt = {
+                let mut a = attempts.lock().unwrap();
+                let n = a.entry(rcpt.clone()).or_insert(0);
+                *n += 1;
+                *n
+            };
+            let (code, text) = script(&rcpt, attempt);
+            if (200..300).contains(&code) {
+                accepted.lock().unwrap().push(rcpt.clone());
+            }
+            format!("{code} {text}\r\n")
+        } else if upper.starts_with("QUIT") {
+            out.write_all(b"221 bye\r\n")?;
+            return Ok(());
+        } else {
+            "502 not implemented\r\n".into()
+        };
+        out.write_all(reply.as_bytes())?;
+    }
+}

@@ -1,0 +1,475 @@
+//! The test harness: a fresh directory, database and ports per test; the real `herald` binary; the
+//! real Postfix `smtp-sink` on loopback; and typed helpers to read what arrived.
+
+use serde_json::Value;
+use std::{
+    collections::BTreeMap,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+pub const HERALD: &str = env!("CARGO_BIN_EXE_herald");
+
+/// A free loopback port (bound then released; the OS does not hand it out again at once).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One test's herald: its own directory, config file and database.
+pub struct TestApp {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub http_port: u16,
+}
+
+impl TestApp {
+    /// `extra` is TOML appended to the generated config (sections may repeat keys given here).
+    pub fn new(smtp: Smtp, extra: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let http_port = free_port();
+        let mut sections: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        let mut set =
+            |section: &'static str, line: String| sections.entry(section).or_default().push(line);
+        set(
+            "database",
+            format!(
+                "url = {:?}",
+                dir.path().join("herald.db").display().to_string()
+            ),
+        );
+        set("http", format!("listen = \"127.0.0.1:{http_port}\""));
+        set(
+            "http",
+            format!("public_url = \"http://127.0.0.1:{http_port}\""),
+        );
+        set("sending", "domain = \"news.example.com\"".into());
+        set(
+            "sending",
+            "bounce_address = \"bounces@news.example.com\"".into(),
+        );
+        set("scheduler", "poll_milliseconds = 50".into());
+        set(
+            "render",
+            format!(
+                "templates_dir = {:?}",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/templates")
+            ),
+        );
+        match smtp {
+            Smtp::Outbox => {
+                set("smtp", "transport = \"outbox\"".into());
+                set(
+                    "smtp",
+                    format!(
+                        "outbox_dir = {:?}",
+                        dir.path().join("outbox").display().to_string()
+                    ),
+                );
+            }
+            Smtp::Port(port) => {
+                set("smtp", "transport = \"smtp\"".into());
+                set("smtp", "host = \"127.0.0.1\"".into());
+                set("smtp", format!("port = {port}"));
+            }
+        }
+        let mut text = String::new();
+        let mut extras: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (key, value) in extra {
+            let (section, k) = key.split_once('.').expect("section.key");
+            extras
+                .entry(section)
+                .or_default()
+                .push(format!("{k} = {value}"));
+        }
+        for (section, mut lines) in sections {
+            // A key given in `extra` replaces the default line for it.
+            if let Some(over) = extras.remove(section) {
+                lines.retain(|l| {
+                    !over
+                        .iter()
+                        .any(|o| o.split(" = ").next() == l.split(" = ").next())
+                });
+                lines.extend(over);
+            }
+            text.push_str(&format!("[{section}]\n{}\n", lines.join("\n")));
+        }
+        for (section, lines) in extras {
+            text.push_str(&format!("[{section}]\n{}\n", lines.join("\n")));
+        }
+        let config = dir.path().join("herald.toml");
+        std::fs::write(&config, text).unwrap();
+        Self {
+            dir,
+            config,
+            http_port,
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(HERALD);
+        c.arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .current_dir(self.dir.path());
+        c.env_remove("HERALD_CONFIG")
+            .env("HERALD_LOG", "herald=debug,info");
+        c
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "herald {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs a command with `--json` and parses its single JSON document.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.ok(&all);
+        serde_json::from_str(&out).unwrap_or_else(|e| {
+            panic!("herald {args:?} printed no single JSON document ({e}):\n{out}")
+        })
+    }
+
+    pub fn serve_until_idle(&self) -> Output {
+        let out = self.command(&["serve", "--until-idle"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "serve --until-idle failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    pub fn spawn_serve(&self) -> Child {
+        self.command(&["serve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// A list `weekly` with `n` subscribers `reader{i}@example.com` named `Reader{i} Person`.
+    pub fn list_with_subscribers(&self, n: usize) {
+        self.ok(&[
+            "list",
+            "create",
+            "weekly",
+            "--name",
+            "Weekly Analysis",
+            "--from",
+            "Weekly Analysis <news@example.com>",
+        ]);
+        let mut csv = String::from("email,name,city\n");
+        for i in 0..n {
+            csv.push_str(&format!("reader{i}@example.com,Reader{i} Person,City{i}\n"));
+        }
+        let file = self.write("subscribers.csv", &csv);
+        self.ok(&["subscriber", "import", "weekly", file.to_str().unwrap()]);
+    }
+
+    /// Queues the standard test issue; returns its id.
+    pub fn queue_issue(&self, extra: &[&str]) -> i64 {
+        let file = self.write("issue.md", ISSUE_MD);
+        let mut args = vec!["issue", "queue", "weekly", file.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        self.json(&args)["id"].as_i64().unwrap()
+    }
+
+    pub fn issue(&self, id: i64) -> Value {
+        self.json(&["issue", "show", &id.to_string()])
+    }
+
+    /// Polls `issue show` until `done` holds, for at most `limit`.
+    pub fn wait_for_issue(&self, id: i64, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
+        let start = Instant::now();
+        loop {
+            let issue = self.issue(id);
+            if done(&issue) {
+                return issue;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "issue {id} did not reach the expected state in {limit:?}: {issue}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn outbox(&self) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(self.path("outbox"))
+            .map(|d| {
+                d.map(|e| e.unwrap().path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+}
+
+pub enum Smtp {
+    Outbox,
+    Port(u16),
+}
+
+pub const ISSUE_MD: &str = r#"---
+subject: Markets, maps and the week ahead
+preheader: Three charts that explain the week
+---
+Hello {{ subscriber.first_name | default: "reader" }} in {{ subscriber.attributes.city | default: "your town" }},
+
+Central banks moved first this week, and the markets followed.
+
+Read [the full analysis](https://news.example.com/a/42) on our site.
+
+**Subscribe** if a friend forwarded this to you.
+"#;
+
+pub fn count(issue: &Value, state: &str) -> i64 {
+    issue["deliveries"][state]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no deliveries.{state} in {issue}"))
+}
+
+/// Postfix's `smtp-sink` on a loopback port, dumping each transaction to a file.
+pub struct SmtpSink {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl SmtpSink {
+    pub fn start(extra: &[&str]) -> Self {
+        let bin = ["/usr/sbin/smtp-sink", "/usr/bin/smtp-sink"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("Postfix's smtp-sink is not installed (apt-get install postfix); .ci/run installs it");
+        let dir = tempfile::tempdir().unwrap();
+        let mut perms = std::fs::metadata(dir.path()).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
+        std::fs::set_permissions(dir.path(), perms).unwrap();
+        let port = free_port();
+        let mut cmd = Command::new(bin);
+        if is_root() {
+            cmd.args(["-u", "nobody"]);
+        }
+        cmd.arg("-d")
+            .arg(format!("{}/%Y%m%d%H%M%S.", dir.path().display()));
+        cmd.args(extra).arg(format!("127.0.0.1:{port}")).arg("256");
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "smtp-sink did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { port, dir, child }
+    }
+
+    /// Every transaction received so far.
+    pub fn messages(&self) -> Vec<SinkMessage> {
+        let mut out: Vec<SinkMessage> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter_map(|p| std::fs::read(&p).ok())
+            .map(|raw| SinkMessage::parse(&raw))
+            .collect();
+        out.sort_by(|a, b| a.rcpt.cmp(&b.rcpt));
+        out
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
+
+/// One dumped transaction: the envelope smtp-sink saw and the message as received.
+#[derive(Debug, Clone)]
+pub struct SinkMessage {
+    pub mail_from: String,
+    pub rcpt: String,
+    pub message: Vec<u8>,
+}
+
+impl SinkMessage {
+    fn parse(raw: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(raw);
+        let mut mail_from = String::new();
+        let mut rcpt = String::new();
+        let mut lines = text.split_inclusive('\n');
+        let mut consumed = 0;
+        for line in lines.by_ref() {
+            consumed += line.len();
+            if let Some(v) = line.strip_prefix("X-Mail-Args: ") {
+                mail_from = v.trim().trim_matches(['<', '>']).to_owned();
+            } else if let Some(v) = line.strip_prefix("X-Rcpt-Args: ") {
+                rcpt = v.trim().trim_matches(['<', '>']).to_owned();
+            } else if line.starts_with("Received: ") {
+                break;
+            }
+        }
+        // The Received header smtp-sink adds is three lines long.
+        for line in lines.by_ref().take(2) {
+            consumed += line.len();
+        }
+        Self {
+            mail_from,
+            rcpt,
+            message: raw[consumed..].to_vec(),
+        }
+    }
+
+    pub fn parsed(&self) -> mail_parser::Message<'_> {
+        mail_parser::MessageParser::default()
+            .parse(&self.message)
+            .expect("a parseable message")
+    }
+}
+
+/// Waits for `child` to exit, for at most `limit`.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "process did not exit within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn sigterm(child: &Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+}
+
+pub fn sigkill(child: &Child) {
+    Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+}
+
+/// An HTTP response as a client sees it.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A minimal HTTP/1.1 request over loopback (`Connection: close`), form-encoded body if given.
+pub fn http(method: &str, url: &str, body: Option<&str>) -> HttpResponse {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    HttpResponse {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+/// Waits until herald's HTTP server answers its health check.
+pub fn wait_http(port: u16) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "herald's HTTP server did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        http("GET", &format!("http://127.0.0.1:{port}/healthz"), None).status,
+        200
+    );
+}

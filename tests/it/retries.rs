@@ -1,0 +1,175 @@
+//! Outcomes: 2xx sent, 4xx retried with backoff up to max_attempts, 5xx failed at once, an unreachable
+//! server pauses the issue.
+
+use crate::{fixture_smtp::FixtureSmtp, helpers::*};
+use serde_json::Value;
+use std::sync::Arc;
+
+fn delivery<'a>(rows: &'a Value, email: &str) -> &'a Value {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["email"] == email)
+        .unwrap()
+}
+
+#[test]
+fn a_4xx_is_retried_until_accepted_and_a_5xx_fails_at_once_with_the_reply_kept() {
+    let fixture = FixtureSmtp::start(Arc::new(|rcpt: &str, attempt| match (rcpt, attempt) {
+        ("reader0@example.com", _) => (550, "5.1.1 <reader0@example.com>: no such user"),
+        ("reader1@example.com", 1) => (451, "4.3.0 try again later"),
+        _ => (250, "2.0.0 queued"),
+    }));
+    let app = TestApp::new(
+        Smtp::Port(fixture.port),
+        &[
+            ("sending.retry_base_seconds", "0"),
+            ("sending.max_attempts", "3"),
+        ],
+    );
+    app.list_with_subscribers(4);
+    let id = app.queue_issue(&[]);
+
+    app.serve_until_idle();
+
+    let issue = app.issue(id);
+    assert_eq!(issue["state"], "sent");
+    assert_eq!((count(&issue, "sent"), count(&issue, "failed")), (3, 1));
+    let rows = app.json(&["issue", "deliveries", &id.to_string()]);
+    let refused = delivery(&rows, "reader0@example.com");
+    assert_eq!(refused["state"], "failed");
+    assert_eq!(refused["attempts"], 1, "a 5xx is not retried");
+    assert!(
+        refused["last_reply"]
+            .as_str()
+            .unwrap()
+            .contains("no such user"),
+        "{refused}"
+    );
+    let retried = delivery(&rows, "reader1@example.com");
+    assert_eq!(retried["state"], "sent");
+    assert_eq!(retried["attempts"], 2);
+    let accepted = fixture.accepted.lock().unwrap().clone();
+    assert_eq!(
+        accepted.len(),
+        3,
+        "each accepted recipient got exactly one message: {accepted:?}"
+    );
+    let attempts = fixture.attempts.lock().unwrap().clone();
+    assert_eq!(
+        attempts.get("reader1@example.com"),
+        Some(&2),
+        "the server saw the retry"
+    );
+    assert_eq!(
+        attempts.get("reader0@example.com"),
+        Some(&1),
+        "and no retry of the 5xx"
+    );
+}
+
+#[test]
+fn a_4xx_that_persists_becomes_failed_after_max_attempts() {
+    let sink = SmtpSink::start(&["-r", "RCPT"]);
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[
+            ("sending.retry_base_seconds", "0"),
+            ("sending.max_attempts", "2"),
+        ],
+    );
+    app.list_with_subscribers(2);
+    let id = app.queue_issue(&[]);
+
+    app.serve_until_idle();
+
+    let issue = app.issue(id);
+    assert_eq!(count(&issue, "failed"), 2);
+    for row in app
+        .json(&["issue", "deliveries", &id.to_string()])
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(row["attempts"], 2);
+        let reply = row["last_reply"].as_str().unwrap();
+        assert!(
+            reply.contains("gave up after 2 attempts") && reply.contains("4"),
+            "{reply}"
+        );
+    }
+    assert!(sink.messages().is_empty());
+}
+
+#[test]
+fn a_deferred_delivery_waits_for_its_backoff_before_the_next_attempt() {
+    let sink = SmtpSink::start(&["-r", "RCPT"]);
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[("sending.retry_base_seconds", "3600")],
+    );
+    app.list_with_subscribers(1);
+    let id = app.queue_issue(&[]);
+
+    app.serve_until_idle();
+
+    let issue = app.issue(id);
+    assert_eq!(
+        (issue["state"].as_str(), count(&issue, "deferred")),
+        (Some("sending"), 1)
+    );
+    let row = &app.json(&["issue", "deliveries", &id.to_string()])[0];
+    assert_eq!(row["attempts"], 1);
+    let next =
+        chrono::DateTime::parse_from_rfc3339(row["next_attempt_at"].as_str().unwrap()).unwrap();
+    let wait = next.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    assert!(
+        wait > chrono::Duration::minutes(55),
+        "retry an hour later, not {wait}"
+    );
+}
+
+#[test]
+fn a_5xx_from_smtp_sink_fails_every_delivery_at_once() {
+    let sink = SmtpSink::start(&["-f", "DATA"]);
+    let app = TestApp::new(Smtp::Port(sink.port), &[]);
+    app.list_with_subscribers(3);
+    let id = app.queue_issue(&[]);
+
+    app.serve_until_idle();
+
+    let issue = app.issue(id);
+    assert_eq!(
+        (issue["state"].as_str(), count(&issue, "failed")),
+        (Some("sent"), 3)
+    );
+    for row in app
+        .json(&["issue", "deliveries", &id.to_string()])
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(row["attempts"], 1);
+        assert!(row["last_reply"].as_str().unwrap().contains("5"), "{row}");
+    }
+}
+
+#[test]
+fn an_unreachable_server_pauses_the_issue_with_the_reason_and_attempts_nobody() {
+    let closed = free_port();
+    let app = TestApp::new(
+        Smtp::Port(closed),
+        &[("smtp.unreachable_pause_seconds", "0")],
+    );
+    app.list_with_subscribers(3);
+    let id = app.queue_issue(&[]);
+
+    app.serve_until_idle();
+
+    let issue = app.issue(id);
+    assert_eq!(issue["state"], "paused");
+    let reason = issue["state_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("unreachable") && reason.contains(&closed.to_string()),
+        "{reason}"
+    );
+    assert_eq!(count(&issue, "pending"), 3, "nobody was attempted or lost");
+}
