@@ -28,17 +28,18 @@ pub fn html_to_text(html: &str) -> String {
             }
             ("a", false) => pending_href.push(attribute(tag, "href")),
             ("a", true) => {
-                if let Some(Some(href)) = pending_href.pop() {
-                    if !href.starts_with('#') && !out.ends_with(href.as_str()) {
-                        out.push_str(&format!(" <{href}>"));
-                    }
+                if let Some(Some(href)) = pending_href.pop()
+                    && !href.starts_with('#')
+                    && !out.ends_with(href.as_str())
+                {
+                    out.push_str(&format!(" <{href}>"));
                 }
             }
             ("br", _) => out.push('\n'),
-            ("p" | "div" | "tr" | "h1" | "h2" | "h3" | "h4" | "li" | "table", true) => {
-                if !out.ends_with("\n\n") {
-                    out.push_str(if out.ends_with('\n') { "\n" } else { "\n\n" });
-                }
+            ("p" | "div" | "tr" | "h1" | "h2" | "h3" | "h4" | "li" | "table", true)
+                if !out.ends_with("\n\n") =>
+            {
+                out.push_str(if out.ends_with('\n') { "\n" } else { "\n\n" });
             }
             ("li", false) => out.push_str("- "),
             _ => {}

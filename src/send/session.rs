@@ -14,7 +14,7 @@ pub enum Connector {
 
 pub enum Session {
     Smtp {
-        connection: AsyncSmtpConnection,
+        connection: Box<AsyncSmtpConnection>,
         timeout: Duration,
     },
     Outbox {
@@ -48,7 +48,7 @@ impl Connector {
             Self::Smtp { config, hello } => smtp::connect(config, hello)
                 .await
                 .map(|connection| Session::Smtp {
-                    connection,
+                    connection: Box::new(connection),
                     timeout: config.timeout,
                 })
                 .map_err(|e| e.to_string()),

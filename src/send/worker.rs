@@ -125,10 +125,10 @@ async fn attempt(
     let from = job.message.envelope_sender(&shared.tokens, delivery.id);
     let stem = format!("{}-{}", job.message.issue_id, delivery.id);
     let result = open.send(&from, &delivery.email, &bytes, &stem).await;
-    if !open.is_usable() {
-        if let Some(broken) = session.take() {
-            broken.close().await;
-        }
+    if !open.is_usable()
+        && let Some(broken) = session.take()
+    {
+        broken.close().await;
     }
     match result {
         Ok(reply) => {
