@@ -9,9 +9,6 @@
 //! `deferred` becomes `failed` once `sending.max_attempts` is reached. `bounced` is set later when a bounce
 //! arrives for a message the server had accepted.
 
-use super::UnknownState;
-use std::{fmt, str::FromStr};
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryState {
@@ -24,30 +21,19 @@ pub enum DeliveryState {
     Skipped,
 }
 
+stored_enum!(DeliveryState, "delivery state", [
+    Pending => "pending",
+    Sending => "sending",
+    Sent => "sent",
+    Deferred => "deferred",
+    Failed => "failed",
+    Bounced => "bounced",
+    Skipped => "skipped",
+]);
+
 impl DeliveryState {
-    pub const ALL: [DeliveryState; 7] = [
-        Self::Pending,
-        Self::Sending,
-        Self::Sent,
-        Self::Deferred,
-        Self::Failed,
-        Self::Bounced,
-        Self::Skipped,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sending => "sending",
-            Self::Sent => "sent",
-            Self::Deferred => "deferred",
-            Self::Failed => "failed",
-            Self::Bounced => "bounced",
-            Self::Skipped => "skipped",
-        }
-    }
-
-    /// The one table of allowed moves. The store only writes moves this function accepts.
+    /// The table of allowed moves. Each store update is guarded by its source state (`WHERE state =
+    /// 'sending'`, …) so that only these moves happen.
     pub fn can_move_to(self, next: DeliveryState) -> bool {
         use DeliveryState::*;
         matches!(
@@ -74,25 +60,6 @@ impl DeliveryState {
     }
 }
 
-impl fmt::Display for DeliveryState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for DeliveryState {
-    type Err = UnknownState;
-    fn from_str(s: &str) -> Result<Self, UnknownState> {
-        Self::ALL
-            .into_iter()
-            .find(|state| state.as_str() == s)
-            .ok_or_else(|| UnknownState {
-                kind: "delivery state",
-                value: s.to_owned(),
-            })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::DeliveryState::*;
@@ -100,7 +67,7 @@ mod tests {
 
     #[test]
     fn final_states_never_move_back_to_sending() {
-        for state in DeliveryState::ALL.into_iter().filter(|s| s.is_final()) {
+        for state in DeliveryState::ALL.iter().copied().filter(|s| s.is_final()) {
             assert!(
                 !state.can_move_to(Sending),
                 "{state} -> sending must be refused"
@@ -115,7 +82,8 @@ mod tests {
     #[test]
     fn a_sent_message_can_only_become_bounced() {
         let allowed: Vec<_> = DeliveryState::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|s| Sent.can_move_to(*s))
             .collect();
         assert_eq!(allowed, vec![Bounced]);
@@ -123,7 +91,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for state in DeliveryState::ALL {
+        for &state in DeliveryState::ALL {
             assert_eq!(state.as_str().parse::<DeliveryState>().unwrap(), state);
         }
         assert!("lost".parse::<DeliveryState>().is_err());

@@ -85,6 +85,20 @@ pub fn mask(address: &str) -> String {
     format!("{}***@{}***.{}", first(local), first(host), tld)
 }
 
+/// Masks every address-like word in free text, such as an SMTP reply that quotes the recipient.
+pub fn mask_all(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            if !word.contains('@') {
+                return word.to_owned();
+            }
+            let trimmed = word.trim_matches(|c: char| "<>()[],;:\"'".contains(c));
+            word.replace(trimmed, &mask(trimmed))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl fmt::Display for EmailAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -137,5 +151,9 @@ mod tests {
     fn masked_addresses_hide_all_but_initials_and_tld() {
         let a = EmailAddress::parse("reader@example.net").unwrap();
         assert_eq!(a.masked(), "r***@e***.net");
+        assert_eq!(
+            mask_all("550 5.1.1 <reader@example.net>: no such user"),
+            "550 5.1.1 <r***@e***.net>: no such user"
+        );
     }
 }

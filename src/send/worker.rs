@@ -6,7 +6,7 @@ use super::{Connector, MessageTemplate, RateLimiter, Session, outcome_for};
 use crate::{
     clock::SharedClock,
     config::Config,
-    domain::{IssueId, mask},
+    domain::{IssueId, mask, mask_all},
     store::{ClaimedDelivery, Outcome, OutcomeKind},
     track::{Recorder, Tokens},
 };
@@ -101,7 +101,7 @@ async fn attempt(
                 *shared.unreachable.lock().expect("unreachable lock") = None;
             }
             Err(reason) => {
-                tracing::warn!(%reason, retry_in_ms = backoff.as_millis() as u64, "cannot open a sending session");
+                tracing::warn!(reason = %mask_all(&reason), retry_in_ms = backoff.as_millis() as u64, "cannot open a sending session");
                 shared
                     .unreachable
                     .lock()
@@ -132,7 +132,7 @@ async fn attempt(
     }
     match result {
         Ok(reply) => {
-            tracing::debug!(to = %mask(&delivery.email), %reply, "sent");
+            tracing::debug!(to = %mask(&delivery.email), reply = %mask_all(&reply), "sent");
             OutcomeKind::Sent { reply }
         }
         Err(failure) => {
@@ -142,7 +142,12 @@ async fn attempt(
                 &shared.config.sending,
                 shared.clock.now(),
             );
-            tracing::info!(to = %mask(&delivery.email), outcome = ?kind, "not delivered");
+            let (state, reply) = match &kind {
+                OutcomeKind::Deferred { reply, .. } => ("deferred", reply.as_str()),
+                OutcomeKind::Failed { reply } => ("failed", reply.as_str()),
+                _ => ("other", ""),
+            };
+            tracing::info!(to = %mask(&delivery.email), state, reply = %mask_all(reply), "not delivered");
             kind
         }
     }

@@ -265,7 +265,8 @@ fn summary(issue: Issue, deliveries: BTreeMap<DeliveryState, i64>) -> IssueSumma
         started_at: issue.started_at,
         finished_at: issue.finished_at,
         deliveries: DeliveryState::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .map(|s| (s.as_str(), deliveries.get(&s).copied().unwrap_or(0)))
             .collect(),
     }

@@ -53,3 +53,24 @@ fn a_good_configuration_passes_and_environment_overrides_apply() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "the environment is read");
 }
+
+#[test]
+fn the_example_configuration_documents_only_known_keys() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/herald.example.toml");
+    let out = std::process::Command::new(HERALD)
+        .args(["--config", example, "check-config", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        warnings.iter().all(|w| !w.contains("unknown key")),
+        "{warnings:?}"
+    );
+}

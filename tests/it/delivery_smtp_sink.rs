@@ -129,13 +129,7 @@ fn unsubscribed_readers_are_not_recipients_of_the_next_issue() {
         .iter()
         .find(|m| m.rcpt == "reader1@example.com")
         .unwrap();
-    let url = leaving
-        .parsed()
-        .header_raw("List-Unsubscribe")
-        .unwrap()
-        .trim()
-        .trim_matches(['<', '>'])
-        .to_owned();
+    let url = leaving.unsubscribe_url();
 
     let mut server = app.spawn_serve();
     wait_http(app.http_port);

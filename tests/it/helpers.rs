@@ -367,6 +367,16 @@ impl SinkMessage {
         }
     }
 
+    /// The URL in the List-Unsubscribe header.
+    pub fn unsubscribe_url(&self) -> String {
+        let header = self
+            .parsed()
+            .header_raw("List-Unsubscribe")
+            .expect("List-Unsubscribe header")
+            .to_owned();
+        header.trim().trim_matches(['<', '>']).to_owned()
+    }
+
     pub fn parsed(&self) -> mail_parser::Message<'_> {
         mail_parser::MessageParser::default()
             .parse(&self.message)

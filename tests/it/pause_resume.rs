@@ -24,13 +24,7 @@ fn a_paused_issue_sends_nothing_and_resumes_without_mailing_anyone_twice() {
         .into_iter()
         .find(|m| m.rcpt == "reader199@example.com")
         .unwrap();
-    let leave_url = leaver
-        .parsed()
-        .header_raw("List-Unsubscribe")
-        .unwrap()
-        .trim()
-        .trim_matches(['<', '>'])
-        .to_owned();
+    let leave_url = leaver.unsubscribe_url();
 
     let id = app.queue_issue(&[]);
     let mut server = app
