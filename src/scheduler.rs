@@ -117,9 +117,11 @@ impl Scheduler {
     }
 
     async fn start(&self, issue: IssueId, report: &mut TickReport) -> Result<(), StoreError> {
+        let began = std::time::Instant::now();
         match self.store.start_issue(issue, self.clock.now()).await {
             Ok(recipients) => {
-                tracing::info!(issue_id = %issue, recipients, "issue started");
+                let freeze_ms = began.elapsed().as_millis() as u64;
+                tracing::info!(issue_id = %issue, recipients, freeze_ms, "issue started");
                 report.started.push((issue, recipients));
                 Ok(())
             }

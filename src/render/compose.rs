@@ -140,6 +140,32 @@ pub fn render_issue(
     })
 }
 
+/// The MJML document herald hands to mrml for `source` (placeholders as sentinels), and mrml's HTML for
+/// it: what the benchmark times and gives the reference MJML renderer.
+pub fn composed_mjml(source: &IssueSource, layout: &Layout) -> Result<String, RenderError> {
+    let mut stash = Stash::default();
+    let file = source.file.as_str();
+    let (body, _) = stash.hide(&source.body, file, source.body_line, None)?;
+    Ok(match source.kind {
+        SourceKind::Markdown => {
+            stash
+                .hide(
+                    &layout.mjml,
+                    &layout.mjml_file,
+                    1,
+                    Some(&markdown::to_html(&body)),
+                )?
+                .0
+        }
+        SourceKind::Mjml => body,
+    })
+}
+
+/// mrml's rendering of an MJML document, for the benchmark.
+pub fn render_mjml(mjml: &str) -> Result<String, String> {
+    mjml_to_html(mjml).map_err(|(_, reason)| reason)
+}
+
 struct Values {
     subject: String,
     title: String,

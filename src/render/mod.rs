@@ -12,7 +12,7 @@ mod personalise;
 mod placeholder;
 mod source;
 
-pub use compose::{IssueContext, RenderedIssue, render_issue};
+pub use compose::{IssueContext, RenderedIssue, composed_mjml, render_issue, render_mjml};
 pub use error::RenderError;
 pub use layout::{Layout, Layouts};
 pub use personalise::{CompileError, Part, PersonalTemplate, Recipient, escape_html};
