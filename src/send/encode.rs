@@ -21,13 +21,17 @@ pub fn quoted_printable(text: &str, out: &mut Vec<u8>) {
             continue;
         }
         let at_line_end = matches!(bytes.get(i + 1), None | Some(b'\n') | Some(b'\r'));
-        let literal =
+        let mut literal =
             (b == b' ' || b == b'\t') && !at_line_end || (33..=126).contains(&b) && b != b'=';
-        let width = if literal { 1 } else { 3 };
-        if column + width > 75 {
+        if column + if literal { 1 } else { 3 } > 75 {
             out.extend_from_slice(b"=\r\n");
             column = 0;
         }
+        // A `.` never starts a line, so the message needs no SMTP dot-stuffing.
+        if b == b'.' && column == 0 {
+            literal = false;
+        }
+        let width = if literal { 1 } else { 3 };
         if literal {
             out.push(b);
         } else {
@@ -100,6 +104,14 @@ mod tests {
     #[test]
     fn qp_escapes_equals_non_ascii_and_trailing_space() {
         assert_eq!(qp("a=b é \nx"), "a=3Db =C3=A9=20\r\nx=\r\n");
+    }
+
+    #[test]
+    fn qp_never_starts_a_line_with_a_dot() {
+        assert_eq!(qp(".\n.x"), "=2E\r\n=2Ex=\r\n");
+        for line in qp(&"a.".repeat(200)).split("\r\n") {
+            assert!(!line.starts_with('.'), "{line}");
+        }
     }
 
     #[test]

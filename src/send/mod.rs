@@ -9,6 +9,7 @@ mod outcome;
 mod rate;
 mod session;
 mod smtp;
+mod transaction;
 mod worker;
 
 pub use dispatcher::{Dispatcher, PumpReport};

@@ -1,8 +1,8 @@
 //! A sending session: a reused SMTP connection, or the outbox directory that stands in for one.
 
-use super::{SendFailure, outbox, smtp};
+use super::{SendFailure, outbox, smtp, transaction};
 use crate::config::{Config, SmtpConfig, TransportKind};
-use lettre::{Address, address::Envelope, transport::smtp::client::AsyncSmtpConnection};
+use lettre::{Address, transport::smtp::client::AsyncSmtpConnection};
 use std::{path::PathBuf, time::Duration};
 
 /// Opens sessions of the configured kind.
@@ -16,6 +16,10 @@ pub enum Session {
     Smtp {
         connection: Box<AsyncSmtpConnection>,
         timeout: Duration,
+        /// The server offered PIPELINING: MAIL, RCPT and DATA go out in one write.
+        pipelining: bool,
+        /// A network error or timeout left the session unusable.
+        broken: bool,
     },
     Outbox {
         dir: PathBuf,
@@ -45,13 +49,20 @@ impl Connector {
 
     pub async fn open(&self) -> Result<Session, String> {
         match self {
-            Self::Smtp { config, hello } => smtp::connect(config, hello)
-                .await
-                .map(|connection| Session::Smtp {
+            Self::Smtp { config, hello } => {
+                let mut connection = smtp::connect(config, hello)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let pipelining = transaction::offers_pipelining(&mut connection, hello)
+                    .await
+                    .map_err(|e| format!("EHLO to {}:{} failed: {e}", config.host, config.port))?;
+                Ok(Session::Smtp {
                     connection: Box::new(connection),
                     timeout: config.timeout,
+                    pipelining,
+                    broken: false,
                 })
-                .map_err(|e| e.to_string()),
+            }
             Self::Outbox { dir } => {
                 tokio::fs::create_dir_all(dir)
                     .await
@@ -75,51 +86,69 @@ impl Session {
             Session::Smtp {
                 connection,
                 timeout,
+                pipelining,
+                broken,
             } => {
-                let envelope = envelope(from, to)?;
+                let (from, to) = (address(from)?, address(to)?);
+                let message = std::str::from_utf8(message)
+                    .ok()
+                    .filter(|m| m.is_ascii())
+                    .ok_or_else(|| SendFailure::Unsendable("message is not 7-bit ASCII".into()))?;
                 // MAIL, RCPT, DATA and the body each get the timeout; the whole exchange gets four.
-                let sent =
-                    tokio::time::timeout(*timeout * 4, connection.send(&envelope, message)).await;
-                match sent {
+                let limit = *timeout * 4;
+                match tokio::time::timeout(
+                    limit,
+                    transaction::send(connection, *pipelining, &from, &to, message),
+                )
+                .await
+                {
                     Err(_) => {
-                        connection.abort().await;
+                        *broken = true;
                         Err(SendFailure::Connection(format!(
                             "no reply within {}s",
-                            timeout.as_secs() * 4
+                            limit.as_secs()
                         )))
                     }
-                    Ok(Err(e)) => Err(SendFailure::from_smtp(&e)),
-                    Ok(Ok(response)) => Ok(format!(
-                        "{} {}",
-                        response.code(),
-                        response.message().collect::<Vec<_>>().join(" ")
-                    )),
+                    Ok(Err(failed)) => {
+                        *broken |= failed.broken;
+                        Err(failed.failure)
+                    }
+                    Ok(Ok(reply)) => Ok(reply),
                 }
             }
             Session::Outbox { dir } => outbox::write(dir, file_stem, from, message).await,
         }
     }
 
-    /// Whether the session can carry another message (lettre drops a session after any error).
+    /// Whether the session can carry another message.
     pub fn is_usable(&self) -> bool {
         match self {
-            Session::Smtp { connection, .. } => !connection.has_broken(),
+            Session::Smtp {
+                connection, broken, ..
+            } => !*broken && !connection.has_broken(),
             Session::Outbox { .. } => true,
         }
     }
 
     pub async fn close(self) {
-        if let Session::Smtp { mut connection, .. } = self {
+        if let Session::Smtp {
+            mut connection,
+            broken: false,
+            ..
+        } = self
+        {
             let _ = tokio::time::timeout(Duration::from_secs(5), connection.quit()).await;
         }
     }
 }
 
-fn envelope(from: &str, to: &str) -> Result<Envelope, SendFailure> {
-    let parse = |a: &str| {
-        a.parse::<Address>()
-            .map_err(|e| SendFailure::Unsendable(format!("address refused: {e}")))
-    };
-    Envelope::new(Some(parse(from)?), vec![parse(to)?])
-        .map_err(|e| SendFailure::Unsendable(e.to_string()))
+fn address(a: &str) -> Result<Address, SendFailure> {
+    if !a.is_ascii() {
+        return Err(SendFailure::Unsendable(format!(
+            "address {} needs SMTPUTF8, which herald does not send yet",
+            crate::domain::mask(a)
+        )));
+    }
+    a.parse::<Address>()
+        .map_err(|e| SendFailure::Unsendable(format!("address refused: {e}")))
 }

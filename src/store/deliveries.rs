@@ -47,6 +47,20 @@ pub enum OutcomeKind {
     Released,
 }
 
+// Outcome statements: ?1 is now, ?2 a JSON array of {"i": id, "r": reply, "t": retry_at}.
+const RECORD_SENT: &str = "UPDATE deliveries SET state = 'sent', attempts = attempts + 1,
+        last_reply = json_extract(j.value, '$.r'), sent_at = ?1, updated_at = ?1
+    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
+const RECORD_DEFERRED: &str = "UPDATE deliveries SET state = 'deferred', attempts = attempts + 1,
+        last_reply = json_extract(j.value, '$.r'), next_attempt_at = json_extract(j.value, '$.t'), updated_at = ?1
+    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
+const RECORD_FAILED: &str = "UPDATE deliveries SET state = 'failed', attempts = attempts + 1,
+        last_reply = json_extract(j.value, '$.r'), updated_at = ?1
+    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
+const RECORD_RELEASED: &str = "UPDATE deliveries SET updated_at = ?1,
+        state = CASE WHEN (SELECT state FROM issues WHERE id = deliveries.issue_id) = 'cancelled' THEN 'skipped' ELSE 'pending' END
+    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
+
 pub type DeliveryCounts = BTreeMap<DeliveryState, i64>;
 
 /// One recipient's fate, as `issue deliveries` prints it.
@@ -149,41 +163,59 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Records outcomes in one transaction (the sender's group commit). Each update only applies to a
-    /// row still in `sending`. A released row of a cancelled issue becomes `skipped`, not `pending`.
+    /// Records outcomes (the sender's group commit): one statement per kind of outcome, each taking
+    /// its rows as a JSON array, so a group costs the same few statements whatever its size, and a
+    /// group of one kind needs no explicit transaction. Each update only applies to a row still in
+    /// `sending`. A released row of a cancelled issue becomes `skipped`, not `pending`.
     pub async fn record_outcomes(
         &self,
         outcomes: &[Outcome],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let mut sent = Vec::new();
+        let mut deferred = Vec::new();
+        let mut failed = Vec::new();
+        let mut released = Vec::new();
+        for o in outcomes {
+            let id = o.delivery.0;
+            match &o.kind {
+                OutcomeKind::Sent { reply } => {
+                    sent.push(serde_json::json!({ "i": id, "r": reply }))
+                }
+                OutcomeKind::Deferred { reply, retry_at } => deferred
+                    .push(serde_json::json!({ "i": id, "r": reply, "t": to_millis(*retry_at) })),
+                OutcomeKind::Failed { reply } => {
+                    failed.push(serde_json::json!({ "i": id, "r": reply }))
+                }
+                OutcomeKind::Released => released.push(serde_json::json!({ "i": id })),
+            }
+        }
+        let statements: Vec<(&str, String)> = [
+            (RECORD_SENT, sent),
+            (RECORD_DEFERRED, deferred),
+            (RECORD_FAILED, failed),
+            (RECORD_RELEASED, released),
+        ]
+        .into_iter()
+        .filter(|(_, rows)| !rows.is_empty())
+        .map(|(sql, rows)| (sql, serde_json::Value::Array(rows).to_string()))
+        .collect();
         let now = to_millis(now);
+        if let [(sql, rows)] = statements.as_slice() {
+            sqlx::query(sql)
+                .bind(now)
+                .bind(rows)
+                .execute(&self.pool)
+                .await?;
+            return Ok(());
+        }
         let mut tx = self.write_transaction().await?;
-        for outcome in outcomes {
-            let id = outcome.delivery.0;
-            let query = match &outcome.kind {
-                OutcomeKind::Sent { reply } => sqlx::query(
-                    "UPDATE deliveries SET state = 'sent', attempts = attempts + 1, last_reply = ?, sent_at = ?,
-                            updated_at = ? WHERE id = ? AND state = 'sending'",
-                )
-                .bind(reply)
-                .bind(now),
-                OutcomeKind::Deferred { reply, retry_at } => sqlx::query(
-                    "UPDATE deliveries SET state = 'deferred', attempts = attempts + 1, last_reply = ?,
-                            next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'sending'",
-                )
-                .bind(reply)
-                .bind(to_millis(*retry_at)),
-                OutcomeKind::Failed { reply } => sqlx::query(
-                    "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_reply = ?, updated_at = ?
-                     WHERE id = ? AND state = 'sending'",
-                )
-                .bind(reply),
-                OutcomeKind::Released => sqlx::query(
-                    "UPDATE deliveries SET state = CASE WHEN (SELECT state FROM issues WHERE id = issue_id) = 'cancelled'
-                            THEN 'skipped' ELSE 'pending' END, updated_at = ? WHERE id = ? AND state = 'sending'",
-                ),
-            };
-            query.bind(now).bind(id).execute(&mut *tx).await?;
+        for (sql, rows) in &statements {
+            sqlx::query(sql)
+                .bind(now)
+                .bind(rows)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

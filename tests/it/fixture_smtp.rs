@@ -21,6 +21,12 @@ pub struct FixtureSmtp {
 
 impl FixtureSmtp {
     pub fn start(script: Script) -> Self {
+        Self::start_with(script, false)
+    }
+
+    /// With `pipelining`, the fixture offers PIPELINING, and refuses RCPT for addresses whose local
+    /// part starts with `refuse-rcpt`.
+    pub fn start_with(script: Script, pipelining: bool) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let accepted = Arc::new(Mutex::new(Vec::new()));
@@ -30,7 +36,7 @@ impl FixtureSmtp {
             for stream in listener.incoming().flatten() {
                 let (script, acc, att) = (script.clone(), acc.clone(), att.clone());
                 std::thread::spawn(move || {
-                    let _ = session(stream, &script, &acc, &att);
+                    let _ = session(stream, &script, &acc, &att, pipelining);
                 });
             }
         });
@@ -47,6 +53,7 @@ fn session(
     script: &Script,
     accepted: &Mutex<Vec<String>>,
     attempts: &Mutex<HashMap<String, usize>>,
+    pipelining: bool,
 ) -> std::io::Result<()> {
     let mut out = stream.try_clone()?;
     let mut input = BufReader::new(stream);
@@ -60,7 +67,11 @@ fn session(
         }
         let upper = line.to_ascii_uppercase();
         let reply: String = if upper.starts_with("EHLO") {
-            "250-fixture\r\n250 8BITMIME\r\n".into()
+            if pipelining {
+                "250-fixture\r\n250-PIPELINING\r\n250 8BITMIME\r\n".into()
+            } else {
+                "250-fixture\r\n250 8BITMIME\r\n".into()
+            }
         } else if upper.starts_with("MAIL")
             || upper.starts_with("RSET")
             || upper.starts_with("NOOP")
@@ -69,7 +80,14 @@ fn session(
             "250 ok\r\n".into()
         } else if upper.starts_with("RCPT") {
             rcpt = line.split(['<', '>']).nth(1).unwrap_or("").to_owned();
-            "250 ok\r\n".into()
+            if pipelining && rcpt.starts_with("refuse-rcpt") {
+                rcpt.clear();
+                "550 5.1.1 no such mailbox\r\n".into()
+            } else {
+                "250 ok\r\n".into()
+            }
+        } else if upper.starts_with("DATA") && rcpt.is_empty() {
+            "554 5.5.1 no valid recipients\r\n".into()
         } else if upper.starts_with("DATA") {
             out.write_all(b"354 go ahead\r\n")?;
             loop {

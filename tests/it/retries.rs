@@ -69,6 +69,54 @@ fn a_4xx_is_retried_until_accepted_and_a_5xx_fails_at_once_with_the_reply_kept()
 }
 
 #[test]
+fn with_pipelining_a_refused_recipient_fails_and_the_session_carries_on() {
+    let fixture = FixtureSmtp::start_with(
+        Arc::new(|rcpt: &str, attempt| match (rcpt, attempt) {
+            ("reader1@example.com", 1) => (451, "4.3.0 try again later"),
+            _ => (250, "2.0.0 queued"),
+        }),
+        true,
+    );
+    let app = TestApp::new(
+        Smtp::Port(fixture.port),
+        &[
+            ("sending.retry_base_seconds", "0"),
+            ("smtp.connections", "1"),
+        ],
+    );
+    app.list_with_subscribers(3);
+    app.ok(&["subscriber", "add", "weekly", "refuse-rcpt@example.com"]);
+    let id = app.queue_issue(&[]);
+
+    app.serve_until_idle();
+
+    let rows = app.json(&["issue", "deliveries", &id.to_string()]);
+    let refused = delivery(&rows, "refuse-rcpt@example.com");
+    assert_eq!(
+        (refused["state"].as_str(), refused["attempts"].as_i64()),
+        (Some("failed"), Some(1))
+    );
+    assert!(
+        refused["last_reply"]
+            .as_str()
+            .unwrap()
+            .contains("no such mailbox"),
+        "{refused}"
+    );
+    assert_eq!(delivery(&rows, "reader1@example.com")["attempts"], 2);
+    let mut accepted = fixture.accepted.lock().unwrap().clone();
+    accepted.sort();
+    assert_eq!(
+        accepted,
+        [
+            "reader0@example.com",
+            "reader1@example.com",
+            "reader2@example.com"
+        ]
+    );
+}
+
+#[test]
 fn a_4xx_that_persists_becomes_failed_after_max_attempts() {
     let sink = SmtpSink::start(&["-r", "RCPT"]);
     let app = TestApp::new(

@@ -1,0 +1,134 @@
+//! One SMTP transaction on an open lettre session, pipelined (RFC 2920) when the server offers it.
+//!
+//! lettre's `send()` makes four round trips per message, drops the session after any refusal, and
+//! copies the body byte by byte to dot-stuff it. Here MAIL, RCPT and DATA go out in one write when
+//! the server announced PIPELINING, the body is written as is (herald's encoder never starts a line
+//! with `.`, so there is nothing to stuff), and a refused recipient only costs an RSET: the session
+//! stays open for the next message. Everything goes through lettre's public `command` and
+//! `read_response`.
+
+use super::SendFailure;
+use lettre::transport::smtp::{
+    Error,
+    client::AsyncSmtpConnection,
+    commands::{Data, Ehlo, Mail, Rcpt},
+    extension::ClientId,
+    response::Response,
+};
+use std::fmt;
+
+/// Text written to the server as is.
+struct Raw<'a>(&'a str);
+
+impl fmt::Display for Raw<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Whether the server's EHLO reply offers PIPELINING (lettre does not keep that keyword).
+pub async fn offers_pipelining(
+    connection: &mut AsyncSmtpConnection,
+    hello: &str,
+) -> Result<bool, Error> {
+    let reply = connection
+        .command(Ehlo::new(ClientId::Domain(hello.to_owned())))
+        .await?;
+    Ok(reply
+        .message()
+        .any(|line| line.trim().eq_ignore_ascii_case("PIPELINING")))
+}
+
+/// How a failed transaction left the session.
+pub struct Failed {
+    pub failure: SendFailure,
+    /// The session cannot carry another message.
+    pub broken: bool,
+}
+
+/// A refusal by the server (the session is fine) or a broken session.
+fn classify(e: Error) -> Failed {
+    let failure = SendFailure::from_smtp(&e);
+    let broken = !(e.is_transient() || e.is_permanent());
+    Failed { failure, broken }
+}
+
+fn describe(response: &Response) -> String {
+    format!(
+        "{} {}",
+        response.code(),
+        response.message().collect::<Vec<_>>().join(" ")
+    )
+}
+
+/// Sends `message` (CRLF lines, 7-bit, ending in CRLF, no line starting with `.`) from `from` to `to`.
+pub async fn send(
+    connection: &mut AsyncSmtpConnection,
+    pipelining: bool,
+    from: &lettre::Address,
+    to: &lettre::Address,
+    message: &str,
+) -> Result<String, Failed> {
+    let mail = Mail::new(Some(from.clone()), vec![]).to_string();
+    let rcpt = Rcpt::new(to.clone(), vec![]).to_string();
+    let data = Data.to_string();
+    let (mail_reply, rcpt_reply, data_reply) = if pipelining {
+        let batch = format!("{mail}{rcpt}{data}");
+        let mail_reply = connection.command(Raw(&batch)).await;
+        if let Err(e) = &mail_reply
+            && !(e.is_transient() || e.is_permanent())
+        {
+            return Err(classify(mail_reply.unwrap_err()));
+        }
+        let rcpt_reply = connection.read_response().await;
+        let data_reply = connection.read_response().await;
+        (mail_reply, rcpt_reply, data_reply)
+    } else {
+        let mail_reply = connection.command(Raw(&mail)).await;
+        if mail_reply.is_err() {
+            return Err(abandon(connection, mail_reply.unwrap_err(), false).await);
+        }
+        let rcpt_reply = connection.command(Raw(&rcpt)).await;
+        if rcpt_reply.is_err() {
+            return Err(abandon(connection, rcpt_reply.unwrap_err(), false).await);
+        }
+        let data_reply = connection.command(Raw(&data)).await;
+        (mail_reply, rcpt_reply, data_reply)
+    };
+    let first_refusal = [mail_reply, rcpt_reply].into_iter().find_map(Result::err);
+    match (first_refusal, data_reply) {
+        // DATA accepted although MAIL or RCPT was refused: a server out of step; drop the session.
+        (Some(e), Ok(_)) => Err(Failed {
+            failure: classify(e).failure,
+            broken: true,
+        }),
+        (Some(e), Err(_)) => Err(abandon(connection, e, false).await),
+        (None, Err(e)) => Err(abandon(connection, e, false).await),
+        (None, Ok(_)) => {
+            let mut body = String::with_capacity(message.len() + 3);
+            body.push_str(message);
+            body.push_str(".\r\n");
+            match connection.command(Raw(&body)).await {
+                Ok(response) => Ok(describe(&response)),
+                Err(e) => Err(abandon(connection, e, true).await),
+            }
+        }
+    }
+}
+
+/// After a refusal, resets the transaction so the session can carry the next message.
+async fn abandon(connection: &mut AsyncSmtpConnection, e: Error, after_data: bool) -> Failed {
+    let failed = classify(e);
+    if failed.broken {
+        return failed;
+    }
+    if after_data {
+        // The server answered the end of data: the transaction is over, nothing to reset.
+        return failed;
+    }
+    let reset = connection.command(Raw("RSET\r\n")).await;
+    Failed {
+        broken: reset.is_err(),
+        ..failed
+    }
+}
