@@ -74,24 +74,22 @@ pub async fn send(
     let data = Data.to_string();
     let (mail_reply, rcpt_reply, data_reply) = if pipelining {
         let batch = format!("{mail}{rcpt}{data}");
-        let mail_reply = connection.command(Raw(&batch)).await;
-        if let Err(e) = &mail_reply
-            && !(e.is_transient() || e.is_permanent())
-        {
-            return Err(classify(mail_reply.unwrap_err()));
-        }
+        let mail_reply = match connection.command(Raw(&batch)).await {
+            Err(e) if !(e.is_transient() || e.is_permanent()) => return Err(classify(e)),
+            other => other,
+        };
         let rcpt_reply = connection.read_response().await;
         let data_reply = connection.read_response().await;
         (mail_reply, rcpt_reply, data_reply)
     } else {
-        let mail_reply = connection.command(Raw(&mail)).await;
-        if mail_reply.is_err() {
-            return Err(abandon(connection, mail_reply.unwrap_err(), false).await);
-        }
-        let rcpt_reply = connection.command(Raw(&rcpt)).await;
-        if rcpt_reply.is_err() {
-            return Err(abandon(connection, rcpt_reply.unwrap_err(), false).await);
-        }
+        let mail_reply = match connection.command(Raw(&mail)).await {
+            Ok(r) => Ok(r),
+            Err(e) => return Err(abandon(connection, e, false).await),
+        };
+        let rcpt_reply = match connection.command(Raw(&rcpt)).await {
+            Ok(r) => Ok(r),
+            Err(e) => return Err(abandon(connection, e, false).await),
+        };
         let data_reply = connection.command(Raw(&data)).await;
         (mail_reply, rcpt_reply, data_reply)
     };
