@@ -1,5 +1,6 @@
 -- herald's schema. Instants are INTEGER milliseconds since the Unix epoch (UTC).
--- Enum columns hold the Rust enum's lower-case name; the CHECKs mirror those enums.
+-- Enum columns hold the Rust enum's lower-case name; the CHECKs mirror those enums. They are OR chains,
+-- not `IN (…)`: SQLite evaluates a CHECK's IN list by building a temporary b-tree for every row written.
 
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
@@ -23,11 +24,11 @@ CREATE TABLE lists (
 CREATE TABLE subscribers (
     id               INTEGER PRIMARY KEY,
     list_id          INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
-    email            TEXT NOT NULL COLLATE NOCASE,
+    email            TEXT NOT NULL,                -- lower-cased by EmailAddress::parse
     name             TEXT,
     attributes       TEXT NOT NULL DEFAULT '{}',   -- JSON object of string values
     status           TEXT NOT NULL DEFAULT 'active'
-                     CHECK (status IN ('active', 'unsubscribed', 'bounced')),
+                     CHECK (status = 'active' OR status = 'unsubscribed' OR status = 'bounced'),
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL,
     unsubscribed_at  INTEGER,
@@ -46,7 +47,7 @@ CREATE TABLE issues (
     html_template  TEXT NOT NULL,     -- rendered once at queue time; {{ placeholders }} filled per message
     text_template  TEXT NOT NULL,
     state          TEXT NOT NULL DEFAULT 'queued'
-                   CHECK (state IN ('queued', 'sending', 'paused', 'sent', 'cancelled')),
+                   CHECK (state = 'queued' OR state = 'sending' OR state = 'paused' OR state = 'sent' OR state = 'cancelled'),
     state_reason   TEXT,
     send_at        INTEGER,           -- NULL: the list's next cron slot
     queued_at      INTEGER NOT NULL,
@@ -61,7 +62,7 @@ CREATE TABLE deliveries (
     issue_id        INTEGER NOT NULL REFERENCES issues(id),
     subscriber_id   INTEGER NOT NULL REFERENCES subscribers(id),
     state           TEXT NOT NULL DEFAULT 'pending'
-                    CHECK (state IN ('pending', 'sending', 'sent', 'deferred', 'failed', 'bounced', 'skipped')),
+                    CHECK (state = 'pending' OR state = 'sending' OR state = 'sent' OR state = 'deferred' OR state = 'failed' OR state = 'bounced' OR state = 'skipped'),
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER,
     last_reply      TEXT,             -- the server's reply (or the connection error) of the last attempt

@@ -85,7 +85,7 @@ where
         .headers()
         .map_err(|e| anyhow::anyhow!("line 1: cannot read the header row: {e}"))?
         .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
         .collect();
     let email_at = headers.iter().position(|h| h == "email").ok_or_else(|| {
         anyhow::anyhow!(
@@ -145,6 +145,7 @@ where
             .iter()
             .zip(record.iter())
             .enumerate()
+            .map(|(i, (k, v))| (i, (k, v.trim())))
             .filter(|(i, (_, v))| *i != email_at && Some(*i) != name_at && !v.is_empty())
             .map(|(_, (k, v))| (k.clone(), v.to_owned()))
             .collect();

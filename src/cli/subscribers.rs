@@ -4,7 +4,7 @@ use super::{args::SubscriberCommand, csv_rows, output::Output};
 use crate::{
     clock::{Clock, SystemClock},
     domain::{EmailAddress, ListSlug, SubscriberStatus},
-    store::{ImportRow, ImportTally, Store},
+    store::{ImportRow, Store},
 };
 use anyhow::Context;
 use std::collections::BTreeMap;
@@ -58,19 +58,26 @@ pub async fn run(store: &Store, command: SubscriberCommand, out: Output) -> anyh
             let list = store.list(&ListSlug::parse(&list)?).await?;
             let input = std::fs::File::open(&file)
                 .with_context(|| format!("opening {}", file.display()))?;
-            let (added, updated) = (std::cell::Cell::new(0u64), std::cell::Cell::new(0u64));
-            let now = SystemClock.now();
-            let rejected = csv_rows::read(std::io::BufReader::new(input), IMPORT_CHUNK, |rows| {
-                let (store, list, added, updated) = (store.clone(), list.id, &added, &updated);
-                async move {
-                    let t: ImportTally = store.import_subscribers(list, &rows, now).await?;
-                    added.set(added.get() + t.added);
-                    updated.set(updated.get() + t.updated);
-                    Ok(())
-                }
-            })
-            .await
-            .with_context(|| file.display().to_string())?;
+            let before = store.count_subscribers(list.id).await?;
+            let rows = std::cell::Cell::new(0u64);
+            let importer = store.bulk_import(list.id, SystemClock.now())?;
+            let read = csv_rows::read(
+                std::io::BufReader::with_capacity(1 << 16, input),
+                IMPORT_CHUNK,
+                |chunk| {
+                    rows.set(rows.get() + chunk.len() as u64);
+                    let importer = &importer;
+                    async move { Ok(importer.write(chunk).await?) }
+                },
+            )
+            .await;
+            // The writer's own error, if it stopped, says more than the failed hand-over.
+            importer.finish().await?;
+            let rejected = read.with_context(|| file.display().to_string())?;
+            // Rows that did not add a subscriber updated one (an address already on the list, or
+            // repeated in the file).
+            let added = store.count_subscribers(list.id).await? - before;
+            let updated = rows.get() - added;
             #[derive(serde::Serialize)]
             struct Report {
                 list: String,
@@ -81,8 +88,8 @@ pub async fn run(store: &Store, command: SubscriberCommand, out: Output) -> anyh
             }
             let report = Report {
                 list: list.slug.to_string(),
-                added: added.get(),
-                updated: updated.get(),
+                added,
+                updated,
                 rejected: rejected.len(),
                 rejected_rows: rejected,
             };

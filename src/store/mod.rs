@@ -6,6 +6,7 @@
 
 mod deliveries;
 mod error;
+mod import;
 mod issues;
 mod lists;
 mod records;
@@ -15,8 +16,9 @@ mod subscribers;
 
 pub use deliveries::{ClaimedDelivery, DeliveryCounts, DeliveryRow, Outcome, OutcomeKind};
 pub use error::StoreError;
+pub use import::BulkImport;
 pub use issues::NewIssue;
 pub use lists::NewList;
 pub use records::{Issue, IssueSummary, List, ListSummary, Subscriber};
 pub use sqlite::Store;
-pub use subscribers::{DeliveryRecipient, ImportRow, ImportTally, UpsertResult};
+pub use subscribers::{DeliveryRecipient, ImportRow, UpsertResult};

@@ -10,6 +10,8 @@ use std::{path::Path, time::Duration};
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(super) pool: SqlitePool,
+    /// The database file, for the bulk importer's own connection.
+    pub(super) path: std::path::PathBuf,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -41,7 +43,10 @@ impl Store {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            path: path.to_owned(),
+        })
     }
 
     /// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`), waiting out the busy

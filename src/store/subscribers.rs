@@ -35,12 +35,6 @@ pub struct DeliveryRecipient {
     pub status: SubscriberStatus,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct ImportTally {
-    pub added: u64,
-    pub updated: u64,
-}
-
 impl Store {
     pub async fn upsert_subscriber(
         &self,
@@ -52,24 +46,13 @@ impl Store {
         upsert(&mut conn, list, row, to_millis(now)).await
     }
 
-    /// Imports all rows in one transaction: either the whole file lands or none of it.
-    pub async fn import_subscribers(
-        &self,
-        list: ListId,
-        rows: &[ImportRow],
-        now: DateTime<Utc>,
-    ) -> Result<ImportTally, StoreError> {
-        let now = to_millis(now);
-        let mut tx = self.write_transaction().await?;
-        let mut tally = ImportTally::default();
-        for row in rows {
-            match upsert(&mut tx, list, row, now).await? {
-                UpsertResult::Added => tally.added += 1,
-                UpsertResult::Updated => tally.updated += 1,
-            }
-        }
-        tx.commit().await?;
-        Ok(tally)
+    /// How many subscribers `list` has, whatever their status.
+    pub async fn count_subscribers(&self, list: ListId) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM subscribers WHERE list_id = ?")
+            .bind(list.0)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
     }
 
     pub async fn subscribers(

@@ -1,0 +1,110 @@
+//! Bulk import: a dedicated thread with its own SQLite connection steps one prepared upsert per row,
+//! a transaction per chunk, as the `sqlite3` shell's `.import` does. The async side parses the next
+//! chunk meanwhile. (Through sqlx, each statement is a round trip to its worker thread; a million of
+//! them cost several times SQLite's own work.)
+
+use super::{ImportRow, Store, StoreError};
+use crate::{clock::to_millis, domain::ListId};
+use chrono::{DateTime, Utc};
+use std::{sync::mpsc, thread::JoinHandle, time::Duration};
+
+// A plain INSERT, and the UPDATE only when it hits the unique (list, email) index: an upsert clause
+// would search that index twice for every row, and most rows of an import are new.
+const INSERT: &str =
+    "INSERT INTO subscribers (list_id, email, name, attributes, status, created_at, updated_at)
+    VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?5)";
+const UPDATE: &str =
+    "UPDATE subscribers SET name = COALESCE(?3, name), attributes = json_patch(attributes, ?4),
+    updated_at = ?5 WHERE list_id = ?1 AND email = ?2";
+
+/// An import in progress; chunks are written in the order given.
+pub struct BulkImport {
+    chunks: Option<mpsc::SyncSender<Vec<ImportRow>>>,
+    writer: Option<JoinHandle<Result<(), StoreError>>>,
+}
+
+impl Store {
+    /// Starts a bulk import into `list`.
+    pub fn bulk_import(&self, list: ListId, now: DateTime<Utc>) -> Result<BulkImport, StoreError> {
+        let mut connection = rusqlite::Connection::open(&self.path).map_err(sqlite)?;
+        connection
+            .busy_timeout(Duration::from_secs(30))
+            .map_err(sqlite)?;
+        // The list was looked up before the import started; checking its foreign key per row is wasted work.
+        connection
+            .execute_batch("PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;")
+            .map_err(sqlite)?;
+        // One chunk parsed ahead while one is written.
+        let (chunks, incoming) = mpsc::sync_channel::<Vec<ImportRow>>(1);
+        let now = to_millis(now);
+        let writer = std::thread::Builder::new()
+            .name("herald-import".into())
+            .spawn(move || {
+                for chunk in incoming {
+                    let tx = connection
+                        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                        .map_err(sqlite)?;
+                    {
+                        let mut insert = tx.prepare_cached(INSERT).map_err(sqlite)?;
+                        let mut update = tx.prepare_cached(UPDATE).map_err(sqlite)?;
+                        for row in &chunk {
+                            let attributes = serde_json::to_string(&row.attributes)
+                                .map_err(|e| StoreError::BadValue(e.to_string()))?;
+                            let values = rusqlite::params![
+                                list.0,
+                                row.email.as_str(),
+                                row.name.as_deref(),
+                                attributes,
+                                now
+                            ];
+                            match insert.execute(values) {
+                                Ok(_) => {}
+                                Err(rusqlite::Error::SqliteFailure(e, _))
+                                    if e.extended_code
+                                        == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+                                {
+                                    update.execute(values).map_err(sqlite)?;
+                                }
+                                Err(e) => return Err(sqlite(e)),
+                            }
+                        }
+                    }
+                    tx.commit().map_err(sqlite)?;
+                }
+                Ok(())
+            })
+            .map_err(|e| StoreError::BadValue(format!("cannot start the import thread: {e}")))?;
+        Ok(BulkImport {
+            chunks: Some(chunks),
+            writer: Some(writer),
+        })
+    }
+}
+
+impl BulkImport {
+    /// Queues `chunk`; waits only while the writer is busy with the one before. When the writer has
+    /// stopped, [`BulkImport::finish`] says why.
+    pub async fn write(&self, chunk: Vec<ImportRow>) -> Result<(), StoreError> {
+        let sender = self.chunks.clone().expect("import open");
+        match tokio::task::spawn_blocking(move || sender.send(chunk)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(StoreError::BadValue("the import writer stopped".into())),
+        }
+    }
+
+    /// Waits for every chunk to be committed.
+    pub async fn finish(mut self) -> Result<(), StoreError> {
+        self.chunks = None;
+        match self.writer.take() {
+            Some(writer) => tokio::task::spawn_blocking(move || writer.join())
+                .await
+                .map_err(|e| StoreError::BadValue(e.to_string()))?
+                .map_err(|_| StoreError::BadValue("the import thread panicked".into()))?,
+            None => Ok(()),
+        }
+    }
+}
+
+fn sqlite(e: rusqlite::Error) -> StoreError {
+    StoreError::BadValue(format!("import: {e}"))
+}
