@@ -7,9 +7,8 @@ use crate::{
     domain::{DeliveryId, IssueId},
     render::{CompileError, Part, PersonalTemplate, Placeholder, Recipient, escape_html},
     store::{ClaimedDelivery, Issue, List},
-    track::{Purpose, Tokens},
+    track::Tokens,
 };
-use chrono::{DateTime, Utc};
 
 /// A body part: pre-encoded literal bytes and placeholders.
 #[derive(Debug)]
@@ -41,6 +40,19 @@ impl EncodedBody {
         Self { chunks, html }
     }
 
+    fn literal_len(&self) -> usize {
+        self.chunks
+            .iter()
+            .map(|c| {
+                if let Chunk::Encoded(b) = c {
+                    b.len()
+                } else {
+                    0
+                }
+            })
+            .sum()
+    }
+
     fn write(&self, recipient: &Recipient<'_>, out: &mut Vec<u8>) {
         for chunk in &self.chunks {
             match chunk {
@@ -64,12 +76,16 @@ pub struct MessageTemplate {
     pub issue_id: IssueId,
     /// From, Reply-To, Subject, MIME-Version, List-Id, List-Unsubscribe-Post, Content-Type.
     static_headers: String,
-    boundary: String,
     text: EncodedBody,
     html: EncodedBody,
     domain: String,
     public_url: String,
     bounce_local: String,
+    text_part_head: String,
+    html_part_head: String,
+    closing: String,
+    /// Bytes to reserve for one message: the literal parts plus room for values.
+    size_hint: usize,
 }
 
 impl MessageTemplate {
@@ -108,74 +124,80 @@ impl MessageTemplate {
         let (local, bounce_domain) = bounce_address
             .rsplit_once('@')
             .unwrap_or((bounce_address, domain));
+        let part_head = |kind: &str| {
+            format!(
+                "--{boundary}\r\nContent-Type: text/{kind}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+            )
+        };
+        let text = EncodedBody::new(&text, false);
+        let html = EncodedBody::new(&html, true);
+        let size_hint = h.len() + text.literal_len() + html.literal_len() + 2048;
         Ok(Self {
             issue_id: issue.id,
             static_headers: h,
-            boundary,
-            text: EncodedBody::new(&text, false),
-            html: EncodedBody::new(&html, true),
+            text_part_head: part_head("plain"),
+            html_part_head: part_head("html"),
+            closing: format!("--{boundary}--\r\n"),
+            size_hint,
+            text,
+            html,
             domain: domain.to_owned(),
             public_url: public_url.to_owned(),
             bounce_local: format!("{local}+{{}}@{bounce_domain}"),
         })
     }
 
-    pub fn unsubscribe_url(&self, tokens: &Tokens, delivery: DeliveryId) -> String {
-        format!(
-            "{}/u/{}",
-            self.public_url,
-            tokens.sign(Purpose::Unsubscribe, delivery)
-        )
+    pub fn unsubscribe_url(&self, token: &str) -> String {
+        format!("{}/u/{token}", self.public_url)
     }
 
-    /// The envelope sender for `delivery`: `bounces+TOKEN@domain`, so a bounce names its delivery.
-    pub fn envelope_sender(&self, tokens: &Tokens, delivery: DeliveryId) -> String {
-        self.bounce_local
-            .replace("{}", &tokens.sign(Purpose::Bounce, delivery))
+    /// The envelope sender for a bounce token: `bounces+TOKEN@domain`, so a bounce names its delivery.
+    pub fn envelope_sender(&self, bounce_token: &str) -> String {
+        self.bounce_local.replace("{}", bounce_token)
     }
 
     pub fn message_id(&self, delivery: DeliveryId) -> String {
         format!("<herald.{}.{}@{}>", self.issue_id, delivery, self.domain)
     }
 
-    /// The complete RFC 5322 message for one recipient, CRLF line endings, 7-bit clean.
+    /// The complete RFC 5322 message for one recipient (CRLF line endings, 7-bit clean, no line
+    /// starting with `.`) and its envelope sender. `date` is the RFC 2822 Date value.
     pub fn build(
         &self,
         tokens: &Tokens,
         delivery: &ClaimedDelivery,
-        date: DateTime<Utc>,
-    ) -> Vec<u8> {
-        let unsubscribe_url = self.unsubscribe_url(tokens, delivery.id);
+        date: &str,
+    ) -> (Vec<u8>, String) {
+        use std::io::Write;
+        let pair = tokens.sign_pair(delivery.id);
+        let unsubscribe_url = self.unsubscribe_url(&pair.unsubscribe);
         let recipient = Recipient {
             email: &delivery.email,
             name: delivery.name.as_deref(),
             attributes: &delivery.attributes,
             unsubscribe_url: &unsubscribe_url,
         };
-        let mut out = Vec::with_capacity(self.static_headers.len() + 1024 + 40 * 1024);
+        let mut out = Vec::with_capacity(self.size_hint);
         out.extend_from_slice(self.static_headers.as_bytes());
-        let to = match delivery.name.as_deref().filter(|n| !n.trim().is_empty()) {
-            Some(name) => format!("{} <{}>", display_name(name), delivery.email),
-            None => delivery.email.clone(),
-        };
-        let headers = format!(
-            "To: {to}\r\nDate: {}\r\nMessage-ID: {}\r\nList-Unsubscribe: <{unsubscribe_url}>\r\n\r\n",
-            date.to_rfc2822(),
-            self.message_id(delivery.id),
+        match delivery.name.as_deref().filter(|n| !n.trim().is_empty()) {
+            Some(name) => {
+                let _ = write!(out, "To: {} <{}>\r\n", display_name(name), delivery.email);
+            }
+            None => {
+                let _ = write!(out, "To: {}\r\n", delivery.email);
+            }
+        }
+        let _ = write!(
+            out,
+            "Date: {date}\r\nMessage-ID: <herald.{}.{}@{}>\r\nList-Unsubscribe: <{unsubscribe_url}>\r\n\r\n\
+             This is a multi-part message in MIME format.\r\n\r\n",
+            self.issue_id, delivery.id, self.domain
         );
-        out.extend_from_slice(headers.as_bytes());
-        let part = |kind: &str| {
-            format!(
-                "--{}\r\nContent-Type: text/{kind}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
-                self.boundary
-            )
-        };
-        out.extend_from_slice(b"This is a multi-part message in MIME format.\r\n\r\n");
-        out.extend_from_slice(part("plain").as_bytes());
+        out.extend_from_slice(self.text_part_head.as_bytes());
         self.text.write(&recipient, &mut out);
-        out.extend_from_slice(part("html").as_bytes());
+        out.extend_from_slice(self.html_part_head.as_bytes());
         self.html.write(&recipient, &mut out);
-        out.extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
-        out
+        out.extend_from_slice(self.closing.as_bytes());
+        (out, self.envelope_sender(&pair.bounce))
     }
 }

@@ -79,7 +79,7 @@ impl Session {
         &mut self,
         from: &str,
         to: &str,
-        message: &[u8],
+        mut message: Vec<u8>,
         file_stem: &str,
     ) -> Result<String, SendFailure> {
         match self {
@@ -90,7 +90,8 @@ impl Session {
                 broken,
             } => {
                 let (from, to) = (address(from)?, address(to)?);
-                let message = std::str::from_utf8(message)
+                message.extend_from_slice(b".\r\n");
+                let message = std::str::from_utf8(&message)
                     .ok()
                     .filter(|m| m.is_ascii())
                     .ok_or_else(|| SendFailure::Unsendable("message is not 7-bit ASCII".into()))?;
@@ -116,7 +117,7 @@ impl Session {
                     Ok(Ok(reply)) => Ok(reply),
                 }
             }
-            Session::Outbox { dir } => outbox::write(dir, file_stem, from, message).await,
+            Session::Outbox { dir } => outbox::write(dir, file_stem, from, &message).await,
         }
     }
 

@@ -61,7 +61,8 @@ fn describe(response: &Response) -> String {
     )
 }
 
-/// Sends `message` (CRLF lines, 7-bit, ending in CRLF, no line starting with `.`) from `from` to `to`.
+/// Sends `message` (CRLF lines, 7-bit, no line starting with `.`, ending with the end-of-data line
+/// `.` CRLF) from `from` to `to`.
 pub async fn send(
     connection: &mut AsyncSmtpConnection,
     pipelining: bool,
@@ -102,15 +103,10 @@ pub async fn send(
         }),
         (Some(e), Err(_)) => Err(abandon(connection, e, false).await),
         (None, Err(e)) => Err(abandon(connection, e, false).await),
-        (None, Ok(_)) => {
-            let mut body = String::with_capacity(message.len() + 3);
-            body.push_str(message);
-            body.push_str(".\r\n");
-            match connection.command(Raw(&body)).await {
-                Ok(response) => Ok(describe(&response)),
-                Err(e) => Err(abandon(connection, e, true).await),
-            }
-        }
+        (None, Ok(_)) => match connection.command(Raw(message)).await {
+            Ok(response) => Ok(describe(&response)),
+            Err(e) => Err(abandon(connection, e, true).await),
+        },
     }
 }
 

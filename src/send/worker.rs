@@ -52,6 +52,20 @@ impl Shared {
     }
 }
 
+/// The Date header value, formatted once per second per thread rather than once per message.
+fn date_header(now: chrono::DateTime<chrono::Utc>) -> String {
+    thread_local! {
+        static CACHE: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.0 != now.timestamp() {
+            *cache = (now.timestamp(), now.to_rfc2822());
+        }
+        cache.1.clone()
+    })
+}
+
 pub async fn run(
     shared: Arc<Shared>,
     jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
@@ -80,7 +94,7 @@ pub async fn run(
     }
 }
 
-#[tracing::instrument(name = "send", skip_all, fields(worker, issue_id = %job.message.issue_id, delivery_id = %job.delivery.id))]
+#[tracing::instrument(name = "send", level = "debug", skip_all, fields(worker, issue_id = %job.message.issue_id, delivery_id = %job.delivery.id))]
 async fn attempt(
     shared: &Shared,
     job: &Job,
@@ -119,12 +133,10 @@ async fn attempt(
     }
     let open = session.as_mut().expect("session opened above");
     let delivery = &job.delivery;
-    let bytes = job
-        .message
-        .build(&shared.tokens, delivery, shared.clock.now());
-    let from = job.message.envelope_sender(&shared.tokens, delivery.id);
+    let date = date_header(shared.clock.now());
+    let (bytes, from) = job.message.build(&shared.tokens, delivery, &date);
     let stem = format!("{}-{}", job.message.issue_id, delivery.id);
-    let result = open.send(&from, &delivery.email, &bytes, &stem).await;
+    let result = open.send(&from, &delivery.email, bytes, &stem).await;
     if !open.is_usable()
         && let Some(broken) = session.take()
     {

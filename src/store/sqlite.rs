@@ -35,7 +35,8 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30))
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-16000");
+            // 6 MiB of page cache per connection: peak memory stays flat whatever the list size.
+            .pragma("cache_size", "-6144");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)

@@ -5,4 +5,4 @@ mod recorder;
 mod tokens;
 
 pub use recorder::{Recorder, RecorderError};
-pub use tokens::{Purpose, Tokens};
+pub use tokens::{Purpose, TokenPair, Tokens};

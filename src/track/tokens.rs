@@ -1,8 +1,9 @@
 //! HMAC-signed delivery tokens for unsubscribe links and VERP bounce addresses.
 //!
 //! A token is base32 (lower case, so it survives MTAs that fold the case of local parts) of the
-//! delivery id and the first 12 bytes of HMAC-SHA256(key, purpose ‖ id). Each purpose signs differently,
-//! so a bounce address cannot be replayed as an unsubscribe link.
+//! delivery id and a 12-byte tag. Both tags of a delivery come from one HMAC-SHA256(key, label ‖ id):
+//! bytes 0..12 sign unsubscribe links, bytes 12..24 bounce addresses. The two never coincide, so a
+//! bounce address cannot be replayed as an unsubscribe link, and a message costs one HMAC, not two.
 
 use crate::domain::DeliveryId;
 use hmac::{Hmac, Mac};
@@ -18,12 +19,20 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    fn tag(self) -> &'static [u8] {
+    /// Where this purpose's tag sits in the HMAC output.
+    fn range(self) -> std::ops::Range<usize> {
         match self {
-            Purpose::Unsubscribe => b"herald-unsubscribe-v1",
-            Purpose::Bounce => b"herald-bounce-v1",
+            Purpose::Unsubscribe => 0..MAC_LEN,
+            Purpose::Bounce => MAC_LEN..2 * MAC_LEN,
         }
     }
+}
+
+/// Both tokens of one delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPair {
+    pub unsubscribe: String,
+    pub bounce: String,
 }
 
 #[derive(Clone)]
@@ -44,19 +53,33 @@ impl Tokens {
         }
     }
 
-    fn mac(&self, purpose: Purpose, id: u64) -> Hmac<Sha256> {
+    fn mac(&self, id: u64) -> [u8; 32] {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(purpose.tag());
+        mac.update(b"herald-delivery-v1");
         mac.update(&id.to_be_bytes());
-        mac
+        mac.finalize().into_bytes().into()
+    }
+
+    fn token(id: u64, tag: &[u8]) -> String {
+        let mut bytes = [0u8; 8 + MAC_LEN];
+        bytes[..8].copy_from_slice(&id.to_be_bytes());
+        bytes[8..].copy_from_slice(tag);
+        base32(&bytes)
     }
 
     pub fn sign(&self, purpose: Purpose, delivery: DeliveryId) -> String {
         let id = delivery.0 as u64;
-        let tag = self.mac(purpose, id).finalize().into_bytes();
-        let mut bytes = id.to_be_bytes().to_vec();
-        bytes.extend_from_slice(&tag[..MAC_LEN]);
-        base32(&bytes)
+        Self::token(id, &self.mac(id)[purpose.range()])
+    }
+
+    /// Both tokens of `delivery`, from one HMAC.
+    pub fn sign_pair(&self, delivery: DeliveryId) -> TokenPair {
+        let id = delivery.0 as u64;
+        let mac = self.mac(id);
+        TokenPair {
+            unsubscribe: Self::token(id, &mac[Purpose::Unsubscribe.range()]),
+            bounce: Self::token(id, &mac[Purpose::Bounce.range()]),
+        }
     }
 
     /// The delivery a token names, if the token is genuine.
@@ -66,9 +89,15 @@ impl Tokens {
             return None;
         }
         let id = u64::from_be_bytes(bytes[..8].try_into().ok()?);
-        self.mac(purpose, id)
-            .verify_truncated_left(&bytes[8..])
-            .ok()?;
+        let expected = &self.mac(id)[purpose.range()];
+        // Constant time: the comparison does not stop at the first differing byte.
+        let differs = expected
+            .iter()
+            .zip(&bytes[8..])
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        if differs != 0 {
+            return None;
+        }
         i64::try_from(id).ok().filter(|id| *id > 0).map(DeliveryId)
     }
 }
@@ -119,6 +148,18 @@ mod tests {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         );
+    }
+
+    #[test]
+    fn a_pair_holds_the_two_single_tokens() {
+        let t = Tokens::new(b"0123456789abcdef0123456789abcdef");
+        let pair = t.sign_pair(DeliveryId(7));
+        assert_eq!(
+            pair.unsubscribe,
+            t.sign(Purpose::Unsubscribe, DeliveryId(7))
+        );
+        assert_eq!(pair.bounce, t.sign(Purpose::Bounce, DeliveryId(7)));
+        assert_ne!(pair.unsubscribe, pair.bounce);
     }
 
     #[test]
