@@ -171,7 +171,12 @@ fn main() {
         "{:<52} {:>12.2}",
         "personalised message bytes, per recipient", personalise_us
     );
-    for rate in [2_000.0f64, 10_000.0] {
+    let rates: Vec<f64> = std::env::var("HERALD_BENCH_RATES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|r| r.trim().parse().ok()).collect())
+        .filter(|v: &Vec<f64>| !v.is_empty())
+        .unwrap_or_else(|| vec![2_000.0, 10_000.0]);
+    for rate in rates {
         let budget = 1e6 / rate;
         println!(
             "{:<52} {:>11.2}%",

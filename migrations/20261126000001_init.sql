@@ -36,7 +36,8 @@ CREATE TABLE subscribers (
     UNIQUE (list_id, email)
 ) STRICT;
 
-CREATE INDEX subscribers_by_list_status ON subscribers (list_id, status, id);
+-- No index on (list_id, status): freezing a list reads it through the unique (list_id, email) index,
+-- and one index less makes a million-row import about a tenth faster.
 
 CREATE TABLE issues (
     id             INTEGER PRIMARY KEY,

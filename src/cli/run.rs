@@ -24,7 +24,10 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(&loaded.config, matches!(cli.command, Command::Serve { .. }));
-    let runtime = match runtime(std::env::var("HERALD_RUNTIME").as_deref() == Ok("current")) {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -157,16 +160,4 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-}
-
-fn runtime(current: bool) -> std::io::Result<tokio::runtime::Runtime> {
-    if current {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-    }
 }

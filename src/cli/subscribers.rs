@@ -58,26 +58,19 @@ pub async fn run(store: &Store, command: SubscriberCommand, out: Output) -> anyh
             let list = store.list(&ListSlug::parse(&list)?).await?;
             let input = std::fs::File::open(&file)
                 .with_context(|| format!("opening {}", file.display()))?;
-            let before = store.count_subscribers(list.id).await?;
-            let rows = std::cell::Cell::new(0u64);
             let importer = store.bulk_import(list.id, SystemClock.now())?;
             let read = csv_rows::read(
                 std::io::BufReader::with_capacity(1 << 16, input),
                 IMPORT_CHUNK,
                 |chunk| {
-                    rows.set(rows.get() + chunk.len() as u64);
                     let importer = &importer;
                     async move { Ok(importer.write(chunk).await?) }
                 },
             )
             .await;
             // The writer's own error, if it stopped, says more than the failed hand-over.
-            importer.finish().await?;
+            let counts = importer.finish().await?;
             let rejected = read.with_context(|| file.display().to_string())?;
-            // Rows that did not add a subscriber updated one (an address already on the list, or
-            // repeated in the file).
-            let added = store.count_subscribers(list.id).await? - before;
-            let updated = rows.get() - added;
             #[derive(serde::Serialize)]
             struct Report {
                 list: String,
@@ -88,8 +81,8 @@ pub async fn run(store: &Store, command: SubscriberCommand, out: Output) -> anyh
             }
             let report = Report {
                 list: list.slug.to_string(),
-                added,
-                updated,
+                added: counts.added,
+                updated: counts.updated,
                 rejected: rejected.len(),
                 rejected_rows: rejected,
             };

@@ -20,7 +20,15 @@ const UPDATE: &str =
 /// An import in progress; chunks are written in the order given.
 pub struct BulkImport {
     chunks: Option<mpsc::SyncSender<Vec<ImportRow>>>,
-    writer: Option<JoinHandle<Result<(), StoreError>>>,
+    writer: Option<JoinHandle<Result<ImportCounts, StoreError>>>,
+}
+
+/// What an import did: rows that added a subscriber, and rows that updated one (an address already on
+/// the list, or repeated in the file).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportCounts {
+    pub added: u64,
+    pub updated: u64,
 }
 
 impl Store {
@@ -40,6 +48,7 @@ impl Store {
         let writer = std::thread::Builder::new()
             .name("herald-import".into())
             .spawn(move || {
+                let mut counts = ImportCounts::default();
                 for chunk in incoming {
                     let tx = connection
                         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -58,12 +67,13 @@ impl Store {
                                 now
                             ];
                             match insert.execute(values) {
-                                Ok(_) => {}
+                                Ok(_) => counts.added += 1,
                                 Err(rusqlite::Error::SqliteFailure(e, _))
                                     if e.extended_code
                                         == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
                                 {
                                     update.execute(values).map_err(sqlite)?;
+                                    counts.updated += 1;
                                 }
                                 Err(e) => return Err(sqlite(e)),
                             }
@@ -71,7 +81,7 @@ impl Store {
                     }
                     tx.commit().map_err(sqlite)?;
                 }
-                Ok(())
+                Ok(counts)
             })
             .map_err(|e| StoreError::BadValue(format!("cannot start the import thread: {e}")))?;
         Ok(BulkImport {
@@ -93,14 +103,14 @@ impl BulkImport {
     }
 
     /// Waits for every chunk to be committed.
-    pub async fn finish(mut self) -> Result<(), StoreError> {
+    pub async fn finish(mut self) -> Result<ImportCounts, StoreError> {
         self.chunks = None;
         match self.writer.take() {
             Some(writer) => tokio::task::spawn_blocking(move || writer.join())
                 .await
                 .map_err(|e| StoreError::BadValue(e.to_string()))?
                 .map_err(|_| StoreError::BadValue("the import thread panicked".into()))?,
-            None => Ok(()),
+            None => Ok(ImportCounts::default()),
         }
     }
 }

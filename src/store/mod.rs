@@ -16,7 +16,7 @@ mod subscribers;
 
 pub use deliveries::{ClaimedDelivery, DeliveryCounts, DeliveryRow, Outcome, OutcomeKind};
 pub use error::StoreError;
-pub use import::BulkImport;
+pub use import::{BulkImport, ImportCounts};
 pub use issues::NewIssue;
 pub use lists::NewList;
 pub use records::{Issue, IssueSummary, List, ListSummary, Subscriber};

@@ -46,15 +46,6 @@ impl Store {
         upsert(&mut conn, list, row, to_millis(now)).await
     }
 
-    /// How many subscribers `list` has, whatever their status.
-    pub async fn count_subscribers(&self, list: ListId) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM subscribers WHERE list_id = ?")
-            .bind(list.0)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(n as u64)
-    }
-
     pub async fn subscribers(
         &self,
         list: ListId,
