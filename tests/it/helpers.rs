@@ -127,8 +127,11 @@ impl TestApp {
             .arg(&self.config)
             .args(args)
             .current_dir(self.dir.path());
-        c.env_remove("HERALD_CONFIG")
-            .env("HERALD_LOG", "herald=debug,info");
+        // Only this test's configuration counts: drop any HERALD_* the caller's shell exports.
+        for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("HERALD_")) {
+            c.env_remove(name);
+        }
+        c.env("HERALD_LOG", "herald=debug,info");
         c
     }
 
