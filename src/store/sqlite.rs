@@ -34,7 +34,6 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30))
-            .pragma("temp_store", "memory")
             // 6 MiB of page cache per connection: peak memory stays flat whatever the list size.
             .pragma("cache_size", "-6144");
         let pool = SqlitePoolOptions::new()
