@@ -34,6 +34,10 @@ pub fn long_issue() -> String {
 }
 
 fn main() {
+    // `cargo bench` passes --bench; under `cargo test --all-targets` this runs once, small, as a smoke test.
+    let full = std::env::args().any(|a| a == "--bench");
+    let (render_rounds, recipients_n, message_rounds) =
+        if full { (60, 10_000, 7) } else { (12, 100, 1) };
     let text = long_issue();
     let source = IssueSource::parse("bench.md", SourceKind::Markdown, &text).unwrap();
     let layout = Layouts::new(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/templates")))
@@ -46,15 +50,15 @@ fn main() {
 
     // MJML → HTML with mrml, as herald does once per issue.
     let mjml = composed_mjml(&source, &layout).unwrap();
-    let rounds: Vec<f64> = (0..60)
+    let rounds: Vec<f64> = (0..render_rounds)
         .map(|_| {
             let t = Instant::now();
             black_box(render_mjml(black_box(&mjml)).unwrap());
             t.elapsed().as_secs_f64() * 1e6
         })
         .collect();
-    let mrml_us = median(rounds[10..].to_vec());
-    let whole: Vec<f64> = (0..30)
+    let mrml_us = median(rounds[render_rounds / 6..].to_vec());
+    let whole: Vec<f64> = (0..render_rounds / 2)
         .map(|_| {
             let t = Instant::now();
             black_box(render_issue(&source, None, &context, &layout).unwrap());
@@ -102,7 +106,7 @@ fn main() {
     )
     .unwrap();
     let tokens = Tokens::new(b"bench key bench key bench key 32");
-    let recipients: Vec<ClaimedDelivery> = (0..10_000)
+    let recipients: Vec<ClaimedDelivery> = (0..recipients_n)
         .map(|i| ClaimedDelivery {
             id: DeliveryId(i + 1),
             issue_id: IssueId(1),
@@ -113,7 +117,7 @@ fn main() {
         })
         .collect();
     let mut size = 0;
-    let per_message: Vec<f64> = (0..7)
+    let per_message: Vec<f64> = (0..message_rounds)
         .map(|_| {
             let t = Instant::now();
             let date = now.to_rfc2822();
@@ -132,18 +136,27 @@ fn main() {
     std::fs::create_dir_all(bench_dir).unwrap();
     let mjml_file = bench_dir.join("issue.mjml");
     std::fs::write(&mjml_file, &mjml).unwrap();
-    let reference = Command::new("node")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scripts/bench-mjml.js"
-        ))
-        .arg(&mjml_file)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse::<f64>().ok());
+    let reference = if !full {
+        None
+    } else {
+        Command::new("node")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/bench-mjml.js"
+            ))
+            .arg(&mjml_file)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse::<f64>().ok())
+    };
 
+    if !full {
+        println!(
+            "smoke run (debug build, few rounds): figures come from `cargo bench --bench render`"
+        );
+    }
     println!("message size: {size} bytes ({} KB)", size / 1024);
     println!("{:<52} {:>12}", "step", "µs");
     println!(

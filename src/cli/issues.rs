@@ -1,6 +1,9 @@
 //! `herald issue queue|ls|show|pause|resume|cancel`.
 
-use super::{args::IssueCommand, output::Output};
+use super::{
+    args::IssueCommand,
+    output::{Output, parse_state},
+};
 use crate::{
     clock::{Clock, SystemClock},
     config::Config,
@@ -80,10 +83,7 @@ pub async fn run(
             store.issue(id).await?;
             let state = state
                 .as_deref()
-                .map(|s| {
-                    s.parse::<DeliveryState>()
-                        .map_err(|_| anyhow::anyhow!("--state `{s}` is not a delivery state"))
-                })
+                .map(|s| parse_state("state", s, DeliveryState::ALL))
                 .transpose()?;
             let rows = store.deliveries(id, state).await?;
             out.emit(&rows, |rows| {

@@ -24,3 +24,15 @@ impl Output {
         Ok(())
     }
 }
+
+/// Parses a `--FLAG` value naming one of a stored enum's states, listing the valid ones when it is not.
+pub fn parse_state<T: std::str::FromStr + std::fmt::Display + Copy>(
+    flag: &str,
+    raw: &str,
+    all: &[T],
+) -> anyhow::Result<T> {
+    raw.parse::<T>().map_err(|_| {
+        let names: Vec<String> = all.iter().map(|s| s.to_string()).collect();
+        anyhow::anyhow!("--{flag} `{raw}` is not one of {}", names.join(", "))
+    })
+}

@@ -1,6 +1,10 @@
 //! `herald subscriber add|import|ls`.
 
-use super::{args::SubscriberCommand, csv_rows, output::Output};
+use super::{
+    args::SubscriberCommand,
+    csv_rows,
+    output::{Output, parse_state},
+};
 use crate::{
     clock::{Clock, SystemClock},
     domain::{EmailAddress, ListSlug, SubscriberStatus},
@@ -101,11 +105,7 @@ pub async fn run(store: &Store, command: SubscriberCommand, out: Output) -> anyh
             let list = store.list(&ListSlug::parse(&list)?).await?;
             let status = status
                 .as_deref()
-                .map(|s| {
-                    s.parse::<SubscriberStatus>().map_err(|_| {
-                        anyhow::anyhow!("--status `{s}` is not active, unsubscribed or bounced")
-                    })
-                })
+                .map(|s| parse_state("status", s, SubscriberStatus::ALL))
                 .transpose()?;
             let subscribers = store.subscribers(list.id, status).await?;
             out.emit(&subscribers, |subs| {

@@ -14,12 +14,7 @@ fn after_kill_9_mid_send_everyone_gets_the_issue_and_at_most_one_per_connection_
     app.list_with_subscribers(1000);
     let id = app.queue_issue(&[]);
 
-    let mut server = app
-        .command(&["serve"])
-        .env("HERALD_SMTP__RATE_PER_SECOND", "400")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut server = app.spawn_serve_paced(400);
     let before = app.wait_for_issue(id, Duration::from_secs(60), |i| count(i, "sent") >= 250);
     sigkill(&server);
     server.wait().unwrap();

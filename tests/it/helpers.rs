@@ -170,6 +170,16 @@ impl TestApp {
         out
     }
 
+    /// `herald serve` paced at `rate` messages per second, so a test can act mid-send.
+    pub fn spawn_serve_paced(&self, rate: u32) -> Child {
+        self.command(&["serve"])
+            .env("HERALD_SMTP__RATE_PER_SECOND", rate.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     pub fn spawn_serve(&self) -> Child {
         self.command(&["serve"])
             .stdout(Stdio::null())

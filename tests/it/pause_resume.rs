@@ -27,12 +27,7 @@ fn a_paused_issue_sends_nothing_and_resumes_without_mailing_anyone_twice() {
     let leave_url = leaver.unsubscribe_url();
 
     let id = app.queue_issue(&[]);
-    let mut server = app
-        .command(&["serve"])
-        .env("HERALD_SMTP__RATE_PER_SECOND", "50")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut server = app.spawn_serve_paced(50);
     app.wait_for_issue(id, Duration::from_secs(30), |i| count(i, "sent") >= 20);
     app.ok(&["issue", "pause", &id.to_string()]);
     let paused = app.wait_for_issue(id, Duration::from_secs(10), |i| count(i, "sending") == 0);
