@@ -44,3 +44,47 @@ fn after_kill_9_mid_send_everyone_gets_the_issue_and_at_most_one_per_connection_
     );
     assert!(twice.iter().all(|(_, n)| **n == 2));
 }
+
+#[test]
+fn sigterm_mid_send_releases_what_was_claimed_and_exits_0_with_nobody_mailed_twice() {
+    let sink = SmtpSink::start(&[]);
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[("smtp.connections", "4"), ("sending.batch_size", "100")],
+    );
+    app.list_with_subscribers(400);
+    let id = app.queue_issue(&[]);
+
+    let mut server = app.spawn_serve_paced(200);
+    app.wait_for_issue(id, Duration::from_secs(60), |i| count(i, "sent") >= 50);
+    sigterm(&server);
+    let status = wait_exit(&mut server, Duration::from_secs(20));
+
+    assert!(status.success(), "SIGTERM exits 0: {status:?}");
+    let stopped = app.issue(id);
+    assert_eq!(
+        count(&stopped, "sending"),
+        0,
+        "claimed deliveries were released: {stopped}"
+    );
+    assert!(
+        count(&stopped, "pending") > 0,
+        "stopped mid-send: {stopped}"
+    );
+    assert_eq!(
+        sink.messages().len() as i64,
+        count(&stopped, "sent"),
+        "what arrived is what is recorded"
+    );
+
+    app.serve_until_idle();
+    let mut per_recipient: BTreeMap<String, usize> = BTreeMap::new();
+    for m in sink.messages() {
+        *per_recipient.entry(m.rcpt).or_default() += 1;
+    }
+    assert_eq!(per_recipient.len(), 400);
+    assert!(
+        per_recipient.values().all(|n| *n == 1),
+        "a graceful stop mails nobody twice"
+    );
+}
