@@ -156,7 +156,8 @@ impl Dispatcher {
             } else if checked.elapsed() >= STATE_CHECK {
                 checked = tokio::time::Instant::now();
                 self.check_fatal()?;
-                !self.still_sending(issue).await?
+                // Stop handing out work the workers can only release; the next round pauses the issue.
+                self.unreachable_too_long().is_some() || !self.still_sending(issue).await?
             } else {
                 false
             };
@@ -251,17 +252,22 @@ impl Dispatcher {
     }
 
     /// Pauses every sending issue once no session could be opened for `smtp.unreachable_pause_seconds`.
-    async fn pause_if_unreachable(&self) -> Result<(), StoreError> {
-        let reason = {
-            let guard = self.shared.unreachable.lock().expect("unreachable lock");
-            match &*guard {
-                Some((since, reason))
-                    if since.elapsed() >= self.shared.config.smtp.unreachable_pause =>
-                {
-                    reason.clone()
-                }
-                _ => return Ok(()),
+    /// Why no session could be opened, once that has lasted `smtp.unreachable_pause_seconds`.
+    fn unreachable_too_long(&self) -> Option<String> {
+        let guard = self.shared.unreachable.lock().expect("unreachable lock");
+        match &*guard {
+            Some((since, reason))
+                if since.elapsed() >= self.shared.config.smtp.unreachable_pause =>
+            {
+                Some(reason.clone())
             }
+            _ => None,
+        }
+    }
+
+    async fn pause_if_unreachable(&self) -> Result<(), StoreError> {
+        let Some(reason) = self.unreachable_too_long() else {
+            return Ok(());
         };
         let now = self.shared.clock.now();
         for issue in self.store.issues_in_state(IssueState::Sending).await? {

@@ -205,13 +205,22 @@ fn an_unreachable_server_pauses_the_issue_with_the_reason_and_attempts_nobody() 
     let closed = free_port();
     let app = TestApp::new(
         Smtp::Port(closed),
-        &[("smtp.unreachable_pause_seconds", "0")],
+        &[
+            ("smtp.unreachable_pause_seconds", "1"),
+            ("sending.batch_size", "500"),
+        ],
     );
-    app.list_with_subscribers(3);
+    app.list_with_subscribers(600);
     let id = app.queue_issue(&[]);
 
+    let started = std::time::Instant::now();
     app.serve_until_idle();
 
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "pausing does not wait for the batch to drain through connection backoffs: {:?}",
+        started.elapsed()
+    );
     let issue = app.issue(id);
     assert_eq!(issue["state"], "paused");
     let reason = issue["state_reason"].as_str().unwrap();
@@ -219,5 +228,9 @@ fn an_unreachable_server_pauses_the_issue_with_the_reason_and_attempts_nobody() 
         reason.contains("unreachable") && reason.contains(&closed.to_string()),
         "{reason}"
     );
-    assert_eq!(count(&issue, "pending"), 3, "nobody was attempted or lost");
+    assert_eq!(
+        count(&issue, "pending"),
+        600,
+        "nobody was attempted or lost"
+    );
 }
