@@ -11,7 +11,8 @@
 //! default) starts the issue on the first tick after restart, and several missed slots of one list count
 //! as one; `hold` starts it only if it is less than `scheduler.grace_seconds` late, otherwise an `--at`
 //! issue is paused with the reason (resume sends it) and a missed slot is skipped, its issue waiting for
-//! the next slot.
+//! the next slot. Only start times before the daemon started count as missed; one that comes while it
+//! runs is always honoured, however late a busy round makes it.
 
 use crate::{
     clock::SharedClock,
@@ -26,6 +27,9 @@ pub struct Scheduler {
     store: Store,
     clock: SharedClock,
     config: SchedulerConfig,
+    /// When this daemon started: only start times before it were missed "while herald was down". A
+    /// start that is late because the daemon was busy is never held.
+    up_since: DateTime<Utc>,
 }
 
 /// What one tick decided.
@@ -39,10 +43,12 @@ pub struct TickReport {
 
 impl Scheduler {
     pub fn new(store: Store, clock: SharedClock, config: SchedulerConfig) -> Self {
+        let up_since = clock.now();
         Self {
             store,
             clock,
             config,
+            up_since,
         }
     }
 
@@ -113,6 +119,7 @@ impl Scheduler {
 
     fn holds(&self, due: DateTime<Utc>, now: DateTime<Utc>) -> bool {
         self.config.missed == MissedSlots::Hold
+            && due < self.up_since
             && (now - due).to_std().unwrap_or_default() > self.config.grace
     }
 

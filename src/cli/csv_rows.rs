@@ -109,6 +109,10 @@ where
         match read {
             Ok(false) => break,
             Ok(true) => {}
+            // Reading the file failed: that is not a bad row, and it would repeat for ever.
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                return Err(anyhow::anyhow!("line {line}: cannot read the file: {e}"));
+            }
             Err(e) => {
                 rejected.push(Rejected {
                     line,

@@ -69,23 +69,37 @@ impl CronSchedule {
     }
 
     /// The last slot at or before `now` that comes after `after`, if any: several slots missed while
-    /// the daemon was down collapse into the latest one.
+    /// the daemon was down collapse into the latest one. It searches windows ending at `now`, widening
+    /// them, so a minutely schedule missed for months costs a few steps, not one per missed minute.
     pub fn latest_between(
         &self,
         after: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
-        let mut latest = None;
-        let mut cursor = after;
-        // Bounded: a minutely schedule missed for a year is ~525k steps; stop far earlier by jumping.
-        for _ in 0..100_000 {
-            match self.next_after(cursor) {
-                Some(slot) if slot <= now => {
-                    latest = Some(slot);
-                    cursor = slot;
-                }
-                _ => return latest,
+        for window in [
+            chrono::Duration::hours(2),
+            chrono::Duration::days(2),
+            chrono::Duration::days(64),
+        ] {
+            let start = (now - window).max(after);
+            if let Some(latest) = self.latest_from(start, now) {
+                return Some(latest);
             }
+            if start == after {
+                return None;
+            }
+        }
+        // Slots further apart than 64 days (yearly schedules): few enough to walk.
+        self.latest_from(after, now)
+    }
+
+    /// Walks the slots after `start` up to `now`, returning the last.
+    fn latest_from(&self, start: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let mut latest = None;
+        let mut cursor = start;
+        while let Some(slot) = self.next_after(cursor).filter(|slot| *slot <= now) {
+            latest = Some(slot);
+            cursor = slot;
         }
         latest
     }
@@ -135,6 +149,17 @@ mod tests {
             s.latest_between(utc("2026-01-01T05:00:00Z"), utc("2026-01-01T05:10:00Z")),
             None
         );
+    }
+
+    #[test]
+    fn a_minutely_schedule_missed_for_months_finds_its_latest_slot() {
+        let s = CronSchedule::parse("* * * * *", "UTC").unwrap();
+        let latest = s.latest_between(utc("2026-01-01T00:00:30Z"), utc("2026-06-01T12:34:56Z"));
+        assert_eq!(latest, Some(utc("2026-06-01T12:34:00Z")));
+        let yearly = CronSchedule::parse("0 0 1 1 *", "UTC").unwrap();
+        let latest =
+            yearly.latest_between(utc("2020-06-01T00:00:00Z"), utc("2026-06-01T00:00:00Z"));
+        assert_eq!(latest, Some(utc("2026-01-01T00:00:00Z")));
     }
 
     #[test]

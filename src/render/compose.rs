@@ -61,6 +61,13 @@ pub fn render_issue(
             "the subject must be a single line",
         ));
     }
+    if subject.chars().count() > 500 {
+        return Err(RenderError::at(
+            file,
+            None,
+            "the subject is longer than 500 characters",
+        ));
+    }
     let preheader = source.front.preheader.clone();
     let values = Values {
         title: source
@@ -78,6 +85,23 @@ pub fn render_issue(
         subject: subject.clone(),
         context: context.clone(),
     };
+    // Values filled in now end up inside the stored template, which is scanned for placeholders again
+    // per message: `{{` in them would be read as one.
+    for (what, value) in [
+        ("subject", &values.subject),
+        ("title", &values.title),
+        ("deck", &values.deck),
+        ("preheader", &values.preheader),
+        ("list name", &values.context.list_name),
+    ] {
+        if value.contains("{{") || value.contains("}}") {
+            return Err(RenderError::at(
+                file,
+                None,
+                format!("the {what} must not contain `{{{{` or `}}}}`"),
+            ));
+        }
+    }
     let mut stash = Stash::default();
     let (html, text) = match source.kind {
         SourceKind::Markdown => {

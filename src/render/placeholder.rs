@@ -91,7 +91,12 @@ impl fmt::Display for Placeholder {
     /// The canonical spelling, as stored in an issue's templates.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.default {
-            Some(d) => write!(f, "{{{{ {} | default: {:?} }}}}", self.var.path(), d),
+            // The value never holds the quote it was written with (`unquote` refuses that), so one of
+            // the two quotes always fits, with no escaping.
+            Some(d) if d.contains('"') => {
+                write!(f, "{{{{ {} | default: '{d}' }}}}", self.var.path())
+            }
+            Some(d) => write!(f, "{{{{ {} | default: \"{d}\" }}}}", self.var.path()),
             None => write!(f, "{{{{ {} }}}}", self.var.path()),
         }
     }
@@ -241,6 +246,22 @@ mod tests {
         };
         let text = p.to_string();
         assert_eq!(scan(&text).unwrap(), vec![Piece::Slot(p, text.len())]);
+    }
+
+    #[test]
+    fn defaults_with_quotes_or_backslashes_survive_the_round_trip() {
+        for default in ["say \"hi\"", "it's", "C:\\dir"] {
+            let p = Placeholder {
+                var: Var::SubscriberName,
+                default: Some(default.into()),
+            };
+            let text = p.to_string();
+            assert_eq!(
+                scan(&text).unwrap(),
+                vec![Piece::Slot(p, text.len())],
+                "{text}"
+            );
+        }
     }
 
     #[test]

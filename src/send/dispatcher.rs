@@ -83,6 +83,7 @@ impl Dispatcher {
             active: RwLock::default(),
             in_flight: Default::default(),
             unreachable: Mutex::default(),
+            sender_refused: Mutex::default(),
             fatal: Mutex::default(),
             shutdown,
         });
@@ -111,8 +112,12 @@ impl Dispatcher {
             ..PumpReport::default()
         };
         self.check_fatal()?;
-        self.pause_if_unreachable().await?;
+        self.pause_if_blocked().await?;
         let sending = self.store.issues_in_state(IssueState::Sending).await?;
+        if sending.is_empty() {
+            // Nothing to send: an old failure to connect says nothing about the next issue.
+            *self.shared.unreachable.lock().expect("unreachable lock") = None;
+        }
         *self.shared.active.write().expect("active lock") = sending.iter().map(|i| i.id).collect();
         self.templates
             .retain(|id, _| sending.iter().any(|i| i.id == *id));
@@ -157,7 +162,7 @@ impl Dispatcher {
                 checked = tokio::time::Instant::now();
                 self.check_fatal()?;
                 // Stop handing out work the workers can only release; the next round pauses the issue.
-                self.unreachable_too_long().is_some() || !self.still_sending(issue).await?
+                self.blocked().is_some() || !self.still_sending(issue).await?
             } else {
                 false
             };
@@ -252,29 +257,40 @@ impl Dispatcher {
     }
 
     /// Pauses every sending issue once no session could be opened for `smtp.unreachable_pause_seconds`.
-    /// Why no session could be opened, once that has lasted `smtp.unreachable_pause_seconds`.
-    fn unreachable_too_long(&self) -> Option<String> {
+    /// Why sending cannot go on: the server refused the envelope sender, or no session could be opened
+    /// for `smtp.unreachable_pause_seconds`.
+    fn blocked(&self) -> Option<String> {
+        if let Some(reply) = &*self.shared.sender_refused.lock().expect("sender lock") {
+            return Some(format!(
+                "{} refused the envelope sender {} ({reply}); check sending.bounce_address and the SMTP login",
+                self.shared.connector.describe(),
+                self.shared.config.sending.bounce_address
+            ));
+        }
         let guard = self.shared.unreachable.lock().expect("unreachable lock");
         match &*guard {
             Some((since, reason))
                 if since.elapsed() >= self.shared.config.smtp.unreachable_pause =>
             {
-                Some(reason.clone())
+                Some(format!(
+                    "{} unreachable for over {}s ({reason})",
+                    self.shared.connector.describe(),
+                    self.shared.config.smtp.unreachable_pause.as_secs()
+                ))
             }
             _ => None,
         }
     }
 
-    async fn pause_if_unreachable(&self) -> Result<(), StoreError> {
-        let Some(reason) = self.unreachable_too_long() else {
+    /// Pauses every sending issue, with the reason, when [`Dispatcher::blocked`] says so.
+    async fn pause_if_blocked(&self) -> Result<(), StoreError> {
+        let Some(reason) = self.blocked() else {
             return Ok(());
         };
         let now = self.shared.clock.now();
         for issue in self.store.issues_in_state(IssueState::Sending).await? {
             let why = format!(
-                "paused automatically: {} unreachable for over {}s ({reason}); `herald issue resume {}` to retry",
-                self.shared.connector.describe(),
-                self.shared.config.smtp.unreachable_pause.as_secs(),
+                "paused automatically: {reason}; `herald issue resume {}` to retry",
                 issue.id
             );
             tracing::warn!(issue_id = %issue.id, reason = %why, "pausing issue");
@@ -284,6 +300,7 @@ impl Dispatcher {
         }
         self.shared.active.write().expect("active lock").clear();
         *self.shared.unreachable.lock().expect("unreachable lock") = None;
+        *self.shared.sender_refused.lock().expect("sender lock") = None;
         Ok(())
     }
 

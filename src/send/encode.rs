@@ -77,13 +77,17 @@ pub fn header_text(value: &str) -> String {
 
 /// A display name for From/To: quoted when it holds specials, encoded when not ASCII.
 pub fn display_name(name: &str) -> String {
-    let name: String = name.chars().filter(|c| !c.is_control()).collect();
+    // Control characters (CR, LF…) never reach a header; an absurdly long name is cut so the header
+    // line stays well under SMTP's 998-character limit.
+    let name: String = name.chars().filter(|c| !c.is_control()).take(200).collect();
     if !name.is_ascii() {
         return header_text(&name);
     }
-    if name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || " !#$%&'*+-/=?^_`{|}~".contains(c))
+    // `=?` would let an ASCII name pose as an encoded word; quoted, clients show it as typed.
+    if !name.contains("=?")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " !#$%&'*+-/=?^_`{|}~".contains(c))
     {
         name
     } else {
@@ -127,5 +131,14 @@ mod tests {
         assert_eq!(header_text("Plain subject"), "Plain subject");
         assert_eq!(header_text("Café"), "=?UTF-8?B?Q2Fmw6k=?=");
         assert_eq!(display_name("Lee, Ann"), "\"Lee, Ann\"");
+        assert_eq!(
+            display_name("=?UTF-8?B?QWRtaW4=?="),
+            "\"=?UTF-8?B?QWRtaW4=?=\""
+        );
+        assert_eq!(
+            display_name("Ann\r\nBcc: x@example.com"),
+            "\"AnnBcc: x@example.com\""
+        );
+        assert_eq!(display_name(&"n".repeat(5000)).len(), 200);
     }
 }

@@ -18,6 +18,15 @@ pub enum SendFailure {
 }
 
 impl SendFailure {
+    /// The reply or error text.
+    pub fn text(&self) -> &str {
+        match self {
+            Self::Transient(t) | Self::Permanent(t) | Self::Connection(t) | Self::Unsendable(t) => {
+                t
+            }
+        }
+    }
+
     pub fn from_smtp(e: &lettre::transport::smtp::Error) -> Self {
         let text = e.to_string();
         if e.is_permanent() {

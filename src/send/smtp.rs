@@ -36,10 +36,12 @@ pub enum ConnectError {
     Tls { server: String, source: io::Error },
 }
 
+/// An open session and whether the server offers PIPELINING. Everything, the EHLO probe included, runs
+/// within `smtp.timeout_seconds`.
 pub async fn connect(
     config: &SmtpConfig,
     hello: &str,
-) -> Result<AsyncSmtpConnection, ConnectError> {
+) -> Result<(AsyncSmtpConnection, bool), ConnectError> {
     let server = format!("{}:{}", config.host, config.port);
     let seconds = config.timeout.as_secs();
     let opened = tokio::time::timeout(config.timeout, open(config, hello, &server)).await;
@@ -53,7 +55,7 @@ async fn open(
     config: &SmtpConfig,
     hello: &str,
     server: &str,
-) -> Result<AsyncSmtpConnection, ConnectError> {
+) -> Result<(AsyncSmtpConnection, bool), ConnectError> {
     let smtp_error = |source| ConnectError::Smtp {
         server: server.to_owned(),
         source,
@@ -68,6 +70,7 @@ async fn open(
         server: server.to_owned(),
         source,
     })?;
+    let hello_text = hello;
     let hello = ClientId::Domain(hello.to_owned());
     let stream: Box<dyn AsyncTokioStream> =
         match config.tls {
@@ -89,6 +92,10 @@ async fn open(
             .await
             .map_err(smtp_error)?;
     }
+    // Before AUTH: a new EHLO resets the session, and some servers forget the login with it.
+    let pipelining = super::transaction::offers_pipelining(&mut session, hello_text)
+        .await
+        .map_err(smtp_error)?;
     if let (Some(user), Some(password)) = (&config.username, &config.password) {
         let credentials = Credentials::new(user.clone(), password.expose().to_owned());
         session
@@ -96,7 +103,7 @@ async fn open(
             .await
             .map_err(smtp_error)?;
     }
-    Ok(session)
+    Ok((session, pipelining))
 }
 
 async fn implicit_tls(tcp: TcpStream, host: &str) -> io::Result<TlsStream> {

@@ -44,13 +44,24 @@ pub struct Failed {
     pub failure: SendFailure,
     /// The session cannot carry another message.
     pub broken: bool,
+    /// The message body was never sent: nothing can have been delivered.
+    pub before_data: bool,
+    /// The server refused the envelope sender for good (a 5xx to MAIL): a configuration problem, not
+    /// the recipient's.
+    pub sender_refused: bool,
 }
 
-/// A refusal by the server (the session is fine) or a broken session.
+/// A refusal by the server (the session is fine unless it said 421) or a broken session.
 fn classify(e: Error) -> Failed {
     let failure = SendFailure::from_smtp(&e);
-    let broken = !(e.is_transient() || e.is_permanent());
-    Failed { failure, broken }
+    let closing = e.status().map(u16::from) == Some(421);
+    let broken = closing || !(e.is_transient() || e.is_permanent());
+    Failed {
+        failure,
+        broken,
+        before_data: true,
+        sender_refused: false,
+    }
 }
 
 fn describe(response: &Response) -> String {
@@ -85,7 +96,13 @@ pub async fn send(
     } else {
         let mail_reply = match connection.command(Raw(&mail)).await {
             Ok(r) => Ok(r),
-            Err(e) => return Err(abandon(connection, e, false).await),
+            Err(e) => {
+                let sender_refused = e.is_permanent();
+                return Err(Failed {
+                    sender_refused,
+                    ..abandon(connection, e, false).await
+                });
+            }
         };
         let rcpt_reply = match connection.command(Raw(&rcpt)).await {
             Ok(r) => Ok(r),
@@ -94,12 +111,13 @@ pub async fn send(
         let data_reply = connection.command(Raw(&data)).await;
         (mail_reply, rcpt_reply, data_reply)
     };
+    let sender_refused = matches!(&mail_reply, Err(e) if e.is_permanent());
     let first_refusal = [mail_reply, rcpt_reply].into_iter().find_map(Result::err);
-    match (first_refusal, data_reply) {
+    let outcome = match (first_refusal, data_reply) {
         // DATA accepted although MAIL or RCPT was refused: a server out of step; drop the session.
         (Some(e), Ok(_)) => Err(Failed {
-            failure: classify(e).failure,
             broken: true,
+            ..classify(e)
         }),
         (Some(e), Err(_)) => Err(abandon(connection, e, false).await),
         (None, Err(e)) => Err(abandon(connection, e, false).await),
@@ -107,17 +125,21 @@ pub async fn send(
             Ok(response) => Ok(describe(&response)),
             Err(e) => Err(abandon(connection, e, true).await),
         },
-    }
+    };
+    outcome.map_err(|failed| Failed {
+        sender_refused,
+        ..failed
+    })
 }
 
 /// After a refusal, resets the transaction so the session can carry the next message.
 async fn abandon(connection: &mut AsyncSmtpConnection, e: Error, after_data: bool) -> Failed {
-    let failed = classify(e);
-    if failed.broken {
-        return failed;
-    }
-    if after_data {
-        // The server answered the end of data: the transaction is over, nothing to reset.
+    let failed = Failed {
+        before_data: !after_data,
+        ..classify(e)
+    };
+    if failed.broken || after_data {
+        // A broken session cannot be reset; after the end of data the transaction is already over.
         return failed;
     }
     let reset = connection.command(Raw("RSET\r\n")).await;

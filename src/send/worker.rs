@@ -41,6 +41,8 @@ pub struct Shared {
     pub in_flight: AtomicUsize,
     /// Since when, and why, no session could be opened.
     pub unreachable: Mutex<Option<(tokio::time::Instant, String)>>,
+    /// Why the server refused the envelope sender (a 5xx to MAIL): sending issues pause.
+    pub sender_refused: Mutex<Option<String>>,
     /// Set when an outcome could not be committed: sending must stop.
     pub fatal: Mutex<Option<String>>,
     pub shutdown: CancellationToken,
@@ -107,6 +109,15 @@ async fn attempt(
         return OutcomeKind::Released;
     }
     shared.rate.acquire().await;
+    // The wait may have spanned a pause or a shutdown.
+    if shared.shutdown.is_cancelled() || !shared.is_active(job.message.issue_id) {
+        return OutcomeKind::Released;
+    }
+    if session.as_ref().is_some_and(Session::is_stale)
+        && let Some(idle) = session.take()
+    {
+        idle.close().await;
+    }
     if session.is_none() {
         match shared.connector.open().await {
             Ok(opened) => {
@@ -136,6 +147,7 @@ async fn attempt(
     let date = date_header(shared.clock.now());
     let (bytes, from) = job.message.build(&shared.tokens, delivery, &date);
     let stem = format!("{}-{}", job.message.issue_id, delivery.id);
+    let reused = open.is_reused();
     let result = open.send(&from, &delivery.email, bytes, &stem).await;
     if !open.is_usable()
         && let Some(broken) = session.take()
@@ -144,12 +156,28 @@ async fn attempt(
     }
     match result {
         Ok(reply) => {
+            if !reused {
+                // A fresh session delivered: whatever failed to open before is over.
+                *shared.unreachable.lock().expect("unreachable lock") = None;
+            }
             tracing::debug!(to = %mask(&delivery.email), reply = %mask_all(&reply), "sent");
             OutcomeKind::Sent { reply }
         }
-        Err(failure) => {
+        Err(failed) if failed.sender_refused => {
+            let reason = failed.failure.text().to_owned();
+            tracing::error!(reply = %mask_all(&reason), "the server refused the envelope sender");
+            *shared.sender_refused.lock().expect("sender lock") = Some(reason);
+            OutcomeKind::Released
+        }
+        // A reused session that broke before the body went out had gone stale: nothing was
+        // delivered, so the delivery goes back unattempted and the next session is a fresh one.
+        Err(failed) if failed.broken && failed.before_data && reused => {
+            tracing::info!(reply = %mask_all(failed.failure.text()), "reused session was dropped by the server");
+            OutcomeKind::Released
+        }
+        Err(failed) => {
             let kind = outcome_for(
-                failure,
+                failed.failure,
                 delivery.attempts,
                 &shared.config.sending,
                 shared.clock.now(),

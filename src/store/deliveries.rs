@@ -76,8 +76,9 @@ pub struct DeliveryRow {
 }
 
 impl Store {
-    /// Moves rows a crashed or killed daemon left in `sending` back to `pending`. Only the daemon that
-    /// holds the serve lock calls this, before it claims anything.
+    /// Moves rows a crashed or killed daemon left in `sending` back to `pending` (or `skipped`, if
+    /// their issue was cancelled meanwhile). Only the daemon that holds the serve lock calls this,
+    /// before it claims anything.
     pub async fn recover_interrupted(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         Ok(sqlx::query(
             "UPDATE deliveries SET state = 'pending', updated_at = ? WHERE state = 'sending'",

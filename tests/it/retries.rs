@@ -234,3 +234,24 @@ fn an_unreachable_server_pauses_the_issue_with_the_reason_and_attempts_nobody() 
         "nobody was attempted or lost"
     );
 }
+
+#[test]
+fn a_refused_envelope_sender_pauses_the_issue_instead_of_failing_every_recipient() {
+    let sink = SmtpSink::start(&["-f", "MAIL"]);
+    let app = TestApp::new(Smtp::Port(sink.port), &[]);
+    app.list_with_subscribers(5);
+    let id = app.queue_issue(&[]);
+
+    app.serve_until_idle();
+
+    let issue = app.issue(id);
+    assert_eq!(issue["state"], "paused");
+    let reason = issue["state_reason"].as_str().unwrap();
+    assert!(reason.contains("refused the envelope sender"), "{reason}");
+    assert_eq!(
+        count(&issue, "pending"),
+        5,
+        "no recipient was failed for the sender's fault"
+    );
+    assert_eq!(count(&issue, "failed"), 0);
+}

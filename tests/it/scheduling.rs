@@ -198,3 +198,24 @@ async fn a_late_start_within_grace_is_not_held() {
     let id = h.queue("weekly", Some("2026-11-26T12:10:00Z")).await;
     assert_eq!(h.tick_at("2026-11-26T12:14:00Z").await, vec![id]);
 }
+
+#[tokio::test]
+async fn under_hold_a_start_that_falls_due_while_herald_runs_is_never_held() {
+    let h = Harness::new("2026-11-26T12:00:00Z", MissedSlots::Hold).await;
+    h.list("weekly", None).await;
+    let id = h.queue("weekly", Some("2026-11-26T12:10:00Z")).await;
+    let running = h.scheduler();
+
+    // A long round kept the daemon busy past the grace period: the issue is late, not missed.
+    h.clock.set(t("2026-11-26T12:30:00Z"));
+    let started: Vec<IssueId> = running
+        .tick()
+        .await
+        .unwrap()
+        .started
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+
+    assert_eq!(started, vec![id]);
+}
