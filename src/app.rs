@@ -140,7 +140,18 @@ impl App {
                 }
             }
         });
-        let scheduler = Scheduler::new(store.clone(), clock.clone(), config.scheduler.clone());
+        let scheduler = Arc::new(Scheduler::new(
+            store.clone(),
+            clock.clone(),
+            config.scheduler.clone(),
+        ));
+        // The scheduler also ticks on its own, so a long hand-out of one issue's batch never delays
+        // another issue's start.
+        tracker.spawn(tick_on_interval(
+            scheduler.clone(),
+            config.scheduler.poll_interval,
+            stop.clone(),
+        ));
         let mut dispatcher = Dispatcher::start(
             store.clone(),
             clock.clone(),
@@ -172,6 +183,18 @@ impl App {
             (Err(e), _) => Err(e),
             (Ok(()), Some(fatal)) => Err(anyhow::anyhow!("sending stopped: {fatal}")),
             (Ok(()), None) => Ok(()),
+        }
+    }
+}
+
+async fn tick_on_interval(scheduler: Arc<Scheduler>, every: Duration, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.cancelled() => return,
+        }
+        if let Err(e) = scheduler.tick().await {
+            tracing::error!(error = %e, "scheduler tick failed; trying again");
         }
     }
 }

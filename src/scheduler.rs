@@ -30,6 +30,9 @@ pub struct Scheduler {
     /// When this daemon started: only start times before it were missed "while herald was down". A
     /// start that is late because the daemon was busy is never held.
     up_since: DateTime<Utc>,
+    /// One tick at a time: the daemon ticks on its own interval and again whenever the sender idles,
+    /// and two ticks at once could start two issues in one cron slot.
+    ticking: tokio::sync::Mutex<()>,
 }
 
 /// What one tick decided.
@@ -49,10 +52,12 @@ impl Scheduler {
             clock,
             config,
             up_since,
+            ticking: tokio::sync::Mutex::new(()),
         }
     }
 
     pub async fn tick(&self) -> Result<TickReport, StoreError> {
+        let _one_at_a_time = self.ticking.lock().await;
         let now = self.clock.now();
         let mut report = TickReport::default();
         let queued = self.store.issues_in_state(IssueState::Queued).await?;

@@ -219,3 +219,50 @@ async fn under_hold_a_start_that_falls_due_while_herald_runs_is_never_held() {
 
     assert_eq!(started, vec![id]);
 }
+
+#[test]
+fn a_long_hand_out_of_one_issue_does_not_delay_another_lists_start() {
+    use crate::helpers::*;
+    use std::time::Duration;
+    let sink = SmtpSink::start(&[]);
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[("sending.batch_size", "500"), ("smtp.connections", "1")],
+    );
+    app.list_with_subscribers(300);
+    app.ok(&[
+        "list",
+        "create",
+        "daily",
+        "--name",
+        "Daily",
+        "--from",
+        "daily@example.com",
+    ]);
+    app.ok(&["subscriber", "add", "daily", "one@example.com"]);
+    let long = app.queue_issue(&[]);
+    let mut server = app.spawn_serve_paced(20);
+    app.wait_for_issue(long, Duration::from_secs(20), |i| count(i, "sent") >= 5);
+
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+    let file = app.write("daily.md", ISSUE_MD);
+    let queued = app.json(&[
+        "issue",
+        "queue",
+        "daily",
+        file.to_str().unwrap(),
+        "--at",
+        &at,
+    ]);
+    let short = queued["id"].as_i64().unwrap();
+    let started = app.wait_for_issue(short, Duration::from_secs(8), |i| i["state"] != "queued");
+
+    assert_eq!(started["state"], "sending", "started on time: {started}");
+    assert_eq!(
+        app.issue(long)["state"],
+        "sending",
+        "while the long hand-out was still going"
+    );
+    sigterm(&server);
+    assert!(wait_exit(&mut server, Duration::from_secs(30)).success());
+}
