@@ -1,0 +1,254 @@
+//! Pages checked in a real browser: Debian's headless Chromium driven over WebDriver (chromedriver).
+//! The unsubscribe page's button works, and a delivered issue fits a phone screen and a desktop column.
+
+use crate::helpers::*;
+use serde_json::{Value, json};
+use std::{
+    io::{Read, Write},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// A chromedriver process and one headless Chromium session.
+struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+fn request(method: &str, url: &str, body: Option<&Value>) -> Value {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body.as_bytes()).unwrap();
+    // chromedriver may keep the connection open: read exactly Content-Length bytes.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    let (head_len, length) = loop {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "chromedriver closed the connection early");
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            break (end + 4, length);
+        }
+    };
+    while raw.len() < head_len + length {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "chromedriver closed the connection early");
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let body = &raw[head_len..head_len + length];
+    serde_json::from_slice(body).unwrap_or_else(|e| {
+        panic!(
+            "chromedriver answered no JSON ({e}): {}",
+            String::from_utf8_lossy(&raw)
+        )
+    })
+}
+
+impl Browser {
+    fn start(width: u32, height: u32) -> Self {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is not installed (apt-get install chromium chromium-driver); scripts/test installs it");
+        let base = format!("http://127.0.0.1:{port}");
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let args = [
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+            format!("--window-size={width},{height}"),
+        ];
+        let created = request(
+            "POST",
+            &format!("{base}/session"),
+            Some(&json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
+            }}})),
+        );
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no Chromium session: {created}"))
+            .to_owned();
+        Self {
+            driver,
+            base,
+            session,
+            _profile: profile,
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let answer = request(method, &url, Some(&body));
+        assert!(
+            answer["value"].get("error").is_none(),
+            "WebDriver {path}: {answer}"
+        );
+        answer["value"].clone()
+    }
+
+    fn open(&self, url: &str) {
+        self.call("POST", "/url", json!({ "url": url }));
+    }
+
+    fn script(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            json!({ "script": script, "args": [] }),
+        )
+    }
+
+    fn click(&self, css: &str) {
+        let found = self.call(
+            "POST",
+            "/element",
+            json!({ "using": "css selector", "value": css }),
+        );
+        let id = found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_owned();
+        self.call("POST", &format!("/element/{id}/click"), json!({}));
+    }
+
+    fn text(&self) -> String {
+        self.script("return document.body.innerText;")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(|| {
+            request(
+                "DELETE",
+                &format!("{}/session/{}", self.base, self.session),
+                None,
+            )
+        });
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn delivered_issue(app: &TestApp) -> String {
+    app.list_with_subscribers(1);
+    app.queue_issue(&[]);
+    app.serve_until_idle();
+    app.outbox().remove(0)
+}
+
+#[test]
+fn the_unsubscribe_page_asks_then_its_button_unsubscribes_in_chromium() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    let message = delivered_issue(&app);
+    let url = message
+        .lines()
+        .find_map(|l| l.strip_prefix("List-Unsubscribe: <"))
+        .map(|l| l.trim_end_matches('>').to_owned())
+        .unwrap();
+    let mut server = app.spawn_serve();
+    wait_http(app.http_port);
+    let browser = Browser::start(390, 844);
+
+    browser.open(&url);
+    assert!(
+        browser.text().contains("Unsubscribe from Weekly Analysis?"),
+        "{}",
+        browser.text()
+    );
+    let status = || {
+        app.json(&["subscriber", "ls", "weekly"])[0]["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(status(), "active", "opening the page does not unsubscribe");
+    browser.click("form button");
+    let start = Instant::now();
+    while !browser.text().contains("You are unsubscribed") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no confirmation: {}",
+            browser.text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    assert_eq!(status(), "unsubscribed");
+    sigterm(&server);
+    assert!(wait_exit(&mut server, Duration::from_secs(20)).success());
+}
+
+#[test]
+fn a_delivered_issue_fits_a_phone_screen_and_a_desktop_column_in_chromium() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    let message = delivered_issue(&app);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(message.as_bytes())
+        .unwrap();
+    let html = app.write("issue.html", &parsed.body_html(0).unwrap());
+    let page = format!("file://{}", html.display());
+
+    let phone = Browser::start(390, 844);
+    phone.open(&page);
+    let fits = phone.script("return [document.documentElement.scrollWidth, window.innerWidth];");
+    let (content, viewport) = (fits[0].as_f64().unwrap(), fits[1].as_f64().unwrap());
+    assert!(
+        content <= viewport,
+        "no sideways scrolling on a phone: content {content}px in a {viewport}px screen"
+    );
+    assert!(phone.text().contains("Central banks moved first this week"));
+
+    let desktop = Browser::start(1280, 900);
+    desktop.open(&page);
+    let column = desktop
+        .script("return document.querySelector('.body-copy').getBoundingClientRect().width;");
+    let column = column.as_f64().unwrap();
+    assert!(
+        (400.0..=640.0).contains(&column),
+        "a readable column on a desktop, not {column}px"
+    );
+}
