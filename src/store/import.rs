@@ -17,9 +17,16 @@ const UPDATE: &str =
     "UPDATE subscribers SET name = COALESCE(?3, name), attributes = json_patch(attributes, ?4),
     updated_at = ?5 WHERE list_id = ?1 AND email = ?2";
 
+/// A row ready for the writer: attributes already JSON.
+struct Encoded {
+    email: crate::domain::EmailAddress,
+    name: Option<String>,
+    attributes: String,
+}
+
 /// An import in progress; chunks are written in the order given.
 pub struct BulkImport {
-    chunks: Option<mpsc::SyncSender<Vec<ImportRow>>>,
+    chunks: Option<mpsc::SyncSender<Vec<Encoded>>>,
     writer: Option<JoinHandle<Result<ImportCounts, StoreError>>>,
 }
 
@@ -43,7 +50,7 @@ impl Store {
             .execute_batch("PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;")
             .map_err(sqlite)?;
         // One chunk parsed ahead while one is written.
-        let (chunks, incoming) = mpsc::sync_channel::<Vec<ImportRow>>(1);
+        let (chunks, incoming) = mpsc::sync_channel::<Vec<Encoded>>(1);
         let now = to_millis(now);
         let writer = std::thread::Builder::new()
             .name("herald-import".into())
@@ -57,13 +64,11 @@ impl Store {
                         let mut insert = tx.prepare_cached(INSERT).map_err(sqlite)?;
                         let mut update = tx.prepare_cached(UPDATE).map_err(sqlite)?;
                         for row in &chunk {
-                            let attributes = serde_json::to_string(&row.attributes)
-                                .map_err(|e| StoreError::BadValue(e.to_string()))?;
                             let values = rusqlite::params![
                                 list.0,
                                 row.email.as_str(),
                                 row.name.as_deref(),
-                                attributes,
+                                row.attributes,
                                 now
                             ];
                             match insert.execute(values) {
@@ -95,6 +100,19 @@ impl BulkImport {
     /// Queues `chunk`; waits only while the writer is busy with the one before. When the writer has
     /// stopped, [`BulkImport::finish`] says why.
     pub async fn write(&self, chunk: Vec<ImportRow>) -> Result<(), StoreError> {
+        // Encode here, on the parsing side: the writer thread is the import's bottleneck.
+        let chunk = chunk
+            .into_iter()
+            .map(|row| {
+                let attributes = serde_json::to_string(&row.attributes)
+                    .map_err(|e| StoreError::BadValue(e.to_string()))?;
+                Ok(Encoded {
+                    email: row.email,
+                    name: row.name,
+                    attributes,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let sender = self.chunks.clone().expect("import open");
         match tokio::task::spawn_blocking(move || sender.send(chunk)).await {
             Ok(Ok(())) => Ok(()),
