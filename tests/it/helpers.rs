@@ -188,9 +188,9 @@ impl TestApp {
             .unwrap()
     }
 
-    /// A list `weekly` with `n` subscribers `reader{i}@example.com` named `Reader{i} Person`.
-    pub fn list_with_subscribers(&self, n: usize) {
-        self.ok(&[
+    /// An empty list `weekly`, "Weekly Analysis", from news@example.com; `extra` adds options.
+    pub fn create_list(&self, extra: &[&str]) {
+        let mut args = vec![
             "list",
             "create",
             "weekly",
@@ -198,7 +198,14 @@ impl TestApp {
             "Weekly Analysis",
             "--from",
             "Weekly Analysis <news@example.com>",
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        self.ok(&args);
+    }
+
+    /// A list `weekly` with `n` subscribers `reader{i}@example.com` named `Reader{i} Person`.
+    pub fn list_with_subscribers(&self, n: usize) {
+        self.create_list(&[]);
         let mut csv = String::from("email,name,city\n");
         for i in 0..n {
             csv.push_str(&format!("reader{i}@example.com,Reader{i} Person,City{i}\n"));

@@ -5,15 +5,7 @@ use crate::helpers::*;
 #[test]
 fn rejected_rows_are_reported_with_line_numbers_and_the_rest_imported() {
     let app = TestApp::new(Smtp::Outbox, &[]);
-    app.ok(&[
-        "list",
-        "create",
-        "weekly",
-        "--name",
-        "Weekly",
-        "--from",
-        "news@example.com",
-    ]);
+    app.create_list(&[]);
     let csv = "email,name,plan\n\
                ann@example.com,Ann Lee,pro\n\
                not-an-address,Bob,free\n\
@@ -57,15 +49,7 @@ fn rejected_rows_are_reported_with_line_numbers_and_the_rest_imported() {
 #[test]
 fn a_file_without_an_email_column_is_refused_with_a_clear_error() {
     let app = TestApp::new(Smtp::Outbox, &[]);
-    app.ok(&[
-        "list",
-        "create",
-        "weekly",
-        "--name",
-        "Weekly",
-        "--from",
-        "news@example.com",
-    ]);
+    app.create_list(&[]);
     let file = app.write("subs.csv", "mail,name\na@example.com,A\n");
     let out = app.run(&["subscriber", "import", "weekly", file.to_str().unwrap()]);
     assert!(!out.status.success());

@@ -103,17 +103,7 @@ fn a_broken_layout_is_refused_at_queue_time_naming_the_layout_line() {
         },
         ..app
     };
-    app.ok(&[
-        "list",
-        "create",
-        "weekly",
-        "--name",
-        "Weekly",
-        "--from",
-        "news@example.com",
-        "--layout",
-        "broken",
-    ]);
+    app.create_list(&["--layout", "broken"]);
     let err = refused(&app, "issue.md", ISSUE_MD, &[]);
     assert!(
         err.contains("broken.mjml:6:") && err.contains("closes `<mj-text>`"),
