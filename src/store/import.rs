@@ -113,6 +113,10 @@ impl BulkImport {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
+        // In address order, consecutive inserts land side by side in the unique (list, address) index.
+        // The sort is stable: of one address given twice, the later row still wins.
+        let mut chunk = chunk;
+        chunk.sort_by(|a, b| a.email.as_str().cmp(b.email.as_str()));
         let sender = self.chunks.clone().expect("import open");
         match tokio::task::spawn_blocking(move || sender.send(chunk)).await {
             Ok(Ok(())) => Ok(()),
