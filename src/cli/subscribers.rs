@@ -40,22 +40,27 @@ pub async fn run(store: &Store, command: SubscriberCommand, out: Output) -> anyh
                 name,
                 attributes,
             };
-            let result = store
-                .upsert_subscriber(list.id, &row, SystemClock.now())
-                .await?;
+            // The same add-or-update as an import, for one row.
+            let importer = store.bulk_import(list.id, SystemClock.now())?;
+            importer.write(vec![row]).await?;
+            let counts = importer.finish().await?;
             #[derive(serde::Serialize)]
             struct Added {
                 email: String,
                 list: String,
-                result: crate::store::UpsertResult,
+                result: &'static str,
             }
             let added = Added {
                 email: email.to_string(),
                 list: list.slug.to_string(),
-                result,
+                result: if counts.added == 1 {
+                    "added"
+                } else {
+                    "updated"
+                },
             };
             out.emit(&added, |a| {
-                format!("{:?} {} to {}", a.result, a.email, a.list).to_lowercase()
+                format!("{} {} to {}", a.result, a.email, a.list)
             })
         }
         SubscriberCommand::Import { list, file } => {

@@ -4,7 +4,7 @@
 
 use super::encode::{display_name, header_text, quoted_printable};
 use crate::{
-    domain::{DeliveryId, IssueId},
+    domain::IssueId,
     render::{CompileError, Part, PersonalTemplate, Placeholder, Recipient, escape_html},
     store::{ClaimedDelivery, Issue, List},
     track::Tokens,
@@ -154,10 +154,6 @@ impl MessageTemplate {
     /// The envelope sender for a bounce token: `bounces+TOKEN@domain`, so a bounce names its delivery.
     pub fn envelope_sender(&self, bounce_token: &str) -> String {
         self.bounce_local.replace("{}", bounce_token)
-    }
-
-    pub fn message_id(&self, delivery: DeliveryId) -> String {
-        format!("<herald.{}.{}@{}>", self.issue_id, delivery, self.domain)
     }
 
     /// The complete RFC 5322 message for one recipient (CRLF line endings, 7-bit clean, no line

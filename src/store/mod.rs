@@ -21,4 +21,4 @@ pub use issues::NewIssue;
 pub use lists::NewList;
 pub use records::{Issue, IssueSummary, List, ListSummary, Subscriber};
 pub use sqlite::Store;
-pub use subscribers::{DeliveryRecipient, ImportRow, UpsertResult};
+pub use subscribers::{DeliveryRecipient, ImportRow};

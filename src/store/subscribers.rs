@@ -9,15 +9,8 @@ use crate::{
     domain::{DeliveryId, EmailAddress, ListId, SubscriberId, SubscriberStatus},
 };
 use chrono::{DateTime, Utc};
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UpsertResult {
-    Added,
-    Updated,
-}
 
 /// One parsed row of an import.
 #[derive(Debug, Clone)]
@@ -36,16 +29,6 @@ pub struct DeliveryRecipient {
 }
 
 impl Store {
-    pub async fn upsert_subscriber(
-        &self,
-        list: ListId,
-        row: &ImportRow,
-        now: DateTime<Utc>,
-    ) -> Result<UpsertResult, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        upsert(&mut conn, list, row, to_millis(now)).await
-    }
-
     pub async fn subscribers(
         &self,
         list: ListId,
@@ -122,44 +105,6 @@ impl Store {
             status: row.get::<&str, _>("status").parse()?,
         })
     }
-}
-
-async fn upsert(
-    conn: &mut SqliteConnection,
-    list: ListId,
-    row: &ImportRow,
-    now: i64,
-) -> Result<UpsertResult, StoreError> {
-    let attributes =
-        serde_json::to_string(&row.attributes).map_err(|e| StoreError::BadValue(e.to_string()))?;
-    let inserted = sqlx::query(
-        "INSERT INTO subscribers (list_id, email, name, attributes, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'active', ?, ?) ON CONFLICT (list_id, email) DO NOTHING",
-    )
-    .bind(list.0)
-    .bind(row.email.as_str())
-    .bind(row.name.as_deref())
-    .bind(&attributes)
-    .bind(now)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
-        return Ok(UpsertResult::Added);
-    }
-    sqlx::query(
-        "UPDATE subscribers SET name = COALESCE(?, name), attributes = json_patch(attributes, ?), updated_at = ?
-         WHERE list_id = ? AND email = ?",
-    )
-    .bind(row.name.as_deref())
-    .bind(&attributes)
-    .bind(now)
-    .bind(list.0)
-    .bind(row.email.as_str())
-    .execute(&mut *conn)
-    .await?;
-    Ok(UpsertResult::Updated)
 }
 
 pub(super) fn parse_attributes(json: &str) -> Result<BTreeMap<String, String>, StoreError> {

@@ -4,7 +4,6 @@
 use crate::helpers::*;
 use serde_json::{Value, json};
 use std::{
-    io::{Read, Write},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -18,48 +17,16 @@ struct Browser {
 }
 
 fn request(method: &str, url: &str, body: Option<&Value>) -> Value {
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_at(rest.find('/').unwrap());
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
     let body = body.map(Value::to_string).unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
+    let response = http_with(
+        method,
+        url,
+        "application/json",
+        &body,
+        Duration::from_secs(60),
     );
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body.as_bytes()).unwrap();
-    // chromedriver may keep the connection open: read exactly Content-Length bytes.
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 8192];
-    let (head_len, length) = loop {
-        let n = stream.read(&mut buf).unwrap();
-        assert!(n > 0, "chromedriver closed the connection early");
-        raw.extend_from_slice(&buf[..n]);
-        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-            let length = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            break (end + 4, length);
-        }
-    };
-    while raw.len() < head_len + length {
-        let n = stream.read(&mut buf).unwrap();
-        assert!(n > 0, "chromedriver closed the connection early");
-        raw.extend_from_slice(&buf[..n]);
-    }
-    let body = &raw[head_len..head_len + length];
-    serde_json::from_slice(body).unwrap_or_else(|e| {
-        panic!(
-            "chromedriver answered no JSON ({e}): {}",
-            String::from_utf8_lossy(&raw)
-        )
-    })
+    serde_json::from_str(&response.body)
+        .unwrap_or_else(|e| panic!("chromedriver answered no JSON ({e}): {}", response.body))
 }
 
 impl Browser {

@@ -452,22 +452,48 @@ impl HttpResponse {
 
 /// A minimal HTTP/1.1 request over loopback (`Connection: close`), form-encoded body if given.
 pub fn http(method: &str, url: &str, body: Option<&str>) -> HttpResponse {
+    http_with(
+        method,
+        url,
+        "application/x-www-form-urlencoded",
+        body.unwrap_or(""),
+        Duration::from_secs(10),
+    )
+}
+
+/// The request behind [`http`]. It reads exactly Content-Length bytes of body, since a server (such as
+/// chromedriver) may keep the connection open despite `Connection: close`.
+pub fn http_with(
+    method: &str,
+    url: &str,
+    content_type: &str,
+    body: &str,
+    timeout: Duration,
+) -> HttpResponse {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let mut stream = std::net::TcpStream::connect(host).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let body = body.unwrap_or("");
+    stream.set_read_timeout(Some(timeout)).unwrap();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    let head_end = loop {
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end;
+        }
+        let n = stream.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "{url}: the server closed the connection before its headers ended"
+        );
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
     let mut lines = head.split("\r\n");
     let status = lines
         .next()
@@ -477,14 +503,31 @@ pub fn http(method: &str, url: &str, body: Option<&str>) -> HttpResponse {
         .unwrap()
         .parse()
         .unwrap();
-    let headers = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect();
+    let length = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok());
+    let body_start = head_end + 4;
+    loop {
+        let have = raw.len() - body_start;
+        if length.is_some_and(|l| have >= l) {
+            break;
+        }
+        let n = stream.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let end = length.map_or(raw.len(), |l| body_start + l);
     HttpResponse {
         status,
         headers,
-        body: body.to_owned(),
+        body: String::from_utf8_lossy(&raw[body_start..end]).into_owned(),
     }
 }
 
