@@ -7,6 +7,7 @@
 //! the tokens that unsubscribe links carry. [`store`] owns every SQL statement. [`app`] runs it all.
 
 pub mod app;
+pub mod bounce;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -33,6 +33,7 @@ macro_rules! stored_enum {
     };
 }
 
+mod bounce;
 mod cron_schedule;
 mod delivery_state;
 mod email_address;
@@ -40,8 +41,10 @@ mod ids;
 mod issue_state;
 mod list_slug;
 mod mailbox;
+mod smtp_reply;
 mod subscriber_status;
 
+pub use bounce::{BounceClass, BounceKind, BounceReason};
 pub use cron_schedule::{CronSchedule, CronScheduleError};
 pub use delivery_state::DeliveryState;
 pub use email_address::{EmailAddress, EmailAddressError, mask, mask_all};
@@ -49,6 +52,7 @@ pub use ids::{DeliveryId, IssueId, ListId, SubscriberId};
 pub use issue_state::IssueState;
 pub use list_slug::{ListSlug, ListSlugError};
 pub use mailbox::{Mailbox, MailboxError};
+pub use smtp_reply::{EnhancedStatus, SmtpReply};
 pub use subscriber_status::SubscriberStatus;
 
 /// A stored enum value that is not one of the names the code knows: the database was edited by hand
