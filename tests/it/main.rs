@@ -1,5 +1,6 @@
 //! herald's integration tests: one binary, one harness (`helpers`), a fresh database and ports per test.
 
+mod bounce_corpus;
 mod browser;
 mod config_check;
 mod crash;

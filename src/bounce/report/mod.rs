@@ -3,8 +3,17 @@
 //!
 //! [`parse`] never panics and never fails: anything it cannot read is a [`Report`] of kind `other`.
 
+mod arf;
+mod autoreply;
 mod classify;
+mod dsn;
+mod mime;
 mod parse;
+mod patterns;
+mod returned;
+mod scan;
+mod ses;
+mod vendors;
 
 pub use classify::classify;
 pub use parse::parse;
