@@ -2,7 +2,7 @@
 //! stopping at the first, and warning about keys it does not know.
 
 use super::model::*;
-use crate::domain::{CronSchedule, EmailAddress};
+use crate::domain::{BouncePolicy, CronSchedule, EmailAddress, Suppress};
 use std::{
     collections::{BTreeMap, BTreeSet},
     fmt,
@@ -36,6 +36,21 @@ impl fmt::Display for ConfigProblems {
 }
 
 impl std::error::Error for ConfigProblems {}
+
+/// The keys of `[bounce.imap]` other than `host`.
+const IMAP_KEYS: &[&str] = &[
+    "port",
+    "tls",
+    "username",
+    "password",
+    "password_file",
+    "folder",
+    "poll_seconds",
+    "after",
+    "processed_folder",
+    "unparsed_folder",
+    "ca_file",
+];
 
 /// The file read when `--config` is not given, if it exists.
 pub const DEFAULT_PATH: &str = "config/herald.toml";
@@ -109,12 +124,7 @@ fn read_file(path: &Path, problems: &mut Vec<String>) -> BTreeMap<String, Entry>
     };
     for (section, body) in table {
         match body {
-            Value::Table(keys) => {
-                for (key, value) in keys {
-                    let origin = format!("{} [{section}] {key}", path.display());
-                    out.insert(format!("{section}.{key}"), Entry { value, origin });
-                }
-            }
+            Value::Table(keys) => flatten(path, &section, keys, &mut out),
             _ => problems.push(format!(
                 "{}: `{section}` must be a [section]",
                 path.display()
@@ -124,21 +134,35 @@ fn read_file(path: &Path, problems: &mut Vec<String>) -> BTreeMap<String, Entry>
     out
 }
 
+/// `[a.b] c = 1` (a table in a section) becomes the key `a.b.c`.
+fn flatten(path: &Path, prefix: &str, keys: toml::Table, out: &mut BTreeMap<String, Entry>) {
+    for (key, value) in keys {
+        match value {
+            Value::Table(inner) => flatten(path, &format!("{prefix}.{key}"), inner, out),
+            value => {
+                let origin = format!("{} [{prefix}] {key}", path.display());
+                out.insert(format!("{prefix}.{key}"), Entry { value, origin });
+            }
+        }
+    }
+}
+
 impl Reader {
     fn overlay_env(&mut self, env: impl IntoIterator<Item = (String, String)>) {
         for (name, raw) in env {
             let Some(rest) = name.strip_prefix("HERALD_") else {
                 continue;
             };
-            let Some((section, key)) = rest.split_once("__") else {
+            // HERALD_BOUNCE__IMAP__HOST is `bounce.imap.host`.
+            if !rest.contains("__") {
                 continue;
-            };
+            }
             let value = format!("v = {raw}")
                 .parse::<toml::Table>()
                 .ok()
                 .and_then(|mut t| t.remove("v"))
                 .unwrap_or(Value::String(raw));
-            let dotted = format!("{}.{}", section.to_lowercase(), key.to_lowercase());
+            let dotted = rest.to_lowercase().replace("__", ".");
             self.values.insert(
                 dotted,
                 Entry {
@@ -373,6 +397,7 @@ impl Reader {
             filter: self.string("log.filter", d.log.filter),
             json: self.choice("log.format", false, &[("text", false), ("json", true)]),
         };
+        let bounce = self.bounce(&d.bounce);
         let config = Config {
             database,
             smtp,
@@ -381,9 +406,128 @@ impl Reader {
             scheduler,
             render,
             log,
+            bounce,
         };
         self.cross_checks(&config);
         config
+    }
+
+    fn days(&mut self, key: &str, default: Duration, min: u64) -> Duration {
+        Duration::from_secs(86_400 * self.int(key, default.as_secs() / 86_400, min, 36_500))
+    }
+
+    fn bounce(&mut self, d: &BounceConfig) -> BounceConfig {
+        let p = &d.policy;
+        let policy = BouncePolicy {
+            soft_limit: self.int("bounce.soft_limit", p.soft_limit.into(), 1, 1000) as u32,
+            soft_window: self.days("bounce.soft_window_days", p.soft_window, 1),
+            suppress: self.choice(
+                "bounce.suppress",
+                p.suppress,
+                &[("list", Suppress::List), ("all_lists", Suppress::AllLists)],
+            ),
+            block_pause_percent: self.int(
+                "bounce.block_pause_percent",
+                p.block_pause_percent.into(),
+                0,
+                100,
+            ) as u32,
+            block_window: self.int("bounce.block_window", p.block_window.into(), 1, 100_000) as u32,
+            block_min: self.int("bounce.block_min", p.block_min.into(), 1, 100_000) as u32,
+        };
+        let after = [
+            ("delete", AfterProcessing::Delete),
+            ("move", AfterProcessing::Move),
+        ];
+        let imap = match self.optional_string("bounce.imap.host") {
+            Some(host) => Some(self.imap(host, &after)),
+            None => {
+                // Mark the other keys as known, so they are not reported as unknown.
+                for key in IMAP_KEYS {
+                    self.used.insert(format!("bounce.imap.{key}"));
+                }
+                None
+            }
+        };
+        BounceConfig {
+            policy,
+            keep_raw: self.days("bounce.keep_raw_days", d.keep_raw, 0),
+            busy_timeout: self.seconds("bounce.busy_timeout_seconds", d.busy_timeout, 0),
+            max_report_bytes: (self.int(
+                "bounce.max_report_kib",
+                (d.max_report_bytes >> 10) as u64,
+                16,
+                1 << 20,
+            ) as usize)
+                << 10,
+            maildir: self.optional_string("bounce.maildir").map(PathBuf::from),
+            maildir_poll: self.seconds("bounce.maildir_poll_seconds", d.maildir_poll, 1),
+            maildir_after: self.choice("bounce.maildir_after", d.maildir_after, &after),
+            imap,
+        }
+    }
+
+    fn imap(&mut self, host: String, after: &[(&str, AfterProcessing)]) -> ImapConfig {
+        let tls = self.choice(
+            "bounce.imap.tls",
+            TlsMode::Tls,
+            &[
+                ("tls", TlsMode::Tls),
+                ("starttls", TlsMode::StartTls),
+                ("none", TlsMode::None),
+            ],
+        );
+        let default_port = if tls == TlsMode::Tls { 993 } else { 143 };
+        let port = self.int("bounce.imap.port", default_port, 1, 65_535) as u16;
+        let username = self.optional_string("bounce.imap.username");
+        let password = self.optional_string("bounce.imap.password");
+        let password_file = self.optional_string("bounce.imap.password_file");
+        let password = match (password, password_file) {
+            (Some(p), None) => Some(p),
+            (None, Some(file)) => match std::fs::read_to_string(&file) {
+                Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_owned()),
+                Err(e) => {
+                    self.problems
+                        .push(format!("`bounce.imap.password_file`: cannot read {file}: {e}"));
+                    None
+                }
+            },
+            (Some(_), Some(_)) => {
+                self.problems.push(
+                    "`bounce.imap.password` and `bounce.imap.password_file`: set one, not both".into(),
+                );
+                None
+            }
+            (None, None) => {
+                self.problems.push(
+                    "`bounce.imap.host` is set: `bounce.imap.password` or `bounce.imap.password_file` is required".into(),
+                );
+                None
+            }
+        };
+        if username.is_none() {
+            self.problems
+                .push("`bounce.imap.host` is set: `bounce.imap.username` is required".into());
+        }
+        let loopback = matches!(host.as_str(), "127.0.0.1" | "::1" | "localhost");
+        if tls == TlsMode::None && !loopback {
+            self.problems.push(format!(
+                "`bounce.imap.tls` is `none` for non-loopback host `{host}`: the password would travel in clear text"
+            ));
+        }
+        ImapConfig {
+            host,
+            port,
+            tls,
+            username: username.unwrap_or_default(),
+            password: Secret::new(password.unwrap_or_default()),
+            folder: self.string("bounce.imap.folder", "INBOX".into()),
+            poll: self.seconds("bounce.imap.poll_seconds", Duration::from_secs(60), 1),
+            after: self.choice("bounce.imap.after", AfterProcessing::Delete, after),
+            processed_folder: self.string("bounce.imap.processed_folder", "herald-processed".into()),
+            unparsed_folder: self.string("bounce.imap.unparsed_folder", "herald-unparsed".into()),
+            ca_file: self.optional_string("bounce.imap.ca_file").map(PathBuf::from),
+        }
     }
 
     /// Problems and warnings that involve more than one key.

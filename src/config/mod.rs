@@ -6,6 +6,6 @@ mod model;
 
 pub use load::{ConfigProblems, Loaded, load};
 pub use model::{
-    Config, DatabaseConfig, HttpConfig, LogConfig, MissedSlots, RenderConfig, SchedulerConfig,
+    AfterProcessing, BounceConfig, Config, DatabaseConfig, ImapConfig, HttpConfig, LogConfig, MissedSlots, RenderConfig, SchedulerConfig,
     Secret, SendingConfig, SmtpConfig, TlsMode, TransportKind,
 };

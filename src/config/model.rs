@@ -1,6 +1,6 @@
 //! The typed configuration and its defaults. `config/herald.example.toml` documents the same keys.
 
-use crate::domain::EmailAddress;
+use crate::domain::{BouncePolicy, EmailAddress};
 use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
 #[derive(Debug, Clone)]
@@ -12,6 +12,7 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub render: RenderConfig,
     pub log: LogConfig,
+    pub bounce: BounceConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +107,49 @@ pub struct LogConfig {
     pub json: bool,
 }
 
+/// What happens to a mailbox message once its outcome is committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterProcessing {
+    Delete,
+    /// Moved to the processed folder.
+    Move,
+}
+
+#[derive(Debug, Clone)]
+pub struct BounceConfig {
+    pub policy: BouncePolicy,
+    /// How long the raw report is kept (compressed) beside its events.
+    pub keep_raw: Duration,
+    /// How long `bounce ingest` waits for a busy database before exiting 75 (EX_TEMPFAIL).
+    pub busy_timeout: Duration,
+    /// Reports are read up to this many bytes; the rest is dropped (the headers and the DSN come
+    /// first).
+    pub max_report_bytes: usize,
+    /// A Maildir that `serve` polls for reports.
+    pub maildir: Option<PathBuf>,
+    pub maildir_poll: Duration,
+    pub maildir_after: AfterProcessing,
+    pub imap: Option<ImapConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImapConfig {
+    pub host: String,
+    pub port: u16,
+    /// `StartTls` or `Tls` (implicit); `None` only for loopback.
+    pub tls: TlsMode,
+    pub username: String,
+    pub password: Secret,
+    pub folder: String,
+    pub poll: Duration,
+    pub after: AfterProcessing,
+    pub processed_folder: String,
+    /// Where messages that are not reports at all are moved (never deleted, never retried).
+    pub unparsed_folder: String,
+    /// PEM file of the CA that signed the server's certificate (default: the web PKI roots).
+    pub ca_file: Option<PathBuf>,
+}
+
 /// A value that must never be printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -171,6 +215,16 @@ impl Default for Config {
             log: LogConfig {
                 filter: "info".into(),
                 json: false,
+            },
+            bounce: BounceConfig {
+                policy: BouncePolicy::default(),
+                keep_raw: Duration::from_secs(30 * 86_400),
+                busy_timeout: Duration::from_secs(30),
+                max_report_bytes: 10 << 20,
+                maildir: None,
+                maildir_poll: Duration::from_secs(10),
+                maildir_after: AfterProcessing::Delete,
+                imap: None,
             },
         }
     }

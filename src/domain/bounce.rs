@@ -194,3 +194,22 @@ mod tests {
         }
     }
 }
+
+/// Where a bounce event came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BounceSource {
+    /// A 5xx reply while herald was sending.
+    Smtp,
+    /// `herald bounce ingest`, run by the MTA.
+    Pipe,
+    Maildir,
+    Imap,
+}
+
+stored_enum!(BounceSource, "bounce source", [
+    Smtp => "smtp",
+    Pipe => "pipe",
+    Maildir => "maildir",
+    Imap => "imap",
+]);

@@ -6,8 +6,10 @@
 //!    │ release          │ ├──4xx / broken connection──▶ deferred ──due──▶ sending
 //!    └──────────────────┘ └──unsubscribed meanwhile──▶ skipped
 //! ```
-//! `deferred` becomes `failed` once `sending.max_attempts` is reached. `bounced` is set later when a bounce
-//! arrives for a message the server had accepted.
+//! `deferred` becomes `failed` once `sending.max_attempts` is reached. `bounced` means the address is
+//! bad for good (a hard bounce): at once when the server refuses the recipient with a hard 5xx while
+//! sending, or later when a bounce report arrives for a message the server had accepted (`sent`) or
+//! refused (`failed`).
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,8 +49,19 @@ impl DeliveryState {
                 | (Sending, Failed)
                 | (Sending, Skipped)
                 | (Sending, Pending)
+                | (Sending, Bounced)
                 | (Sent, Bounced)
+                | (Failed, Bounced)
         )
+    }
+
+    /// Every state that may move to `next`, for guarding a store update (`WHERE state IN (…)`).
+    pub fn sources_of(next: DeliveryState) -> Vec<DeliveryState> {
+        Self::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.can_move_to(next))
+            .collect()
     }
 
     /// No further attempt will be made.
@@ -80,13 +93,20 @@ mod tests {
     }
 
     #[test]
-    fn a_sent_message_can_only_become_bounced() {
+    fn a_sent_or_failed_message_can_only_become_bounced() {
         let allowed: Vec<_> = DeliveryState::ALL
             .iter()
             .copied()
             .filter(|s| Sent.can_move_to(*s))
             .collect();
         assert_eq!(allowed, vec![Bounced]);
+        assert!(Failed.can_move_to(Bounced));
+        assert!(!Bounced.can_move_to(Sent));
+    }
+
+    #[test]
+    fn sources_of_lists_every_state_allowed_to_move() {
+        assert_eq!(DeliveryState::sources_of(Bounced), vec![Sending, Sent, Failed]);
     }
 
     #[test]

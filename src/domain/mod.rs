@@ -34,6 +34,7 @@ macro_rules! stored_enum {
 }
 
 mod bounce;
+mod bounce_policy;
 mod cron_schedule;
 mod delivery_state;
 mod email_address;
@@ -44,7 +45,8 @@ mod mailbox;
 mod smtp_reply;
 mod subscriber_status;
 
-pub use bounce::{BounceClass, BounceKind, BounceReason};
+pub use bounce::{BounceClass, BounceKind, BounceReason, BounceSource};
+pub use bounce_policy::{BounceEffect, BounceFacts, BouncePolicy, Decision, Suppress};
 pub use cron_schedule::{CronSchedule, CronScheduleError};
 pub use delivery_state::DeliveryState;
 pub use email_address::{EmailAddress, EmailAddressError, mask, mask_all};
@@ -52,7 +54,7 @@ pub use ids::{DeliveryId, IssueId, ListId, SubscriberId};
 pub use issue_state::IssueState;
 pub use list_slug::{ListSlug, ListSlugError};
 pub use mailbox::{Mailbox, MailboxError};
-pub use smtp_reply::{EnhancedStatus, SmtpReply};
+pub use smtp_reply::{AttemptError, EnhancedStatus, SmtpReply};
 pub use subscriber_status::SubscriberStatus;
 
 /// A stored enum value that is not one of the names the code knows: the database was edited by hand

@@ -202,3 +202,29 @@ mod tests {
         assert_eq!(EnhancedStatus::parse("3.1.1"), None);
     }
 }
+
+/// Why an attempt did not end in a 2xx: the server's reply, or an error with no reply (the
+/// connection broke, timed out, or herald could not send the message at all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptError {
+    Reply(SmtpReply),
+    Other(String),
+}
+
+impl AttemptError {
+    pub fn reply(&self) -> Option<&SmtpReply> {
+        match self {
+            Self::Reply(r) => Some(r),
+            Self::Other(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for AttemptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Reply(r) => r.fmt(f),
+            Self::Other(t) => f.write_str(t),
+        }
+    }
+}

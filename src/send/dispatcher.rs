@@ -67,7 +67,12 @@ impl Dispatcher {
         tracker: &TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
-        let recorder = Recorder::spawn(store.clone(), clock.clone(), tracker);
+        let recorder = Recorder::spawn(
+            store.clone(),
+            clock.clone(),
+            config.bounce.policy.clone(),
+            tracker,
+        );
         let connector = Connector::from_config(&config);
         let workers = match connector {
             Connector::Outbox { .. } => 1,
@@ -213,8 +218,9 @@ impl Dispatcher {
             })
             .collect();
         self.store
-            .record_outcomes(&outcomes, self.shared.clock.now())
+            .record_outcomes(&outcomes, &self.shared.config.bounce.policy, self.shared.clock.now())
             .await
+            .map(drop)
     }
 
     /// The prepared message of `issue`, built on first use. An issue whose stored template does not

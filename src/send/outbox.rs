@@ -2,6 +2,7 @@
 //! temporary name and renamed, so a crash never leaves half a message behind.
 
 use super::SendFailure;
+use crate::domain::SmtpReply;
 use std::path::Path;
 
 pub async fn write(
@@ -9,14 +10,18 @@ pub async fn write(
     file_stem: &str,
     envelope_from: &str,
     message: &[u8],
-) -> Result<String, SendFailure> {
+) -> Result<SmtpReply, SendFailure> {
     let path = dir.join(format!("{file_stem}.eml"));
     let temporary = dir.join(format!(".{file_stem}.eml.tmp"));
     let mut bytes = Vec::with_capacity(message.len() + 64);
     bytes.extend_from_slice(format!("Return-Path: <{envelope_from}>\r\n").as_bytes());
     bytes.extend_from_slice(message);
-    let io = |e: std::io::Error| SendFailure::Transient(format!("outbox {}: {e}", dir.display()));
+    let io = |e: std::io::Error| SendFailure::Connection(format!("outbox {}: {e}", dir.display()));
     tokio::fs::write(&temporary, &bytes).await.map_err(io)?;
     tokio::fs::rename(&temporary, &path).await.map_err(io)?;
-    Ok(format!("250 written to {}", path.display()))
+    Ok(SmtpReply {
+        code: 250,
+        enhanced: None,
+        text: format!("written to {}", path.display()),
+    })
 }

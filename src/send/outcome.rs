@@ -1,42 +1,62 @@
 //! Deciding a delivery's fate from how its attempt ended: lettre's `is_transient()` (4xx) and
-//! `is_permanent()` (5xx) decide between retry and giving up; a broken connection is retried.
+//! `is_permanent()` (5xx) decide between retry and giving up; a broken connection is retried. A 5xx
+//! is also a bounce event, classified like a returned report: a hard one (`550 5.1.1`) stops the
+//! subscriber, a soft one is counted, a refusal about the sender (`5.7.x` policy) stops nobody.
 
-use crate::{config::SendingConfig, store::OutcomeKind};
+use crate::{
+    bounce::report::classify,
+    config::SendingConfig,
+    domain::{AttemptError, SmtpReply},
+    store::{OutcomeKind, SmtpBounce},
+};
 use chrono::{DateTime, Utc};
 
 /// Why an attempt did not end in a 2xx.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendFailure {
     /// 4xx: try again later.
-    Transient(String),
+    Transient(SmtpReply),
     /// 5xx: the server refused for good.
-    Permanent(String),
-    /// The session broke or timed out during the transaction: the message may or may not have arrived.
+    Permanent(SmtpReply),
+    /// The session broke or timed out during the transaction (the message may or may not have
+    /// arrived), or the local outbox could not be written: tried again later.
     Connection(String),
     /// Herald cannot send this message at all (say, a non-ASCII address to a server without SMTPUTF8).
     Unsendable(String),
 }
 
 impl SendFailure {
-    /// The reply or error text.
-    pub fn text(&self) -> &str {
+    /// The reply, or the error text.
+    pub fn error(&self) -> AttemptError {
         match self {
-            Self::Transient(t) | Self::Permanent(t) | Self::Connection(t) | Self::Unsendable(t) => {
-                t
-            }
+            Self::Transient(r) | Self::Permanent(r) => AttemptError::Reply(r.clone()),
+            Self::Connection(t) | Self::Unsendable(t) => AttemptError::Other(t.clone()),
         }
     }
 
+    pub fn text(&self) -> String {
+        self.error().to_string()
+    }
+
     pub fn from_smtp(e: &lettre::transport::smtp::Error) -> Self {
-        let text = e.to_string();
-        if e.is_permanent() {
-            Self::Permanent(text)
-        } else if e.is_transient() {
-            Self::Transient(text)
-        } else if e.is_client() {
-            Self::Unsendable(text)
+        if let Some(code) = e.status() {
+            // lettre keeps the reply's lines as the error's source.
+            let text = std::error::Error::source(e)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let reply = SmtpReply::new(u16::from(code), &lines);
+            if e.is_permanent() {
+                return Self::Permanent(reply);
+            }
+            if e.is_transient() {
+                return Self::Transient(reply);
+            }
+        }
+        if e.is_client() {
+            Self::Unsendable(e.to_string())
         } else {
-            Self::Connection(text)
+            Self::Connection(e.to_string())
         }
     }
 }
@@ -50,24 +70,44 @@ pub fn outcome_for(
 ) -> OutcomeKind {
     let attempt = attempts_before + 1;
     match failure {
-        SendFailure::Permanent(reply) | SendFailure::Unsendable(reply) => {
-            OutcomeKind::Failed { reply }
+        SendFailure::Permanent(reply) => {
+            let (reason, class, status) = classify(Some(reply.code), reply.enhanced, &reply.text);
+            OutcomeKind::Failed {
+                bounce: Some(SmtpBounce {
+                    reason,
+                    class,
+                    status,
+                    reply: reply.clone(),
+                }),
+                error: AttemptError::Reply(reply),
+                gave_up_after: None,
+            }
         }
-        SendFailure::Transient(reply) | SendFailure::Connection(reply)
+        SendFailure::Unsendable(text) => OutcomeKind::Failed {
+            error: AttemptError::Other(text),
+            gave_up_after: None,
+            bounce: None,
+        },
+        failure @ (SendFailure::Transient(_) | SendFailure::Connection(_))
             if attempt >= sending.max_attempts =>
         {
             OutcomeKind::Failed {
-                reply: format!("gave up after {attempt} attempts; last: {reply}"),
+                error: failure.error(),
+                gave_up_after: Some(attempt),
+                bounce: None,
             }
         }
-        SendFailure::Transient(reply) | SendFailure::Connection(reply) => {
+        failure @ (SendFailure::Transient(_) | SendFailure::Connection(_)) => {
             // base, 2×base, 4×base, … capped at a day.
             let delay = sending
                 .retry_base
                 .saturating_mul(1 << attempts_before.min(16))
                 .min(std::time::Duration::from_secs(86_400));
             let retry_at = now + chrono::Duration::from_std(delay).unwrap_or_default();
-            OutcomeKind::Deferred { reply, retry_at }
+            OutcomeKind::Deferred {
+                error: failure.error(),
+                retry_at,
+            }
         }
     }
 }
@@ -75,7 +115,14 @@ pub fn outcome_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+    use crate::{
+        config::Config,
+        domain::{BounceClass, BounceReason},
+    };
+
+    fn reply(line: &str) -> SmtpReply {
+        SmtpReply::parse(line).unwrap()
+    }
 
     #[test]
     fn transient_failures_back_off_exponentially_then_fail() {
@@ -83,11 +130,11 @@ mod tests {
         sending.max_attempts = 3;
         sending.retry_base = std::time::Duration::from_secs(60);
         let now = Utc::now();
-        let first = outcome_for(SendFailure::Transient("451".into()), 0, &sending, now);
+        let first = outcome_for(SendFailure::Transient(reply("451 later")), 0, &sending, now);
         assert_eq!(
             first,
             OutcomeKind::Deferred {
-                reply: "451".into(),
+                error: AttemptError::Reply(reply("451 later")),
                 retry_at: now + chrono::Duration::seconds(60)
             }
         );
@@ -95,30 +142,44 @@ mod tests {
         assert_eq!(
             second,
             OutcomeKind::Deferred {
-                reply: "reset".into(),
+                error: AttemptError::Other("reset".into()),
                 retry_at: now + chrono::Duration::seconds(120)
             }
         );
         assert!(matches!(
-            outcome_for(SendFailure::Transient("451".into()), 2, &sending, now),
-            OutcomeKind::Failed { .. }
+            outcome_for(SendFailure::Transient(reply("451 later")), 2, &sending, now),
+            OutcomeKind::Failed { gave_up_after: Some(3), bounce: None, .. }
         ));
     }
 
     #[test]
-    fn permanent_failures_fail_at_once_keeping_the_reply() {
+    fn a_user_unknown_refusal_is_a_hard_bounce_and_a_policy_refusal_is_not() {
         let sending = Config::default().sending;
         let outcome = outcome_for(
-            SendFailure::Permanent("550 no such user".into()),
+            SendFailure::Permanent(reply("550 5.1.1 <a@example.com>: user unknown")),
             0,
             &sending,
             Utc::now(),
         );
-        assert_eq!(
-            outcome,
-            OutcomeKind::Failed {
-                reply: "550 no such user".into()
-            }
-        );
+        let OutcomeKind::Failed {
+            bounce: Some(b),
+            error,
+            ..
+        } = outcome
+        else {
+            panic!("a 5xx fails at once");
+        };
+        assert_eq!((b.reason, b.class), (BounceReason::UserUnknown, BounceClass::Hard));
+        assert_eq!(error.to_string(), "550 5.1.1 <a@example.com>: user unknown");
+        let OutcomeKind::Failed { bounce: Some(b), .. } = outcome_for(
+            SendFailure::Permanent(reply("550 5.7.1 Service unavailable; client host blocked using zen.spamhaus.org")),
+            0,
+            &sending,
+            Utc::now(),
+        ) else {
+            panic!("a 5xx fails at once");
+        };
+        assert_eq!(b.class, BounceClass::Soft);
+        assert!(b.reason.is_sender_blocked(), "{:?}", b.reason);
     }
 }

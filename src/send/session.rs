@@ -87,7 +87,7 @@ impl Session {
         to: &str,
         mut message: Vec<u8>,
         file_stem: &str,
-    ) -> Result<String, Failed> {
+    ) -> Result<crate::domain::SmtpReply, Failed> {
         let refused = |failure| Failed {
             failure,
             broken: false,

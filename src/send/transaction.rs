@@ -8,6 +8,7 @@
 //! `read_response`.
 
 use super::SendFailure;
+use crate::domain::SmtpReply;
 use lettre::transport::smtp::{
     Error,
     client::AsyncSmtpConnection,
@@ -64,12 +65,9 @@ fn classify(e: Error) -> Failed {
     }
 }
 
-fn describe(response: &Response) -> String {
-    format!(
-        "{} {}",
-        response.code(),
-        response.message().collect::<Vec<_>>().join(" ")
-    )
+fn describe(response: &Response) -> SmtpReply {
+    let lines: Vec<&str> = response.message().collect();
+    SmtpReply::new(u16::from(response.code()), &lines)
 }
 
 /// Sends `message` (CRLF lines, 7-bit, no line starting with `.`, ending with the end-of-data line
@@ -80,7 +78,7 @@ pub async fn send(
     from: &lettre::Address,
     to: &lettre::Address,
     message: &str,
-) -> Result<String, Failed> {
+) -> Result<SmtpReply, Failed> {
     let mail = Mail::new(Some(from.clone()), vec![]).to_string();
     let rcpt = Rcpt::new(to.clone(), vec![]).to_string();
     let data = Data.to_string();

@@ -160,11 +160,11 @@ async fn attempt(
                 // A fresh session delivered: whatever failed to open before is over.
                 *shared.unreachable.lock().expect("unreachable lock") = None;
             }
-            tracing::debug!(to = %mask(&delivery.email), reply = %mask_all(&reply), "sent");
+            tracing::debug!(to = %mask(&delivery.email), reply = %mask_all(&reply.to_string()), "sent");
             OutcomeKind::Sent { reply }
         }
         Err(failed) if failed.sender_refused => {
-            let reason = failed.failure.text().to_owned();
+            let reason = failed.failure.text();
             tracing::error!(reply = %mask_all(&reason), "the server refused the envelope sender");
             *shared.sender_refused.lock().expect("sender lock") = Some(reason);
             OutcomeKind::Released
@@ -172,7 +172,7 @@ async fn attempt(
         // A reused session that broke before the body went out had gone stale: nothing was
         // delivered, so the delivery goes back unattempted and the next session is a fresh one.
         Err(failed) if failed.broken && failed.before_data && reused => {
-            tracing::info!(reply = %mask_all(failed.failure.text()), "reused session was dropped by the server");
+            tracing::info!(reply = %mask_all(&failed.failure.text()), "reused session was dropped by the server");
             OutcomeKind::Released
         }
         Err(failed) => {
@@ -182,12 +182,21 @@ async fn attempt(
                 &shared.config.sending,
                 shared.clock.now(),
             );
-            let (state, reply) = match &kind {
-                OutcomeKind::Deferred { reply, .. } => ("deferred", reply.as_str()),
-                OutcomeKind::Failed { reply } => ("failed", reply.as_str()),
-                _ => ("other", ""),
-            };
-            tracing::info!(to = %mask(&delivery.email), state, reply = %mask_all(reply), "not delivered");
+            match &kind {
+                OutcomeKind::Deferred { error, .. } => {
+                    tracing::info!(to = %mask(&delivery.email), state = "deferred", reply = %mask_all(&error.to_string()), "not delivered")
+                }
+                OutcomeKind::Failed { error, bounce, .. } => {
+                    tracing::info!(
+                        to = %mask(&delivery.email),
+                        state = "failed",
+                        bounce = ?bounce.as_ref().map(|b| (b.class, b.reason)),
+                        reply = %mask_all(&error.to_string()),
+                        "not delivered"
+                    )
+                }
+                _ => {}
+            }
             kind
         }
     }

@@ -5,10 +5,16 @@
 //! outcome can never overwrite a row that has moved on. Rows left in `sending` by a crash are moved back
 //! to `pending` by [`Store::recover_interrupted`] when the daemon starts.
 
-use super::{Store, StoreError, subscribers::parse_attributes};
+use super::{
+    NewBounce, RecordedBounce, Store, StoreError, bounces::apply_bounce,
+    subscribers::parse_attributes,
+};
 use crate::{
     clock::to_millis,
-    domain::{DeliveryId, DeliveryState, IssueId, SubscriberStatus},
+    domain::{
+        AttemptError, BounceClass, BounceKind, BouncePolicy, BounceReason, BounceSource,
+        DeliveryId, DeliveryState, EnhancedStatus, IssueId, SmtpReply, SubscriberStatus,
+    },
 };
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -35,16 +41,48 @@ pub struct Outcome {
 #[derive(Debug, Clone, PartialEq)]
 pub enum OutcomeKind {
     /// The server accepted the message (2xx); its reply is kept.
-    Sent { reply: String },
+    Sent { reply: SmtpReply },
     /// A transient failure; tried again at `retry_at`.
     Deferred {
-        reply: String,
+        error: AttemptError,
         retry_at: DateTime<Utc>,
     },
-    /// A permanent failure, or transient ones until `sending.max_attempts`.
-    Failed { reply: String },
+    /// A permanent failure, or transient ones until `sending.max_attempts` (`gave_up_after`). A 5xx
+    /// reply is also a bounce event (`bounce`), recorded and acted on in the same transaction.
+    Failed {
+        error: AttemptError,
+        gave_up_after: Option<u32>,
+        bounce: Option<SmtpBounce>,
+    },
     /// Not attempted (pause, shutdown, server unreachable): back to `pending`, no attempt counted.
     Released,
+}
+
+/// A 5xx refusal while sending, classified like a returned report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmtpBounce {
+    pub reason: BounceReason,
+    pub class: BounceClass,
+    /// As the server wrote it, or derived from the reason.
+    pub status: Option<EnhancedStatus>,
+    pub reply: SmtpReply,
+}
+
+impl OutcomeKind {
+    /// The text kept in `deliveries.last_reply`.
+    fn last_reply(&self) -> Option<String> {
+        match self {
+            Self::Sent { reply } => Some(reply.to_string()),
+            Self::Deferred { error, .. } => Some(error.to_string()),
+            Self::Failed {
+                error,
+                gave_up_after: Some(n),
+                ..
+            } => Some(format!("gave up after {n} attempts; last: {error}")),
+            Self::Failed { error, .. } => Some(error.to_string()),
+            Self::Released => None,
+        }
+    }
 }
 
 // Outcome statements: ?1 is now, ?2 a JSON array of {"i": id, "r": reply, "t": retry_at}.
@@ -171,22 +209,41 @@ impl Store {
     pub async fn record_outcomes(
         &self,
         outcomes: &[Outcome],
+        policy: &BouncePolicy,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<RecordedBounce>, StoreError> {
         let mut sent = Vec::new();
         let mut deferred = Vec::new();
         let mut failed = Vec::new();
         let mut released = Vec::new();
+        let mut bounces = Vec::new();
         for o in outcomes {
             let id = o.delivery.0;
+            let r = o.kind.last_reply();
             match &o.kind {
-                OutcomeKind::Sent { reply } => {
-                    sent.push(serde_json::json!({ "i": id, "r": reply }))
-                }
-                OutcomeKind::Deferred { reply, retry_at } => deferred
-                    .push(serde_json::json!({ "i": id, "r": reply, "t": to_millis(*retry_at) })),
-                OutcomeKind::Failed { reply } => {
-                    failed.push(serde_json::json!({ "i": id, "r": reply }))
+                OutcomeKind::Sent { .. } => sent.push(serde_json::json!({ "i": id, "r": r })),
+                OutcomeKind::Deferred { retry_at, .. } => deferred
+                    .push(serde_json::json!({ "i": id, "r": r, "t": to_millis(*retry_at) })),
+                OutcomeKind::Failed { bounce, .. } => {
+                    failed.push(serde_json::json!({ "i": id, "r": r }));
+                    if let Some(b) = bounce {
+                        bounces.push(NewBounce {
+                            source: BounceSource::Smtp,
+                            kind: BounceKind::Bounce,
+                            class: b.class,
+                            reason: b.reason,
+                            status: b.status,
+                            reply_code: Some(b.reply.code),
+                            action: Some("failed".into()),
+                            diagnostic: Some(b.reply.to_string()),
+                            remote_mta: None,
+                            recipient: None,
+                            delivery: Some((o.delivery, "smtp")),
+                            is_failure: true,
+                            report: None,
+                            raw_deflated: None,
+                        });
+                    }
                 }
                 OutcomeKind::Released => released.push(serde_json::json!({ "i": id })),
             }
@@ -201,25 +258,29 @@ impl Store {
         .filter(|(_, rows)| !rows.is_empty())
         .map(|(sql, rows)| (sql, serde_json::Value::Array(rows).to_string()))
         .collect();
-        let now = to_millis(now);
-        if let [(sql, rows)] = statements.as_slice() {
+        let at = to_millis(now);
+        if let ([(sql, rows)], true) = (statements.as_slice(), bounces.is_empty()) {
             sqlx::query(sql)
-                .bind(now)
+                .bind(at)
                 .bind(rows)
                 .execute(&self.pool)
                 .await?;
-            return Ok(());
+            return Ok(vec![]);
         }
         let mut tx = self.write_transaction().await?;
         for (sql, rows) in &statements {
             sqlx::query(sql)
-                .bind(now)
+                .bind(at)
                 .bind(rows)
                 .execute(&mut *tx)
                 .await?;
         }
+        let mut recorded = Vec::with_capacity(bounces.len());
+        for b in &bounces {
+            recorded.push(apply_bounce(&mut tx, b, policy, now).await?);
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(recorded)
     }
 
     pub async fn delivery_counts(&self, issue: IssueId) -> Result<DeliveryCounts, StoreError> {

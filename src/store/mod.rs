@@ -4,6 +4,7 @@
 //! issue's state) so that a PostgreSQL backend for several daemons sharing one queue can implement the
 //! same operations with `FOR UPDATE SKIP LOCKED` claims.
 
+mod bounces;
 mod deliveries;
 mod error;
 mod import;
@@ -14,7 +15,10 @@ mod settings;
 mod sqlite;
 mod subscribers;
 
-pub use deliveries::{ClaimedDelivery, DeliveryCounts, DeliveryRow, Outcome, OutcomeKind};
+pub use bounces::{BounceFilter, BounceRow, NewBounce, RecordedBounce};
+pub use deliveries::{
+    ClaimedDelivery, DeliveryCounts, DeliveryRow, Outcome, OutcomeKind, SmtpBounce,
+};
 pub use error::StoreError;
 pub use import::{BulkImport, ImportCounts};
 pub use issues::NewIssue;

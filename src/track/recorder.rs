@@ -7,6 +7,7 @@
 
 use crate::{
     clock::SharedClock,
+    domain::BouncePolicy,
     store::{Outcome, Store},
 };
 use tokio::sync::{mpsc, oneshot};
@@ -31,6 +32,7 @@ impl Recorder {
     pub fn spawn(
         store: Store,
         clock: SharedClock,
+        policy: BouncePolicy,
         tracker: &tokio_util::task::TaskTracker,
     ) -> Self {
         let (tx, mut rx) = mpsc::channel::<Request>(MAX_GROUP);
@@ -38,10 +40,18 @@ impl Recorder {
             let mut group = Vec::with_capacity(MAX_GROUP);
             while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
                 let (outcomes, replies): (Vec<_>, Vec<_>) = group.drain(..).unzip();
-                let result = store.record_outcomes(&outcomes, clock.now()).await.map_err(|e| {
-                    tracing::error!(error = %e, count = outcomes.len(), "recording outcomes failed");
-                    RecorderError(e.to_string())
-                });
+                let result = store
+                    .record_outcomes(&outcomes, &policy, clock.now())
+                    .await
+                    .map(|bounces| {
+                        for paused in bounces.iter().filter_map(|b| b.paused) {
+                            tracing::warn!(issue_id = %paused, "issue paused: too many refusals about the sender (blocked, spam, policy)");
+                        }
+                    })
+                    .map_err(|e| {
+                        tracing::error!(error = %e, count = outcomes.len(), "recording outcomes failed");
+                        RecorderError(e.to_string())
+                    });
                 for reply in replies {
                     let _ = reply.send(result.clone());
                 }

@@ -1,0 +1,76 @@
+-- no-transaction
+-- Bounces and complaints. SQLite cannot change a CHECK in place, so `subscribers` is rebuilt to allow
+-- the new `complained` status (SQLite's documented 12-step procedure: foreign keys off, one
+-- transaction, new table, copy, drop, rename, foreign keys on).
+
+PRAGMA foreign_keys = OFF;
+BEGIN IMMEDIATE;
+
+CREATE TABLE subscribers_new (
+    id               INTEGER PRIMARY KEY,
+    list_id          INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
+    email            TEXT NOT NULL,                -- lower-cased by EmailAddress::parse
+    name             TEXT,
+    attributes       TEXT NOT NULL DEFAULT '{}',   -- JSON object of string values
+    status           TEXT NOT NULL DEFAULT 'active'
+                     CHECK (status = 'active' OR status = 'unsubscribed' OR status = 'bounced' OR status = 'complained'),
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    unsubscribed_at  INTEGER,
+    unsubscribed_via INTEGER,                      -- delivery whose link was used
+    status_reason    TEXT,                         -- why the status last changed (bounce / complaint)
+    UNIQUE (list_id, email)
+) STRICT;
+
+INSERT INTO subscribers_new (id, list_id, email, name, attributes, status, created_at, updated_at,
+                             unsubscribed_at, unsubscribed_via)
+    SELECT id, list_id, email, name, attributes, status, created_at, updated_at, unsubscribed_at,
+           unsubscribed_via
+    FROM subscribers;
+DROP TABLE subscribers;
+ALTER TABLE subscribers_new RENAME TO subscribers;
+
+-- One row per recipient a returned report (or a refusal while sending) names.
+CREATE TABLE bounces (
+    id            INTEGER PRIMARY KEY,
+    received_at   INTEGER NOT NULL,
+    source        TEXT NOT NULL
+                  CHECK (source = 'smtp' OR source = 'pipe' OR source = 'maildir' OR source = 'imap'),
+    kind          TEXT NOT NULL
+                  CHECK (kind = 'bounce' OR kind = 'complaint' OR kind = 'auto_reply' OR kind = 'delivered' OR kind = 'other'),
+    class         TEXT CHECK (class = 'hard' OR class = 'soft'),
+    reason        TEXT,               -- BounceReason's name
+    status        TEXT,               -- RFC 3463 enhanced status, e.g. 5.1.1
+    reply_code    INTEGER,
+    action        TEXT,               -- DSN action: failed, delayed, delivered, relayed, expanded
+    diagnostic    TEXT,
+    remote_mta    TEXT,
+    recipient     TEXT,               -- the address the report names (lower-cased)
+    delivery_id   INTEGER REFERENCES deliveries(id),
+    issue_id      INTEGER REFERENCES issues(id),
+    subscriber_id INTEGER REFERENCES subscribers(id),
+    list_id       INTEGER REFERENCES lists(id),
+    matched_by    TEXT,               -- where the delivery token was found; NULL: unmatched
+    effect        TEXT NOT NULL,      -- what herald did about it (BounceEffect's name)
+    report_sha256 TEXT,               -- of the raw report: a report delivered twice is recorded once
+    position      INTEGER NOT NULL DEFAULT 0,  -- the recipient's place in its report
+    raw           BLOB,               -- the raw report, deflate-compressed; NULL after bounce.keep_raw_days
+    UNIQUE (report_sha256, position)
+) STRICT;
+
+CREATE INDEX bounces_by_subscriber ON bounces (subscriber_id, received_at);
+CREATE INDEX bounces_by_issue ON bounces (issue_id, kind);
+CREATE INDEX bounces_by_delivery ON bounces (delivery_id);
+CREATE INDEX bounces_by_time ON bounces (received_at);
+
+-- Addresses stopped on every list (bounce.suppress = "all_lists"): an import or `subscriber add` of
+-- one of these on any list starts it in this status, never `active`.
+CREATE TABLE suppressions (
+    email       TEXT PRIMARY KEY,
+    status      TEXT NOT NULL CHECK (status = 'bounced' OR status = 'complained'),
+    reason      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+) STRICT;
+
+COMMIT;
+PRAGMA foreign_keys = ON;

@@ -1,0 +1,486 @@
+//! Bounce events: one row per recipient a report names (or per refusal while sending), the policy's
+//! decision applied in the same transaction, and the operator's views of them.
+//!
+//! A report delivered twice (the MTA retried after a crash, or a mailbox message processed again
+//! before it was removed) is recorded once: `(report_sha256, position)` is unique, and a duplicate
+//! changes nothing. Which subscriber and delivery states may move is decided by
+//! [`BouncePolicy::decide`] and bound from the domain enums' tables of moves, not written here.
+
+use super::{Store, StoreError};
+use crate::{
+    clock::{from_millis, to_millis},
+    domain::{
+        BounceClass, BounceEffect, BounceFacts, BounceKind, BouncePolicy, BounceReason,
+        BounceSource, DeliveryId, DeliveryState, EnhancedStatus, IssueId, IssueState, ListSlug,
+        SubscriberStatus,
+    },
+};
+use chrono::{DateTime, Utc};
+use sqlx::{Row, SqliteConnection};
+
+/// One event to record.
+#[derive(Debug, Clone)]
+pub struct NewBounce {
+    pub source: BounceSource,
+    pub kind: BounceKind,
+    pub class: BounceClass,
+    pub reason: BounceReason,
+    pub status: Option<EnhancedStatus>,
+    pub reply_code: Option<u16>,
+    pub action: Option<String>,
+    pub diagnostic: Option<String>,
+    pub remote_mta: Option<String>,
+    /// The address the report names.
+    pub recipient: Option<String>,
+    /// The delivery a verified token names, and where the token was found.
+    pub delivery: Option<(DeliveryId, &'static str)>,
+    /// False for a `delayed` DSN: the MTA is still trying.
+    pub is_failure: bool,
+    /// The raw report's SHA-256 (hex) and the recipient's place in it; `None` for SMTP refusals.
+    pub report: Option<(String, u32)>,
+    /// The raw report, deflate-compressed (kept with the first recipient only).
+    pub raw_deflated: Option<Vec<u8>>,
+}
+
+/// What recording one event did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RecordedBounce {
+    /// `None`: the same report was recorded before; nothing changed.
+    pub effect: Option<BounceEffect>,
+    pub issue: Option<IssueId>,
+    /// The issue paused itself because of this event (a burst of sender-blocked refusals).
+    pub paused: Option<IssueId>,
+}
+
+/// A recorded event as `bounce ls` prints it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BounceRow {
+    pub id: i64,
+    pub received_at: DateTime<Utc>,
+    pub source: BounceSource,
+    pub kind: BounceKind,
+    pub class: Option<BounceClass>,
+    pub reason: Option<BounceReason>,
+    pub status: Option<String>,
+    pub reply_code: Option<i64>,
+    pub action: Option<String>,
+    pub diagnostic: Option<String>,
+    pub remote_mta: Option<String>,
+    pub recipient: Option<String>,
+    pub list: Option<String>,
+    pub issue_id: Option<i64>,
+    pub delivery_id: Option<i64>,
+    pub matched_by: Option<String>,
+    pub effect: BounceEffect,
+}
+
+/// Which events `bounce ls` shows.
+#[derive(Debug, Clone, Default)]
+pub struct BounceFilter {
+    pub list: Option<ListSlug>,
+    pub issue: Option<IssueId>,
+    pub unmatched: bool,
+    pub limit: Option<u32>,
+}
+
+/// `?, ?, …` for `n` values.
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+impl Store {
+    /// Records the events of one report (or one refusal) in one transaction, applying `policy`.
+    pub async fn record_bounces(
+        &self,
+        events: &[NewBounce],
+        policy: &BouncePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RecordedBounce>, StoreError> {
+        let mut tx = self.write_transaction().await?;
+        let mut out = Vec::with_capacity(events.len());
+        for event in events {
+            out.push(apply_bounce(&mut tx, event, policy, now).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Recorded events, newest first.
+    pub async fn bounces(&self, filter: &BounceFilter) -> Result<Vec<BounceRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT b.id, b.received_at, b.source, b.kind, b.class, b.reason, b.status, b.reply_code,
+                    b.action, b.diagnostic, b.remote_mta, b.recipient, l.slug, b.issue_id,
+                    b.delivery_id, b.matched_by, b.effect
+             FROM bounces b LEFT JOIN lists l ON l.id = b.list_id
+             WHERE (?1 IS NULL OR l.slug = ?1) AND (?2 IS NULL OR b.issue_id = ?2)
+               AND (?3 = 0 OR b.delivery_id IS NULL)
+             ORDER BY b.id DESC LIMIT ?4",
+        )
+        .bind(filter.list.as_ref().map(|l| l.as_str()))
+        .bind(filter.issue.map(|i| i.0))
+        .bind(filter.unmatched)
+        .bind(filter.limit.map(i64::from).unwrap_or(-1))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let parsed = |col: &str| -> Result<Option<String>, StoreError> { Ok(r.get(col)) };
+                Ok(BounceRow {
+                    id: r.get("id"),
+                    received_at: from_millis(r.get("received_at")),
+                    source: r.get::<&str, _>("source").parse()?,
+                    kind: r.get::<&str, _>("kind").parse()?,
+                    class: parsed("class")?.map(|c| c.parse()).transpose()?,
+                    reason: parsed("reason")?.map(|c| c.parse()).transpose()?,
+                    status: r.get("status"),
+                    reply_code: r.get("reply_code"),
+                    action: r.get("action"),
+                    diagnostic: r.get("diagnostic"),
+                    remote_mta: r.get("remote_mta"),
+                    recipient: r.get("recipient"),
+                    list: r.get("slug"),
+                    issue_id: r.get("issue_id"),
+                    delivery_id: r.get("delivery_id"),
+                    matched_by: r.get("matched_by"),
+                    effect: r.get::<&str, _>("effect").parse()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Complaints recorded against `issue`.
+    pub async fn complaint_count(&self, issue: IssueId) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM bounces WHERE issue_id = ? AND kind = 'complaint'",
+        )
+        .bind(issue.0)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// The raw report of an event, still compressed, if it is still kept.
+    pub async fn bounce_raw(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT raw FROM bounces WHERE report_sha256 = (SELECT report_sha256 FROM bounces WHERE id = ?)
+             AND raw IS NOT NULL LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .flatten())
+    }
+
+    /// Drops raw reports received before `before` (the events stay).
+    pub async fn prune_raw_reports(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("UPDATE bounces SET raw = NULL WHERE raw IS NOT NULL AND received_at < ?")
+                .bind(to_millis(before))
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+}
+
+/// Records one event and applies the policy's decision, inside the caller's transaction.
+pub(super) async fn apply_bounce(
+    conn: &mut SqliteConnection,
+    e: &NewBounce,
+    policy: &BouncePolicy,
+    now: DateTime<Utc>,
+) -> Result<RecordedBounce, StoreError> {
+    let at = to_millis(now);
+    let (sha, position) = match &e.report {
+        Some((sha, pos)) => (Some(sha.as_str()), i64::from(*pos)),
+        None => (None, 0),
+    };
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO bounces (received_at, source, kind, class, reason, status, reply_code, action,
+                              diagnostic, remote_mta, recipient, delivery_id, matched_by, effect,
+                              report_sha256, position, raw)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (report_sha256, position) DO NOTHING RETURNING id",
+    )
+    .bind(at)
+    .bind(e.source.as_str())
+    .bind(e.kind.as_str())
+    .bind(e.class.as_str())
+    .bind(e.reason.as_str())
+    .bind(e.status.map(|s| s.to_string()))
+    .bind(e.reply_code.map(i64::from))
+    .bind(e.action.as_deref())
+    .bind(e.diagnostic.as_deref())
+    .bind(e.remote_mta.as_deref())
+    .bind(e.recipient.as_deref())
+    .bind(None::<i64>)
+    .bind(None::<&str>)
+    .bind(BounceEffect::Unmatched.as_str())
+    .bind(sha)
+    .bind(position)
+    .bind(e.raw_deflated.as_deref())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(id) = id else {
+        return Ok(RecordedBounce {
+            effect: None,
+            issue: None,
+            paused: None,
+        });
+    };
+    let Some((delivery, matched_by)) = e.delivery else {
+        return Ok(RecordedBounce {
+            effect: Some(BounceEffect::Unmatched),
+            issue: None,
+            paused: None,
+        });
+    };
+    let row = sqlx::query(
+        "SELECT d.state, d.issue_id, d.subscriber_id, s.status, s.list_id, s.email
+         FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = ?",
+    )
+    .bind(delivery.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        // A genuine token for a delivery that no longer exists (the database was reset).
+        return Ok(RecordedBounce {
+            effect: Some(BounceEffect::Unmatched),
+            issue: None,
+            paused: None,
+        });
+    };
+    let delivery_state: DeliveryState = row.get::<&str, _>("state").parse()?;
+    let subscriber_status: SubscriberStatus = row.get::<&str, _>("status").parse()?;
+    let issue = IssueId(row.get("issue_id"));
+    let subscriber: i64 = row.get("subscriber_id");
+    let list: i64 = row.get("list_id");
+    let email: String = row.get("email");
+    let counts =
+        BouncePolicy::counts_as_soft(e.kind, e.class, e.reason, e.is_failure);
+    let soft_count = if counts {
+        soft_count(conn, subscriber, list, issue, policy, now).await?
+    } else {
+        0
+    };
+    let decision = policy.decide(&BounceFacts {
+        kind: e.kind,
+        class: e.class,
+        reason: e.reason,
+        is_failure: e.is_failure,
+        subscriber: subscriber_status,
+        delivery: delivery_state,
+        soft_count,
+    });
+    let why = format!(
+        "{} {}{}",
+        e.kind,
+        e.reason,
+        e.status.map(|s| format!(" ({s})")).unwrap_or_default()
+    );
+    if let Some(next) = decision.subscriber {
+        move_subscribers(conn, "id = ?", &[Bind::Int(subscriber)], next, &why, at).await?;
+        if decision.everywhere {
+            move_subscribers(conn, "email = ? AND list_id != ?", &[Bind::Text(&email), Bind::Int(list)], next, &why, at)
+                .await?;
+            sqlx::query(
+                "INSERT INTO suppressions (email, status, reason, created_at) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (email) DO UPDATE SET status = excluded.status, reason = excluded.reason
+                 WHERE suppressions.status != 'complained'",
+            )
+            .bind(&email)
+            .bind(next.as_str())
+            .bind(&why)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    if let Some(next) = decision.delivery {
+        let sources = DeliveryState::sources_of(next);
+        let sql = format!(
+            "UPDATE deliveries SET state = ?, updated_at = ? WHERE id = ? AND state IN ({})",
+            placeholders(sources.len())
+        );
+        let mut q = sqlx::query(&sql).bind(next.as_str()).bind(at).bind(delivery.0);
+        for s in &sources {
+            q = q.bind(s.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    sqlx::query(
+        "UPDATE bounces SET delivery_id = ?, issue_id = ?, subscriber_id = ?, list_id = ?,
+                matched_by = ?, effect = ? WHERE id = ?",
+    )
+    .bind(delivery.0)
+    .bind(issue.0)
+    .bind(subscriber)
+    .bind(list)
+    .bind(matched_by)
+    .bind(decision.effect.as_str())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    let paused = if e.reason.is_sender_blocked() && e.is_failure && e.kind == BounceKind::Bounce {
+        pause_if_blocked(conn, issue, e, policy).await?
+    } else {
+        None
+    };
+    Ok(RecordedBounce {
+        effect: Some(decision.effect),
+        issue: Some(issue),
+        paused,
+    })
+}
+
+enum Bind<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+/// Moves the subscribers `filter` selects to `next`, from the states the domain allows.
+async fn move_subscribers(
+    conn: &mut SqliteConnection,
+    filter: &str,
+    binds: &[Bind<'_>],
+    next: SubscriberStatus,
+    why: &str,
+    at: i64,
+) -> Result<u64, StoreError> {
+    let sources = SubscriberStatus::sources_of(next);
+    let sql = format!(
+        "UPDATE subscribers SET status = ?, status_reason = ?, updated_at = ?
+         WHERE {filter} AND status IN ({})",
+        placeholders(sources.len())
+    );
+    let mut q = sqlx::query(&sql).bind(next.as_str()).bind(why).bind(at);
+    for b in binds {
+        q = match b {
+            Bind::Int(i) => q.bind(*i),
+            Bind::Text(t) => q.bind(*t),
+        };
+    }
+    for s in &sources {
+        q = q.bind(s.as_str());
+    }
+    Ok(q.execute(&mut *conn).await?.rows_affected())
+}
+
+/// Soft bounces counted against `subscriber` on distinct issues within the window and since their
+/// last delivery that went out and came back with nothing, this event's issue included.
+async fn soft_count(
+    conn: &mut SqliteConnection,
+    subscriber: i64,
+    list: i64,
+    issue: IssueId,
+    policy: &BouncePolicy,
+    now: DateTime<Utc>,
+) -> Result<u32, StoreError> {
+    let since = now - chrono::Duration::from_std(policy.soft_window).unwrap_or_default();
+    // Deliveries are looked up per issue of the list: (issue_id, subscriber_id) is indexed.
+    let last_clean: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(d.issue_id), 0) FROM deliveries d
+         WHERE d.issue_id IN (SELECT id FROM issues WHERE list_id = ?) AND d.subscriber_id = ?
+           AND d.state = 'sent' AND d.issue_id != ?
+           AND NOT EXISTS (SELECT 1 FROM bounces b WHERE b.delivery_id = d.id)",
+    )
+    .bind(list)
+    .bind(subscriber)
+    .bind(issue.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    let earlier: i64 = sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT issue_id) FROM bounces
+         WHERE subscriber_id = ? AND effect = ? AND received_at >= ? AND issue_id > ? AND issue_id != ?",
+    )
+    .bind(subscriber)
+    .bind(BounceEffect::SoftCounted.as_str())
+    .bind(to_millis(since))
+    .bind(last_clean)
+    .bind(issue.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(u32::try_from(earlier).unwrap_or(u32::MAX).saturating_add(1))
+}
+
+/// Pauses `issue` when sender-blocked refusals reach `block_pause_percent` of its most recent
+/// `block_window` attempted deliveries. Deliveries are claimed in id order, so the most recent ones
+/// are those just below the first still pending.
+async fn pause_if_blocked(
+    conn: &mut SqliteConnection,
+    issue: IssueId,
+    e: &NewBounce,
+    policy: &BouncePolicy,
+) -> Result<Option<IssueId>, StoreError> {
+    if policy.block_pause_percent == 0 {
+        return Ok(None);
+    }
+    let state: String = sqlx::query_scalar("SELECT state FROM issues WHERE id = ?")
+        .bind(issue.0)
+        .fetch_one(&mut *conn)
+        .await?;
+    if state.parse::<IssueState>()? != IssueState::Sending {
+        return Ok(None);
+    }
+    let frontier: i64 = sqlx::query_scalar(
+        "SELECT COALESCE((SELECT MIN(id) FROM deliveries WHERE issue_id = ?1 AND state = 'pending'),
+                         (SELECT MAX(id) + 1 FROM deliveries WHERE issue_id = ?1))",
+    )
+    .bind(issue.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    let low = frontier - i64::from(policy.block_window);
+    let attempted: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deliveries WHERE id >= ? AND id < ? AND issue_id = ?
+           AND state != 'pending' AND state != 'skipped' AND state != 'sending'",
+    )
+    .bind(low)
+    .bind(frontier)
+    .bind(issue.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    let blocked_reasons: Vec<BounceReason> = BounceReason::ALL
+        .iter()
+        .copied()
+        .filter(|r| r.is_sender_blocked())
+        .collect();
+    let sql = format!(
+        "SELECT COUNT(DISTINCT delivery_id) FROM bounces
+         WHERE issue_id = ? AND delivery_id >= ? AND delivery_id < ? AND reason IN ({})",
+        placeholders(blocked_reasons.len())
+    );
+    let mut q = sqlx::query_scalar(&sql).bind(issue.0).bind(low).bind(frontier);
+    for r in &blocked_reasons {
+        q = q.bind(r.as_str());
+    }
+    let blocked: i64 = q.fetch_one(&mut *conn).await?;
+    let share_reached =
+        blocked * 100 >= i64::from(policy.block_pause_percent) * attempted.max(1);
+    if blocked < i64::from(policy.block_min) || !share_reached {
+        return Ok(None);
+    }
+    let last = [
+        e.reply_code.map(|c| c.to_string()),
+        e.status.map(|s| s.to_string()),
+        e.diagnostic.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    let reason = format!(
+        "paused automatically: {blocked} of the last {attempted} deliveries were refused as {} \
+         (a block of the sending IP or domain, not bad addresses; last: {last}); \
+         `herald issue resume {issue}` to continue",
+        e.reason
+    );
+    debug_assert!(IssueState::Sending.can_move_to(IssueState::Paused));
+    let moved = sqlx::query("UPDATE issues SET state = ?, state_reason = ? WHERE id = ? AND state = ?")
+        .bind(IssueState::Paused.as_str())
+        .bind(&reason)
+        .bind(issue.0)
+        .bind(IssueState::Sending.as_str())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok((moved == 1).then_some(issue))
+}
