@@ -1,11 +1,11 @@
--- no-transaction
 -- Bounces and complaints. SQLite cannot change a CHECK in place, so `subscribers` is rebuilt to allow
--- the new `complained` status (SQLite's documented 12-step procedure: foreign keys off, one
--- transaction, new table, copy, drop, rename, foreign keys on).
+-- the new `complained` status. sqlx runs a SQLite migration inside a transaction with foreign keys on,
+-- where `PRAGMA foreign_keys = OFF` has no effect; dropping `subscribers` while `deliveries` refers to
+-- it would fail. So `deliveries` is set aside in a plain copy first, both tables are rebuilt, and
+-- `deliveries` is filled again from the copy (its foreign keys checked row by row on the way).
 
-PRAGMA foreign_keys = OFF;
-BEGIN IMMEDIATE;
-
+CREATE TABLE deliveries_copy AS SELECT * FROM deliveries;
+DROP TABLE deliveries;
 CREATE TABLE subscribers_new (
     id               INTEGER PRIMARY KEY,
     list_id          INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
@@ -29,6 +29,27 @@ INSERT INTO subscribers_new (id, list_id, email, name, attributes, status, creat
     FROM subscribers;
 DROP TABLE subscribers;
 ALTER TABLE subscribers_new RENAME TO subscribers;
+
+CREATE TABLE deliveries (
+    id              INTEGER PRIMARY KEY,
+    issue_id        INTEGER NOT NULL REFERENCES issues(id),
+    subscriber_id   INTEGER NOT NULL REFERENCES subscribers(id),
+    state           TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (state = 'pending' OR state = 'sending' OR state = 'sent' OR state = 'deferred' OR state = 'failed' OR state = 'bounced' OR state = 'skipped'),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_reply      TEXT,             -- the server's reply (or the connection error) of the last attempt
+    updated_at      INTEGER,
+    sent_at         INTEGER,
+    UNIQUE (issue_id, subscriber_id)
+) STRICT;
+INSERT INTO deliveries (id, issue_id, subscriber_id, state, attempts, next_attempt_at, last_reply,
+                        updated_at, sent_at)
+    SELECT id, issue_id, subscriber_id, state, attempts, next_attempt_at, last_reply, updated_at, sent_at
+    FROM deliveries_copy ORDER BY id;
+DROP TABLE deliveries_copy;
+-- Claiming walks this index: (issue, state) then id order, so a batch costs the same at 10k or 1M rows.
+CREATE INDEX deliveries_work ON deliveries (issue_id, state, id);
 
 -- One row per recipient a returned report (or a refusal while sending) names.
 CREATE TABLE bounces (
@@ -71,6 +92,3 @@ CREATE TABLE suppressions (
     reason      TEXT NOT NULL,
     created_at  INTEGER NOT NULL
 ) STRICT;
-
-COMMIT;
-PRAGMA foreign_keys = ON;

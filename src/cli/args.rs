@@ -35,6 +35,9 @@ pub enum Command {
     /// Queue and control issues.
     #[command(subcommand)]
     Issue(IssueCommand),
+    /// Bounces and complaints: ingest a report from the MTA, classify report files, list events.
+    #[command(subcommand)]
+    Bounce(BounceCommand),
     /// Preview the HTML (or with --text the plain part) a subscriber would get.
     Render {
         file: PathBuf,
@@ -99,6 +102,38 @@ pub enum SubscriberCommand {
         #[arg(long)]
         status: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BounceCommand {
+    /// Record one RFC 5322 message read on stdin, as an MTA's pipe delivers it. Exits 0 when the
+    /// message was handled or deliberately ignored, 75 (EX_TEMPFAIL) when it could not be recorded
+    /// (database busy or unavailable, unreadable configuration): the MTA then keeps it and retries.
+    Ingest {
+        /// The envelope recipient (Postfix `${original_recipient}`); without it herald reads
+        /// Delivered-To, X-Original-To and To.
+        #[arg(long)]
+        recipient: Option<String>,
+    },
+    /// Classify report files without touching the database.
+    Parse {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Recorded bounce events, newest first.
+    Ls {
+        #[arg(long)]
+        list: Option<String>,
+        #[arg(long)]
+        issue: Option<String>,
+        /// Only reports with no valid token (they changed nothing; for review).
+        #[arg(long)]
+        unmatched: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Print the raw report kept for an event (for bounce.keep_raw_days).
+    Raw { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

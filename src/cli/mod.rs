@@ -2,6 +2,7 @@
 //! prints a human summary, or with `--json` exactly one JSON document on stdout.
 
 mod args;
+mod bounces;
 mod csv_rows;
 mod issues;
 mod lists;

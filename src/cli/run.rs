@@ -1,6 +1,12 @@
 //! Entry point: parse arguments, load configuration, open the store, run one command.
 
-use super::{Cli, args::Command, issues, lists, output::Output, preview, subscribers};
+use super::{
+    Cli,
+    args::{BounceCommand, Command},
+    bounces, issues, lists,
+    output::Output,
+    preview, subscribers,
+};
 use crate::{
     app::{self, RunOptions},
     config::{self, Config, Loaded},
@@ -15,6 +21,9 @@ pub fn main() -> ExitCode {
     let loaded = config::load(cli.config.as_deref(), std::env::vars());
     if let Command::CheckConfig = cli.command {
         return check_config(loaded, Output { json: cli.json });
+    }
+    if let Command::Bounce(BounceCommand::Ingest { recipient }) = &cli.command {
+        return ingest(loaded, recipient.as_deref(), Output { json: cli.json });
     }
     let loaded = match loaded {
         Ok(l) => l,
@@ -110,6 +119,9 @@ async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
         }
         return app::run(config, shutdown_signal(), RunOptions { until_idle }).await;
     }
+    if let Command::Bounce(BounceCommand::Parse { files }) = &cli.command {
+        return bounces::parse(&config, files, out);
+    }
     let path = config.database_path();
     let store = Store::open(&path)
         .await
@@ -118,6 +130,7 @@ async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
         Command::List(c) => lists::run(&store, &config, c, out).await,
         Command::Subscriber(c) => subscribers::run(&store, c, out).await,
         Command::Issue(c) => issues::run(&store, &config, c, out).await,
+        Command::Bounce(c) => bounces::run(&store, c, out).await,
         Command::Render {
             file,
             list,
@@ -141,6 +154,71 @@ async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
     };
     store.close().await;
     result
+}
+
+/// sysexits.h: temporary failure, the MTA keeps the message and retries.
+const EX_TEMPFAIL: u8 = 75;
+
+/// `herald bounce ingest`: exit 0 when the report was recorded or deliberately ignored, 75 when it
+/// could not be (so the MTA retries; a bounce is never bounced). Configuration problems also give 75:
+/// the report waits in the MTA's queue until the operator fixes the file.
+fn ingest(
+    loaded: Result<Loaded, config::ConfigProblems>,
+    recipient: Option<&str>,
+    out: Output,
+) -> ExitCode {
+    let loaded = match loaded {
+        Ok(l) => l,
+        Err(problems) => {
+            eprintln!("herald bounce ingest: {problems}; the MTA should retry");
+            return ExitCode::from(EX_TEMPFAIL);
+        }
+    };
+    init_logging(&loaded.config, false);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("herald bounce ingest: cannot start the async runtime: {e}");
+            return ExitCode::from(EX_TEMPFAIL);
+        }
+    };
+    let clock: crate::clock::SharedClock = std::sync::Arc::new(crate::clock::SystemClock);
+    let result = runtime.block_on(crate::ops::bounces::ingest(
+        &loaded.config,
+        clock,
+        std::io::stdin().lock(),
+        recipient,
+    ));
+    match result {
+        Ok(outcome) => {
+            let _ = out.emit(&outcome, |o| {
+                let effects: Vec<&str> = o
+                    .events
+                    .iter()
+                    .map(|e| e.effect.map(|e| e.as_str()).unwrap_or("duplicate"))
+                    .collect();
+                format!(
+                    "{}: {}",
+                    o.kind,
+                    match o.delivery {
+                        Some(d) => format!("delivery #{d}: {}", effects.join(", ")),
+                        None => "no valid token: recorded as unmatched".into(),
+                    }
+                )
+            });
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "herald bounce ingest: {}; the MTA should retry",
+                format!("{e:#}").replace('\n', " ")
+            );
+            ExitCode::from(EX_TEMPFAIL)
+        }
+    }
 }
 
 /// Completes on SIGTERM or SIGINT.

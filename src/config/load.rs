@@ -487,14 +487,16 @@ impl Reader {
             (None, Some(file)) => match std::fs::read_to_string(&file) {
                 Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_owned()),
                 Err(e) => {
-                    self.problems
-                        .push(format!("`bounce.imap.password_file`: cannot read {file}: {e}"));
+                    self.problems.push(format!(
+                        "`bounce.imap.password_file`: cannot read {file}: {e}"
+                    ));
                     None
                 }
             },
             (Some(_), Some(_)) => {
                 self.problems.push(
-                    "`bounce.imap.password` and `bounce.imap.password_file`: set one, not both".into(),
+                    "`bounce.imap.password` and `bounce.imap.password_file`: set one, not both"
+                        .into(),
                 );
                 None
             }
@@ -524,9 +526,12 @@ impl Reader {
             folder: self.string("bounce.imap.folder", "INBOX".into()),
             poll: self.seconds("bounce.imap.poll_seconds", Duration::from_secs(60), 1),
             after: self.choice("bounce.imap.after", AfterProcessing::Delete, after),
-            processed_folder: self.string("bounce.imap.processed_folder", "herald-processed".into()),
+            processed_folder: self
+                .string("bounce.imap.processed_folder", "herald-processed".into()),
             unparsed_folder: self.string("bounce.imap.unparsed_folder", "herald-unparsed".into()),
-            ca_file: self.optional_string("bounce.imap.ca_file").map(PathBuf::from),
+            ca_file: self
+                .optional_string("bounce.imap.ca_file")
+                .map(PathBuf::from),
         }
     }
 

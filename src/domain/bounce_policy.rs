@@ -118,7 +118,12 @@ impl Decision {
 
 impl BouncePolicy {
     /// Whether a soft event counts against the address.
-    pub fn counts_as_soft(kind: BounceKind, class: BounceClass, reason: BounceReason, is_failure: bool) -> bool {
+    pub fn counts_as_soft(
+        kind: BounceKind,
+        class: BounceClass,
+        reason: BounceReason,
+        is_failure: bool,
+    ) -> bool {
         kind == BounceKind::Bounce
             && class == BounceClass::Soft
             && is_failure
@@ -153,7 +158,11 @@ impl BouncePolicy {
                         BounceEffect::NotCounted
                     });
                 }
-                let delivery = if hard { delivery_to(DeliveryState::Bounced) } else { None };
+                let delivery = if hard {
+                    delivery_to(DeliveryState::Bounced)
+                } else {
+                    None
+                };
                 if f.subscriber.can_move_to(SubscriberStatus::Bounced) {
                     Decision {
                         effect: BounceEffect::SubscriberBounced,
@@ -205,7 +214,11 @@ mod tests {
     #[test]
     fn soft_bounces_count_until_the_limit() {
         let policy = BouncePolicy::default();
-        let mut f = facts(BounceKind::Bounce, BounceClass::Soft, BounceReason::MailboxFull);
+        let mut f = facts(
+            BounceKind::Bounce,
+            BounceClass::Soft,
+            BounceReason::MailboxFull,
+        );
         assert_eq!(policy.decide(&f).effect, BounceEffect::SoftCounted);
         f.soft_count = 3;
         let d = policy.decide(&f);
@@ -224,16 +237,31 @@ mod tests {
 
     #[test]
     fn delay_reports_and_auto_replies_change_nothing() {
-        let mut f = facts(BounceKind::Bounce, BounceClass::Hard, BounceReason::UserUnknown);
+        let mut f = facts(
+            BounceKind::Bounce,
+            BounceClass::Hard,
+            BounceReason::UserUnknown,
+        );
         f.is_failure = false;
-        assert_eq!(BouncePolicy::default().decide(&f).effect, BounceEffect::Recorded);
-        let f = facts(BounceKind::AutoReply, BounceClass::Soft, BounceReason::Vacation);
+        assert_eq!(
+            BouncePolicy::default().decide(&f).effect,
+            BounceEffect::Recorded
+        );
+        let f = facts(
+            BounceKind::AutoReply,
+            BounceClass::Soft,
+            BounceReason::Vacation,
+        );
         assert_eq!(BouncePolicy::default().decide(&f).subscriber, None);
     }
 
     #[test]
     fn a_complaint_is_kept_even_after_an_unsubscribe() {
-        let mut f = facts(BounceKind::Complaint, BounceClass::Soft, BounceReason::Feedback);
+        let mut f = facts(
+            BounceKind::Complaint,
+            BounceClass::Soft,
+            BounceReason::Feedback,
+        );
         f.subscriber = SubscriberStatus::Unsubscribed;
         let policy = BouncePolicy {
             suppress: Suppress::AllLists,

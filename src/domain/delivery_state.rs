@@ -106,7 +106,10 @@ mod tests {
 
     #[test]
     fn sources_of_lists_every_state_allowed_to_move() {
-        assert_eq!(DeliveryState::sources_of(Bounced), vec![Sending, Sent, Failed]);
+        assert_eq!(
+            DeliveryState::sources_of(Bounced),
+            vec![Sending, Sent, Failed]
+        );
     }
 
     #[test]

@@ -218,7 +218,11 @@ impl Dispatcher {
             })
             .collect();
         self.store
-            .record_outcomes(&outcomes, &self.shared.config.bounce.policy, self.shared.clock.now())
+            .record_outcomes(
+                &outcomes,
+                &self.shared.config.bounce.policy,
+                self.shared.clock.now(),
+            )
             .await
             .map(drop)
     }

@@ -148,7 +148,11 @@ mod tests {
         );
         assert!(matches!(
             outcome_for(SendFailure::Transient(reply("451 later")), 2, &sending, now),
-            OutcomeKind::Failed { gave_up_after: Some(3), bounce: None, .. }
+            OutcomeKind::Failed {
+                gave_up_after: Some(3),
+                bounce: None,
+                ..
+            }
         ));
     }
 
@@ -169,14 +173,22 @@ mod tests {
         else {
             panic!("a 5xx fails at once");
         };
-        assert_eq!((b.reason, b.class), (BounceReason::UserUnknown, BounceClass::Hard));
+        assert_eq!(
+            (b.reason, b.class),
+            (BounceReason::UserUnknown, BounceClass::Hard)
+        );
         assert_eq!(error.to_string(), "550 5.1.1 <a@example.com>: user unknown");
-        let OutcomeKind::Failed { bounce: Some(b), .. } = outcome_for(
-            SendFailure::Permanent(reply("550 5.7.1 Service unavailable; client host blocked using zen.spamhaus.org")),
+        let OutcomeKind::Failed {
+            bounce: Some(b), ..
+        } = outcome_for(
+            SendFailure::Permanent(reply(
+                "550 5.7.1 Service unavailable; client host blocked using zen.spamhaus.org",
+            )),
             0,
             &sending,
             Utc::now(),
-        ) else {
+        )
+        else {
             panic!("a 5xx fails at once");
         };
         assert_eq!(b.class, BounceClass::Soft);

@@ -255,8 +255,7 @@ pub(super) async fn apply_bounce(
     let subscriber: i64 = row.get("subscriber_id");
     let list: i64 = row.get("list_id");
     let email: String = row.get("email");
-    let counts =
-        BouncePolicy::counts_as_soft(e.kind, e.class, e.reason, e.is_failure);
+    let counts = BouncePolicy::counts_as_soft(e.kind, e.class, e.reason, e.is_failure);
     let soft_count = if counts {
         soft_count(conn, subscriber, list, issue, policy, now).await?
     } else {
@@ -280,8 +279,15 @@ pub(super) async fn apply_bounce(
     if let Some(next) = decision.subscriber {
         move_subscribers(conn, "id = ?", &[Bind::Int(subscriber)], next, &why, at).await?;
         if decision.everywhere {
-            move_subscribers(conn, "email = ? AND list_id != ?", &[Bind::Text(&email), Bind::Int(list)], next, &why, at)
-                .await?;
+            move_subscribers(
+                conn,
+                "email = ? AND list_id != ?",
+                &[Bind::Text(&email), Bind::Int(list)],
+                next,
+                &why,
+                at,
+            )
+            .await?;
             sqlx::query(
                 "INSERT INTO suppressions (email, status, reason, created_at) VALUES (?, ?, ?, ?)
                  ON CONFLICT (email) DO UPDATE SET status = excluded.status, reason = excluded.reason
@@ -301,7 +307,10 @@ pub(super) async fn apply_bounce(
             "UPDATE deliveries SET state = ?, updated_at = ? WHERE id = ? AND state IN ({})",
             placeholders(sources.len())
         );
-        let mut q = sqlx::query(&sql).bind(next.as_str()).bind(at).bind(delivery.0);
+        let mut q = sqlx::query(&sql)
+            .bind(next.as_str())
+            .bind(at)
+            .bind(delivery.0);
         for s in &sources {
             q = q.bind(s.as_str());
         }
@@ -448,13 +457,15 @@ async fn pause_if_blocked(
          WHERE issue_id = ? AND delivery_id >= ? AND delivery_id < ? AND reason IN ({})",
         placeholders(blocked_reasons.len())
     );
-    let mut q = sqlx::query_scalar(&sql).bind(issue.0).bind(low).bind(frontier);
+    let mut q = sqlx::query_scalar(&sql)
+        .bind(issue.0)
+        .bind(low)
+        .bind(frontier);
     for r in &blocked_reasons {
         q = q.bind(r.as_str());
     }
     let blocked: i64 = q.fetch_one(&mut *conn).await?;
-    let share_reached =
-        blocked * 100 >= i64::from(policy.block_pause_percent) * attempted.max(1);
+    let share_reached = blocked * 100 >= i64::from(policy.block_pause_percent) * attempted.max(1);
     if blocked < i64::from(policy.block_min) || !share_reached {
         return Ok(None);
     }
@@ -474,13 +485,14 @@ async fn pause_if_blocked(
         e.reason
     );
     debug_assert!(IssueState::Sending.can_move_to(IssueState::Paused));
-    let moved = sqlx::query("UPDATE issues SET state = ?, state_reason = ? WHERE id = ? AND state = ?")
-        .bind(IssueState::Paused.as_str())
-        .bind(&reason)
-        .bind(issue.0)
-        .bind(IssueState::Sending.as_str())
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let moved =
+        sqlx::query("UPDATE issues SET state = ?, state_reason = ? WHERE id = ? AND state = ?")
+            .bind(IssueState::Paused.as_str())
+            .bind(&reason)
+            .bind(issue.0)
+            .bind(IssueState::Sending.as_str())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     Ok((moved == 1).then_some(issue))
 }

@@ -222,8 +222,9 @@ impl Store {
             let r = o.kind.last_reply();
             match &o.kind {
                 OutcomeKind::Sent { .. } => sent.push(serde_json::json!({ "i": id, "r": r })),
-                OutcomeKind::Deferred { retry_at, .. } => deferred
-                    .push(serde_json::json!({ "i": id, "r": r, "t": to_millis(*retry_at) })),
+                OutcomeKind::Deferred { retry_at, .. } => {
+                    deferred.push(serde_json::json!({ "i": id, "r": r, "t": to_millis(*retry_at) }))
+                }
                 OutcomeKind::Failed { bounce, .. } => {
                     failed.push(serde_json::json!({ "i": id, "r": r }));
                     if let Some(b) = bounce {

@@ -19,6 +19,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 impl Store {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_timeout(path, Duration::from_secs(30)).await
+    }
+
+    /// [`Store::open`], waiting at most `busy` for another process's write lock (each statement,
+    /// and the pool's wait for a connection).
+    pub async fn open_with_timeout(path: &Path, busy: Duration) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.display().to_string(),
@@ -33,13 +39,13 @@ impl Store {
             // page cache and the WAL); only a power loss can lose the last commits.
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30))
+            .busy_timeout(busy)
             // 6 MiB of page cache per connection: peak memory stays flat whatever the list size.
             .pragma("cache_size", "-6144");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(60))
+            .acquire_timeout(busy * 2 + Duration::from_secs(1))
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;

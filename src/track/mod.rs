@@ -1,8 +1,13 @@
 //! Track: what happened to each message. The recorder commits outcomes to the store; tokens tie an
-//! unsubscribe link or a bounce address back to its delivery without being guessable from an id.
+//! unsubscribe link or a bounce address back to its delivery without being guessable from an id;
+//! the intake turns a returned report into bounce events attributed by those tokens.
 
+mod attribution;
+mod intake;
 mod recorder;
 mod tokens;
 
+pub use attribution::{Attribution, attribute, attribute_with, from_verp};
+pub use intake::{BounceIntake, IngestOutcome, deflate, inflate};
 pub use recorder::{Recorder, RecorderError};
 pub use tokens::{Purpose, TokenPair, Tokens};

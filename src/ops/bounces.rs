@@ -1,0 +1,167 @@
+//! Bounce operations: ingest one report, classify files without the database, list recorded events.
+
+use crate::{
+    app::load_tokens,
+    bounce::report::{self, Report},
+    clock::SharedClock,
+    config::Config,
+    domain::{BounceSource, DeliveryId, IssueId, ListSlug},
+    store::{BounceFilter, BounceRow, Store, StoreError},
+    track::{BounceIntake, IngestOutcome, Purpose, Tokens, attribute_with},
+};
+use std::{io::Read, path::PathBuf};
+
+/// Reads at most `limit` bytes of a report; the rest is dropped (headers and the DSN come first).
+pub fn read_report(mut input: impl Read, limit: usize) -> std::io::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    input.by_ref().take(limit as u64).read_to_end(&mut raw)?;
+    // Drain what is left so the writer (an MTA's pipe) does not see a broken pipe.
+    std::io::copy(&mut input, &mut std::io::sink())?;
+    Ok(raw)
+}
+
+/// Why an ingest did not happen; every one of these means "try again later" to an MTA.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("cannot read the report: {0}")]
+    Read(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0:#}")]
+    Other(#[from] anyhow::Error),
+}
+
+/// Records one report read from `input`, as `herald bounce ingest` does.
+pub async fn ingest(
+    config: &Config,
+    clock: SharedClock,
+    input: impl Read,
+    envelope_recipient: Option<&str>,
+) -> Result<IngestOutcome, IngestError> {
+    let raw = read_report(input, config.bounce.max_report_bytes)?;
+    let path = config.database_path();
+    let store = Store::open_with_timeout(&path, config.bounce.busy_timeout).await?;
+    let result = async {
+        let tokens = load_tokens(config, &store).await?;
+        let intake = intake(config, store.clone(), tokens);
+        Ok::<_, IngestError>(
+            intake
+                .ingest(&raw, BounceSource::Pipe, envelope_recipient, clock.now())
+                .await?,
+        )
+    }
+    .await;
+    store.close().await;
+    result
+}
+
+/// The intake `serve` and `bounce ingest` share.
+pub fn intake(config: &Config, store: Store, tokens: Tokens) -> BounceIntake {
+    BounceIntake::new(
+        store,
+        tokens,
+        config.bounce.policy.clone(),
+        !config.bounce.keep_raw.is_zero(),
+    )
+}
+
+/// What `bounce parse` prints for one file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ParsedFile {
+    pub file: PathBuf,
+    #[serde(flatten)]
+    pub report: Report,
+    pub delivery: Option<ClaimedDelivery>,
+}
+
+/// The delivery a report's token claims.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClaimedDelivery {
+    pub delivery_id: DeliveryId,
+    pub found_in: &'static str,
+    /// Whether the token's signature was checked (only when `http.token_secret` is configured:
+    /// `bounce parse` never opens the database, where a generated key lives).
+    pub verified: bool,
+}
+
+/// Classifies each file without touching the database.
+pub fn parse_files(config: &Config, files: &[PathBuf]) -> anyhow::Result<Vec<ParsedFile>> {
+    let tokens = config
+        .http
+        .token_secret
+        .as_ref()
+        .map(|s| Tokens::new(s.expose().as_bytes()));
+    files
+        .iter()
+        .map(|file| {
+            let raw = std::fs::File::open(file)
+                .and_then(|f| read_report(f, config.bounce.max_report_bytes))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let report = report::parse(&raw);
+            let delivery = match &tokens {
+                Some(t) => attribute_with(&|p, tok| t.verify(p, tok), &report, None).map(|a| {
+                    ClaimedDelivery {
+                        delivery_id: a.delivery,
+                        found_in: a.found_in,
+                        verified: true,
+                    }
+                }),
+                None => attribute_with(
+                    &|_: Purpose, tok| Tokens::peek_unverified(tok),
+                    &report,
+                    None,
+                )
+                .map(|a| ClaimedDelivery {
+                    delivery_id: a.delivery,
+                    found_in: a.found_in,
+                    verified: false,
+                }),
+            };
+            Ok(ParsedFile {
+                file: file.clone(),
+                report,
+                delivery,
+            })
+        })
+        .collect()
+}
+
+/// Recorded events, newest first.
+pub async fn list(
+    store: &Store,
+    list: Option<&str>,
+    issue: Option<&str>,
+    unmatched: bool,
+    limit: u32,
+) -> anyhow::Result<Vec<BounceRow>> {
+    let list = list.map(ListSlug::parse).transpose()?;
+    if let Some(slug) = &list {
+        store.list(slug).await?;
+    }
+    let issue = issue
+        .map(|i| {
+            i.trim_start_matches('#')
+                .parse::<i64>()
+                .map(IssueId)
+                .map_err(|_| anyhow::anyhow!("--issue `{i}` is not an issue number"))
+        })
+        .transpose()?;
+    Ok(store
+        .bounces(&BounceFilter {
+            list,
+            issue,
+            unmatched,
+            limit: Some(limit),
+        })
+        .await?)
+}
+
+/// A kept raw report, decompressed.
+pub async fn raw_report(store: &Store, id: i64) -> anyhow::Result<Vec<u8>> {
+    let deflated = store.bounce_raw(id).await?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "bounce #{id} has no raw report (not kept, or older than bounce.keep_raw_days)"
+        )
+    })?;
+    Ok(crate::track::inflate(&deflated)?)
+}
