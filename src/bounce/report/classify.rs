@@ -4,7 +4,7 @@
 //! words say what happened. The enhanced status comes next, then the bare reply code. The class is
 //! [`BounceReason::class`] of the reason, permanent when the status is 5.x.x or the code 5xx.
 
-use super::patterns::{PRIORITY, reasons_in};
+use super::patterns::{PRIORITY, reasons_in, user_unknown_decisive};
 use crate::domain::{BounceClass, BounceReason, EnhancedStatus};
 
 /// Classifies one failure. Returns the reason, the class, and the enhanced status (as given, or
@@ -19,7 +19,15 @@ pub fn classify(
     status: Option<EnhancedStatus>,
     text: &str,
 ) -> (BounceReason, BounceClass, Option<EnhancedStatus>) {
-    classify_with(reply_code, status, text, None)
+    classify_with(
+        reply_code,
+        status,
+        text,
+        &Facts {
+            smtp_time: true,
+            ..Facts::default()
+        },
+    )
 }
 
 /// What the report itself says about the failure beyond code, status and text.
@@ -31,25 +39,63 @@ pub(super) enum Hint {
     Delayed,
 }
 
-/// [`classify`], with the report's own verdict when it gives one.
+/// The circumstances of one failure, beyond its code, status and text.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Facts<'a> {
+    pub hint: Option<Hint>,
+    /// More text about this recipient (the report's block for it), where the SMTP command that was
+    /// refused may be named when the diagnostic does not say.
+    pub context: &'a str,
+    /// The diagnostic comes from a local delivery agent (`X-Unix;`), not a remote server.
+    pub mailer: bool,
+    /// Classifying a reply herald got itself while sending: a refusal naming an unknown user came
+    /// at RCPT TO, where such words are to be believed.
+    pub smtp_time: bool,
+}
+
+/// [`classify`], with what the report says around the diagnostic.
 pub(super) fn classify_with(
     reply_code: Option<u16>,
     status: Option<EnhancedStatus>,
     text: &str,
-    hint: Option<Hint>,
+    facts: &Facts<'_>,
 ) -> (BounceReason, BounceClass, Option<EnhancedStatus>) {
     let lower = normalise(text);
-    // A status of 2.x.x on a failure is noise; x.0.0 says nothing beyond the class.
+    let hint = facts.hint;
+    // A status of 2.x.x on a failure is noise.
     let status = status.filter(|s| s.class != 2 || hint.is_none());
-    let reason = reason_of(reply_code, status, &lower, hint);
+    let context = normalise(facts.context);
+    let command = command_in(text, &lower).or_else(|| command_in(facts.context, &context));
+    let command = match command {
+        None if facts.smtp_time => Some(Command::RcptTo),
+        c => c,
+    };
     let permanent = match (status, reply_code) {
         (Some(s), _) => s.is_permanent(),
         (None, Some(c)) => (500..600).contains(&c),
         (None, None) => hint == Some(Hint::Failed),
     };
+    let mut reason = if facts.mailer {
+        mailer_reason(&lower)
+    } else {
+        reason_of(reply_code, status, &lower, hint, command, &context)
+    };
+    // "Domain not found" while the MTA keeps trying is a DNS trouble, not a verdict on the domain.
+    if reason == BounceReason::HostUnknown && !permanent {
+        reason = BounceReason::NetworkError;
+    }
     let class = reason.class(permanent);
     let status = status.or_else(|| derived_status(reason, permanent, reply_code, hint));
     (reason, class, status)
+}
+
+/// A local delivery agent's failure: a full mailbox, or the agent's own error.
+fn mailer_reason(lower: &str) -> BounceReason {
+    if reasons_in(lower).contains(&BounceReason::MailboxFull) {
+        BounceReason::MailboxFull
+    } else {
+        BounceReason::MailerError
+    }
 }
 
 /// Lower-cased, runs of whitespace collapsed to one space, bounded.
@@ -78,8 +124,8 @@ pub(super) fn normalise(text: &str) -> String {
 /// Diagnostics longer than this are cut: the reason is in the first lines.
 const MAX_TEXT: usize = 16 * 1024;
 
-/// The SMTP command a refusal answered, when the text says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The SMTP command a refusal answered, when the text says, in session order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Command {
     Connect,
     Helo,
@@ -88,34 +134,58 @@ enum Command {
     Data,
 }
 
-fn command_in(lower: &str) -> Option<Command> {
-    const TABLE: &[(&str, Command)] = &[
-        ("in reply to end of data", Command::Data),
-        ("after end of data", Command::Data),
-        ("in reply to data", Command::Data),
-        ("after data", Command::Data),
-        ("final data", Command::Data),
-        ("in reply to rcpt to", Command::RcptTo),
-        ("after rcpt to", Command::RcptTo),
-        ("rcpt to response", Command::RcptTo),
-        ("[rcpt_to]", Command::RcptTo),
-        ("in reply to mail from", Command::MailFrom),
-        ("after mail from", Command::MailFrom),
-        ("mail from response", Command::MailFrom),
-        ("[mail_from]", Command::MailFrom),
-        ("in reply to ehlo", Command::Helo),
-        ("in reply to helo", Command::Helo),
-        ("after ehlo", Command::Helo),
-        ("after helo", Command::Helo),
-        ("after initial connection", Command::Connect),
-        ("after connection", Command::Connect),
-        ("greeting", Command::Connect),
-    ];
-    TABLE
-        .iter()
-        .filter_map(|&(p, c)| lower.find(p).map(|i| (i, c)))
-        .min_by_key(|&(i, _)| i)
-        .map(|(_, c)| c)
+/// The latest session stage the text names: a transcript shows every command up to the refused
+/// one. Upper-case command words (`DATA`, `EHLO`) are looked for in the original text, since the
+/// lower-case words are ordinary English.
+fn command_in(text: &str, lower: &str) -> Option<Command> {
+    let mut found = None;
+    let mut note = |c: Command| found = found.max(Some(c));
+    if [
+        "after initial connection",
+        "after connection",
+        "greeting",
+        "connected to",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
+    {
+        note(Command::Connect);
+    }
+    if has_word(text, "EHLO") || has_word(text, "HELO") || lower.contains("my name was rejected") {
+        note(Command::Helo);
+    }
+    if lower.contains("mail from") || lower.contains("[mail_from]") {
+        note(Command::MailFrom);
+    }
+    if has_word(lower, "rcpt")
+        || lower.contains("[rcpt_to]")
+        || lower.contains("does not like recipient")
+        || lower.contains("has rejected address")
+    {
+        note(Command::RcptTo);
+    }
+    if has_word(text, "DATA") || lower.contains("end of data") || lower.contains("final data") {
+        note(Command::Data);
+    }
+    found
+}
+
+/// `word` in `text` with no letter or digit on either side.
+fn has_word(text: &str, word: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = text.get(from..).and_then(|t| t.find(word)) {
+        let at = from + i;
+        let end = at + word.len();
+        let before = at.checked_sub(1).and_then(|j| bytes.get(j));
+        let after = bytes.get(end);
+        let boundary = |b: Option<&u8>| b.is_none_or(|b| !b.is_ascii_alphanumeric() && *b != b'_');
+        if boundary(before) && boundary(after) {
+            return true;
+        }
+        from = end;
+    }
+    false
 }
 
 /// The reason RFC 3463 gives a status, when it names one.
@@ -189,6 +259,8 @@ fn reason_of(
     status: Option<EnhancedStatus>,
     lower: &str,
     hint: Option<Hint>,
+    command: Option<Command>,
+    context: &str,
 ) -> BounceReason {
     use BounceReason::*;
     let found = reasons_in(lower);
@@ -196,23 +268,53 @@ fn reason_of(
     if by_status == Some(Delivered) {
         return Delivered;
     }
-    let command = command_in(lower);
-    // A status of 5.1.1 next to words about relaying, blocking, a full mailbox or the sender is
-    // about those: many servers write 5.1.1 (or 5.1.0) for every RCPT refusal.
-    let status_user_unknown_contradicted = by_status == Some(UserUnknown)
+    // A status of 5.1.1 next to words about anything but the address (relaying, blocking, a full
+    // mailbox, the sender, rates) is about those: many servers write 5.1.1 for every RCPT refusal.
+    let user_unknown_contradicted = by_status == Some(UserUnknown)
         && found.iter().any(|r| {
-            matches!(
+            !matches!(
                 r,
-                NoRelaying | Blocked | MailboxFull | HasMoved | Rejected | NotAccept
+                UserUnknown
+                    | HostUnknown
+                    | SystemError
+                    | NetworkError
+                    | Expired
+                    | SecurityError
+                    | MailerError
+                    | SyntaxError
+                    | ContentError
+                    | NotCompliantRfc
+                    | SystemFull
+                    | FailedStarttls
             )
         });
+    // Words about an unknown user are believed at RCPT TO, next to a 5.1.x status, or in a vendor's
+    // own unambiguous wording; after DATA they come from a content filter posing as a missing
+    // mailbox.
+    let user_words_believed = command == Some(Command::RcptTo)
+        || (by_status == Some(UserUnknown) && !user_unknown_contradicted)
+        || user_unknown_decisive(lower)
+        || user_unknown_decisive(context);
     let mut reason = None;
     for &r in PRIORITY {
         let by_text = found.contains(&r);
         let by_code = by_status == Some(r)
             && is_specific(r)
-            && !(r == UserUnknown && status_user_unknown_contradicted);
-        if by_text || by_code {
+            && !(r == UserUnknown && user_unknown_contradicted)
+            && !(r == HostUnknown && found.contains(&NetworkError));
+        let chosen = match r {
+            UserUnknown => by_code || (by_text && user_words_believed),
+            Filtered => {
+                by_text
+                    || (found.contains(&UserUnknown)
+                        && !matches!(
+                            command,
+                            Some(Command::Connect | Command::Helo | Command::MailFrom)
+                        ))
+            }
+            _ => by_text || by_code,
+        };
+        if chosen {
             reason = Some(r);
             break;
         }
@@ -227,7 +329,7 @@ fn reason_of(
         Some(Command::MailFrom)
             if matches!(
                 reason,
-                None | Some(UserUnknown | Filtered | SecurityError | SystemError)
+                None | Some(UserUnknown | Filtered | SecurityError | SystemError | HostUnknown)
             ) =>
         {
             reason = Some(Rejected)
@@ -379,7 +481,15 @@ mod tests {
             (MailboxFull, Soft, Some("4.2.2".into()))
         );
         assert_eq!(
-            classify_with(None, None, "retry timeout exceeded", Some(Hint::Failed)),
+            classify_with(
+                None,
+                None,
+                "retry timeout exceeded",
+                &Facts {
+                    hint: Some(Hint::Failed),
+                    ..Facts::default()
+                }
+            ),
             (
                 Expired,
                 Soft,

@@ -40,9 +40,8 @@ pub(super) fn mentions_fields(lower_text: &str) -> bool {
     lower_text.contains("final-recipient:") || lower_text.contains("original-recipient:")
 }
 
-/// Reads every field group in `text`. Groups are separated by blank lines; a new Final-Recipient
-/// (or Original-Recipient after a Final-Recipient) also starts a new group, for writers that forget
-/// the blank line.
+/// Reads every field group in `text`. Groups are separated by blank lines; a second Final-Recipient
+/// (or Original-Recipient) also starts a new group, for writers that forget the blank line.
 pub(super) fn read(text: &str) -> (DsnMessage, Vec<DsnRecipient>) {
     let mut message = DsnMessage::default();
     let mut recipients: Vec<DsnRecipient> = Vec::new();
@@ -64,7 +63,7 @@ pub(super) fn read(text: &str) -> (DsnMessage, Vec<DsnRecipient>) {
                 current.final_recipient = address_of(value);
             }
             "original-recipient" => {
-                if current.original_recipient.is_some() || current.final_recipient.is_some() {
+                if current.original_recipient.is_some() {
                     recipients.push(std::mem::take(&mut current));
                 }
                 current.original_recipient = address_of(value);

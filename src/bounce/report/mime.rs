@@ -143,7 +143,10 @@ impl Walker<'_> {
 
     fn text_part(&mut self, ctype: &str, subtype: &str, text: &str, returned: bool) {
         if returned {
-            if ctype == "text" {
+            // A forwarded report's own delivery-status still names its recipients.
+            if subtype.contains("delivery-status") {
+                self.mail.status_parts.push(text.into());
+            } else if ctype == "text" {
                 self.mail.returned_texts.push(text.to_owned());
             }
             return;

@@ -2,7 +2,7 @@
 //! multipart/report), then Amazon SES notifications, then RFC 3464 delivery-status fields, then the
 //! text of any other bounce, then auto-replies; anything else is `other`.
 
-use super::classify::{Hint, classify_with};
+use super::classify::{Facts, Hint, classify_with};
 use super::dsn::{self, DsnRecipient};
 use super::mime::{self, Mail};
 use super::{RecipientReport, Report, arf, autoreply, returned, scan, ses, vendors};
@@ -52,6 +52,7 @@ impl<'m> Context<'m> {
             }
             body.push_str(&t.replace("\r\n", "\n"));
         }
+        let body = unquote(body);
         let (report_text, inline) = match returned::split_at(&body) {
             Some(at) => (
                 body.get(..at).unwrap_or("").to_owned(),
@@ -139,6 +140,31 @@ impl<'m> Context<'m> {
         truncate(&mut text, MAX_REPORT_TEXT);
         text
     }
+}
+
+/// A report forwarded with every line quoted ("> "): the quoting removed, so that it reads as the
+/// original report.
+fn unquote(body: String) -> String {
+    let (mut lines, mut quoted) = (0usize, 0usize);
+    for l in body.lines().filter(|l| !l.trim().is_empty()).take(2_000) {
+        lines += 1;
+        if l.starts_with('>') {
+            quoted += 1;
+        }
+    }
+    if lines < 5 || quoted * 10 < lines * 6 {
+        return body;
+    }
+    let mut out = String::with_capacity(body.len());
+    for l in body.lines() {
+        let l = l
+            .strip_prefix('>')
+            .map(|r| r.strip_prefix(' ').unwrap_or(r))
+            .unwrap_or(l);
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
 }
 
 fn truncate(s: &mut String, max: usize) {
@@ -296,10 +322,12 @@ pub(super) fn recipient_from(f: Fields) -> RecipientReport {
         (None, r) => r,
     };
     let mut code = reply.code;
+    // Success only when the report says so (an action, or a written 2.x.x status), never from a
+    // number that happens to look like one in the text.
     let delivered = matches!(
         f.action.as_deref(),
-        Some("delivered" | "relayed" | "expanded")
-    ) || (f.action.is_none() && status.is_some_and(|s| s.class == 2));
+        Some("delivered" | "relayed" | "expanded" | "deliverable")
+    ) || (f.action.is_none() && f.status.is_some_and(|s| s.class == 2));
     if delivered {
         return RecipientReport {
             address: f.address,
@@ -312,11 +340,18 @@ pub(super) fn recipient_from(f: Fields) -> RecipientReport {
             remote_mta: f.remote_mta,
         };
     }
-    let mut text = match &f.diagnostic_type {
-        Some(t) if !t.eq_ignore_ascii_case("smtp") => format!("{t}; {}", f.diagnostic),
-        _ => f.diagnostic.clone(),
+    let mailer = f
+        .diagnostic_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("x-unix"));
+    let mut text = f.diagnostic.clone();
+    let facts = Facts {
+        hint: Some(f.hint),
+        context: f.extra.first().map(String::as_str).unwrap_or(""),
+        mailer,
+        smtp_time: false,
     };
-    let mut result = classify_with(code, status, &text, Some(f.hint));
+    let mut result = classify_with(code, status, &text, &facts);
     for extra in &f.extra {
         if !matches!(result.0, BounceReason::OnHold | BounceReason::Undefined) {
             break;
@@ -331,7 +366,7 @@ pub(super) fn recipient_from(f: Fields) -> RecipientReport {
         let status = status.or(reply.status);
         text.push('\n');
         text.push_str(extra);
-        result = classify_with(code, status, &text, Some(f.hint));
+        result = classify_with(code, status, &text, &facts);
     }
     let (reason, class, status) = result;
     let action = f.action.or_else(|| {
@@ -555,7 +590,7 @@ fn looks_like_bounce(ctx: &Context<'_>) -> bool {
 /// A bounce written as text: recipients and their explanations found by scanning.
 fn from_text(ctx: &Context<'_>) -> Vec<RecipientReport> {
     let text = &ctx.report_text;
-    let exclude = ctx.not_recipients(false);
+    let exclude = ctx.not_recipients(true);
     let mut found = scan::recipients(text, &exclude);
     let failed_header: Vec<String> = ctx
         .mail

@@ -126,6 +126,13 @@ const PHRASES: &[(BounceReason, &[&str])] = &[
             "unknown mailbox",
             "unknown recipient",
             "unknown user",
+            "not listed in domino directory",
+            "not listed in public name & address book",
+            "invalid final delivery userid",
+            "no valid recipients for this mm",
+            "the recipient name is not recognized",
+            "address couldn't be found",
+            "destinataire invalide",
             "user does not exist",
             "user missing home directory",
             "user not active",
@@ -185,7 +192,6 @@ const PHRASES: &[(BounceReason, &[&str])] = &[
             "domain name not found",
             "no mx or a record",
             "unknown domain",
-            "invalid domain name",
             "no such host",
             "couldn't find any host named",
             "couldn't find any host by that name",
@@ -214,6 +220,7 @@ const PHRASES: &[(BounceReason, &[&str])] = &[
             "null mx",
             "nullmx",
             "does not accept email",
+            "an mx or srv record indicated no smtp service",
         ],
     ),
     (
@@ -378,6 +385,7 @@ const PHRASES: &[(BounceReason, &[&str])] = &[
             "not currently accepting mail from your ip",
             "part of their network is on our block list",
             "please use the smtp server of your isp",
+            "but my name was rejected",
             "refused - see http",
             "rejected - multi-blacklist",
             "rejected because the sending mta or the sender has not passed validation",
@@ -1031,6 +1039,39 @@ pub(super) const PAIRS: &[(BounceReason, &str, &str)] = &[
     (NotCompliantRfc, " multiple ", " header"),
     (AuthFailure, " is not allowed to send mail.", "_401"),
 ];
+
+/// Wording about a missing mailbox that a vendor uses for nothing else: believed whatever the SMTP
+/// stage (the generic "user unknown" is not, after DATA).
+const USER_UNKNOWN_DECISIVE: &[&str] = &[
+    "not listed in domino directory",
+    "not listed in public name & address book",
+    "invalid final delivery userid",
+    "no valid recipients for this mm",
+    "sorry, no mailbox here by that name",
+    "no mailbox here by that name",
+    "user unknown in local recipient table",
+    "user unknown in virtual mailbox table",
+    "user unknown in virtual alias table",
+    "unrouteable address",
+    "the email account that you tried to reach does not exist",
+    "resolver.adr.recipientnotfound",
+    "resolver.adr.recipient notfound",
+    "recipient not found by smtp address lookup",
+    "this user doesn't have a yahoo",
+    "no such user here",
+    "mailbox not found",
+    "mailbox unavailable",
+    "the recipient name is not recognized",
+    "address couldn't be found",
+    "address could not be found",
+    "destinataire invalide",
+    "no such user",
+];
+
+/// Whether `text` (lower-cased) uses wording in [`USER_UNKNOWN_DECISIVE`].
+pub(super) fn user_unknown_decisive(text: &str) -> bool {
+    USER_UNKNOWN_DECISIVE.iter().any(|p| text.contains(p))
+}
 
 struct Table {
     automaton: AhoCorasick,
