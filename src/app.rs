@@ -140,6 +140,7 @@ impl App {
                 }
             }
         });
+        spawn_bounce_intakes(&config, &store, &tokens, &clock, &tracker, &stop);
         let scheduler = Arc::new(Scheduler::new(
             store.clone(),
             clock.clone(),
@@ -185,6 +186,59 @@ impl App {
             (Ok(()), None) => Ok(()),
         }
     }
+}
+
+/// The Maildir and IMAP bounce pollers, when configured, and the hourly pruning of raw reports older
+/// than `bounce.keep_raw_days`.
+fn spawn_bounce_intakes(
+    config: &Arc<Config>,
+    store: &Store,
+    tokens: &Tokens,
+    clock: &SharedClock,
+    tracker: &TaskTracker,
+    stop: &CancellationToken,
+) {
+    let intake = crate::ops::bounces::intake(config, store.clone(), tokens.clone());
+    if let Some(dir) = &config.bounce.maildir {
+        let maildir = crate::bounce::maildir::MaildirIntake {
+            dir: dir.clone(),
+            after: config.bounce.maildir_after,
+            max_bytes: config.bounce.max_report_bytes,
+            intake: intake.clone(),
+            clock: clock.clone(),
+        };
+        tracker.spawn(maildir.run(config.bounce.maildir_poll, stop.clone()));
+    }
+    if let Some(imap) = &config.bounce.imap {
+        let imap = crate::bounce::imap::ImapIntake {
+            config: imap.clone(),
+            max_bytes: config.bounce.max_report_bytes,
+            timeout: config.smtp.timeout,
+            intake,
+            clock: clock.clone(),
+        };
+        tracker.spawn(imap.run(stop.clone()));
+    }
+    let (store, clock, stop, keep) = (
+        store.clone(),
+        clock.clone(),
+        stop.clone(),
+        config.bounce.keep_raw,
+    );
+    tracker.spawn(async move {
+        loop {
+            let before = clock.now() - chrono::Duration::from_std(keep).unwrap_or_default();
+            match store.prune_raw_reports(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reports = n, "raw bounce reports past bounce.keep_raw_days dropped"),
+                Err(e) => tracing::warn!(error = %e, "cannot prune raw bounce reports"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                _ = stop.cancelled() => return,
+            }
+        }
+    });
 }
 
 async fn tick_on_interval(scheduler: Arc<Scheduler>, every: Duration, stop: CancellationToken) {

@@ -53,22 +53,20 @@ pub async fn run(
             let issues = store.issue_summaries(list).await?;
             out.emit(&issues, |issues| {
                 let mut s = format!(
-                    "{:>5}  {:<16} {:<10} {:>8} {:>8} {:>8}  {}\n",
-                    "ID", "LIST", "STATE", "SENT", "LEFT", "FAILED", "SUBJECT"
+                    "{:>5}  {:<16} {:<10} {:>8} {:>8} {:>8} {:>8} {:>10}  {}\n",
+                    "ID", "LIST", "STATE", "SENT", "LEFT", "FAILED", "BOUNCED", "COMPLAINED", "SUBJECT"
                 );
                 for i in issues {
                     let left: i64 = ["pending", "sending", "deferred"]
                         .iter()
                         .map(|k| i.deliveries.get(k).copied().unwrap_or(0))
                         .sum();
-                    let failed: i64 = ["failed", "bounced"]
-                        .iter()
-                        .map(|k| i.deliveries.get(k).copied().unwrap_or(0))
-                        .sum();
+                    let failed = i.deliveries.get("failed").copied().unwrap_or(0);
+                    let bounced = i.deliveries.get("bounced").copied().unwrap_or(0);
                     let sent = i.deliveries.get("sent").copied().unwrap_or(0);
                     s.push_str(&format!(
-                        "{:>5}  {:<16} {:<10} {sent:>8} {left:>8} {failed:>8}  {}\n",
-                        i.id, i.list, i.state, i.subject
+                        "{:>5}  {:<16} {:<10} {sent:>8} {left:>8} {failed:>8} {bounced:>8} {:>10}  {}\n",
+                        i.id, i.list, i.state, i.complaints, i.subject
                     ));
                 }
                 s
@@ -147,7 +145,8 @@ fn human_summary(s: &IssueSummary) -> String {
     }
     out.push('\n');
     for (state, n) in &s.deliveries {
-        out.push_str(&format!("  {state:<9} {n}\n"));
+        out.push_str(&format!("  {state:<10} {n}\n"));
     }
+    out.push_str(&format!("  {:<10} {}\n", "complaints", s.complaints));
     out
 }

@@ -88,17 +88,18 @@ pub async fn run(
             let lists = store.list_summaries().await?;
             out.emit(&lists, |lists| {
                 let mut s = format!(
-                    "{:<24} {:>8} {:>13} {:>8}  {}\n",
-                    "LIST", "ACTIVE", "UNSUBSCRIBED", "BOUNCED", "SCHEDULE"
+                    "{:<24} {:>8} {:>13} {:>8} {:>10}  {}\n",
+                    "LIST", "ACTIVE", "UNSUBSCRIBED", "BOUNCED", "COMPLAINED", "SCHEDULE"
                 );
                 for l in lists {
                     let n = |k: &str| l.subscribers.get(k).copied().unwrap_or(0);
                     s.push_str(&format!(
-                        "{:<24} {:>8} {:>13} {:>8}  {}\n",
+                        "{:<24} {:>8} {:>13} {:>8} {:>10}  {}\n",
                         l.slug,
                         n("active"),
                         n("unsubscribed"),
                         n("bounced"),
+                        n("complained"),
                         l.schedule
                             .as_deref()
                             .map(|p| format!("{p} ({})", l.timezone))

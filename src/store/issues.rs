@@ -95,7 +95,8 @@ impl Store {
     pub async fn issue_summary(&self, id: IssueId) -> Result<IssueSummary, StoreError> {
         let issue = self.issue(id).await?;
         let deliveries = self.delivery_counts(id).await?;
-        Ok(summary(issue, deliveries))
+        let complaints = self.complaint_count(id).await?;
+        Ok(summary(issue, deliveries, complaints))
     }
 
     pub async fn issue_summaries(
@@ -115,7 +116,8 @@ impl Store {
         for row in &rows {
             let issue = issue_from_row(row)?;
             let counts = self.delivery_counts(issue.id).await?;
-            out.push(summary(issue, counts));
+            let complaints = self.complaint_count(issue.id).await?;
+            out.push(summary(issue, counts, complaints));
         }
         Ok(out)
     }
@@ -253,7 +255,11 @@ impl Store {
     }
 }
 
-fn summary(issue: Issue, deliveries: BTreeMap<DeliveryState, i64>) -> IssueSummary {
+fn summary(
+    issue: Issue,
+    deliveries: BTreeMap<DeliveryState, i64>,
+    complaints: i64,
+) -> IssueSummary {
     IssueSummary {
         id: issue.id,
         list: issue.list_slug.to_string(),
@@ -269,6 +275,7 @@ fn summary(issue: Issue, deliveries: BTreeMap<DeliveryState, i64>) -> IssueSumma
             .copied()
             .map(|s| (s.as_str(), deliveries.get(&s).copied().unwrap_or(0)))
             .collect(),
+        complaints,
     }
 }
 

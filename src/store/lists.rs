@@ -100,9 +100,9 @@ impl Store {
             .map(|l| {
                 let id: i64 = l.get("id");
                 let mut subscribers: std::collections::BTreeMap<String, i64> =
-                    ["active", "unsubscribed", "bounced"]
+                    crate::domain::SubscriberStatus::ALL
                         .iter()
-                        .map(|s| (s.to_string(), 0))
+                        .map(|s| (s.as_str().to_owned(), 0))
                         .collect();
                 for c in counts.iter().filter(|c| c.get::<i64, _>("list_id") == id) {
                     subscribers.insert(c.get("status"), c.get("n"));

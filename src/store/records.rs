@@ -72,6 +72,8 @@ pub struct IssueSummary {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub deliveries: BTreeMap<&'static str, i64>,
+    /// Complaints (feedback-loop reports) recorded against the issue.
+    pub complaints: i64,
 }
 
 impl IssueSummary {

@@ -1,0 +1,293 @@
+//! The IMAP intake: `serve` polls `bounce.imap.folder` for reports, over implicit TLS or STARTTLS.
+//!
+//! The same order as the Maildir intake keeps it crash-safe: a message is flagged deleted (or moved
+//! to the processed folder) only after its events are committed; a crash in between leaves it in the
+//! folder and the next poll hands it in again, where its SHA-256 makes the second recording a no-op.
+//! A message that is not a report is moved to `unparsed_folder`. Fetching uses `BODY.PEEK[]`, so a
+//! message that could not be recorded is not even marked seen.
+
+use crate::{
+    clock::SharedClock,
+    config::{AfterProcessing, ImapConfig, TlsMode},
+    domain::{BounceKind, BounceSource, mask_all},
+    track::BounceIntake,
+};
+use futures_util::TryStreamExt;
+use std::{
+    io,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::TcpStream,
+};
+use tokio_util::sync::CancellationToken;
+
+/// At most this many messages are fetched per round.
+const BATCH: usize = 200;
+
+pub struct ImapIntake {
+    pub config: ImapConfig,
+    pub max_bytes: usize,
+    pub timeout: Duration,
+    pub intake: BounceIntake,
+    pub clock: SharedClock,
+}
+
+/// What one poll did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PollReport {
+    pub recorded: usize,
+    pub unparsed: usize,
+    pub kept: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("connecting to {0}: {1}")]
+    Connect(String, io::Error),
+    #[error("{0}")]
+    Tls(String),
+    #[error("IMAP: {0}")]
+    Imap(#[from] async_imap::error::Error),
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+}
+
+impl ImapIntake {
+    /// Polls every `bounce.imap.poll_seconds` until `stop`.
+    pub async fn run(self, stop: CancellationToken) {
+        let where_ = format!("{}:{}/{}", self.config.host, self.config.port, self.config.folder);
+        tracing::info!(mailbox = %where_, "polling the bounce IMAP mailbox");
+        loop {
+            let polled = tokio::select! {
+                r = self.poll_once() => Some(r),
+                _ = stop.cancelled() => None,
+            };
+            match polled {
+                None => return,
+                Some(Ok(r)) if r != PollReport::default() => {
+                    tracing::info!(recorded = r.recorded, unparsed = r.unparsed, kept = r.kept, "bounce mailbox polled")
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    tracing::warn!(mailbox = %where_, error = %mask_all(&e.to_string()), "cannot poll the bounce mailbox")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.poll) => {}
+                _ = stop.cancelled() => return,
+            }
+        }
+    }
+
+    /// One session: log in, hand in every message of the folder, remove or move what was recorded.
+    pub async fn poll_once(&self) -> Result<PollReport, ImapError> {
+        let c = &self.config;
+        let stream = self.connect().await?;
+        let client = async_imap::Client::new(stream);
+        let mut session = client
+            .login(&c.username, c.password.expose())
+            .await
+            .map_err(|(e, _)| e)?;
+        let result = self.process(&mut session).await;
+        let _ = tokio::time::timeout(self.timeout, session.logout()).await;
+        result
+    }
+
+    async fn process(
+        &self,
+        session: &mut async_imap::Session<ImapStream>,
+    ) -> Result<PollReport, ImapError> {
+        let c = &self.config;
+        let can_move = session.capabilities().await?.has_str("MOVE");
+        session.select(&c.folder).await?;
+        let mut uids: Vec<u32> = session.uid_search("ALL").await?.into_iter().collect();
+        uids.sort_unstable();
+        uids.truncate(BATCH);
+        let mut report = PollReport::default();
+        let mut deleted = Vec::new();
+        let mut folders_made = Vec::new();
+        for uid in uids {
+            let raw = {
+                let mut fetches = session.uid_fetch(uid.to_string(), "BODY.PEEK[]").await?;
+                let mut raw = None;
+                while let Some(f) = fetches.try_next().await? {
+                    if let Some(body) = f.body() {
+                        raw = Some(body[..body.len().min(self.max_bytes)].to_vec());
+                    }
+                }
+                raw
+            };
+            let Some(raw) = raw else { continue };
+            let outcome = match self
+                .intake
+                .ingest(&raw, BounceSource::Imap, None, self.clock.now())
+                .await
+            {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot record bounces now; the mailbox messages stay for the next poll");
+                    report.kept += 1;
+                    break;
+                }
+            };
+            let target = if outcome.kind == BounceKind::Other && outcome.delivery.is_none() {
+                report.unparsed += 1;
+                tracing::warn!(uid, folder = %c.unparsed_folder, "not a bounce report: moved aside");
+                Some(c.unparsed_folder.as_str())
+            } else {
+                report.recorded += 1;
+                match c.after {
+                    AfterProcessing::Move => Some(c.processed_folder.as_str()),
+                    AfterProcessing::Delete => None,
+                }
+            };
+            match target {
+                Some(folder) => {
+                    if !folders_made.iter().any(|f| f == folder) {
+                        // Fails harmlessly when the folder exists.
+                        let _ = session.create(folder).await;
+                        folders_made.push(folder.to_owned());
+                    }
+                    if can_move {
+                        session.uid_mv(uid.to_string(), folder).await?;
+                    } else {
+                        session.uid_copy(uid.to_string(), folder).await?;
+                        deleted.push(uid);
+                    }
+                }
+                None => deleted.push(uid),
+            }
+        }
+        if !deleted.is_empty() {
+            let set = deleted.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let flagged = session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?;
+            let _: Vec<_> = flagged.try_collect().await?;
+            let expunged = session.expunge().await?;
+            let _: Vec<_> = expunged.try_collect().await?;
+        }
+        Ok(report)
+    }
+
+    async fn connect(&self) -> Result<ImapStream, ImapError> {
+        let c = &self.config;
+        let address = format!("{}:{}", c.host, c.port);
+        let tcp = tokio::time::timeout(self.timeout, TcpStream::connect(&address))
+            .await
+            .map_err(|_| ImapError::Timeout(self.timeout))?
+            .map_err(|e| ImapError::Connect(address.clone(), e))?;
+        tcp.set_nodelay(true).ok();
+        match c.tls {
+            TlsMode::Tls => {
+                let mut client = async_imap::Client::new(ImapStream::Tls(Box::new(self.tls(tcp).await?)));
+                greeting(&mut client).await?;
+                Ok(client.into_inner())
+            }
+            TlsMode::StartTls => {
+                let mut client = async_imap::Client::new(ImapStream::Plain(tcp));
+                greeting(&mut client).await?;
+                client.run_command_and_check_ok("STARTTLS", None).await?;
+                let ImapStream::Plain(tcp) = client.into_inner() else {
+                    unreachable!("a plain stream was wrapped above");
+                };
+                Ok(ImapStream::Tls(Box::new(self.tls(tcp).await?)))
+            }
+            TlsMode::None => {
+                let mut client = async_imap::Client::new(ImapStream::Plain(tcp));
+                greeting(&mut client).await?;
+                Ok(client.into_inner())
+            }
+        }
+    }
+
+    async fn tls(
+        &self,
+        tcp: TcpStream,
+    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ImapError> {
+        use tokio_rustls::rustls::{
+            ClientConfig, RootCertStore,
+            pki_types::{CertificateDer, ServerName, pem::PemObject},
+        };
+        let c = &self.config;
+        let mut roots = RootCertStore::empty();
+        match &c.ca_file {
+            Some(file) => {
+                let certs = CertificateDer::pem_file_iter(file)
+                    .map_err(|e| ImapError::Tls(format!("bounce.imap.ca_file {}: {e}", file.display())))?;
+                for cert in certs {
+                    let cert = cert.map_err(|e| {
+                        ImapError::Tls(format!("bounce.imap.ca_file {}: {e}", file.display()))
+                    })?;
+                    roots.add(cert).map_err(|e| ImapError::Tls(e.to_string()))?;
+                }
+            }
+            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        }
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ImapError::Tls(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = ServerName::try_from(c.host.clone())
+            .map_err(|e| ImapError::Tls(format!("bounce.imap.host `{}`: {e}", c.host)))?;
+        tokio::time::timeout(
+            self.timeout,
+            tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp),
+        )
+        .await
+        .map_err(|_| ImapError::Timeout(self.timeout))?
+        .map_err(|e| ImapError::Tls(format!("TLS with {}: {e}", c.host)))
+    }
+}
+
+async fn greeting(client: &mut async_imap::Client<ImapStream>) -> Result<(), ImapError> {
+    match client.read_response().await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(ImapError::Tls("the server closed the connection before greeting".into())),
+        Err(e) => Err(ImapError::Imap(e.into())),
+    }
+}
+
+/// A plain or TLS stream for async-imap.
+#[derive(Debug)]
+pub enum ImapStream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for ImapStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for ImapStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The Maildir intake: `serve` polls `bounce.maildir` for reports (`new/` and `cur/`).
+//!
+//! Crash-safe by order: a message is removed (or moved to `.herald-processed`) only after its events
+//! are committed; a crash in between leaves it in place and the next poll hands it in again, where
+//! its SHA-256 makes the second recording a no-op. A message that is not a report at all is moved
+//! aside to `.herald-unparsed` (kept for the operator, never retried in a loop). When the database
+//! cannot be written, the round stops and the message stays for the next poll.
+
+use crate::{
+    clock::SharedClock,
+    config::AfterProcessing,
+    domain::{BounceKind, BounceSource},
+    ops::bounces::read_report,
+    track::BounceIntake,
+};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+use tokio_util::sync::CancellationToken;
+
+/// Maildir++ folders herald moves messages into.
+pub const PROCESSED: &str = ".herald-processed";
+pub const UNPARSED: &str = ".herald-unparsed";
+
+/// What one poll did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PollReport {
+    pub recorded: usize,
+    pub unparsed: usize,
+    /// Left in place because the database could not be written.
+    pub kept: usize,
+}
+
+pub struct MaildirIntake {
+    pub dir: PathBuf,
+    pub after: AfterProcessing,
+    pub max_bytes: usize,
+    pub intake: BounceIntake,
+    pub clock: SharedClock,
+}
+
+impl MaildirIntake {
+    /// Polls every `every` until `stop`.
+    pub async fn run(self, every: Duration, stop: CancellationToken) {
+        tracing::info!(maildir = %self.dir.display(), "polling the bounce Maildir");
+        loop {
+            match self.poll_once().await {
+                Ok(r) if r != PollReport::default() => {
+                    tracing::info!(recorded = r.recorded, unparsed = r.unparsed, kept = r.kept, "bounce Maildir polled")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(maildir = %self.dir.display(), error = %e, "cannot read the bounce Maildir"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.cancelled() => return,
+            }
+        }
+    }
+
+    /// One pass over `new/` and `cur/`, oldest name first.
+    pub async fn poll_once(&self) -> std::io::Result<PollReport> {
+        let mut files = Vec::new();
+        for sub in ["new", "cur"] {
+            let dir = self.dir.join(sub);
+            let mut entries = match tokio::fs::read_dir(&dir).await {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            while let Some(entry) = entries.next_entry().await? {
+                if entry.file_type().await?.is_file() && !entry.file_name().to_string_lossy().starts_with('.') {
+                    files.push(entry.path());
+                }
+            }
+        }
+        files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+        let mut report = PollReport::default();
+        for path in files {
+            let raw = match std::fs::File::open(&path).and_then(|f| read_report(f, self.max_bytes)) {
+                Ok(raw) => raw,
+                // Delivered into the Maildir and gone again (another reader), or unreadable: skip.
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "cannot read a bounce Maildir message");
+                    continue;
+                }
+            };
+            match self
+                .intake
+                .ingest(&raw, BounceSource::Maildir, None, self.clock.now())
+                .await
+            {
+                Ok(outcome) => {
+                    let unparsed = outcome.kind == BounceKind::Other && outcome.delivery.is_none();
+                    if unparsed {
+                        report.unparsed += 1;
+                        tracing::warn!(file = %path.display(), "not a bounce report: moved aside to {UNPARSED}");
+                        move_to(&self.dir, UNPARSED, &path).await?;
+                    } else {
+                        report.recorded += 1;
+                        match self.after {
+                            AfterProcessing::Delete => tokio::fs::remove_file(&path).await?,
+                            AfterProcessing::Move => move_to(&self.dir, PROCESSED, &path).await?,
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot record bounces now; the Maildir messages stay for the next poll");
+                    report.kept += 1;
+                    break;
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// Moves `file` into the Maildir++ folder `folder` of `root` (its `cur/`, marked seen).
+async fn move_to(root: &Path, folder: &str, file: &Path) -> std::io::Result<()> {
+    let target = root.join(folder);
+    for sub in ["cur", "new", "tmp"] {
+        tokio::fs::create_dir_all(target.join(sub)).await?;
+    }
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let base = name.split(":2,").next().unwrap_or(&name);
+    tokio::fs::rename(file, target.join("cur").join(format!("{base}:2,S"))).await
+}
