@@ -195,6 +195,8 @@ fn status_reason(s: EnhancedStatus) -> Option<BounceReason> {
         (2, _, _) => Delivered,
         (_, 1, 0 | 1 | 3) if s.class == 5 => UserUnknown,
         (_, 1, 1) => UserUnknown,
+        // Microsoft's 5.1.351 and kin: "Remote server returned unknown recipient".
+        (5, 1, 300..) => UserUnknown,
         (_, 1, 2) => HostUnknown,
         (_, 1, 4) => Filtered,
         (_, 1, 6) => HasMoved,
@@ -263,8 +265,17 @@ fn reason_of(
     context: &str,
 ) -> BounceReason {
     use BounceReason::*;
-    let found = reasons_in(lower);
-    let by_status = status.and_then(status_reason);
+    let mut found = reasons_in(lower);
+    // "550 : User unknown" with no address is what au/EZweb's content filter answers after DATA:
+    // not a verdict on the mailbox.
+    let content_filter = lower.contains("550 : user unknown");
+    let decisive = !content_filter && (user_unknown_decisive(lower) || user_unknown_decisive(context));
+    if decisive && !found.contains(&UserUnknown) {
+        found.push(UserUnknown);
+    }
+    let by_status = status
+        .and_then(status_reason)
+        .filter(|r| !(content_filter && *r == UserUnknown));
     if by_status == Some(Delivered) {
         return Delivered;
     }
@@ -293,8 +304,7 @@ fn reason_of(
     // mailbox.
     let user_words_believed = command == Some(Command::RcptTo)
         || (by_status == Some(UserUnknown) && !user_unknown_contradicted)
-        || user_unknown_decisive(lower)
-        || user_unknown_decisive(context);
+        || decisive;
     let mut reason = None;
     for &r in PRIORITY {
         let by_text = found.contains(&r);

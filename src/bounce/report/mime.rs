@@ -64,6 +64,16 @@ pub(super) fn read(raw: &[u8]) -> Mail {
         parts_seen: 0,
     };
     walker.walk(&message, 0, false);
+    if mail.texts.is_empty() && mail.status_parts.is_empty() && mail.feedback_parts.is_empty() {
+        // A multipart whose declared boundary never occurs (it happens: MTAs that rewrite one
+        // and not the other), or a body mail-parser could not place: the raw body as text.
+        let body_start = memchr::memmem::find(raw, b"\r\n\r\n")
+            .map(|i| i + 4)
+            .or_else(|| memchr::memmem::find(raw, b"\n\n").map(|i| i + 2));
+        if let Some(body) = body_start.and_then(|i| raw.get(i..)) {
+            mail.texts.push(capped_lossy(body));
+        }
+    }
     mail
 }
 
