@@ -264,3 +264,84 @@ fn every_complaint_auto_reply_success_report_and_non_report_is_recognised() {
         s.kind_misses.join("\n")
     );
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::LazyLock;
+
+    static CORPUS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir().join("mail"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    });
+
+    /// Parses and serialises: neither may panic, and the JSON must be produced.
+    fn parse_and_serialise(raw: &[u8]) {
+        let report = parse(raw);
+        serde_json::to_string(&report).expect("a report serialises");
+        for r in &report.recipients {
+            assert!(r.address.as_deref().is_none_or(|a| a == a.to_lowercase()));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_parse_without_panicking(raw in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            parse_and_serialise(&raw);
+        }
+
+        #[test]
+        fn arbitrary_text_with_report_markers_parses_without_panicking(
+            parts in proptest::collection::vec(prop_oneof![
+                Just("Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\n".to_owned()),
+                Just("Final-Recipient: rfc822; a@b.c\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 x\n".to_owned()),
+                Just("--b\nContent-Type: message/rfc822\n\n".to_owned()),
+                Just("----- Original message -----\n".to_owned()),
+                Just("<a@b.example>: 550-5.7.1 ".to_owned()),
+                "[ -~\n\u{80}-\u{10ffff}]{0,40}",
+            ], 0..30)
+        ) {
+            parse_and_serialise(parts.concat().as_bytes());
+        }
+
+        #[test]
+        fn real_reports_cut_short_or_corrupted_parse_without_panicking(
+            index in 0usize..10_000,
+            cut in 0.0f64..1.0,
+            flips in proptest::collection::vec((0.0f64..1.0, any::<u8>()), 0..16),
+        ) {
+            let original = &CORPUS[index % CORPUS.len()];
+            let mut raw = original[..(original.len() as f64 * cut) as usize].to_vec();
+            parse_and_serialise(&raw);
+            for (at, byte) in flips {
+                if !raw.is_empty() {
+                    let i = ((raw.len() - 1) as f64 * at) as usize;
+                    raw[i] = byte;
+                }
+            }
+            parse_and_serialise(&raw);
+            let mut flipped = original.clone();
+            let i = (flipped.len() as f64 * cut) as usize % flipped.len().max(1);
+            if let Some(b) = flipped.get_mut(i) {
+                *b ^= 0x80;
+            }
+            parse_and_serialise(&flipped);
+        }
+    }
+
+    #[test]
+    fn every_corpus_message_truncated_at_many_points_parses_without_panicking() {
+        for raw in CORPUS.iter() {
+            let step = (raw.len() / 7).max(1);
+            for end in (0..raw.len()).step_by(step) {
+                parse_and_serialise(&raw[..end]);
+            }
+        }
+    }
+}

@@ -269,7 +269,8 @@ fn reason_of(
     // "550 : User unknown" with no address is what au/EZweb's content filter answers after DATA:
     // not a verdict on the mailbox.
     let content_filter = lower.contains("550 : user unknown");
-    let decisive = !content_filter && (user_unknown_decisive(lower) || user_unknown_decisive(context));
+    let decisive =
+        !content_filter && (user_unknown_decisive(lower) || user_unknown_decisive(context));
     if decisive && !found.contains(&UserUnknown) {
         found.push(UserUnknown);
     }
