@@ -153,8 +153,9 @@ impl BounceReason {
         }
     }
 
-    /// A refusal that is about the sender's reputation or content, not the recipient: when many
-    /// deliveries of one issue come back with these, the issue pauses.
+    /// A refusal that is about the sender's reputation or authentication, not the recipient (a
+    /// blocklisted IP, spam or policy verdicts, failed SPF/DKIM/DMARC): when many deliveries of one
+    /// issue come back with these, the issue pauses.
     pub fn is_sender_blocked(self) -> bool {
         matches!(
             self,
@@ -166,7 +167,25 @@ impl BounceReason {
                 | Self::RequirePtr
                 | Self::Rejected
                 | Self::NoRelaying
+                | Self::SecurityError
         )
+    }
+
+    /// Anything about the sender or the message rather than the mailbox: never counted against the
+    /// address, so a problem of herald's own sending cannot unsubscribe readers.
+    pub fn is_about_sender(self) -> bool {
+        self.is_sender_blocked()
+            || matches!(
+                self,
+                Self::ContentError
+                    | Self::VirusDetected
+                    | Self::NotCompliantRfc
+                    | Self::Speeding
+                    | Self::TooManyConnections
+                    | Self::FailedStarttls
+                    | Self::MessageTooBig
+                    | Self::SyntaxError
+            )
     }
 }
 

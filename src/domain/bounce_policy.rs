@@ -6,8 +6,9 @@
 //! - A soft bounce is counted. `soft_limit` soft bounces on distinct issues within `soft_window`
 //!   make the subscriber `bounced`. A later delivery that went out and came back with nothing resets
 //!   the count (the store counts only issues newer than the last such delivery). Refusals that are
-//!   about the sender (blocked, spam, policy, authentication) are recorded but never counted against
-//!   the address: a provider blocking herald's IP must not unsubscribe the list.
+//!   about the sender or the message (blocked, spam, policy, authentication, content, rate) are
+//!   recorded but never counted against the address: a provider blocking herald's IP must not
+//!   unsubscribe the list.
 //! - A complaint stops the subscriber (`complained`) whatever their status was.
 //! - Delay reports, auto-replies, success reports and non-reports are recorded and change nothing.
 //! - A report whose token does not verify is recorded as unmatched and changes nothing.
@@ -127,7 +128,7 @@ impl BouncePolicy {
         kind == BounceKind::Bounce
             && class == BounceClass::Soft
             && is_failure
-            && !reason.is_sender_blocked()
+            && !reason.is_about_sender()
     }
 
     pub fn decide(&self, f: &BounceFacts) -> Decision {

@@ -4,7 +4,10 @@
 //! them cost several times SQLite's own work.)
 
 use super::{ImportRow, Store, StoreError};
-use crate::{clock::to_millis, domain::ListId};
+use crate::{
+    clock::to_millis,
+    domain::{ListId, SubscriberStatus},
+};
 use chrono::{DateTime, Utc};
 use std::{sync::mpsc, thread::JoinHandle, time::Duration};
 
@@ -16,6 +19,12 @@ const INSERT: &str =
 const UPDATE: &str =
     "UPDATE subscribers SET name = COALESCE(?3, name), attributes = json_patch(attributes, ?4),
     updated_at = ?5 WHERE list_id = ?1 AND email = ?2";
+
+// Addresses stopped on every list (`bounce.suppress = "all_lists"`) never start `active`. Run per
+// chunk, inside its transaction; with an empty `suppressions` table it costs nothing.
+const SUPPRESS: &str = "UPDATE subscribers SET status = (SELECT status FROM suppressions x WHERE x.email = subscribers.email),
+    status_reason = 'suppressed on every list: ' || (SELECT reason FROM suppressions x WHERE x.email = subscribers.email)
+    WHERE list_id = ?1 AND status = ?2 AND email IN (SELECT email FROM suppressions)";
 
 /// A row ready for the writer: attributes already JSON.
 struct Encoded {
@@ -84,6 +93,11 @@ impl Store {
                             }
                         }
                     }
+                    tx.execute(
+                        SUPPRESS,
+                        rusqlite::params![list.0, SubscriberStatus::Active.as_str()],
+                    )
+                    .map_err(sqlite)?;
                     tx.commit().map_err(sqlite)?;
                 }
                 Ok(counts)

@@ -1,6 +1,8 @@
 //! herald's integration tests: one binary, one harness (`helpers`), a fresh database and ports per test.
 
 mod bounce_corpus;
+mod bounce_mail;
+mod bounces;
 mod browser;
 mod config_check;
 mod crash;
