@@ -34,10 +34,14 @@ fn a_4xx_is_retried_until_accepted_and_a_5xx_fails_at_once_with_the_reply_kept()
 
     let issue = app.issue(id);
     assert_eq!(issue["state"], "sent");
-    assert_eq!((count(&issue, "sent"), count(&issue, "failed")), (3, 1));
+    // A `550 5.1.1 no such user` is a hard bounce: the address is bad for good.
+    assert_eq!(
+        (count(&issue, "sent"), count(&issue, "bounced"), count(&issue, "failed")),
+        (3, 1, 0)
+    );
     let rows = app.json(&["issue", "deliveries", &id.to_string()]);
     let refused = delivery(&rows, "reader0@example.com");
-    assert_eq!(refused["state"], "failed");
+    assert_eq!(refused["state"], "bounced");
     assert_eq!(refused["attempts"], 1, "a 5xx is not retried");
     assert!(
         refused["last_reply"]
@@ -94,7 +98,8 @@ fn with_pipelining_a_refused_recipient_fails_and_the_session_carries_on() {
     let refused = delivery(&rows, "refuse-rcpt@example.com");
     assert_eq!(
         (refused["state"].as_str(), refused["attempts"].as_i64()),
-        (Some("failed"), Some(1))
+        (Some("bounced"), Some(1)),
+        "550 5.1.1 at RCPT is a hard bounce"
     );
     assert!(
         refused["last_reply"]
