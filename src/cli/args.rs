@@ -114,6 +114,8 @@ pub enum BounceCommand {
         /// Delivered-To, X-Original-To and To.
         #[arg(long)]
         recipient: Option<String>,
+        /// Record these files (one message each) instead of stdin, each in its own transaction.
+        files: Vec<PathBuf>,
     },
     /// Classify report files without touching the database.
     Parse {

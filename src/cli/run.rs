@@ -22,8 +22,8 @@ pub fn main() -> ExitCode {
     if let Command::CheckConfig = cli.command {
         return check_config(loaded, Output { json: cli.json });
     }
-    if let Command::Bounce(BounceCommand::Ingest { recipient }) = &cli.command {
-        return ingest(loaded, recipient.as_deref(), Output { json: cli.json });
+    if let Command::Bounce(BounceCommand::Ingest { recipient, files }) = &cli.command {
+        return ingest(loaded, recipient.as_deref(), files, Output { json: cli.json });
     }
     let loaded = match loaded {
         Ok(l) => l,
@@ -165,6 +165,7 @@ const EX_TEMPFAIL: u8 = 75;
 fn ingest(
     loaded: Result<Loaded, config::ConfigProblems>,
     recipient: Option<&str>,
+    files: &[std::path::PathBuf],
     out: Output,
 ) -> ExitCode {
     let loaded = match loaded {
@@ -186,31 +187,45 @@ fn ingest(
         }
     };
     let clock: crate::clock::SharedClock = std::sync::Arc::new(crate::clock::SystemClock);
-    let result = runtime.block_on(crate::ops::bounces::ingest(
-        &loaded.config,
-        clock,
-        std::io::stdin().lock(),
-        recipient,
-    ));
-    match result {
-        Ok(outcome) => {
-            let _ = out.emit(&outcome, |o| {
-                let effects: Vec<&str> = o
-                    .events
-                    .iter()
-                    .map(|e| e.effect.map(|e| e.as_str()).unwrap_or("duplicate"))
-                    .collect();
-                format!(
-                    "{}: {}",
-                    o.kind,
-                    match o.delivery {
-                        Some(d) => format!("delivery #{d}: {}", effects.join(", ")),
-                        None => "no valid token: recorded as unmatched".into(),
-                    }
-                )
-            });
-            ExitCode::SUCCESS
+    let describe = |o: &crate::track::IngestOutcome| {
+        let effects: Vec<&str> = o
+            .events
+            .iter()
+            .map(|e| e.effect.map(|e| e.as_str()).unwrap_or("duplicate"))
+            .collect();
+        match o.delivery {
+            Some(d) => format!("{}: delivery #{d}: {}", o.kind, effects.join(", ")),
+            None => format!("{}: no valid token: recorded as unmatched", o.kind),
         }
+    };
+    let printed = if files.is_empty() {
+        runtime
+            .block_on(crate::ops::bounces::ingest(
+                &loaded.config,
+                clock,
+                std::io::stdin().lock(),
+                recipient,
+            ))
+            .map(|outcome| out.emit(&outcome, |o| describe(o)))
+    } else {
+        runtime
+            .block_on(crate::ops::bounces::ingest_files(
+                &loaded.config,
+                clock,
+                files,
+                recipient,
+            ))
+            .map(|done| {
+                out.emit(&done, |done| {
+                    done.iter()
+                        .map(|f| format!("{}: {}", f.file.display(), describe(&f.outcome)))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+            })
+    };
+    match printed {
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!(
                 "herald bounce ingest: {}; the MTA should retry",

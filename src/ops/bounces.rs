@@ -55,6 +55,47 @@ pub async fn ingest(
     result
 }
 
+/// What `bounce ingest FILE...` did with one file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IngestedFile {
+    pub file: PathBuf,
+    #[serde(flatten)]
+    pub outcome: IngestOutcome,
+}
+
+/// Records each file as one report, each in its own transaction, in order; stops at the first that
+/// cannot be recorded (the files from there on are left for another run).
+pub async fn ingest_files(
+    config: &Config,
+    clock: SharedClock,
+    files: &[PathBuf],
+    envelope_recipient: Option<&str>,
+) -> Result<Vec<IngestedFile>, IngestError> {
+    let path = config.database_path();
+    let store = Store::open_with_timeout(&path, config.bounce.busy_timeout).await?;
+    let result = async {
+        let tokens = load_tokens(config, &store).await?;
+        let intake = intake(config, store.clone(), tokens);
+        let mut done = Vec::with_capacity(files.len());
+        for file in files {
+            let raw = std::fs::File::open(file)
+                .and_then(|f| read_report(f, config.bounce.max_report_bytes))
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", file.display())))?;
+            let outcome = intake
+                .ingest(&raw, BounceSource::Pipe, envelope_recipient, clock.now())
+                .await?;
+            done.push(IngestedFile {
+                file: file.clone(),
+                outcome,
+            });
+        }
+        Ok::<_, IngestError>(done)
+    }
+    .await;
+    store.close().await;
+    result
+}
+
 /// The intake `serve` and `bounce ingest` share.
 pub fn intake(config: &Config, store: Store, tokens: Tokens) -> BounceIntake {
     BounceIntake::new(
