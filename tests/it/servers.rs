@@ -200,7 +200,10 @@ impl PostfixRelay {
     /// `share_with_pipe_user`. Until a route exists, the domain's DSNs wait in the queue (75).
     pub fn route(&self, domain: &str, herald_config: &Path) {
         let config = herald_config.to_str().expect("UTF-8 config path");
-        self.route_command(domain, &[HERALD_BIN, "--config", config, "bounce", "ingest"]);
+        self.route_command(
+            domain,
+            &[HERALD_BIN, "--config", config, "bounce", "ingest"],
+        );
     }
 
     /// DSNs to `domain` run `argv… --recipient <rcpt>` (the DSN on stdin) as `PIPE_USER`.
@@ -475,7 +478,8 @@ impl Dovecot {
             self.maildir(user)
         } else {
             // Maildir++ layout, separator "/" shown to clients, "." on disk.
-            self.maildir(user).join(format!(".{}", folder.replace('/', ".")))
+            self.maildir(user)
+                .join(format!(".{}", folder.replace('/', ".")))
         };
         let mut files: Vec<PathBuf> = ["new", "cur"]
             .iter()
