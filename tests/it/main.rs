@@ -3,6 +3,7 @@
 mod bounce_corpus;
 mod bounce_mail;
 mod bounces;
+mod bounces_postfix;
 mod browser;
 mod config_check;
 mod crash;
@@ -14,4 +15,5 @@ mod pause_resume;
 mod queue_refusals;
 mod retries;
 mod scheduling;
+mod servers;
 mod unsubscribe;
