@@ -376,6 +376,12 @@ pub(super) fn recipient_from(f: Fields) -> RecipientReport {
         })
     });
     let remote_mta = f.remote_mta.or_else(|| scan::remote_mta_in(&f.diagnostic));
+    // A text report's block says more than the reply (the address, boilerplate): the server's
+    // reply itself, when the block quotes one, is the diagnostic.
+    let diagnostic = match reply.line {
+        Some(line) if f.diagnostic.len() > 200 => scan::collapse(&line, 1_000),
+        _ => scan::collapse(&f.diagnostic, 1_000),
+    };
     RecipientReport {
         address: f.address,
         status,
@@ -383,7 +389,7 @@ pub(super) fn recipient_from(f: Fields) -> RecipientReport {
         class,
         reason,
         action,
-        diagnostic: non_empty(scan::collapse(&f.diagnostic, 1_000)),
+        diagnostic: non_empty(diagnostic),
         remote_mta,
     }
 }
