@@ -505,6 +505,7 @@ fn is_structural_bounce(ctx: &Context<'_>) -> bool {
         "mailer-daemon",
         "mailer_daemon",
         "postmaster@",
+        "post_master@",
         "mail delivery",
         "mail-daemon",
         "maildaemon",
@@ -588,6 +589,11 @@ fn looks_like_bounce(ctx: &Context<'_>) -> bool {
         "returned mail",
         "did not reach the following recipient",
         "message you sent",
+        "error message below:",
+        "invalid user address",
+        "not a member of this mailing list",
+        "you are not member",
+        "duplicated message-id",
     ]
     .iter()
     .any(|p| lower.contains(p))

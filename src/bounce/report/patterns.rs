@@ -625,6 +625,8 @@ const PHRASES: &[(BounceReason, &[&str])] = &[
             "sender address rejected",
             "sender verification failed",
             "you do not have permission to post",
+            "you are not a member of this mailing list",
+            "are not member",
             "not authorized to post",
             "sender denied",
         ],
@@ -703,6 +705,7 @@ const PHRASES: &[(BounceReason, &[&str])] = &[
         SystemError,
         &[
             "aliasing/forwarding loop broken",
+            "duplicated message-id",
             "can't create user output file",
             "could not load drd for domain",
             "internal error reading data",

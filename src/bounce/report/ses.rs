@@ -36,10 +36,18 @@ pub(super) struct SesRecipient {
 /// The notification in `text`, if it holds one.
 pub(super) fn find(text: &str) -> Option<Notification> {
     let at = text.find("notificationType")?;
-    let start = text.get(..at)?.rfind('{')?;
+    // Either the notification itself, or the SNS envelope that opens earlier.
+    let own = text.get(..at)?.rfind('{')?;
+    let envelope = text.find('{').filter(|&i| i < own);
+    envelope
+        .into_iter()
+        .chain(std::iter::once(own))
+        .find_map(|start| parse_from(text.get(start..)?))
+}
+
+fn parse_from(text: &str) -> Option<Notification> {
     // Undo the mail system's line breaking inside the JSON.
     let json: String = text
-        .get(start..)?
         .replace("!\r\n ", "")
         .replace("!\n ", "")
         .replace(['\r', '\n'], "");
