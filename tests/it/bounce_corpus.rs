@@ -345,3 +345,27 @@ mod never_panics {
         }
     }
 }
+
+/// A look at any other folder of returned mail: `HERALD_BOUNCE_DIR=/path/to/maildir cargo test
+/// --test it bounce_corpus::print -- --ignored --nocapture` prints what the parser reads in each.
+#[test]
+#[ignore = "a tool for reading other corpora, not a check"]
+fn print_what_the_parser_reads_in_another_folder() {
+    let Some(dir) = std::env::var_os("HERALD_BOUNCE_DIR") else {
+        return;
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in files {
+        let report = parse(&std::fs::read(&f).unwrap());
+        println!(
+            "{} {} {}",
+            f.file_name().unwrap().to_string_lossy(),
+            kind_name(report.kind),
+            describe(&report)
+        );
+    }
+}

@@ -567,7 +567,6 @@ const PHRASES: &[(BounceReason, &[&str])] = &[
     (
         Rejected,
         &[
-            "5.1.0 address rejected",
             "sender ip address rejected",
             "access denied (in reply to mail from command)",
             "access denied (sender blacklisted)",
@@ -1065,6 +1064,7 @@ const USER_UNKNOWN_DECISIVE: &[&str] = &[
     "address couldn't be found",
     "requested action not taken: mailbox unavailable",
     "mail.local: unknown user",
+    "#5.1.0 address rejected",
 ];
 
 /// Whether `text` (lower-cased) uses wording in [`USER_UNKNOWN_DECISIVE`].
