@@ -58,23 +58,44 @@ pub enum ImapError {
 }
 
 impl ImapIntake {
-    /// Polls every `bounce.imap.poll_seconds` until `stop`.
+    /// Polls every `bounce.imap.poll_seconds` until `stop`. The first poll always runs to its end
+    /// (so `serve --until-idle` reads the mailbox once); later ones are abandoned at shutdown, which
+    /// is safe: nothing is removed before its commit. Each poll is bounded by `8 × smtp.timeout`.
     pub async fn run(self, stop: CancellationToken) {
-        let where_ = format!("{}:{}/{}", self.config.host, self.config.port, self.config.folder);
+        let where_ = format!(
+            "{}:{}/{}",
+            self.config.host, self.config.port, self.config.folder
+        );
         tracing::info!(mailbox = %where_, "polling the bounce IMAP mailbox");
+        let limit = self.timeout * 8;
+        let mut first = true;
         loop {
-            let polled = tokio::select! {
-                r = self.poll_once() => Some(r),
-                _ = stop.cancelled() => None,
+            let poll = tokio::time::timeout(limit, self.poll_once());
+            let polled = if first {
+                Some(poll.await)
+            } else {
+                tokio::select! {
+                    r = poll => Some(r),
+                    _ = stop.cancelled() => None,
+                }
             };
+            first = false;
             match polled {
                 None => return,
-                Some(Ok(r)) if r != PollReport::default() => {
-                    tracing::info!(recorded = r.recorded, unparsed = r.unparsed, kept = r.kept, "bounce mailbox polled")
+                Some(Ok(Ok(r))) if r != PollReport::default() => {
+                    tracing::info!(
+                        recorded = r.recorded,
+                        unparsed = r.unparsed,
+                        kept = r.kept,
+                        "bounce mailbox polled"
+                    )
                 }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => {
+                Some(Ok(Ok(_))) => {}
+                Some(Ok(Err(e))) => {
                     tracing::warn!(mailbox = %where_, error = %mask_all(&e.to_string()), "cannot poll the bounce mailbox")
+                }
+                Some(Err(_)) => {
+                    tracing::warn!(mailbox = %where_, limit_s = limit.as_secs(), "cannot poll the bounce mailbox: timed out")
                 }
             }
             tokio::select! {
@@ -164,7 +185,11 @@ impl ImapIntake {
             }
         }
         if !deleted.is_empty() {
-            let set = deleted.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let set = deleted
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
             let flagged = session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?;
             let _: Vec<_> = flagged.try_collect().await?;
             let expunged = session.expunge().await?;
@@ -183,7 +208,8 @@ impl ImapIntake {
         tcp.set_nodelay(true).ok();
         match c.tls {
             TlsMode::Tls => {
-                let mut client = async_imap::Client::new(ImapStream::Tls(Box::new(self.tls(tcp).await?)));
+                let mut client =
+                    async_imap::Client::new(ImapStream::Tls(Box::new(self.tls(tcp).await?)));
                 greeting(&mut client).await?;
                 Ok(client.into_inner())
             }
@@ -216,8 +242,9 @@ impl ImapIntake {
         let mut roots = RootCertStore::empty();
         match &c.ca_file {
             Some(file) => {
-                let certs = CertificateDer::pem_file_iter(file)
-                    .map_err(|e| ImapError::Tls(format!("bounce.imap.ca_file {}: {e}", file.display())))?;
+                let certs = CertificateDer::pem_file_iter(file).map_err(|e| {
+                    ImapError::Tls(format!("bounce.imap.ca_file {}: {e}", file.display()))
+                })?;
                 for cert in certs {
                     let cert = cert.map_err(|e| {
                         ImapError::Tls(format!("bounce.imap.ca_file {}: {e}", file.display()))
@@ -248,7 +275,9 @@ impl ImapIntake {
 async fn greeting(client: &mut async_imap::Client<ImapStream>) -> Result<(), ImapError> {
     match client.read_response().await {
         Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(ImapError::Tls("the server closed the connection before greeting".into())),
+        Ok(None) => Err(ImapError::Tls(
+            "the server closed the connection before greeting".into(),
+        )),
         Err(e) => Err(ImapError::Imap(e.into())),
     }
 }
@@ -261,7 +290,11 @@ pub enum ImapStream {
 }
 
 impl AsyncRead for ImapStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -270,7 +303,11 @@ impl AsyncRead for ImapStream {
 }
 
 impl AsyncWrite for ImapStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),

@@ -47,10 +47,17 @@ impl MaildirIntake {
         loop {
             match self.poll_once().await {
                 Ok(r) if r != PollReport::default() => {
-                    tracing::info!(recorded = r.recorded, unparsed = r.unparsed, kept = r.kept, "bounce Maildir polled")
+                    tracing::info!(
+                        recorded = r.recorded,
+                        unparsed = r.unparsed,
+                        kept = r.kept,
+                        "bounce Maildir polled"
+                    )
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(maildir = %self.dir.display(), error = %e, "cannot read the bounce Maildir"),
+                Err(e) => {
+                    tracing::warn!(maildir = %self.dir.display(), error = %e, "cannot read the bounce Maildir")
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
@@ -70,7 +77,9 @@ impl MaildirIntake {
                 Err(e) => return Err(e),
             };
             while let Some(entry) = entries.next_entry().await? {
-                if entry.file_type().await?.is_file() && !entry.file_name().to_string_lossy().starts_with('.') {
+                if entry.file_type().await?.is_file()
+                    && !entry.file_name().to_string_lossy().starts_with('.')
+                {
                     files.push(entry.path());
                 }
             }
@@ -78,7 +87,8 @@ impl MaildirIntake {
         files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
         let mut report = PollReport::default();
         for path in files {
-            let raw = match std::fs::File::open(&path).and_then(|f| read_report(f, self.max_bytes)) {
+            let raw = match std::fs::File::open(&path).and_then(|f| read_report(f, self.max_bytes))
+            {
                 Ok(raw) => raw,
                 // Delivered into the Maildir and gone again (another reader), or unreadable: skip.
                 Err(e) => {

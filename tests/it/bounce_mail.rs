@@ -24,7 +24,9 @@ impl Sent {
     /// From an outbox `.eml` file (which starts with `Return-Path: <envelope sender>`).
     pub fn from_outbox(message: &str) -> Self {
         Self {
-            verp: header(message, "Return-Path").trim_matches(['<', '>']).to_owned(),
+            verp: header(message, "Return-Path")
+                .trim_matches(['<', '>'])
+                .to_owned(),
             list_unsubscribe: header(message, "List-Unsubscribe").to_owned(),
             to: header(message, "To").to_owned(),
             message_id: header(message, "Message-ID").to_owned(),

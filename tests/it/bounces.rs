@@ -23,7 +23,12 @@ fn ingest(app: &TestApp, raw: &str, recipient: Option<&str>) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(raw.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(raw.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -85,7 +90,12 @@ fn a_hard_bounce_piped_in_by_the_mta_stops_the_subscriber_and_the_next_issue_ski
     let (first, outbox) = send_issue(&app);
     let sent = Sent::to(&outbox, "reader1@example.com");
 
-    let report = dsn(&sent, "reader1@example.com", "5.1.1", "550 5.1.1 <reader1@example.com>: Recipient address rejected: User unknown in virtual mailbox table");
+    let report = dsn(
+        &sent,
+        "reader1@example.com",
+        "5.1.1",
+        "550 5.1.1 <reader1@example.com>: Recipient address rejected: User unknown in virtual mailbox table",
+    );
     let outcome = ingest_ok(&app, &report, Some(&sent.verp));
 
     assert_eq!(outcome["kind"], "bounce");
@@ -93,20 +103,39 @@ fn a_hard_bounce_piped_in_by_the_mta_stops_the_subscriber_and_the_next_issue_ski
     assert_eq!(outcome["events"][0]["effect"], "subscriber_bounced");
     assert_eq!(status_of(&app, "weekly", "reader1@example.com"), "bounced");
     assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "active");
-    assert_eq!(delivery_state(&app, first, "reader1@example.com"), "bounced", "the relay had accepted it; the far end refused");
+    assert_eq!(
+        delivery_state(&app, first, "reader1@example.com"),
+        "bounced",
+        "the relay had accepted it; the far end refused"
+    );
     let issue = app.issue(first);
     assert_eq!(count(&issue, "bounced"), 1);
     let rows = bounces(&app, &[]);
     assert_eq!(rows.len(), 1);
     let row = &rows[0];
     assert_eq!(
-        (row["source"].as_str(), row["kind"].as_str(), row["class"].as_str(), row["reason"].as_str(), row["status"].as_str()),
-        (Some("pipe"), Some("bounce"), Some("hard"), Some("user_unknown"), Some("5.1.1"))
+        (
+            row["source"].as_str(),
+            row["kind"].as_str(),
+            row["class"].as_str(),
+            row["reason"].as_str(),
+            row["status"].as_str()
+        ),
+        (
+            Some("pipe"),
+            Some("bounce"),
+            Some("hard"),
+            Some("user_unknown"),
+            Some("5.1.1")
+        )
     );
     assert_eq!(row["recipient"], "reader1@example.com");
     assert_eq!(row["issue_id"], first);
     assert_eq!(row["remote_mta"], "mx.example.org");
-    assert!(row["diagnostic"].as_str().unwrap().contains("User unknown"), "{row}");
+    assert!(
+        row["diagnostic"].as_str().unwrap().contains("User unknown"),
+        "{row}"
+    );
     // The raw report is kept (compressed) and comes back byte for byte.
     let raw = app.ok(&["bounce", "raw", &row["id"].to_string()]);
     assert_eq!(raw, report);
@@ -114,9 +143,22 @@ fn a_hard_bounce_piped_in_by_the_mta_stops_the_subscriber_and_the_next_issue_ski
     let second = app.queue_issue(&[]);
     app.serve_until_idle();
     let rows = app.json(&["issue", "deliveries", &second.to_string()]);
-    let emails: Vec<&str> = rows.as_array().unwrap().iter().map(|d| d["email"].as_str().unwrap()).collect();
-    assert_eq!(emails, ["reader0@example.com", "reader2@example.com"], "the bounced address is not mailed again");
-    let to_reader1 = app.outbox().iter().filter(|m| m.contains("<reader1@example.com>")).count();
+    let emails: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        emails,
+        ["reader0@example.com", "reader2@example.com"],
+        "the bounced address is not mailed again"
+    );
+    let to_reader1 = app
+        .outbox()
+        .iter()
+        .filter(|m| m.contains("<reader1@example.com>"))
+        .count();
     assert_eq!(to_reader1, 1, "only the first issue reached reader1");
 }
 
@@ -126,7 +168,16 @@ fn the_envelope_recipient_can_come_from_delivered_to_when_the_mta_passes_none() 
     app.list_with_subscribers(2);
     let (_, outbox) = send_issue(&app);
     let sent = Sent::to(&outbox, "reader0@example.com");
-    let outcome = ingest_ok(&app, &dsn(&sent, "reader0@example.com", "5.1.1", "550 5.1.1 user unknown"), None);
+    let outcome = ingest_ok(
+        &app,
+        &dsn(
+            &sent,
+            "reader0@example.com",
+            "5.1.1",
+            "550 5.1.1 user unknown",
+        ),
+        None,
+    );
     assert_eq!(outcome["found_in"], "verp");
     assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "bounced");
 }
@@ -137,7 +188,16 @@ fn soft_bounces_on_distinct_issues_stop_a_subscriber_and_a_clean_delivery_resets
     app.list_with_subscribers(2);
     let full = |app: &TestApp, (issue, outbox): (i64, Vec<String>)| {
         let sent = Sent::of_issue(&outbox, issue, "reader0@example.com");
-        ingest_ok(app, &dsn(&sent, "reader0@example.com", "4.2.2", "452 4.2.2 Mailbox full"), Some(&sent.verp))
+        ingest_ok(
+            app,
+            &dsn(
+                &sent,
+                "reader0@example.com",
+                "4.2.2",
+                "452 4.2.2 Mailbox full",
+            ),
+            Some(&sent.verp),
+        )
     };
     let first = full(&app, send_issue(&app));
     assert_eq!(first["events"][0]["effect"], "soft_counted");
@@ -145,7 +205,10 @@ fn soft_bounces_on_distinct_issues_stop_a_subscriber_and_a_clean_delivery_resets
     // Issue 2 went out and nothing came back: the count starts again.
     send_issue(&app);
     let third = full(&app, send_issue(&app));
-    assert_eq!(third["events"][0]["effect"], "soft_counted", "issue 2 reset the count");
+    assert_eq!(
+        third["events"][0]["effect"], "soft_counted",
+        "issue 2 reset the count"
+    );
     assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "active");
     let (fourth_id, outbox) = send_issue(&app);
     let fourth = full(&app, (fourth_id, outbox));
@@ -166,13 +229,20 @@ fn a_complaint_marks_the_subscriber_complained_and_an_import_does_not_bring_them
     let (id, outbox) = send_issue(&app);
     let sent = Sent::to(&outbox, "reader0@example.com");
     // Sent to an abuse address, not the VERP one: the returned List-Unsubscribe header proves it.
-    let outcome = ingest_ok(&app, &arf(&sent, "reader0@example.com"), Some("abuse@news.example.com"));
+    let outcome = ingest_ok(
+        &app,
+        &arf(&sent, "reader0@example.com"),
+        Some("abuse@news.example.com"),
+    );
     assert_eq!(outcome["kind"], "complaint");
     assert!(
         ["return_path", "list_unsubscribe"].contains(&outcome["found_in"].as_str().unwrap()),
         "proven by the returned headers: {outcome}"
     );
-    assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "complained");
+    assert_eq!(
+        status_of(&app, "weekly", "reader0@example.com"),
+        "complained"
+    );
     assert_eq!(app.issue(id)["complaints"], 1);
     let lists = app.json(&["list", "ls"]);
     assert_eq!(lists[0]["subscribers"]["complained"], 1);
@@ -181,7 +251,11 @@ fn a_complaint_marks_the_subscriber_complained_and_an_import_does_not_bring_them
 
     let csv = app.write("again.csv", "email,name\nreader0@example.com,Reader Zero\n");
     app.ok(&["subscriber", "import", "weekly", csv.to_str().unwrap()]);
-    assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "complained", "an import never re-activates");
+    assert_eq!(
+        status_of(&app, "weekly", "reader0@example.com"),
+        "complained",
+        "an import never re-activates"
+    );
     let (next, _) = send_issue(&app);
     assert_eq!(count(&app.issue(next), "sent"), 1);
 }
@@ -193,7 +267,11 @@ fn auto_replies_and_reports_with_forged_tokens_change_nobody() {
     let (_, outbox) = send_issue(&app);
     let sent = Sent::to(&outbox, "reader0@example.com");
 
-    let vacation_outcome = ingest_ok(&app, &vacation(&sent, "reader0@example.com"), Some(&sent.verp));
+    let vacation_outcome = ingest_ok(
+        &app,
+        &vacation(&sent, "reader0@example.com"),
+        Some(&sent.verp),
+    );
     assert_eq!(vacation_outcome["kind"], "auto_reply");
     assert_eq!(vacation_outcome["events"][0]["effect"], "recorded");
 
@@ -202,14 +280,27 @@ fn auto_replies_and_reports_with_forged_tokens_change_nobody() {
     let genuine = sent.verp.split(['+', '@']).nth(1).unwrap().to_owned();
     let mut forged_token: Vec<u8> = genuine.clone().into_bytes();
     let last = forged_token.len() - 1;
-    forged_token[last] = if forged_token[last] == b'a' { b'b' } else { b'a' };
+    forged_token[last] = if forged_token[last] == b'a' {
+        b'b'
+    } else {
+        b'a'
+    };
     let forged_token = String::from_utf8(forged_token).unwrap();
     let forged = Sent {
         verp: sent.verp.replace(&genuine, &forged_token),
         list_unsubscribe: "<http://127.0.0.1:1/u/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa>".into(),
         ..Sent::to(&outbox, "reader0@example.com")
     };
-    let outcome = ingest_ok(&app, &dsn(&forged, "reader0@example.com", "5.1.1", "550 5.1.1 user unknown"), Some(&forged.verp));
+    let outcome = ingest_ok(
+        &app,
+        &dsn(
+            &forged,
+            "reader0@example.com",
+            "5.1.1",
+            "550 5.1.1 user unknown",
+        ),
+        Some(&forged.verp),
+    );
     assert_eq!(outcome["delivery"], Value::Null);
     assert_eq!(outcome["events"][0]["effect"], "unmatched");
     let complaint = ingest_ok(&app, &arf(&forged, "reader1@example.com"), None);
@@ -219,7 +310,11 @@ fn auto_replies_and_reports_with_forged_tokens_change_nobody() {
     assert_eq!(status_of(&app, "weekly", "reader1@example.com"), "active");
     let unmatched = bounces(&app, &["--unmatched"]);
     assert_eq!(unmatched.len(), 2, "{unmatched:?}");
-    assert!(unmatched.iter().all(|b| b["delivery_id"].is_null() && b["effect"] == "unmatched"));
+    assert!(
+        unmatched
+            .iter()
+            .all(|b| b["delivery_id"].is_null() && b["effect"] == "unmatched")
+    );
     assert_eq!(bounces(&app, &[]).len(), 3);
 }
 
@@ -229,13 +324,22 @@ fn a_report_delivered_twice_is_recorded_once() {
     app.list_with_subscribers(1);
     let (_, outbox) = send_issue(&app);
     let sent = Sent::to(&outbox, "reader0@example.com");
-    let report = dsn(&sent, "reader0@example.com", "4.2.2", "452 4.2.2 Mailbox full");
+    let report = dsn(
+        &sent,
+        "reader0@example.com",
+        "4.2.2",
+        "452 4.2.2 Mailbox full",
+    );
     ingest_ok(&app, &report, Some(&sent.verp));
     let again = ingest_ok(&app, &report, Some(&sent.verp));
     assert_eq!(again["duplicate"], true);
     assert_eq!(again["events"][0]["effect"], Value::Null);
     assert_eq!(bounces(&app, &[]).len(), 1);
-    assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "active", "one soft bounce, not two");
+    assert_eq!(
+        status_of(&app, "weekly", "reader0@example.com"),
+        "active",
+        "one soft bounce, not two"
+    );
 }
 
 #[test]
@@ -243,17 +347,50 @@ fn a_bounce_stops_the_address_on_its_own_list_only_unless_suppression_is_for_all
     for (suppress, other_list_after) in [("\"list\"", "active"), ("\"all_lists\"", "bounced")] {
         let app = TestApp::new(Smtp::Outbox, &[("bounce.suppress", suppress)]);
         app.list_with_subscribers(2);
-        app.ok(&["list", "create", "daily", "--name", "Daily", "--from", "Daily <daily@example.com>"]);
+        app.ok(&[
+            "list",
+            "create",
+            "daily",
+            "--name",
+            "Daily",
+            "--from",
+            "Daily <daily@example.com>",
+        ]);
         app.ok(&["subscriber", "add", "daily", "reader0@example.com"]);
         let (_, outbox) = send_issue(&app);
         let sent = Sent::to(&outbox, "reader0@example.com");
-        ingest_ok(&app, &dsn(&sent, "reader0@example.com", "5.1.1", "550 5.1.1 user unknown"), Some(&sent.verp));
+        ingest_ok(
+            &app,
+            &dsn(
+                &sent,
+                "reader0@example.com",
+                "5.1.1",
+                "550 5.1.1 user unknown",
+            ),
+            Some(&sent.verp),
+        );
         assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "bounced");
-        assert_eq!(status_of(&app, "daily", "reader0@example.com"), other_list_after, "suppress = {suppress}");
+        assert_eq!(
+            status_of(&app, "daily", "reader0@example.com"),
+            other_list_after,
+            "suppress = {suppress}"
+        );
         // A list created later: with all_lists the address never starts active there either.
-        app.ok(&["list", "create", "monthly", "--name", "Monthly", "--from", "Monthly <m@example.com>"]);
+        app.ok(&[
+            "list",
+            "create",
+            "monthly",
+            "--name",
+            "Monthly",
+            "--from",
+            "Monthly <m@example.com>",
+        ]);
         app.ok(&["subscriber", "add", "monthly", "reader0@example.com"]);
-        assert_eq!(status_of(&app, "monthly", "reader0@example.com"), other_list_after, "suppress = {suppress}");
+        assert_eq!(
+            status_of(&app, "monthly", "reader0@example.com"),
+            other_list_after,
+            "suppress = {suppress}"
+        );
     }
 }
 
@@ -263,13 +400,23 @@ fn ingest_exits_75_while_the_database_is_locked_and_records_once_it_is_free() {
     app.list_with_subscribers(1);
     let (_, outbox) = send_issue(&app);
     let sent = Sent::to(&outbox, "reader0@example.com");
-    let report = dsn(&sent, "reader0@example.com", "5.1.1", "550 5.1.1 user unknown");
+    let report = dsn(
+        &sent,
+        "reader0@example.com",
+        "5.1.1",
+        "550 5.1.1 user unknown",
+    );
 
     let locker = rusqlite::Connection::open(app.path("herald.db")).unwrap();
     locker.execute_batch("BEGIN IMMEDIATE").unwrap();
     let started = Instant::now();
     let out = ingest(&app, &report, Some(&sent.verp));
-    assert_eq!(out.status.code(), Some(75), "EX_TEMPFAIL so the MTA retries: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(75),
+        "EX_TEMPFAIL so the MTA retries: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(started.elapsed() < Duration::from_secs(20));
     locker.execute_batch("COMMIT").unwrap();
     drop(locker);
@@ -289,7 +436,9 @@ fn ingest_exits_75_when_the_configuration_is_broken_so_the_report_waits_in_the_m
 #[test]
 fn garbage_on_stdin_is_recorded_as_unmatched_and_exits_0() {
     let app = TestApp::new(Smtp::Outbox, &[]);
-    let garbage: String = (0..5000u32).map(|i| char::from_u32(((i * 7919) % 95) + 32).unwrap()).collect();
+    let garbage: String = (0..5000u32)
+        .map(|i| char::from_u32(((i * 7919) % 95) + 32).unwrap())
+        .collect();
     let outcome = ingest_ok(&app, &garbage, None);
     assert_eq!(outcome["kind"], "other");
     let rows = bounces(&app, &["--unmatched"]);
@@ -307,7 +456,16 @@ fn ingest_works_while_serve_is_sending_on_the_same_database() {
     let mut serve = app.spawn_serve_paced(20);
     app.wait_for_issue(second, Duration::from_secs(20), |i| count(i, "sent") > 0);
 
-    let outcome = ingest_ok(&app, &dsn(&sent, "reader3@example.com", "5.1.1", "550 5.1.1 user unknown"), Some(&sent.verp));
+    let outcome = ingest_ok(
+        &app,
+        &dsn(
+            &sent,
+            "reader3@example.com",
+            "5.1.1",
+            "550 5.1.1 user unknown",
+        ),
+        Some(&sent.verp),
+    );
     assert_eq!(outcome["events"][0]["effect"], "subscriber_bounced");
     let done = app.wait_for_issue(second, Duration::from_secs(30), |i| i["state"] == "sent");
     sigterm(&serve);
@@ -320,9 +478,15 @@ fn ingest_works_while_serve_is_sending_on_the_same_database() {
 #[test]
 fn refusals_while_sending_are_classified_user_unknown_bounces_mailbox_full_counts_policy_spares() {
     let fixture = FixtureSmtp::start(Arc::new(|rcpt: &str, _| match rcpt {
-        "reader0@example.com" => (550, "5.1.1 <reader0@example.com>: Recipient address rejected: User unknown"),
+        "reader0@example.com" => (
+            550,
+            "5.1.1 <reader0@example.com>: Recipient address rejected: User unknown",
+        ),
         "reader1@example.com" => (552, "5.2.2 <reader1@example.com>: Mailbox full"),
-        "reader2@example.com" => (554, "5.7.1 Service unavailable; Client host [192.0.2.10] blocked using zen.spamhaus.org"),
+        "reader2@example.com" => (
+            554,
+            "5.7.1 Service unavailable; Client host [192.0.2.10] blocked using zen.spamhaus.org",
+        ),
         _ => (250, "2.0.0 queued"),
     }));
     let app = TestApp::new(Smtp::Port(fixture.port), &[]);
@@ -332,28 +496,72 @@ fn refusals_while_sending_are_classified_user_unknown_bounces_mailbox_full_count
 
     assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "bounced");
     assert_eq!(delivery_state(&app, id, "reader0@example.com"), "bounced");
-    assert_eq!(status_of(&app, "weekly", "reader1@example.com"), "active", "mailbox full is soft");
+    assert_eq!(
+        status_of(&app, "weekly", "reader1@example.com"),
+        "active",
+        "mailbox full is soft"
+    );
     assert_eq!(delivery_state(&app, id, "reader1@example.com"), "failed");
-    assert_eq!(status_of(&app, "weekly", "reader2@example.com"), "active", "a block of the sender is not the reader's fault");
+    assert_eq!(
+        status_of(&app, "weekly", "reader2@example.com"),
+        "active",
+        "a block of the sender is not the reader's fault"
+    );
     assert_eq!(delivery_state(&app, id, "reader2@example.com"), "failed");
     let rows = bounces(&app, &["--issue", &id.to_string()]);
     let by_recipient_delivery = |d: i64| rows.iter().find(|r| r["delivery_id"] == d).cloned();
     let deliveries = app.json(&["issue", "deliveries", &id.to_string()]);
-    let id_of = |email: &str| deliveries.as_array().unwrap().iter().find(|d| d["email"] == email).unwrap()["id"].as_i64().unwrap();
+    let id_of = |email: &str| {
+        deliveries
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["email"] == email)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
     let r0 = by_recipient_delivery(id_of("reader0@example.com")).unwrap();
-    assert_eq!((r0["source"].as_str(), r0["class"].as_str(), r0["reason"].as_str(), r0["reply_code"].as_i64(), r0["status"].as_str()),
-        (Some("smtp"), Some("hard"), Some("user_unknown"), Some(550), Some("5.1.1")));
+    assert_eq!(
+        (
+            r0["source"].as_str(),
+            r0["class"].as_str(),
+            r0["reason"].as_str(),
+            r0["reply_code"].as_i64(),
+            r0["status"].as_str()
+        ),
+        (
+            Some("smtp"),
+            Some("hard"),
+            Some("user_unknown"),
+            Some(550),
+            Some("5.1.1")
+        )
+    );
     let r1 = by_recipient_delivery(id_of("reader1@example.com")).unwrap();
-    assert_eq!((r1["class"].as_str(), r1["reason"].as_str(), r1["effect"].as_str()), (Some("soft"), Some("mailbox_full"), Some("soft_counted")));
+    assert_eq!(
+        (
+            r1["class"].as_str(),
+            r1["reason"].as_str(),
+            r1["effect"].as_str()
+        ),
+        (Some("soft"), Some("mailbox_full"), Some("soft_counted"))
+    );
     let r2 = by_recipient_delivery(id_of("reader2@example.com")).unwrap();
-    assert_eq!((r2["class"].as_str(), r2["effect"].as_str()), (Some("soft"), Some("not_counted")));
+    assert_eq!(
+        (r2["class"].as_str(), r2["effect"].as_str()),
+        (Some("soft"), Some("not_counted"))
+    );
     assert_eq!(rows.len(), 3);
 }
 
 #[test]
 fn an_issue_pauses_itself_when_a_provider_blocks_the_sender_instead_of_burning_the_list() {
     let fixture = FixtureSmtp::start(Arc::new(|_: &str, _| {
-        (550, "5.7.1 Our system has detected an unusual rate of unsolicited mail originating from your IP address; blocked")
+        (
+            550,
+            "5.7.1 Our system has detected an unusual rate of unsolicited mail originating from your IP address; blocked",
+        )
     }));
     let app = TestApp::new(
         Smtp::Port(fixture.port),
@@ -370,10 +578,20 @@ fn an_issue_pauses_itself_when_a_provider_blocks_the_sender_instead_of_burning_t
     let issue = app.issue(id);
     assert_eq!(issue["state"], "paused", "{issue}");
     let reason = issue["state_reason"].as_str().unwrap();
-    assert!(reason.contains("blocked") && reason.contains("herald issue resume"), "{reason}");
-    assert!(count(&issue, "pending") >= 40, "most of the list is left for after the block: {issue}");
+    assert!(
+        reason.contains("blocked") && reason.contains("herald issue resume"),
+        "{reason}"
+    );
+    assert!(
+        count(&issue, "pending") >= 40,
+        "most of the list is left for after the block: {issue}"
+    );
     let active = app.json(&["subscriber", "ls", "weekly", "--status", "active"]);
-    assert_eq!(active.as_array().unwrap().len(), 60, "nobody is suppressed for the sender's block");
+    assert_eq!(
+        active.as_array().unwrap().len(),
+        60,
+        "nobody is suppressed for the sender's block"
+    );
 }
 
 #[test]
@@ -386,12 +604,24 @@ fn serve_polls_a_maildir_moves_garbage_aside_and_keeps_a_message_it_could_not_co
         std::fs::create_dir_all(maildir.join(sub)).unwrap();
     }
     let config = std::fs::read_to_string(&app.config).unwrap()
-        + &format!("[bounce]\nmaildir = {:?}\nmaildir_poll_seconds = 1\n", maildir.display().to_string());
+        + &format!(
+            "[bounce]\nmaildir = {:?}\nmaildir_poll_seconds = 1\n",
+            maildir.display().to_string()
+        );
     std::fs::write(&app.config, config).unwrap();
-    let drop_in = |name: &str, raw: &str| std::fs::write(maildir.join("new").join(name), raw).unwrap();
+    let drop_in =
+        |name: &str, raw: &str| std::fs::write(maildir.join("new").join(name), raw).unwrap();
     let s0 = Sent::to(&outbox, "reader0@example.com");
     let s1 = Sent::to(&outbox, "reader1@example.com");
-    drop_in("1.a.host", &dsn(&s0, "reader0@example.com", "5.1.1", "550 5.1.1 user unknown"));
+    drop_in(
+        "1.a.host",
+        &dsn(
+            &s0,
+            "reader0@example.com",
+            "5.1.1",
+            "550 5.1.1 user unknown",
+        ),
+    );
     drop_in("2.b.host", "\u{1}\u{2} this is not mail at all \u{ff}");
     drop_in("3.c.host", &arf(&s1, "reader1@example.com"));
 
@@ -402,29 +632,53 @@ fn serve_polls_a_maildir_moves_garbage_aside_and_keeps_a_message_it_could_not_co
     wait_http(app.http_port);
     std::thread::sleep(Duration::from_millis(2500));
     let waiting: Vec<_> = std::fs::read_dir(maildir.join("new")).unwrap().collect();
-    assert_eq!(waiting.len(), 3, "messages stay until their outcome is committed");
+    assert_eq!(
+        waiting.len(),
+        3,
+        "messages stay until their outcome is committed"
+    );
     assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "active");
 
     db.execute_batch("DROP TRIGGER refuse").unwrap();
     let start = Instant::now();
     while std::fs::read_dir(maildir.join("new")).unwrap().count() > 0 {
-        assert!(start.elapsed() < Duration::from_secs(20), "the Maildir was not processed");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the Maildir was not processed"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     sigterm(&serve);
     assert!(wait_exit(&mut serve, Duration::from_secs(20)).success());
 
     assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "bounced");
-    assert_eq!(status_of(&app, "weekly", "reader1@example.com"), "complained");
-    let unparsed: Vec<_> = std::fs::read_dir(maildir.join(".herald-unparsed/cur")).unwrap().collect();
-    assert_eq!(unparsed.len(), 1, "the garbage message is kept aside, not deleted");
+    assert_eq!(
+        status_of(&app, "weekly", "reader1@example.com"),
+        "complained"
+    );
+    let unparsed: Vec<_> = std::fs::read_dir(maildir.join(".herald-unparsed/cur"))
+        .unwrap()
+        .collect();
+    assert_eq!(
+        unparsed.len(),
+        1,
+        "the garbage message is kept aside, not deleted"
+    );
     let rows = bounces(&app, &[]);
     assert_eq!(rows.len(), 3, "{rows:?}");
     assert!(rows.iter().all(|r| r["source"] == "maildir"));
     assert_eq!(rows.iter().filter(|r| r["kind"] == "other").count(), 1);
 
     // A crash after the commit but before the removal hands the same message in again: no change.
-    drop_in("4.d.host", &dsn(&s0, "reader0@example.com", "5.1.1", "550 5.1.1 user unknown"));
+    drop_in(
+        "4.d.host",
+        &dsn(
+            &s0,
+            "reader0@example.com",
+            "5.1.1",
+            "550 5.1.1 user unknown",
+        ),
+    );
     app.serve_until_idle();
     assert_eq!(std::fs::read_dir(maildir.join("new")).unwrap().count(), 0);
     assert_eq!(bounces(&app, &[]).len(), 3, "recorded once");

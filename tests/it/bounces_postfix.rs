@@ -60,7 +60,11 @@ fn dsns_written_by_a_real_postfix_come_back_through_pipe_and_the_next_issue_skip
     );
     let first = app.queue_issue(&[]);
     app.serve_until_idle();
-    assert_eq!(count(&app.issue(first), "sent"), 4, "the relay accepted everyone");
+    assert_eq!(
+        count(&app.issue(first), "sent"),
+        4,
+        "the relay accepted everyone"
+    );
     // Only now may pipe(8) run herald (as an unprivileged user) on this test's database.
     relay.share_with_pipe_user(app.dir.path());
     relay.route(&domain, &app.config);
@@ -78,46 +82,122 @@ fn dsns_written_by_a_real_postfix_come_back_through_pipe_and_the_next_issue_skip
         );
         std::thread::sleep(Duration::from_millis(200));
     };
-    relay.wait_idle_for(&domain, Duration::from_secs(30)).unwrap();
+    relay
+        .wait_idle_for(&domain, Duration::from_secs(30))
+        .unwrap();
 
     assert_eq!(status_of(&app, "nosuchuser1@example.org"), "bounced");
-    assert_eq!(status_of(&app, "fullbox2@example.org"), "active", "one soft bounce is counted, not fatal");
-    assert_eq!(status_of(&app, "reader3@example.org"), "active");
-    let hard = rows.iter().find(|r| r["recipient"] == "nosuchuser1@example.org").unwrap();
     assert_eq!(
-        (hard["source"].as_str(), hard["class"].as_str(), hard["reason"].as_str(), hard["status"].as_str(), hard["matched_by"].as_str()),
-        (Some("pipe"), Some("hard"), Some("user_unknown"), Some("5.1.1"), Some("verp")),
+        status_of(&app, "fullbox2@example.org"),
+        "active",
+        "one soft bounce is counted, not fatal"
+    );
+    assert_eq!(status_of(&app, "reader3@example.org"), "active");
+    let hard = rows
+        .iter()
+        .find(|r| r["recipient"] == "nosuchuser1@example.org")
+        .unwrap();
+    assert_eq!(
+        (
+            hard["source"].as_str(),
+            hard["class"].as_str(),
+            hard["reason"].as_str(),
+            hard["status"].as_str(),
+            hard["matched_by"].as_str()
+        ),
+        (
+            Some("pipe"),
+            Some("hard"),
+            Some("user_unknown"),
+            Some("5.1.1"),
+            Some("verp")
+        ),
         "{hard}"
     );
-    let soft = rows.iter().find(|r| r["recipient"] == "fullbox2@example.org").unwrap();
-    assert_eq!((soft["class"].as_str(), soft["effect"].as_str()), (Some("soft"), Some("soft_counted")), "{soft}");
-    assert_eq!(count(&app.issue(first), "bounced"), 1, "the accepted delivery became bounced");
+    let soft = rows
+        .iter()
+        .find(|r| r["recipient"] == "fullbox2@example.org")
+        .unwrap();
+    assert_eq!(
+        (soft["class"].as_str(), soft["effect"].as_str()),
+        (Some("soft"), Some("soft_counted")),
+        "{soft}"
+    );
+    assert_eq!(
+        count(&app.issue(first), "bounced"),
+        1,
+        "the accepted delivery became bounced"
+    );
 
     let second = app.queue_issue(&[]);
     app.serve_until_idle();
     let deliveries = app.json(&["issue", "deliveries", &second.to_string()]);
-    let mailed: Vec<&str> = deliveries.as_array().unwrap().iter().map(|d| d["email"].as_str().unwrap()).collect();
+    let mailed: Vec<&str> = deliveries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["email"].as_str().unwrap())
+        .collect();
     assert!(!mailed.contains(&"nosuchuser1@example.org"), "{mailed:?}");
     assert_eq!(mailed.len(), 3);
-    assert_eq!(relay.received("reader3@example.org").len(), 2, "both issues reached a good address");
+    assert_eq!(
+        relay.received("reader3@example.org").len(),
+        2,
+        "both issues reached a good address"
+    );
 }
 
 #[test]
-fn a_real_postfix_refusing_user_unknown_at_rcpt_bounces_the_subscriber_while_sending() {
+fn a_real_postfix_refusing_at_rcpt_bounces_an_unknown_user_and_spares_a_policy_refusal() {
     let relay = PostfixRelay::shared();
     let app = TestApp::new(Smtp::Port(relay.recv_port), &[]);
-    list_of(&app, &["nosuchuser7@example.org", "fullbox8@example.org", "reader9@example.org"]);
+    list_of(
+        &app,
+        &[
+            "nosuchuser7@example.org",
+            "fullbox8@example.org",
+            "policyblock9@example.org",
+            "reader9@example.org",
+        ],
+    );
     let id = app.queue_issue(&[]);
     app.serve_until_idle();
 
     assert_eq!(status_of(&app, "nosuchuser7@example.org"), "bounced");
     assert_eq!(status_of(&app, "fullbox8@example.org"), "active");
+    assert_eq!(
+        status_of(&app, "policyblock9@example.org"),
+        "active",
+        "a 5.7.1 block is not the reader's fault"
+    );
     assert_eq!(status_of(&app, "reader9@example.org"), "active");
     let issue = app.issue(id);
-    assert_eq!((count(&issue, "sent"), count(&issue, "bounced"), count(&issue, "failed")), (1, 1, 1), "{issue}");
+    assert_eq!(
+        (
+            count(&issue, "sent"),
+            count(&issue, "bounced"),
+            count(&issue, "failed")
+        ),
+        (1, 1, 2),
+        "{issue}"
+    );
     let rows = app.json(&["bounce", "ls", "--issue", &id.to_string()]);
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 2);
-    assert!(rows.iter().all(|r| r["source"] == "smtp" && r["reply_code"].as_i64().unwrap() >= 550));
+    assert_eq!(rows.len(), 3);
+    assert!(
+        rows.iter()
+            .all(|r| r["source"] == "smtp" && r["reply_code"].as_i64().unwrap() >= 550)
+    );
+    let effect = |needle: &str| {
+        rows.iter()
+            .find(|r| r["diagnostic"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("no event with {needle}: {rows:?}"))["effect"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(effect("User unknown"), "subscriber_bounced");
+    assert_eq!(effect("Mailbox full"), "soft_counted");
+    assert_eq!(effect("spamhaus"), "not_counted");
     assert_eq!(relay.received("reader9@example.org").len(), 1);
 }

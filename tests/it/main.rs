@@ -3,6 +3,7 @@
 mod bounce_corpus;
 mod bounce_mail;
 mod bounces;
+mod bounces_imap;
 mod bounces_postfix;
 mod browser;
 mod config_check;

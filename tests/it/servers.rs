@@ -434,6 +434,42 @@ impl Dovecot {
             .arg(password)
             .env("HERALD_TEST_MAIL_USER", PIPE_USER))
         .unwrap();
+        // Dovecot looks at the passwd-file at most once a second: a user added within the second of
+        // its last look stays unknown until the next one. Wait until the user can log in.
+        assert!(
+            wait_until(Duration::from_secs(5), || self.can_log_in(name, password)),
+            "Dovecot does not know the new user {name}\n{}",
+            self.debug_dump()
+        );
+    }
+
+    /// One plain-text IMAP LOGIN on the STARTTLS port (Dovecot allows it from loopback).
+    fn can_log_in(&self, name: &str, password: &str) -> bool {
+        use std::io::{BufRead, BufReader, Write};
+        let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", self.imap_port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        if reader.read_line(&mut line).is_err() {
+            return false;
+        }
+        let mut writer = stream;
+        if writer
+            .write_all(format!("a LOGIN \"{name}\" \"{password}\"\r\nb LOGOUT\r\n").as_bytes())
+            .is_err()
+        {
+            return false;
+        }
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return false,
+                Ok(_) if line.starts_with("a ") => return line.starts_with("a OK"),
+                Ok(_) => {}
+            }
+        }
     }
 
     /// `dir/mail/<user>/Maildir`.
