@@ -160,7 +160,6 @@ fn command_in(text: &str, lower: &str) -> Option<Command> {
     if has_word(lower, "rcpt")
         || lower.contains("[rcpt_to]")
         || lower.contains("does not like recipient")
-        || lower.contains("has rejected address")
     {
         note(Command::RcptTo);
     }
@@ -372,7 +371,7 @@ fn reason_of(
 }
 
 /// The RFC 3463 code a reason implies, for reports that give none.
-fn derived_status(
+pub(super) fn derived_status(
     reason: BounceReason,
     permanent: bool,
     reply_code: Option<u16>,
