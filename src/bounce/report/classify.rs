@@ -268,8 +268,16 @@ fn reason_of(
     // "550 : User unknown" with no address is what au/EZweb's content filter answers after DATA:
     // not a verdict on the mailbox.
     let content_filter = lower.contains("550 : user unknown");
-    let decisive =
-        !content_filter && (user_unknown_decisive(lower) || user_unknown_decisive(context));
+    // The report's boilerplate about a missing address is believed only when the server's own
+    // words name nothing else ("the address couldn't be found" above "501 5.1.8 Sender address
+    // rejected" is Google's template, not a verdict).
+    let decisive = !content_filter
+        && (user_unknown_decisive(lower)
+            || (user_unknown_decisive(context)
+                && found.iter().all(|r| *r == UserUnknown)
+                && !status
+                    .and_then(status_reason)
+                    .is_some_and(|r| r == Rejected)));
     if decisive && !found.contains(&UserUnknown) {
         found.push(UserUnknown);
     }

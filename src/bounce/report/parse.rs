@@ -315,12 +315,7 @@ pub(super) struct Fields {
 /// Classifies one recipient: by its diagnostic first, then by the extra texts in order.
 pub(super) fn recipient_from(f: Fields) -> RecipientReport {
     let reply = scan::reply_in(&f.diagnostic);
-    // A written status of x.0.0 says less than the one in the server's reply.
-    let status = match (f.status, reply.status) {
-        (Some(s), Some(r)) if s.subject == 0 && s.detail == 0 && r.class == s.class => Some(r),
-        (Some(s), _) => Some(s),
-        (None, r) => r,
-    };
+    let status = prefer(f.status, reply.status, reply.code);
     let mut code = reply.code;
     // Success only when the report says so (an action, or a written 2.x.x status), never from a
     // number that happens to look like one in the text.
@@ -363,7 +358,7 @@ pub(super) fn recipient_from(f: Fields) -> RecipientReport {
         if code.is_none() {
             code = reply.code;
         }
-        let status = status.or(reply.status);
+        let status = prefer(status, reply.status, code);
         text.push('\n');
         text.push_str(extra);
         result = classify_with(code, status, &text, &facts);
@@ -391,6 +386,59 @@ pub(super) fn recipient_from(f: Fields) -> RecipientReport {
         action,
         diagnostic: non_empty(diagnostic),
         remote_mta,
+    }
+}
+
+/// The status to believe when the report writes one (a DSN `Status:` field) and the server's reply
+/// quotes another: the one whose class agrees with the reply code, else the more specific one
+/// (x.0.0 and x.y.0 say less; 4.4.7, 4.7.0, 5.3.x and the x.5.x protocol codes are the writer's
+/// own catch-alls; a 5.1.1 of the writer's yields to the server's own non-generic code).
+fn prefer(
+    written: Option<EnhancedStatus>,
+    quoted: Option<EnhancedStatus>,
+    reply_code: Option<u16>,
+) -> Option<EnhancedStatus> {
+    let (w, q) = match (written, quoted) {
+        (Some(w), Some(q)) => (w, q),
+        (w, q) => return w.or(q),
+    };
+    if w == q {
+        return Some(w);
+    }
+    if w.class != q.class
+        && let Some(c) = reply_code
+    {
+        let c = (c / 100) as u8;
+        if c == w.class {
+            return Some(w);
+        }
+        if c == q.class {
+            return Some(q);
+        }
+    }
+    let generic = |s: EnhancedStatus| s.subject == 0 && s.detail == 0;
+    let has_zero = |s: EnhancedStatus| s.subject == 0 || s.detail == 0;
+    if generic(w) {
+        return Some(if generic(q) { w } else { q });
+    }
+    if has_zero(w) && !has_zero(q) {
+        return Some(q);
+    }
+    if generic(q) {
+        return Some(w);
+    }
+    let catch_all = matches!(
+        (w.class, w.subject, w.detail),
+        (4, 4, 7) | (4, 7, 0) | (5, 3, _) | (_, 5, 1 | 2 | 4 | 5)
+    );
+    if catch_all {
+        return Some(q);
+    }
+    match (w.class, w.subject, w.detail) {
+        (5, 1, 1) if has_zero(q) || (q.class == 5 && q.subject == 5) => Some(w),
+        (5, 1, 1) => Some(q),
+        (5, 1, 3) if q.subject == 7 => Some(q),
+        _ => Some(w),
     }
 }
 

@@ -1057,7 +1057,7 @@ const USER_UNKNOWN_DECISIVE: &[&str] = &[
     "resolver.adr.recipientnotfound",
     "resolver.adr.recipient notfound",
     "recipient not found by smtp address lookup",
-    "this user doesn't have a yahoo",
+    "delivery error: dd this user doesn't have a",
     "mailbox not found",
     "the recipient name is not recognized",
     "destinataire invalide",

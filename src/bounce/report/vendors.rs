@@ -305,7 +305,16 @@ fn writer_of(ctx: &Context<'_>) -> Option<Writer> {
     if x_mailer.starts_with("<SMTP32 v") || subject.starts_with("Undeliverable Mail ") {
         return Some(IMail);
     }
-    if from.starts_with("\"interscan") || from.contains("interscan messaging security") {
+    if from.contains("\"interscan")
+        || ([
+            "Mail could not be delivered",
+            "メッセージを配信できません",
+            "メール配信に失敗しました",
+        ]
+        .iter()
+        .any(|t| subject.contains(t))
+            && ctx.body.contains("InterScan"))
+    {
         return Some(InterScan);
     }
     if subject.starts_with("DELIVERY FAILURE:") || subject.starts_with("DELIVERY_FAILURE:") {
@@ -1205,7 +1214,11 @@ pub(super) fn adjust(ctx: &Context<'_>, recipients: &mut [RecipientReport]) {
         if matches!(r.reason, Delivered | Feedback | Vacation) {
             continue;
         }
-        let text = normalise(r.diagnostic.as_deref().unwrap_or(""));
+        let mut text = normalise(r.diagnostic.as_deref().unwrap_or(""));
+        // A report that quotes no reply for the recipient says what happened in its own words.
+        if text.is_empty() && writer.is_some() {
+            text = normalise(&ctx.report_text);
+        }
         let status = r.status.map(|s| s.to_string()).unwrap_or_default();
         let mut verdict = None;
         let mut explicit = false;
