@@ -1065,6 +1065,7 @@ const USER_UNKNOWN_DECISIVE: &[&str] = &[
     "requested action not taken: mailbox unavailable",
     "mail.local: unknown user",
     "#5.1.0 address rejected",
+    "5.4.1 recipient address rejected: access denied",
 ];
 
 /// Whether `text` (lower-cased) uses wording in [`USER_UNKNOWN_DECISIVE`].

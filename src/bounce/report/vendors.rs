@@ -1145,6 +1145,10 @@ fn remote_of(r: &RecipientReport, reporting: &[String]) -> Option<Remote> {
     for m in reporting {
         hosts.extend(host_names(m));
     }
+    // Some servers name themselves in their reply ("[…prod.outlook.com 2024-02-19T09:30:25Z]").
+    if let Some(d) = &r.diagnostic {
+        hosts.extend(host_names(d));
+    }
     for h in &hosts {
         for (v, ends) in REMOTES {
             if ends.iter().any(|e| h.ends_with(e)) {
