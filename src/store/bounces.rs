@@ -318,7 +318,7 @@ pub(super) async fn apply_bounce(
     }
     sqlx::query(
         "UPDATE bounces SET delivery_id = ?, issue_id = ?, subscriber_id = ?, list_id = ?,
-                matched_by = ?, effect = ? WHERE id = ?",
+                matched_by = ?, effect = ?, recipient = COALESCE(recipient, ?) WHERE id = ?",
     )
     .bind(delivery.0)
     .bind(issue.0)
@@ -326,6 +326,7 @@ pub(super) async fn apply_bounce(
     .bind(list)
     .bind(matched_by)
     .bind(decision.effect.as_str())
+    .bind(&email)
     .bind(id)
     .execute(&mut *conn)
     .await?;
