@@ -362,7 +362,7 @@ fn writer_of(ctx: &Context<'_>) -> Option<Writer> {
     if from.contains("@gmx.") || from.contains("@web.de") {
         return Some(Gmx);
     }
-    if from.contains("@zoho") || received().any(|r| r.contains("mx.zohomail.com")) {
+    if from.contains("zoho.com") || received().any(|r| r.contains("mx.zohomail.com")) {
         return Some(Zoho);
     }
     if mail.content_type.contains("Boundary_(ID_")
@@ -1272,4 +1272,182 @@ fn set_reason(r: &mut RecipientReport, reason: BounceReason) {
     }
     r.reason = reason;
     r.class = reason.class(permanent);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::bounce::report::parse;
+    use crate::domain::{BounceClass, BounceReason};
+
+    /// A delivery-status report from `from` about `rcpt`, with the given Status, Remote-MTA and
+    /// Diagnostic-Code, extra headers and human-readable text.
+    fn dsn(
+        headers: &str,
+        text: &str,
+        rcpt: &str,
+        status: &str,
+        remote: &str,
+        diag: &str,
+    ) -> String {
+        format!(
+            "{headers}\nTo: sender@example.org\nMIME-Version: 1.0\n\
+             Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n\
+             --b\nContent-Type: text/plain\n\n{text}\n\n\
+             --b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n\
+             Final-Recipient: rfc822; {rcpt}\nAction: failed\nStatus: {status}\n\
+             Remote-MTA: dns; {remote}\nDiagnostic-Code: smtp; {diag}\n\n--b--\n"
+        )
+    }
+
+    fn first(raw: &str) -> (BounceReason, BounceClass) {
+        let report = parse(raw.as_bytes());
+        let r = &report.recipients[0];
+        (r.reason, r.class)
+    }
+
+    const DAEMON: &str = "From: MAILER-DAEMON@mx.example.net\nSubject: Undelivered Mail";
+
+    #[test]
+    fn kddi_answers_an_unknown_address_and_a_content_filter_with_the_same_words() {
+        let unknown = dsn(
+            DAEMON,
+            "failed",
+            "neko@ezweb.ne.jp",
+            "5.0.0",
+            "lsean.ezweb.ne.jp",
+            "550 <neko@ezweb.ne.jp>: User unknown",
+        );
+        assert_eq!(
+            first(&unknown),
+            (BounceReason::UserUnknown, BounceClass::Hard)
+        );
+        let filtered = dsn(
+            DAEMON,
+            "failed",
+            "neko@ezweb.ne.jp",
+            "5.0.0",
+            "lsean.ezweb.ne.jp",
+            "550 : User unknown",
+        );
+        assert_eq!(
+            first(&filtered),
+            (BounceReason::Filtered, BounceClass::Soft)
+        );
+    }
+
+    #[test]
+    fn messagelabs_542_rejected_is_an_unknown_user() {
+        let raw = dsn(
+            DAEMON,
+            "failed",
+            "a@example.com",
+            "5.0.0",
+            "cluster1.eu.messagelabs.com",
+            "542 a@example.com Rejected",
+        );
+        assert_eq!(first(&raw), (BounceReason::UserUnknown, BounceClass::Hard));
+    }
+
+    #[test]
+    fn aol_malformed_mx_reply_means_the_domain_takes_no_mail() {
+        let raw = dsn(
+            DAEMON,
+            "failed",
+            "a@example.org",
+            "5.4.4",
+            "mx.mail.aol.com",
+            "Name service error for name=example.org type=MX: Malformed or unexpected name server reply",
+        );
+        assert_eq!(first(&raw), (BounceReason::NotAccept, BounceClass::Hard));
+    }
+
+    #[test]
+    fn google_and_microsoft_replies_are_read_by_their_own_tables() {
+        let google = dsn(
+            DAEMON,
+            "failed",
+            "a@example.com",
+            "5.7.1",
+            "gmail-smtp-in.l.google.com",
+            "550 5.7.1 Our system has detected that this message is likely unsolicited mail",
+        );
+        assert_eq!(first(&google).0, BounceReason::SpamDetected);
+        let microsoft = dsn(
+            DAEMON,
+            "failed",
+            "a@example.com",
+            "5.7.505",
+            "example-com.mail.protection.outlook.com",
+            "550 5.7.505 Access denied, banned recipient",
+        );
+        assert_eq!(
+            first(&microsoft),
+            (BounceReason::Suspend, BounceClass::Soft)
+        );
+    }
+
+    #[test]
+    fn imail_unknown_user_is_hard_whatever_the_stage() {
+        let raw = "From: postmaster@mail.example.com\nTo: sender@example.org\n\
+                   Subject: Undeliverable Mail \nX-Mailer: <SMTP32 v8.22>\n\n\
+                   Unknown user: kijitora@example.com\n\nOriginal message follows.\n";
+        assert_eq!(first(raw), (BounceReason::UserUnknown, BounceClass::Hard));
+    }
+
+    #[test]
+    fn interscan_unable_to_deliver_is_an_unknown_user() {
+        let raw = "From: postmaster@example.jp (\"InterScan Notification\")\nTo: sender@example.org\n\
+                   Subject: Mail could not be delivered\n\n\
+                   Message from InterScan Messaging Security Suite\n\n\
+                   Unable to deliver message to <kijitora@example.jp>.\n";
+        assert_eq!(first(raw), (BounceReason::UserUnknown, BounceClass::Hard));
+    }
+
+    #[test]
+    fn domino_cannot_route_is_a_filter_and_not_listed_is_unknown() {
+        let headers =
+            "From: Postmaster@example.jp\nSubject: DELIVERY FAILURE: User kijitora not listed";
+        let raw = dsn(
+            headers,
+            "failed",
+            "kijitora@example.jp",
+            "5.0.0",
+            "mx.example.jp",
+            "Cannot route mail to user (kijitora@example.jp)",
+        );
+        assert_eq!(first(&raw), (BounceReason::Filtered, BounceClass::Soft));
+    }
+
+    #[test]
+    fn a_writer_that_hides_the_smtp_command_turns_unknown_user_words_into_a_filter() {
+        let headers =
+            "From: mailer-daemon@mail.zoho.com\nSubject: Undelivered Mail Returned to Sender";
+        let raw = dsn(
+            headers,
+            "failed",
+            "a@example.org",
+            "5.0.0",
+            "mx.example.org",
+            "Invalid Address, ERROR_CODE :550, ERROR_CODE :Requested action not taken: mailbox unavailable",
+        );
+        assert_eq!(first(&raw), (BounceReason::Filtered, BounceClass::Soft));
+        // With the server's own 5.1.1 it is believed.
+        let raw = dsn(
+            headers,
+            "failed",
+            "a@example.org",
+            "5.1.1",
+            "mx.example.org",
+            "550 5.1.1 User does not exist",
+        );
+        assert_eq!(first(&raw), (BounceReason::UserUnknown, BounceClass::Hard));
+    }
+
+    #[test]
+    fn a_writer_verdict_on_a_user_does_not_outweigh_a_full_mailbox() {
+        let raw = "From: postmaster@mail.example.com\nTo: sender@example.org\n\
+                   Subject: Undeliverable Mail \nX-Mailer: <SMTP32 v8.22>\n\n\
+                   Unknown user: mailbox full for kijitora@example.com\n";
+        assert_eq!(first(raw).0, BounceReason::MailboxFull);
+    }
 }
