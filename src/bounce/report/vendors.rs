@@ -374,7 +374,7 @@ fn writer_of(ctx: &Context<'_>) -> Option<Writer> {
     if from.starts_with("\"mail delivery system\"") && message_id.contains("@kundenserver.de") {
         return Some(EinsUndEins);
     }
-    if mail.header("x-mlserver").is_some() || header("x-ml-name") != "" {
+    if mail.header("x-mlserver").is_some() || mail.header("x-ml-name").is_some() {
         return Some(Fml);
     }
     if (from.contains("mailer daemon <") || from.starts_with("mailer-daemon@"))
