@@ -43,18 +43,6 @@ fn ingest_ok(app: &TestApp, raw: &str, recipient: Option<&str>) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn status_of(app: &TestApp, list: &str, email: &str) -> String {
-    let subs = app.json(&["subscriber", "ls", list]);
-    subs.as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["email"] == email)
-        .unwrap_or_else(|| panic!("{email} not on {list}: {subs}"))["status"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 fn delivery_state(app: &TestApp, issue: i64, email: &str) -> String {
     let rows = app.json(&["issue", "deliveries", &issue.to_string()]);
     rows.as_array()
@@ -101,8 +89,14 @@ fn a_hard_bounce_piped_in_by_the_mta_stops_the_subscriber_and_the_next_issue_ski
     assert_eq!(outcome["kind"], "bounce");
     assert_eq!(outcome["found_in"], "verp");
     assert_eq!(outcome["events"][0]["effect"], "subscriber_bounced");
-    assert_eq!(status_of(&app, "weekly", "reader1@example.com"), "bounced");
-    assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "active");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader1@example.com"),
+        "bounced"
+    );
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "active"
+    );
     assert_eq!(
         delivery_state(&app, first, "reader1@example.com"),
         "bounced",
@@ -179,7 +173,10 @@ fn the_envelope_recipient_can_come_from_delivered_to_when_the_mta_passes_none() 
         None,
     );
     assert_eq!(outcome["found_in"], "verp");
-    assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "bounced");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "bounced"
+    );
 }
 
 #[test]
@@ -201,7 +198,10 @@ fn soft_bounces_on_distinct_issues_stop_a_subscriber_and_a_clean_delivery_resets
     };
     let first = full(&app, send_issue(&app));
     assert_eq!(first["events"][0]["effect"], "soft_counted");
-    assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "active");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "active"
+    );
     // Issue 2 went out and nothing came back: the count starts again.
     send_issue(&app);
     let third = full(&app, send_issue(&app));
@@ -209,17 +209,26 @@ fn soft_bounces_on_distinct_issues_stop_a_subscriber_and_a_clean_delivery_resets
         third["events"][0]["effect"], "soft_counted",
         "issue 2 reset the count"
     );
-    assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "active");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "active"
+    );
     let (fourth_id, outbox) = send_issue(&app);
     let fourth = full(&app, (fourth_id, outbox));
     assert_eq!(fourth["events"][0]["effect"], "subscriber_bounced");
-    assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "bounced");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "bounced"
+    );
     assert_eq!(
         delivery_state(&app, fourth_id, "reader0@example.com"),
         "sent",
         "a soft bounce does not call the message itself a hard bounce"
     );
-    assert_eq!(status_of(&app, "weekly", "reader1@example.com"), "active");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader1@example.com"),
+        "active"
+    );
 }
 
 #[test]
@@ -240,7 +249,7 @@ fn a_complaint_marks_the_subscriber_complained_and_an_import_does_not_bring_them
         "proven by the returned headers: {outcome}"
     );
     assert_eq!(
-        status_of(&app, "weekly", "reader0@example.com"),
+        app.subscriber_status("weekly", "reader0@example.com"),
         "complained"
     );
     assert_eq!(app.issue(id)["complaints"], 1);
@@ -252,7 +261,7 @@ fn a_complaint_marks_the_subscriber_complained_and_an_import_does_not_bring_them
     let csv = app.write("again.csv", "email,name\nreader0@example.com,Reader Zero\n");
     app.ok(&["subscriber", "import", "weekly", csv.to_str().unwrap()]);
     assert_eq!(
-        status_of(&app, "weekly", "reader0@example.com"),
+        app.subscriber_status("weekly", "reader0@example.com"),
         "complained",
         "an import never re-activates"
     );
@@ -306,8 +315,14 @@ fn auto_replies_and_reports_with_forged_tokens_change_nobody() {
     let complaint = ingest_ok(&app, &arf(&forged, "reader1@example.com"), None);
     assert_eq!(complaint["events"][0]["effect"], "unmatched");
 
-    assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "active");
-    assert_eq!(status_of(&app, "weekly", "reader1@example.com"), "active");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "active"
+    );
+    assert_eq!(
+        app.subscriber_status("weekly", "reader1@example.com"),
+        "active"
+    );
     let unmatched = bounces(&app, &["--unmatched"]);
     assert_eq!(unmatched.len(), 2, "{unmatched:?}");
     assert!(
@@ -336,7 +351,7 @@ fn a_report_delivered_twice_is_recorded_once() {
     assert_eq!(again["events"][0]["effect"], Value::Null);
     assert_eq!(bounces(&app, &[]).len(), 1);
     assert_eq!(
-        status_of(&app, "weekly", "reader0@example.com"),
+        app.subscriber_status("weekly", "reader0@example.com"),
         "active",
         "one soft bounce, not two"
     );
@@ -369,9 +384,12 @@ fn a_bounce_stops_the_address_on_its_own_list_only_unless_suppression_is_for_all
             ),
             Some(&sent.verp),
         );
-        assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "bounced");
         assert_eq!(
-            status_of(&app, "daily", "reader0@example.com"),
+            app.subscriber_status("weekly", "reader0@example.com"),
+            "bounced"
+        );
+        assert_eq!(
+            app.subscriber_status("daily", "reader0@example.com"),
             other_list_after,
             "suppress = {suppress}"
         );
@@ -387,7 +405,7 @@ fn a_bounce_stops_the_address_on_its_own_list_only_unless_suppression_is_for_all
         ]);
         app.ok(&["subscriber", "add", "monthly", "reader0@example.com"]);
         assert_eq!(
-            status_of(&app, "monthly", "reader0@example.com"),
+            app.subscriber_status("monthly", "reader0@example.com"),
             other_list_after,
             "suppress = {suppress}"
         );
@@ -422,7 +440,10 @@ fn ingest_exits_75_while_the_database_is_locked_and_records_once_it_is_free() {
     drop(locker);
 
     ingest_ok(&app, &report, Some(&sent.verp));
-    assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "bounced");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "bounced"
+    );
 }
 
 #[test]
@@ -470,7 +491,10 @@ fn ingest_works_while_serve_is_sending_on_the_same_database() {
     let done = app.wait_for_issue(second, Duration::from_secs(30), |i| i["state"] == "sent");
     sigterm(&serve);
     assert!(wait_exit(&mut serve, Duration::from_secs(20)).success());
-    assert_eq!(status_of(&app, "weekly", "reader3@example.com"), "bounced");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader3@example.com"),
+        "bounced"
+    );
     // reader3 was either mailed before the bounce arrived or skipped after it; never both.
     assert_eq!(count(&done, "sent") + count(&done, "skipped"), 30);
 }
@@ -494,16 +518,19 @@ fn refusals_while_sending_are_classified_user_unknown_bounces_mailbox_full_count
     let id = app.queue_issue(&[]);
     app.serve_until_idle();
 
-    assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "bounced");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "bounced"
+    );
     assert_eq!(delivery_state(&app, id, "reader0@example.com"), "bounced");
     assert_eq!(
-        status_of(&app, "weekly", "reader1@example.com"),
+        app.subscriber_status("weekly", "reader1@example.com"),
         "active",
         "mailbox full is soft"
     );
     assert_eq!(delivery_state(&app, id, "reader1@example.com"), "failed");
     assert_eq!(
-        status_of(&app, "weekly", "reader2@example.com"),
+        app.subscriber_status("weekly", "reader2@example.com"),
         "active",
         "a block of the sender is not the reader's fault"
     );
@@ -637,7 +664,10 @@ fn serve_polls_a_maildir_moves_garbage_aside_and_keeps_a_message_it_could_not_co
         3,
         "messages stay until their outcome is committed"
     );
-    assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "active");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "active"
+    );
 
     db.execute_batch("DROP TRIGGER refuse").unwrap();
     let start = Instant::now();
@@ -651,9 +681,12 @@ fn serve_polls_a_maildir_moves_garbage_aside_and_keeps_a_message_it_could_not_co
     sigterm(&serve);
     assert!(wait_exit(&mut serve, Duration::from_secs(20)).success());
 
-    assert_eq!(status_of(&app, "weekly", "reader0@example.com"), "bounced");
     assert_eq!(
-        status_of(&app, "weekly", "reader1@example.com"),
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "bounced"
+    );
+    assert_eq!(
+        app.subscriber_status("weekly", "reader1@example.com"),
         "complained"
     );
     let unparsed: Vec<_> = std::fs::read_dir(maildir.join(".herald-unparsed/cur"))

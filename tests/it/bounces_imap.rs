@@ -8,18 +8,6 @@ use crate::{
 };
 use std::time::Duration;
 
-fn status_of(app: &TestApp, email: &str) -> String {
-    let subs = app.json(&["subscriber", "ls", "weekly"]);
-    subs.as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["email"] == email)
-        .unwrap()["status"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// Points `app` at `user`'s mailbox on the shared Dovecot.
 fn use_mailbox(app: &TestApp, dovecot: &Dovecot, user: &ImapUser, tls: &str, after: &str) {
     let (port, mode) = match tls {
@@ -72,14 +60,20 @@ fn serve_reads_reports_from_an_imap_mailbox_over_tls_and_moves_them_once_recorde
     let out = app.serve_until_idle();
 
     assert_eq!(
-        status_of(&app, "reader0@example.com"),
+        app.subscriber_status("weekly", "reader0@example.com"),
         "bounced",
         "{}\n{}",
         String::from_utf8_lossy(&out.stderr),
         dovecot.log()
     );
-    assert_eq!(status_of(&app, "reader1@example.com"), "complained");
-    assert_eq!(status_of(&app, "reader2@example.com"), "active");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader1@example.com"),
+        "complained"
+    );
+    assert_eq!(
+        app.subscriber_status("weekly", "reader2@example.com"),
+        "active"
+    );
     assert!(
         dovecot.messages(&user.name, "INBOX").is_empty(),
         "{}",
@@ -123,11 +117,17 @@ fn over_starttls_a_report_the_database_refused_stays_in_the_mailbox_until_it_is_
     db.execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON bounces BEGIN SELECT RAISE(ABORT, 'injected fault'); END;").unwrap();
     app.serve_until_idle();
     assert_eq!(dovecot.messages(&user.name, "INBOX").len(), 1);
-    assert_eq!(status_of(&app, "reader0@example.com"), "active");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "active"
+    );
 
     db.execute_batch("DROP TRIGGER refuse").unwrap();
     app.serve_until_idle();
-    assert_eq!(status_of(&app, "reader0@example.com"), "bounced");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "bounced"
+    );
     assert!(
         crate::servers::wait_until(Duration::from_secs(5), || dovecot
             .messages(&user.name, "INBOX")

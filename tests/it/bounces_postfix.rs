@@ -7,28 +7,6 @@ use crate::{helpers::*, servers::PostfixRelay};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-fn statuses(app: &TestApp) -> Vec<(String, String)> {
-    app.json(&["subscriber", "ls", "weekly"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["email"].as_str().unwrap().to_owned(),
-                s["status"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-fn status_of(app: &TestApp, email: &str) -> String {
-    statuses(app)
-        .into_iter()
-        .find(|(e, _)| e == email)
-        .map(|(_, s)| s)
-        .unwrap_or_else(|| panic!("{email} is not subscribed"))
-}
-
 /// A list whose subscribers are `emails`.
 fn list_of(app: &TestApp, emails: &[&str]) {
     app.create_list(&[]);
@@ -86,13 +64,19 @@ fn dsns_written_by_a_real_postfix_come_back_through_pipe_and_the_next_issue_skip
     };
     // (The tempfail4 message stays queued at the relay, retried every second: not waited for.)
 
-    assert_eq!(status_of(&app, "nosuchuser1@example.org"), "bounced");
     assert_eq!(
-        status_of(&app, "fullbox2@example.org"),
+        app.subscriber_status("weekly", "nosuchuser1@example.org"),
+        "bounced"
+    );
+    assert_eq!(
+        app.subscriber_status("weekly", "fullbox2@example.org"),
         "active",
         "one soft bounce is counted, not fatal"
     );
-    assert_eq!(status_of(&app, "reader3@example.org"), "active");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader3@example.org"),
+        "active"
+    );
     let hard = rows
         .iter()
         .find(|r| r["recipient"] == "nosuchuser1@example.org")
@@ -137,7 +121,10 @@ fn dsns_written_by_a_real_postfix_come_back_through_pipe_and_the_next_issue_skip
         (Some("delayed"), Some("recorded")),
         "a delay warning changes nothing: {delayed}"
     );
-    assert_eq!(status_of(&app, "tempfail4@example.org"), "active");
+    assert_eq!(
+        app.subscriber_status("weekly", "tempfail4@example.org"),
+        "active"
+    );
 
     let second = app.queue_issue(&[]);
     app.serve_until_idle();
@@ -176,14 +163,23 @@ fn a_real_postfix_refusing_at_rcpt_bounces_an_unknown_user_and_spares_a_policy_r
     let id = app.queue_issue(&[]);
     app.serve_until_idle();
 
-    assert_eq!(status_of(&app, "nosuchuser7@example.org"), "bounced");
-    assert_eq!(status_of(&app, "fullbox8@example.org"), "active");
     assert_eq!(
-        status_of(&app, "policyblock9@example.org"),
+        app.subscriber_status("weekly", "nosuchuser7@example.org"),
+        "bounced"
+    );
+    assert_eq!(
+        app.subscriber_status("weekly", "fullbox8@example.org"),
+        "active"
+    );
+    assert_eq!(
+        app.subscriber_status("weekly", "policyblock9@example.org"),
         "active",
         "a 5.7.1 block is not the reader's fault"
     );
-    assert_eq!(status_of(&app, "reader9@example.org"), "active");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader9@example.org"),
+        "active"
+    );
     let issue = app.issue(id);
     assert_eq!(
         (

@@ -222,6 +222,19 @@ impl TestApp {
         self.json(&args)["id"].as_i64().unwrap()
     }
 
+    /// `email`'s status on `list`, as `subscriber ls` reports it.
+    pub fn subscriber_status(&self, list: &str, email: &str) -> String {
+        let subs = self.json(&["subscriber", "ls", list]);
+        subs.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["email"] == email)
+            .unwrap_or_else(|| panic!("{email} is not on {list}: {subs}"))["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     pub fn issue(&self, id: i64) -> Value {
         self.json(&["issue", "show", &id.to_string()])
     }

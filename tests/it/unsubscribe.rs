@@ -14,17 +14,6 @@ fn unsubscribe_url(message: &str) -> String {
         .to_owned()
 }
 
-fn subscriber_status(app: &TestApp, email: &str) -> String {
-    let subs = app.json(&["subscriber", "ls", "weekly"]);
-    let sub = subs
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["email"] == email)
-        .unwrap();
-    sub["status"].as_str().unwrap().to_owned()
-}
-
 #[test]
 fn get_asks_to_confirm_and_post_unsubscribes_once_and_idempotently() {
     let app = TestApp::new(Smtp::Outbox, &[]);
@@ -53,7 +42,7 @@ fn get_asks_to_confirm_and_post_unsubscribes_once_and_idempotently() {
         "the page masks the address"
     );
     assert_eq!(
-        subscriber_status(&app, "reader0@example.com"),
+        app.subscriber_status("weekly", "reader0@example.com"),
         "active",
         "GET never unsubscribes"
     );
@@ -63,10 +52,13 @@ fn get_asks_to_confirm_and_post_unsubscribes_once_and_idempotently() {
     assert_eq!(done.header("Location"), None, "no redirect");
     assert!(done.body.contains("You are unsubscribed"));
     assert_eq!(
-        subscriber_status(&app, "reader0@example.com"),
+        app.subscriber_status("weekly", "reader0@example.com"),
         "unsubscribed"
     );
-    assert_eq!(subscriber_status(&app, "reader1@example.com"), "active");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader1@example.com"),
+        "active"
+    );
 
     let again = http("POST", &url, Some(""));
     assert_eq!(
@@ -74,7 +66,7 @@ fn get_asks_to_confirm_and_post_unsubscribes_once_and_idempotently() {
         "a second POST (the page's form) is answered the same"
     );
     assert_eq!(
-        subscriber_status(&app, "reader0@example.com"),
+        app.subscriber_status("weekly", "reader0@example.com"),
         "unsubscribed"
     );
 
@@ -125,7 +117,10 @@ fn a_forged_or_foreign_token_gets_a_plain_404_that_reveals_nothing() {
             );
         }
     }
-    assert_eq!(subscriber_status(&app, "reader0@example.com"), "active");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "active"
+    );
     sigterm(&server);
     assert!(wait_exit(&mut server, Duration::from_secs(20)).success());
 }
