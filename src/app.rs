@@ -230,7 +230,10 @@ fn spawn_bounce_intakes(
             let before = clock.now() - chrono::Duration::from_std(keep).unwrap_or_default();
             match store.prune_raw_reports(before).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(reports = n, "raw bounce reports past bounce.keep_raw_days dropped"),
+                Ok(n) => tracing::info!(
+                    reports = n,
+                    "raw bounce reports past bounce.keep_raw_days dropped"
+                ),
                 Err(e) => tracing::warn!(error = %e, "cannot prune raw bounce reports"),
             }
             tokio::select! {

@@ -23,7 +23,12 @@ pub fn main() -> ExitCode {
         return check_config(loaded, Output { json: cli.json });
     }
     if let Command::Bounce(BounceCommand::Ingest { recipient, files }) = &cli.command {
-        return ingest(loaded, recipient.as_deref(), files, Output { json: cli.json });
+        return ingest(
+            loaded,
+            recipient.as_deref(),
+            files,
+            Output { json: cli.json },
+        );
     }
     let loaded = match loaded {
         Ok(l) => l,

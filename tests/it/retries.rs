@@ -36,7 +36,11 @@ fn a_4xx_is_retried_until_accepted_and_a_5xx_fails_at_once_with_the_reply_kept()
     assert_eq!(issue["state"], "sent");
     // A `550 5.1.1 no such user` is a hard bounce: the address is bad for good.
     assert_eq!(
-        (count(&issue, "sent"), count(&issue, "bounced"), count(&issue, "failed")),
+        (
+            count(&issue, "sent"),
+            count(&issue, "bounced"),
+            count(&issue, "failed")
+        ),
         (3, 1, 0)
     );
     let rows = app.json(&["issue", "deliveries", &id.to_string()]);
