@@ -716,3 +716,93 @@ fn serve_polls_a_maildir_moves_garbage_aside_and_keeps_a_message_it_could_not_co
     assert_eq!(std::fs::read_dir(maildir.join("new")).unwrap().count(), 0);
     assert_eq!(bounces(&app, &[]).len(), 3, "recorded once");
 }
+
+#[test]
+fn bounce_parse_prints_one_json_array_in_argument_order_and_never_opens_the_database() {
+    let secret = "\"a-shared-secret-of-at-least-32-characters\"";
+    let sender = TestApp::new(Smtp::Outbox, &[("http.token_secret", secret)]);
+    sender.list_with_subscribers(2);
+    let (_, outbox) = send_issue(&sender);
+    let sent = Sent::to(&outbox, "reader1@example.com");
+    let checker = TestApp::new(Smtp::Outbox, &[("http.token_secret", secret)]);
+    let files = [
+        checker.write(
+            "hard.eml",
+            &dsn(
+                &sent,
+                "reader1@example.com",
+                "5.1.1",
+                "550 5.1.1 user unknown",
+            ),
+        ),
+        checker.write("complaint.eml", &arf(&sent, "reader1@example.com")),
+        checker.write("junk.eml", "hello\n"),
+    ];
+    let mut args = vec!["bounce", "parse"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let parsed = checker.json(&args);
+
+    let parsed = parsed.as_array().unwrap();
+    let kinds: Vec<&str> = parsed.iter().map(|p| p["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["bounce", "complaint", "other"]);
+    assert!(parsed[0]["file"].as_str().unwrap().ends_with("hard.eml"));
+    let r = &parsed[0]["recipients"][0];
+    for key in [
+        "address",
+        "status",
+        "class",
+        "reason",
+        "action",
+        "diagnostic",
+        "remote_mta",
+    ] {
+        assert!(r.get(key).is_some(), "recipient lacks {key}: {r}");
+    }
+    assert_eq!(
+        (
+            r["address"].as_str(),
+            r["status"].as_str(),
+            r["class"].as_str(),
+            r["reason"].as_str(),
+            r["action"].as_str()
+        ),
+        (
+            Some("reader1@example.com"),
+            Some("5.1.1"),
+            Some("hard"),
+            Some("user_unknown"),
+            Some("failed")
+        )
+    );
+    assert_eq!(parsed[0]["delivery"]["found_in"], "verp");
+    assert_eq!(parsed[0]["delivery"]["verified"], true);
+    assert_eq!(parsed[1]["feedback_type"], "abuse");
+    assert_eq!(parsed[2]["recipients"], serde_json::json!([]));
+    assert_eq!(parsed[2]["delivery"], Value::Null);
+    assert!(
+        !checker.path("herald.db").exists(),
+        "bounce parse created a database"
+    );
+}
+
+#[test]
+fn with_keep_raw_days_0_no_raw_report_is_kept() {
+    let app = TestApp::new(Smtp::Outbox, &[("bounce.keep_raw_days", "0")]);
+    app.list_with_subscribers(1);
+    let (_, outbox) = send_issue(&app);
+    let sent = Sent::to(&outbox, "reader0@example.com");
+    ingest_ok(
+        &app,
+        &dsn(
+            &sent,
+            "reader0@example.com",
+            "5.1.1",
+            "550 5.1.1 user unknown",
+        ),
+        Some(&sent.verp),
+    );
+    let id = bounces(&app, &[])[0]["id"].to_string();
+    let out = app.run(&["bounce", "raw", &id]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no raw report"));
+}
