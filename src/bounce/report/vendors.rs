@@ -54,6 +54,7 @@ enum Writer {
     Fml,
     Gmail,
     Gmx,
+    GoogleGroups,
     IMail,
     InterScan,
     Kddi,
@@ -187,6 +188,7 @@ fn writer_rules(w: Writer) -> &'static [Rule] {
             }
         }
         Gmx => const { &[r(Expired, "delivery retry timeout exceeded")] },
+        GoogleGroups => &[],
         IMail => {
             const {
                 &[
@@ -357,6 +359,9 @@ fn writer_of(ctx: &Context<'_>) -> Option<Writer> {
     if from.contains("mailer-daemon@googlemail.com")
         && subject.contains("Delivery Status Notification")
     {
+        if ctx.body.contains("Google Groups") && mail.header("x-failed-recipients").is_some() {
+            return Some(GoogleGroups);
+        }
         return Some(Gmail);
     }
     if from.contains("@gmx.") || from.contains("@web.de") {
@@ -1227,7 +1232,14 @@ pub(super) fn adjust(ctx: &Context<'_>, recipients: &mut [RecipientReport]) {
         let mut verdict = None;
         let mut explicit = false;
         if let Some(w) = writer {
-            if let Some(v) = find_rule(writer_rules(w), &text, &status) {
+            if w == Writer::GoogleGroups {
+                // Google Groups refuses a post with a list of four possible causes (the group does
+                // not exist, no permission to post, …): the sender is refused.
+                if group_refusal(&ctx.report_text) {
+                    verdict = Some(Rejected);
+                    explicit = true;
+                }
+            } else if let Some(v) = find_rule(writer_rules(w), &text, &status) {
                 explicit = !is_weak(v);
                 if explicit || !more_specific_than_user_unknown(r.reason) {
                     verdict = Some(v);
@@ -1251,6 +1263,14 @@ pub(super) fn adjust(ctx: &Context<'_>, recipients: &mut [RecipientReport]) {
             set_reason(r, reason);
         }
     }
+}
+
+/// Google Groups' refusal: its explanation lists the possible causes as four bullet points.
+fn group_refusal(text: &str) -> bool {
+    text.lines()
+        .filter(|l| l.trim_start().starts_with("* "))
+        .count()
+        >= 4
 }
 
 /// Gives `r` a new reason, its class, and (when the status was only implied by the old reason) the
@@ -1449,5 +1469,28 @@ mod tests {
                    Subject: Undeliverable Mail \nX-Mailer: <SMTP32 v8.22>\n\n\
                    Unknown user: mailbox full for kijitora@example.com\n";
         assert_eq!(first(raw).0, BounceReason::MailboxFull);
+    }
+}
+
+#[cfg(test)]
+mod google_groups {
+    use crate::bounce::report::parse;
+    use crate::domain::BounceReason;
+
+    #[test]
+    fn a_refused_group_post_is_rejected() {
+        let raw = "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n\
+                   To: kijitora@example.jp\nSubject: Delivery Status Notification (Failure)\n\
+                   X-Failed-Recipients: group@googlegroups.com\n\n\
+                   Hello kijitora@example.jp,\n\nWe're writing to let you know that the group you tried \
+                   to contact (group) may not exist, or you may not have permission to post messages \
+                   to the group. A few more details on why you weren't able to post:\n\n\
+                   * You might have spelled or formatted the group name incorrectly.\n\
+                   * The owner of the group may have removed this group.\n\
+                   * You may need to join the group before receiving permission to post.\n\
+                   * This group may not be open to posting.\n\n\
+                   If you have questions related to this or any other Google Group, visit the Help Center.\n";
+        let report = parse(raw.as_bytes());
+        assert_eq!(report.recipients[0].reason, BounceReason::Rejected);
     }
 }
