@@ -1489,7 +1489,7 @@ mod google_groups {
                    * The owner of the group may have removed this group.\n\
                    * You may need to join the group before receiving permission to post.\n\
                    * This group may not be open to posting.\n\n\
-                   If you have questions related to this or any other Google Group, visit the Help Center.\n";
+                   If you have questions related to this or any other Google Group, visit the Google Groups Help Center.\n";
         let report = parse(raw.as_bytes());
         assert_eq!(report.recipients[0].reason, BounceReason::Rejected);
     }
