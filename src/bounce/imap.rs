@@ -1,10 +1,12 @@
 //! The IMAP intake: `serve` polls `bounce.imap.folder` for reports, over implicit TLS or STARTTLS.
 //!
 //! The same order as the Maildir intake keeps it crash-safe: a message is flagged deleted (or moved
-//! to the processed folder) only after its events are committed; a crash in between leaves it in the
-//! folder and the next poll hands it in again, where its SHA-256 makes the second recording a no-op.
-//! A message that is not a report is moved to `unparsed_folder`. Fetching uses `BODY.PEEK[]`, so a
-//! message that could not be recorded is not even marked seen.
+//! to the processed folder) only after its events are committed and synced to disk; a crash in
+//! between leaves it in the folder and the next poll hands it in again, where its SHA-256 makes the
+//! second recording a no-op. A message that is not a report is moved to `unparsed_folder`; one that
+//! cannot be moved is logged and left (it only comes back as a duplicate). Fetching uses
+//! `BODY.PEEK[]`, so a message that could not be recorded is not even marked seen. Servers with a
+//! namespace prefix want the folders configured with it (`INBOX.herald-processed`).
 
 use crate::{
     clock::SharedClock,
@@ -124,14 +126,19 @@ impl ImapIntake {
         session: &mut async_imap::Session<ImapStream>,
     ) -> Result<PollReport, ImapError> {
         let c = &self.config;
-        let can_move = session.capabilities().await?.has_str("MOVE");
+        let capabilities = session.capabilities().await?;
+        let (can_move, uidplus) = (
+            capabilities.has_str("MOVE"),
+            capabilities.has_str("UIDPLUS"),
+        );
         session.select(&c.folder).await?;
-        let mut uids: Vec<u32> = session.uid_search("ALL").await?.into_iter().collect();
+        // UNDELETED: a message flagged by an earlier round that could not expunge is not read twice.
+        let mut uids: Vec<u32> = session.uid_search("UNDELETED").await?.into_iter().collect();
         uids.sort_unstable();
         uids.truncate(BATCH);
         let mut report = PollReport::default();
-        let mut deleted = Vec::new();
-        let mut folders_made = Vec::new();
+        // What to do with each recorded message, done only once the records are on disk.
+        let mut done: Vec<(u32, Option<&str>)> = Vec::new();
         for uid in uids {
             let raw = {
                 let mut fetches = session.uid_fetch(uid.to_string(), "BODY.PEEK[]").await?;
@@ -144,56 +151,80 @@ impl ImapIntake {
                 raw
             };
             let Some(raw) = raw else { continue };
-            let outcome = match self
+            match self
                 .intake
                 .ingest(&raw, BounceSource::Imap, None, self.clock.now())
                 .await
             {
-                Ok(o) => o,
+                Ok(o) if o.kind == BounceKind::Other && o.delivery.is_none() => {
+                    report.unparsed += 1;
+                    tracing::warn!(uid, folder = %c.unparsed_folder, "not a bounce report: moved aside");
+                    done.push((uid, Some(c.unparsed_folder.as_str())));
+                }
+                Ok(_) => {
+                    report.recorded += 1;
+                    let target = match c.after {
+                        AfterProcessing::Move => Some(c.processed_folder.as_str()),
+                        AfterProcessing::Delete => None,
+                    };
+                    done.push((uid, target));
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot record bounces now; the mailbox messages stay for the next poll");
                     report.kept += 1;
                     break;
                 }
-            };
-            let target = if outcome.kind == BounceKind::Other && outcome.delivery.is_none() {
-                report.unparsed += 1;
-                tracing::warn!(uid, folder = %c.unparsed_folder, "not a bounce report: moved aside");
-                Some(c.unparsed_folder.as_str())
-            } else {
-                report.recorded += 1;
-                match c.after {
-                    AfterProcessing::Move => Some(c.processed_folder.as_str()),
-                    AfterProcessing::Delete => None,
-                }
-            };
-            match target {
-                Some(folder) => {
-                    if !folders_made.iter().any(|f| f == folder) {
-                        // Fails harmlessly when the folder exists.
-                        let _ = session.create(folder).await;
-                        folders_made.push(folder.to_owned());
-                    }
-                    if can_move {
-                        session.uid_mv(uid.to_string(), folder).await?;
-                    } else {
-                        session.uid_copy(uid.to_string(), folder).await?;
-                        deleted.push(uid);
-                    }
-                }
-                None => deleted.push(uid),
             }
         }
-        if !deleted.is_empty() {
-            let set = deleted
+        if done.is_empty() {
+            return Ok(report);
+        }
+        if let Err(e) = self.intake.sync_to_disk().await {
+            tracing::warn!(error = %e, "cannot sync the database; the mailbox messages stay for the next poll");
+            return Ok(report);
+        }
+        let mut to_delete = Vec::new();
+        let mut folders_made: Vec<&str> = Vec::new();
+        for (uid, target) in done {
+            let Some(folder) = target else {
+                to_delete.push(uid);
+                continue;
+            };
+            if !folders_made.contains(&folder) {
+                // Fails harmlessly when the folder exists.
+                let _ = session.create(folder).await;
+                folders_made.push(folder);
+            }
+            let moved = if can_move {
+                session.uid_mv(uid.to_string(), folder).await
+            } else {
+                session.uid_copy(uid.to_string(), folder).await
+            };
+            match moved {
+                Ok(()) if can_move => {}
+                Ok(()) => to_delete.push(uid),
+                // Recorded already: left in place, it comes back as a duplicate that changes nothing.
+                Err(e) => {
+                    tracing::warn!(uid, %folder, error = %e, "cannot move a recorded bounce message")
+                }
+            }
+        }
+        if !to_delete.is_empty() {
+            let set = to_delete
                 .iter()
                 .map(u32::to_string)
                 .collect::<Vec<_>>()
                 .join(",");
             let flagged = session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?;
             let _: Vec<_> = flagged.try_collect().await?;
-            let expunged = session.expunge().await?;
-            let _: Vec<_> = expunged.try_collect().await?;
+            // UID EXPUNGE removes only herald's messages, not ones another client flagged.
+            if uidplus {
+                let expunged = session.uid_expunge(&set).await?;
+                let _: Vec<_> = expunged.try_collect().await?;
+            } else {
+                let expunged = session.expunge().await?;
+                let _: Vec<_> = expunged.try_collect().await?;
+            }
         }
         Ok(report)
     }

@@ -1,7 +1,7 @@
 //! The Maildir intake: `serve` polls `bounce.maildir` for reports (`new/` and `cur/`).
 //!
 //! Crash-safe by order: a message is removed (or moved to `.herald-processed`) only after its events
-//! are committed; a crash in between leaves it in place and the next poll hands it in again, where
+//! are committed and synced to disk (the daemon's commits are otherwise `synchronous = NORMAL`); a crash in between leaves it in place and the next poll hands it in again, where
 //! its SHA-256 makes the second recording a no-op. A message that is not a report at all is moved
 //! aside to `.herald-unparsed` (kept for the operator, never retried in a loop). When the database
 //! cannot be written, the round stops and the message stays for the next poll.
@@ -86,6 +86,8 @@ impl MaildirIntake {
         }
         files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
         let mut report = PollReport::default();
+        // What to do with each recorded message, done only once the records are on disk.
+        let mut done: Vec<(PathBuf, Option<&str>)> = Vec::new();
         for path in files {
             let raw = match std::fs::File::open(&path).and_then(|f| read_report(f, self.max_bytes))
             {
@@ -101,25 +103,37 @@ impl MaildirIntake {
                 .ingest(&raw, BounceSource::Maildir, None, self.clock.now())
                 .await
             {
-                Ok(outcome) => {
-                    let unparsed = outcome.kind == BounceKind::Other && outcome.delivery.is_none();
-                    if unparsed {
-                        report.unparsed += 1;
-                        tracing::warn!(file = %path.display(), "not a bounce report: moved aside to {UNPARSED}");
-                        move_to(&self.dir, UNPARSED, &path).await?;
-                    } else {
-                        report.recorded += 1;
-                        match self.after {
-                            AfterProcessing::Delete => tokio::fs::remove_file(&path).await?,
-                            AfterProcessing::Move => move_to(&self.dir, PROCESSED, &path).await?,
-                        }
-                    }
+                Ok(outcome) if outcome.kind == BounceKind::Other && outcome.delivery.is_none() => {
+                    report.unparsed += 1;
+                    tracing::warn!(file = %path.display(), "not a bounce report: moved aside to {UNPARSED}");
+                    done.push((path, Some(UNPARSED)));
+                }
+                Ok(_) => {
+                    report.recorded += 1;
+                    let target = match self.after {
+                        AfterProcessing::Delete => None,
+                        AfterProcessing::Move => Some(PROCESSED),
+                    };
+                    done.push((path, target));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot record bounces now; the Maildir messages stay for the next poll");
                     report.kept += 1;
                     break;
                 }
+            }
+        }
+        if done.is_empty() {
+            return Ok(report);
+        }
+        if let Err(e) = self.intake.sync_to_disk().await {
+            tracing::warn!(error = %e, "cannot sync the database; the Maildir messages stay for the next poll");
+            return Ok(report);
+        }
+        for (path, target) in done {
+            match target {
+                Some(folder) => move_to(&self.dir, folder, &path).await?,
+                None => tokio::fs::remove_file(&path).await?,
             }
         }
         Ok(report)

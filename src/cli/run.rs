@@ -203,32 +203,41 @@ fn ingest(
             None => format!("{}: no valid token: recorded as unmatched", o.kind),
         }
     };
-    let printed = if files.is_empty() {
-        runtime
-            .block_on(crate::ops::bounces::ingest(
-                &loaded.config,
-                clock,
-                std::io::stdin().lock(),
-                recipient,
-            ))
-            .map(|outcome| out.emit(&outcome, |o| describe(o)))
-    } else {
-        runtime
-            .block_on(crate::ops::bounces::ingest_files(
-                &loaded.config,
-                clock,
-                files,
-                recipient,
-            ))
-            .map(|done| {
-                out.emit(&done, |done| {
-                    done.iter()
-                        .map(|f| format!("{}: {}", f.file.display(), describe(&f.outcome)))
-                        .collect::<Vec<_>>()
-                        .join("\n")
+    // A panic (a bug) must not become exit 101, which an MTA takes as a permanent failure: the report
+    // would be bounced. It is a temporary failure like any other here.
+    let printed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if files.is_empty() {
+            runtime
+                .block_on(crate::ops::bounces::ingest(
+                    &loaded.config,
+                    clock,
+                    std::io::stdin().lock(),
+                    recipient,
+                ))
+                .map(|outcome| out.emit(&outcome, |o| describe(o)))
+        } else {
+            runtime
+                .block_on(crate::ops::bounces::ingest_files(
+                    &loaded.config,
+                    clock,
+                    files,
+                    recipient,
+                ))
+                .map(|done| {
+                    out.emit(&done, |done| {
+                        done.iter()
+                            .map(|f| format!("{}: {}", f.file.display(), describe(&f.outcome)))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
                 })
-            })
-    };
+        }
+    }))
+    .unwrap_or_else(|_| {
+        Err(crate::ops::bounces::IngestError::Other(anyhow::anyhow!(
+            "herald failed unexpectedly (see the message above)"
+        )))
+    });
     match printed {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {

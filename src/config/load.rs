@@ -434,6 +434,7 @@ impl Reader {
             ) as u32,
             block_window: self.int("bounce.block_window", p.block_window.into(), 1, 100_000) as u32,
             block_min: self.int("bounce.block_min", p.block_min.into(), 1, 100_000) as u32,
+            clean_after: self.days("bounce.clean_after_days", p.clean_after, 0),
         };
         let after = [
             ("delete", AfterProcessing::Delete),

@@ -4,8 +4,9 @@
 //! - A hard bounce (the address is bad for good) stops the subscriber (`bounced`) and marks the
 //!   delivery `bounced`, also when the relay had accepted it (`sent`) and the far end refused later.
 //! - A soft bounce is counted. `soft_limit` soft bounces on distinct issues within `soft_window`
-//!   make the subscriber `bounced`. A later delivery that went out and came back with nothing resets
-//!   the count (the store counts only issues newer than the last such delivery). Refusals that are
+//!   make the subscriber `bounced`. A later delivery that went out at least `clean_after` ago and came
+//!   back with nothing restarts the count (the store counts only issues newer than the last such
+//!   delivery). Reports the parser could not read (`on_hold`, `undefined`) are never counted. Refusals that are
 //!   about the sender or the message (blocked, spam, policy, authentication, content, rate) are
 //!   recorded but never counted against the address: a provider blocking herald's IP must not
 //!   unsubscribe the list.
@@ -36,6 +37,10 @@ pub struct BouncePolicy {
     /// At least this many sender-blocked refusals before an issue pauses (a share of a handful of
     /// deliveries says nothing).
     pub block_min: u32,
+    /// A delivery counts as clean (and restarts the soft count) once it went out this long ago with
+    /// nothing come back: long enough for a relay to give up on it and report (Postfix keeps a
+    /// message five days).
+    pub clean_after: Duration,
 }
 
 impl Default for BouncePolicy {
@@ -47,6 +52,7 @@ impl Default for BouncePolicy {
             block_pause_percent: 20,
             block_window: 200,
             block_min: 10,
+            clean_after: Duration::from_secs(5 * 86_400),
         }
     }
 }
@@ -102,17 +108,19 @@ pub struct Decision {
     pub effect: BounceEffect,
     pub subscriber: Option<SubscriberStatus>,
     pub delivery: Option<DeliveryState>,
-    /// Also stop the address on the operator's other lists.
-    pub everywhere: bool,
+    /// Also stop the address on the operator's other lists, in this status (hard bounces and
+    /// complaints under `Suppress::AllLists`, whether or not this list's subscriber still changes).
+    pub everywhere: Option<SubscriberStatus>,
 }
 
 impl Decision {
-    fn only(effect: BounceEffect) -> Self {
+    /// Record `effect`, change nothing.
+    pub fn only(effect: BounceEffect) -> Self {
         Self {
             effect,
             subscriber: None,
             delivery: None,
-            everywhere: false,
+            everywhere: None,
         }
     }
 }
@@ -129,13 +137,15 @@ impl BouncePolicy {
             && class == BounceClass::Soft
             && is_failure
             && !reason.is_about_sender()
+            && !matches!(reason, BounceReason::OnHold | BounceReason::Undefined)
     }
 
     pub fn decide(&self, f: &BounceFacts) -> Decision {
-        let everywhere = self.suppress == Suppress::AllLists;
+        let all_lists = self.suppress == Suppress::AllLists;
         let delivery_to = |next: DeliveryState| f.delivery.can_move_to(next).then_some(next);
         match f.kind {
             BounceKind::Complaint => {
+                let everywhere = all_lists.then_some(SubscriberStatus::Complained);
                 if f.subscriber.can_move_to(SubscriberStatus::Complained) {
                     Decision {
                         effect: BounceEffect::SubscriberComplained,
@@ -144,15 +154,17 @@ impl BouncePolicy {
                         everywhere,
                     }
                 } else {
-                    Decision::only(BounceEffect::AlreadyStopped)
+                    Decision {
+                        everywhere,
+                        ..Decision::only(BounceEffect::AlreadyStopped)
+                    }
                 }
             }
             BounceKind::Bounce if f.is_failure => {
                 let hard = f.class == BounceClass::Hard;
-                let over_limit = Self::counts_as_soft(f.kind, f.class, f.reason, f.is_failure)
-                    && f.soft_count >= self.soft_limit.max(1);
+                let counted = Self::counts_as_soft(f.kind, f.class, f.reason, f.is_failure);
+                let over_limit = counted && f.soft_count >= self.soft_limit.max(1);
                 if !(hard || over_limit) {
-                    let counted = Self::counts_as_soft(f.kind, f.class, f.reason, f.is_failure);
                     return Decision::only(if counted {
                         BounceEffect::SoftCounted
                     } else {
@@ -164,16 +176,20 @@ impl BouncePolicy {
                 } else {
                     None
                 };
+                // A bad address is bad on every list; a soft limit reached on one list is that
+                // list's matter.
+                let everywhere = (all_lists && hard).then_some(SubscriberStatus::Bounced);
                 if f.subscriber.can_move_to(SubscriberStatus::Bounced) {
                     Decision {
                         effect: BounceEffect::SubscriberBounced,
                         subscriber: Some(SubscriberStatus::Bounced),
                         delivery,
-                        everywhere: everywhere && hard,
+                        everywhere,
                     }
                 } else {
                     Decision {
                         delivery,
+                        everywhere,
                         ..Decision::only(BounceEffect::AlreadyStopped)
                     }
                 }
@@ -209,7 +225,7 @@ mod tests {
         assert_eq!(d.effect, BounceEffect::SubscriberBounced);
         assert_eq!(d.subscriber, Some(SubscriberStatus::Bounced));
         assert_eq!(d.delivery, Some(DeliveryState::Bounced));
-        assert!(!d.everywhere);
+        assert_eq!(d.everywhere, None);
     }
 
     #[test]
@@ -234,6 +250,34 @@ mod tests {
         let d = BouncePolicy::default().decide(&f);
         assert_eq!(d.effect, BounceEffect::NotCounted);
         assert_eq!(d.subscriber, None);
+    }
+
+    #[test]
+    fn a_hard_bounce_for_someone_who_already_left_still_stops_them_on_every_list() {
+        let mut f = facts(
+            BounceKind::Bounce,
+            BounceClass::Hard,
+            BounceReason::UserUnknown,
+        );
+        f.subscriber = SubscriberStatus::Unsubscribed;
+        let policy = BouncePolicy {
+            suppress: Suppress::AllLists,
+            ..BouncePolicy::default()
+        };
+        let d = policy.decide(&f);
+        assert_eq!(d.effect, BounceEffect::AlreadyStopped);
+        assert_eq!(d.everywhere, Some(SubscriberStatus::Bounced));
+        assert_eq!(d.delivery, Some(DeliveryState::Bounced));
+    }
+
+    #[test]
+    fn unreadable_reports_are_never_counted() {
+        let mut f = facts(BounceKind::Bounce, BounceClass::Soft, BounceReason::OnHold);
+        f.soft_count = 99;
+        assert_eq!(
+            BouncePolicy::default().decide(&f).effect,
+            BounceEffect::NotCounted
+        );
     }
 
     #[test]
@@ -270,8 +314,14 @@ mod tests {
         };
         let d = policy.decide(&f);
         assert_eq!(d.subscriber, Some(SubscriberStatus::Complained));
-        assert!(d.everywhere);
+        assert_eq!(d.everywhere, Some(SubscriberStatus::Complained));
         f.subscriber = SubscriberStatus::Complained;
-        assert_eq!(policy.decide(&f).effect, BounceEffect::AlreadyStopped);
+        let d = policy.decide(&f);
+        assert_eq!(d.effect, BounceEffect::AlreadyStopped);
+        assert_eq!(
+            d.everywhere,
+            Some(SubscriberStatus::Complained),
+            "other lists are stopped even when this one already was"
+        );
     }
 }

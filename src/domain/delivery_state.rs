@@ -1,8 +1,8 @@
 //! The life of one message to one subscriber, stored as its lower-case name.
 //!
 //! ```text
-//! pending ──claim──▶ sending ──2xx──▶ sent
-//!    ▲                  │ ├──5xx──▶ failed
+//! pending ──claim──▶ sending ──2xx──▶ sent ──hard bounce report──▶ bounced
+//!    ▲                  │ ├──5xx──▶ failed ──hard 5xx / report──▶ bounced
 //!    │ release          │ ├──4xx / broken connection──▶ deferred ──due──▶ sending
 //!    └──────────────────┘ └──unsubscribed meanwhile──▶ skipped
 //! ```
@@ -49,7 +49,6 @@ impl DeliveryState {
                 | (Sending, Failed)
                 | (Sending, Skipped)
                 | (Sending, Pending)
-                | (Sending, Bounced)
                 | (Sent, Bounced)
                 | (Failed, Bounced)
         )
@@ -106,10 +105,8 @@ mod tests {
 
     #[test]
     fn sources_of_lists_every_state_allowed_to_move() {
-        assert_eq!(
-            DeliveryState::sources_of(Bounced),
-            vec![Sending, Sent, Failed]
-        );
+        // Not from `sending`: a report must not overtake the outcome a worker is about to record.
+        assert_eq!(DeliveryState::sources_of(Bounced), vec![Sent, Failed]);
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! Bounce operations: ingest one report, classify files without the database, list recorded events.
 
 use crate::{
-    app::load_tokens,
-    bounce::report::{self, Report},
+    bounce::report::Report,
     clock::SharedClock,
     config::Config,
     domain::{BounceSource, DeliveryId, IssueId, ListSlug},
@@ -40,9 +39,9 @@ pub async fn ingest(
 ) -> Result<IngestOutcome, IngestError> {
     let raw = read_report(input, config.bounce.max_report_bytes)?;
     let path = config.database_path();
-    let store = Store::open_with_timeout(&path, config.bounce.busy_timeout).await?;
+    let store = Store::open_for_intake(&path, config.bounce.busy_timeout).await?;
     let result = async {
-        let tokens = load_tokens(config, &store).await?;
+        let tokens = intake_tokens(config, &store).await?;
         let intake = intake(config, store.clone(), tokens);
         Ok::<_, IngestError>(
             intake
@@ -72,9 +71,9 @@ pub async fn ingest_files(
     envelope_recipient: Option<&str>,
 ) -> Result<Vec<IngestedFile>, IngestError> {
     let path = config.database_path();
-    let store = Store::open_with_timeout(&path, config.bounce.busy_timeout).await?;
+    let store = Store::open_for_intake(&path, config.bounce.busy_timeout).await?;
     let result = async {
-        let tokens = load_tokens(config, &store).await?;
+        let tokens = intake_tokens(config, &store).await?;
         let intake = intake(config, store.clone(), tokens);
         let mut done = Vec::with_capacity(files.len());
         for file in files {
@@ -94,6 +93,20 @@ pub async fn ingest_files(
     .await;
     store.close().await;
     result
+}
+
+/// The token key for `bounce ingest`: `http.token_secret`, or the one `serve` generated and kept in
+/// the database. Never generated here: a new key would make every report unmatched.
+async fn intake_tokens(config: &Config, store: &Store) -> Result<Tokens, IngestError> {
+    if let Some(secret) = &config.http.token_secret {
+        return Ok(Tokens::new(secret.expose().as_bytes()));
+    }
+    match store.setting("token_secret").await? {
+        Some(secret) => Ok(Tokens::new(secret.as_bytes())),
+        None => Err(IngestError::Other(anyhow::anyhow!(
+            "the database has no token key yet (herald has sent nothing from it): check database.url"
+        ))),
+    }
 }
 
 /// The intake `serve` and `bounce ingest` share.
@@ -138,7 +151,7 @@ pub fn parse_files(config: &Config, files: &[PathBuf]) -> anyhow::Result<Vec<Par
             let raw = std::fs::File::open(file)
                 .and_then(|f| read_report(f, config.bounce.max_report_bytes))
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let report = report::parse(&raw);
+            let report = crate::track::parse_guarded(&raw);
             let delivery = match &tokens {
                 Some(t) => attribute_with(&|p, tok| t.verify(p, tok), &report, None).map(|a| {
                     ClaimedDelivery {

@@ -6,7 +6,7 @@
 use crate::{
     bounce::report::classify,
     config::SendingConfig,
-    domain::{AttemptError, SmtpReply},
+    domain::{AttemptError, BounceClass, BounceReason, SmtpReply},
     store::{OutcomeKind, SmtpBounce},
 };
 use chrono::{DateTime, Utc};
@@ -91,10 +91,29 @@ pub fn outcome_for(
         failure @ (SendFailure::Transient(_) | SendFailure::Connection(_))
             if attempt >= sending.max_attempts =>
         {
+            // Giving up on a recipient the server kept refusing with 4xx is what a relay reports as
+            // an expired delivery: a soft bounce, counted like one arriving by DSN.
+            let bounce = match &failure {
+                SendFailure::Transient(reply) => {
+                    let (reason, _, status) =
+                        classify(Some(reply.code), reply.enhanced, &reply.text);
+                    let reason = match reason {
+                        BounceReason::Undefined | BounceReason::OnHold => BounceReason::Expired,
+                        r => r,
+                    };
+                    Some(SmtpBounce {
+                        reason,
+                        class: BounceClass::Soft,
+                        status,
+                        reply: reply.clone(),
+                    })
+                }
+                _ => None,
+            };
             OutcomeKind::Failed {
                 error: failure.error(),
                 gave_up_after: Some(attempt),
-                bounce: None,
+                bounce,
             }
         }
         failure @ (SendFailure::Transient(_) | SendFailure::Connection(_)) => {
@@ -115,10 +134,7 @@ pub fn outcome_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        config::Config,
-        domain::{BounceClass, BounceReason},
-    };
+    use crate::config::Config;
 
     fn reply(line: &str) -> SmtpReply {
         SmtpReply::parse(line).unwrap()
@@ -146,14 +162,19 @@ mod tests {
                 retry_at: now + chrono::Duration::seconds(120)
             }
         );
-        assert!(matches!(
-            outcome_for(SendFailure::Transient(reply("451 later")), 2, &sending, now),
-            OutcomeKind::Failed {
-                gave_up_after: Some(3),
-                bounce: None,
-                ..
-            }
-        ));
+        let OutcomeKind::Failed {
+            gave_up_after: Some(3),
+            bounce: Some(b),
+            ..
+        } = outcome_for(SendFailure::Transient(reply("451 later")), 2, &sending, now)
+        else {
+            panic!("gives up after max_attempts");
+        };
+        // What a relay would report as an expired delivery: soft, counted.
+        assert_eq!(
+            (b.class, b.reason),
+            (BounceClass::Soft, BounceReason::Expired)
+        );
     }
 
     #[test]

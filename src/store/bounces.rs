@@ -11,8 +11,8 @@ use crate::{
     clock::{from_millis, to_millis},
     domain::{
         BounceClass, BounceEffect, BounceFacts, BounceKind, BouncePolicy, BounceReason,
-        BounceSource, DeliveryId, DeliveryState, EnhancedStatus, IssueId, IssueState, ListSlug,
-        SubscriberStatus,
+        BounceSource, Decision, DeliveryId, DeliveryState, EnhancedStatus, IssueId, IssueState,
+        ListSlug, SubscriberStatus,
     },
 };
 use chrono::{DateTime, Utc};
@@ -182,7 +182,8 @@ impl Store {
     }
 }
 
-/// Records one event and applies the policy's decision, inside the caller's transaction.
+/// Records one event and applies the policy's decision, inside the caller's transaction. The
+/// decision is made first, so the event is written once with its final values.
 pub(super) async fn apply_bounce(
     conn: &mut SqliteConnection,
     e: &NewBounce,
@@ -190,16 +191,48 @@ pub(super) async fn apply_bounce(
     now: DateTime<Utc>,
 ) -> Result<RecordedBounce, StoreError> {
     let at = to_millis(now);
+    let context = match e.delivery {
+        Some((delivery, _)) => delivery_context(conn, delivery).await?,
+        None => None,
+    };
+    let decision = match &context {
+        Some(c) => {
+            let soft_count =
+                if BouncePolicy::counts_as_soft(e.kind, e.class, e.reason, e.is_failure) {
+                    soft_count(conn, c, policy, now).await?
+                } else {
+                    0
+                };
+            policy.decide(&BounceFacts {
+                kind: e.kind,
+                class: e.class,
+                reason: e.reason,
+                is_failure: e.is_failure,
+                subscriber: c.status,
+                delivery: c.state,
+                soft_count,
+            })
+        }
+        // No verified token, or a genuine one for a delivery that no longer exists.
+        None => Decision::only(BounceEffect::Unmatched),
+    };
     let (sha, position) = match &e.report {
         Some((sha, pos)) => (Some(sha.as_str()), i64::from(*pos)),
         None => (None, 0),
     };
+    // A report seen before changes nothing, unless the earlier copy was unmatched and this one names
+    // a delivery (the operator re-ran it with the right --recipient).
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO bounces (received_at, source, kind, class, reason, status, reply_code, action,
-                              diagnostic, remote_mta, recipient, delivery_id, matched_by, effect,
-                              report_sha256, position, raw)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (report_sha256, position) DO NOTHING RETURNING id",
+                              diagnostic, remote_mta, recipient, delivery_id, issue_id, subscriber_id,
+                              list_id, matched_by, effect, report_sha256, position, raw)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (report_sha256, position) DO UPDATE SET
+             delivery_id = excluded.delivery_id, issue_id = excluded.issue_id,
+             subscriber_id = excluded.subscriber_id, list_id = excluded.list_id,
+             matched_by = excluded.matched_by, effect = excluded.effect
+         WHERE bounces.delivery_id IS NULL AND excluded.delivery_id IS NOT NULL
+         RETURNING id",
     )
     .bind(at)
     .bind(e.source.as_str())
@@ -211,65 +244,32 @@ pub(super) async fn apply_bounce(
     .bind(e.action.as_deref())
     .bind(e.diagnostic.as_deref())
     .bind(e.remote_mta.as_deref())
-    .bind(e.recipient.as_deref())
-    .bind(None::<i64>)
-    .bind(None::<&str>)
-    .bind(BounceEffect::Unmatched.as_str())
+    .bind(e.recipient.as_deref().or(context.as_ref().map(|c| c.email.as_str())))
+    .bind(context.as_ref().map(|c| c.delivery.0))
+    .bind(context.as_ref().map(|c| c.issue.0))
+    .bind(context.as_ref().map(|c| c.subscriber))
+    .bind(context.as_ref().map(|c| c.list))
+    .bind(context.as_ref().and(e.delivery.map(|(_, found_in)| found_in)))
+    .bind(decision.effect.as_str())
     .bind(sha)
     .bind(position)
     .bind(e.raw_deflated.as_deref())
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(id) = id else {
+    if id.is_none() {
         return Ok(RecordedBounce {
             effect: None,
             issue: None,
             paused: None,
         });
-    };
-    let Some((delivery, matched_by)) = e.delivery else {
+    }
+    let Some(c) = context else {
         return Ok(RecordedBounce {
-            effect: Some(BounceEffect::Unmatched),
+            effect: Some(decision.effect),
             issue: None,
             paused: None,
         });
     };
-    let row = sqlx::query(
-        "SELECT d.state, d.issue_id, d.subscriber_id, s.status, s.list_id, s.email
-         FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = ?",
-    )
-    .bind(delivery.0)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else {
-        // A genuine token for a delivery that no longer exists (the database was reset).
-        return Ok(RecordedBounce {
-            effect: Some(BounceEffect::Unmatched),
-            issue: None,
-            paused: None,
-        });
-    };
-    let delivery_state: DeliveryState = row.get::<&str, _>("state").parse()?;
-    let subscriber_status: SubscriberStatus = row.get::<&str, _>("status").parse()?;
-    let issue = IssueId(row.get("issue_id"));
-    let subscriber: i64 = row.get("subscriber_id");
-    let list: i64 = row.get("list_id");
-    let email: String = row.get("email");
-    let counts = BouncePolicy::counts_as_soft(e.kind, e.class, e.reason, e.is_failure);
-    let soft_count = if counts {
-        soft_count(conn, subscriber, list, issue, policy, now).await?
-    } else {
-        0
-    };
-    let decision = policy.decide(&BounceFacts {
-        kind: e.kind,
-        class: e.class,
-        reason: e.reason,
-        is_failure: e.is_failure,
-        subscriber: subscriber_status,
-        delivery: delivery_state,
-        soft_count,
-    });
     let why = format!(
         "{} {}{}",
         e.kind,
@@ -277,29 +277,30 @@ pub(super) async fn apply_bounce(
         e.status.map(|s| format!(" ({s})")).unwrap_or_default()
     );
     if let Some(next) = decision.subscriber {
-        move_subscribers(conn, "id = ?", &[Bind::Int(subscriber)], next, &why, at).await?;
-        if decision.everywhere {
-            move_subscribers(
-                conn,
-                "email = ? AND list_id != ?",
-                &[Bind::Text(&email), Bind::Int(list)],
-                next,
-                &why,
-                at,
-            )
-            .await?;
-            sqlx::query(
-                "INSERT INTO suppressions (email, status, reason, created_at) VALUES (?, ?, ?, ?)
-                 ON CONFLICT (email) DO UPDATE SET status = excluded.status, reason = excluded.reason
-                 WHERE suppressions.status != 'complained'",
-            )
-            .bind(&email)
-            .bind(next.as_str())
-            .bind(&why)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
-        }
+        move_subscribers(conn, "id = ?", &[Bind::Int(c.subscriber)], next, &why, at).await?;
+    }
+    if let Some(next) = decision.everywhere {
+        // Other lists are searched by their (list, address) index, one list at a time.
+        move_subscribers(
+            conn,
+            "list_id IN (SELECT id FROM lists WHERE id != ?) AND email = ?",
+            &[Bind::Int(c.list), Bind::Text(&c.email)],
+            next,
+            &why,
+            at,
+        )
+        .await?;
+        sqlx::query(
+            "INSERT INTO suppressions (email, status, reason, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (email) DO UPDATE SET status = excluded.status, reason = excluded.reason
+             WHERE suppressions.status != 'complained'",
+        )
+        .bind(&c.email)
+        .bind(next.as_str())
+        .bind(&why)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
     }
     if let Some(next) = decision.delivery {
         let sources = DeliveryState::sources_of(next);
@@ -310,36 +311,58 @@ pub(super) async fn apply_bounce(
         let mut q = sqlx::query(&sql)
             .bind(next.as_str())
             .bind(at)
-            .bind(delivery.0);
+            .bind(c.delivery.0);
         for s in &sources {
             q = q.bind(s.as_str());
         }
         q.execute(&mut *conn).await?;
     }
-    sqlx::query(
-        "UPDATE bounces SET delivery_id = ?, issue_id = ?, subscriber_id = ?, list_id = ?,
-                matched_by = ?, effect = ?, recipient = COALESCE(recipient, ?) WHERE id = ?",
-    )
-    .bind(delivery.0)
-    .bind(issue.0)
-    .bind(subscriber)
-    .bind(list)
-    .bind(matched_by)
-    .bind(decision.effect.as_str())
-    .bind(&email)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
     let paused = if e.reason.is_sender_blocked() && e.is_failure && e.kind == BounceKind::Bounce {
-        pause_if_blocked(conn, issue, e, policy).await?
+        pause_if_blocked(conn, &c, e, policy).await?
     } else {
         None
     };
     Ok(RecordedBounce {
         effect: Some(decision.effect),
-        issue: Some(issue),
+        issue: Some(c.issue),
         paused,
     })
+}
+
+/// What the store knows about the delivery a token names.
+struct DeliveryContext {
+    delivery: DeliveryId,
+    state: DeliveryState,
+    issue: IssueId,
+    subscriber: i64,
+    status: SubscriberStatus,
+    list: i64,
+    email: String,
+}
+
+async fn delivery_context(
+    conn: &mut SqliteConnection,
+    delivery: DeliveryId,
+) -> Result<Option<DeliveryContext>, StoreError> {
+    let row = sqlx::query(
+        "SELECT d.state, d.issue_id, d.subscriber_id, s.status, s.list_id, s.email
+         FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = ?",
+    )
+    .bind(delivery.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(DeliveryContext {
+            delivery,
+            state: r.get::<&str, _>("state").parse()?,
+            issue: IssueId(r.get("issue_id")),
+            subscriber: r.get("subscriber_id"),
+            status: r.get::<&str, _>("status").parse()?,
+            list: r.get("list_id"),
+            email: r.get("email"),
+        })
+    })
+    .transpose()
 }
 
 enum Bind<'a> {
@@ -375,38 +398,43 @@ async fn move_subscribers(
     Ok(q.execute(&mut *conn).await?.rows_affected())
 }
 
-/// Soft bounces counted against `subscriber` on distinct issues within the window and since their
-/// last delivery that went out and came back with nothing, this event's issue included.
+/// Soft bounces counted against the subscriber on distinct issues within the window, this event's
+/// included, since their last clean delivery: one that went out at least `clean_after` ago (long
+/// enough for a relay to have given up on it) and came back with no bounce at all.
 async fn soft_count(
     conn: &mut SqliteConnection,
-    subscriber: i64,
-    list: i64,
-    issue: IssueId,
+    c: &DeliveryContext,
     policy: &BouncePolicy,
     now: DateTime<Utc>,
 ) -> Result<u32, StoreError> {
     let since = now - chrono::Duration::from_std(policy.soft_window).unwrap_or_default();
+    let settled = now - chrono::Duration::from_std(policy.clean_after).unwrap_or_default();
     // Deliveries are looked up per issue of the list: (issue_id, subscriber_id) is indexed.
     let last_clean: i64 = sqlx::query_scalar(
         "SELECT COALESCE(MAX(d.issue_id), 0) FROM deliveries d
          WHERE d.issue_id IN (SELECT id FROM issues WHERE list_id = ?) AND d.subscriber_id = ?
-           AND d.state = 'sent' AND d.issue_id != ?
-           AND NOT EXISTS (SELECT 1 FROM bounces b WHERE b.delivery_id = d.id)",
+           AND d.state = 'sent' AND d.sent_at <= ? AND d.issue_id != ?
+           AND NOT EXISTS (SELECT 1 FROM bounces b WHERE b.delivery_id = d.id AND b.kind = 'bounce')",
     )
-    .bind(list)
-    .bind(subscriber)
-    .bind(issue.0)
+    .bind(c.list)
+    .bind(c.subscriber)
+    .bind(to_millis(settled))
+    .bind(c.issue.0)
     .fetch_one(&mut *conn)
     .await?;
+    if c.issue.0 < last_clean {
+        // A late report about an issue older than a clean one: the count had already restarted.
+        return Ok(0);
+    }
     let earlier: i64 = sqlx::query_scalar(
         "SELECT COUNT(DISTINCT issue_id) FROM bounces
          WHERE subscriber_id = ? AND effect = ? AND received_at >= ? AND issue_id > ? AND issue_id != ?",
     )
-    .bind(subscriber)
+    .bind(c.subscriber)
     .bind(BounceEffect::SoftCounted.as_str())
     .bind(to_millis(since))
     .bind(last_clean)
-    .bind(issue.0)
+    .bind(c.issue.0)
     .fetch_one(&mut *conn)
     .await?;
     Ok(u32::try_from(earlier).unwrap_or(u32::MAX).saturating_add(1))
@@ -417,10 +445,11 @@ async fn soft_count(
 /// are those just below the first still pending.
 async fn pause_if_blocked(
     conn: &mut SqliteConnection,
-    issue: IssueId,
+    c: &DeliveryContext,
     e: &NewBounce,
     policy: &BouncePolicy,
 ) -> Result<Option<IssueId>, StoreError> {
+    let issue = c.issue;
     if policy.block_pause_percent == 0 {
         return Ok(None);
     }
@@ -431,16 +460,19 @@ async fn pause_if_blocked(
     if state.parse::<IssueState>()? != IssueState::Sending {
         return Ok(None);
     }
+    // The first pending delivery (the (issue, state, id) index answers at once), else just past this
+    // event's own delivery.
     let frontier: i64 = sqlx::query_scalar(
-        "SELECT COALESCE((SELECT MIN(id) FROM deliveries WHERE issue_id = ?1 AND state = 'pending'),
-                         (SELECT MAX(id) + 1 FROM deliveries WHERE issue_id = ?1))",
+        "SELECT COALESCE((SELECT MIN(id) FROM deliveries WHERE issue_id = ? AND state = 'pending'), ?)",
     )
     .bind(issue.0)
+    .bind(c.delivery.0 + 1)
     .fetch_one(&mut *conn)
     .await?;
     let low = frontier - i64::from(policy.block_window);
+    // `+issue_id`: walk the id range (rowids), not the issue's whole index range.
     let attempted: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM deliveries WHERE id >= ? AND id < ? AND issue_id = ?
+        "SELECT COUNT(*) FROM deliveries WHERE id >= ? AND id < ? AND +issue_id = ?
            AND state != 'pending' AND state != 'skipped' AND state != 'sending'",
     )
     .bind(low)
@@ -455,7 +487,7 @@ async fn pause_if_blocked(
         .collect();
     let sql = format!(
         "SELECT COUNT(DISTINCT delivery_id) FROM bounces
-         WHERE issue_id = ? AND delivery_id >= ? AND delivery_id < ? AND reason IN ({})",
+         WHERE +issue_id = ? AND delivery_id >= ? AND delivery_id < ? AND reason IN ({})",
         placeholders(blocked_reasons.len())
     );
     let mut q = sqlx::query_scalar(&sql)

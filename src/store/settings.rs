@@ -3,6 +3,16 @@
 use super::{Store, StoreError};
 
 impl Store {
+    /// The value stored under `key`, if any.
+    pub async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     /// Returns the value stored under `key`, storing `make()` first if there is none. Safe when the CLI
     /// and the daemon race: the first insert wins and both read it back.
     pub async fn setting_or_insert(

@@ -25,7 +25,33 @@ impl Store {
     /// [`Store::open`], waiting at most `busy` for another process's write lock (each statement,
     /// and the pool's wait for a connection).
     pub async fn open_with_timeout(path: &Path, busy: Duration) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Self::open_inner(path, busy, true, SqliteSynchronous::Normal).await
+    }
+
+    /// For `herald bounce ingest`: an existing database only (an MTA pipe run from another working
+    /// directory must not create an empty database and lose reports into it), with every commit
+    /// synced to disk (`synchronous = FULL`) before the MTA is told the report is safe.
+    pub async fn open_for_intake(path: &Path, busy: Duration) -> Result<Self, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::NotFound(format!(
+                "database {} (bounce ingest never creates one: check database.url; a relative path is \
+                 read from the working directory, which an MTA's pipe does not share)",
+                path.display()
+            )));
+        }
+        Self::open_inner(path, busy, false, SqliteSynchronous::Full).await
+    }
+
+    async fn open_inner(
+        path: &Path,
+        busy: Duration,
+        create: bool,
+        synchronous: SqliteSynchronous,
+    ) -> Result<Self, StoreError> {
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| create && !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.display().to_string(),
                 source,
@@ -33,11 +59,11 @@ impl Store {
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             // NORMAL in WAL mode: a committed transaction survives a crash of herald (it is in the OS
             // page cache and the WAL); only a power loss can lose the last commits.
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(synchronous)
             .foreign_keys(true)
             .busy_timeout(busy)
             // 6 MiB of page cache per connection: peak memory stays flat whatever the list size.
@@ -62,6 +88,15 @@ impl Store {
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Makes every commit so far durable (a WAL checkpoint syncs the log to disk first): called
+    /// before a mailbox message is removed, since the daemon commits with `synchronous = NORMAL`.
+    pub async fn sync_to_disk(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn close(&self) {

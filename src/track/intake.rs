@@ -48,6 +48,12 @@ impl BounceIntake {
         }
     }
 
+    /// Makes every recorded report durable before the caller removes the mailbox messages it came
+    /// from.
+    pub async fn sync_to_disk(&self) -> Result<(), StoreError> {
+        self.store.sync_to_disk().await
+    }
+
     /// Parses, attributes and records `raw`. Fails only when the database does; the caller keeps
     /// the message then (the MTA retries, the mailbox message stays).
     pub async fn ingest(
@@ -57,7 +63,7 @@ impl BounceIntake {
         envelope_recipient: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<IngestOutcome, StoreError> {
-        let report = report::parse(raw);
+        let report = parse_guarded(raw);
         let attribution = attribute(&self.tokens, &report, envelope_recipient);
         let subscriber_email = match attribution {
             Some(a) => match self.store.recipient_of(a.delivery).await {
@@ -103,6 +109,25 @@ impl BounceIntake {
             duplicate,
         })
     }
+}
+
+/// [`report::parse`], with a panic (a parser bug) turned into a report of kind `other`: the raw
+/// message is still recorded and a mailbox message moved aside, and the daemon goes on.
+pub fn parse_guarded(raw: &[u8]) -> Report {
+    std::panic::catch_unwind(|| report::parse(raw)).unwrap_or_else(|_| {
+        tracing::error!(
+            bytes = raw.len(),
+            "the bounce parser failed on a message; it is kept as `other`"
+        );
+        Report {
+            kind: BounceKind::Other,
+            recipients: vec![],
+            feedback_type: None,
+            returned_headers: vec![],
+            delivered_to: vec![],
+            text: String::new(),
+        }
+    })
 }
 
 /// The events of one report: one per recipient (at least one, so that every message is counted).

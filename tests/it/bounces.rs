@@ -181,7 +181,10 @@ fn the_envelope_recipient_can_come_from_delivered_to_when_the_mta_passes_none() 
 
 #[test]
 fn soft_bounces_on_distinct_issues_stop_a_subscriber_and_a_clean_delivery_resets_the_count() {
-    let app = TestApp::new(Smtp::Outbox, &[("bounce.soft_limit", "2")]);
+    let app = TestApp::new(
+        Smtp::Outbox,
+        &[("bounce.soft_limit", "2"), ("bounce.clean_after_days", "0")],
+    );
     app.list_with_subscribers(2);
     let full = |app: &TestApp, (issue, outbox): (i64, Vec<String>)| {
         let sent = Sent::of_issue(&outbox, issue, "reader0@example.com");
@@ -349,12 +352,139 @@ fn a_report_delivered_twice_is_recorded_once() {
     let again = ingest_ok(&app, &report, Some(&sent.verp));
     assert_eq!(again["duplicate"], true);
     assert_eq!(again["events"][0]["effect"], Value::Null);
-    assert_eq!(bounces(&app, &[]).len(), 1);
+    assert_eq!(bounces(&app, &[]).len(), 1, "recorded once");
+}
+
+#[test]
+fn an_unmatched_report_is_matched_when_handed_in_again_with_its_envelope_recipient() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    app.list_with_subscribers(1);
+    let (_, outbox) = send_issue(&app);
+    let sent = Sent::to(&outbox, "reader0@example.com");
+    // A DSN that carries no token of its own (no returned headers, delivered to another address).
+    let report = dsn(
+        &sent,
+        "reader0@example.com",
+        "5.1.1",
+        "550 5.1.1 user unknown",
+    )
+    .replace(&sent.verp, "postmaster@news.example.com")
+    .replace(
+        &sent.list_unsubscribe,
+        "<mailto:unsubscribe@news.example.com>",
+    );
+    let first = ingest_ok(&app, &report, None);
+    assert_eq!(first["events"][0]["effect"], "unmatched");
     assert_eq!(
         app.subscriber_status("weekly", "reader0@example.com"),
-        "active",
-        "one soft bounce, not two"
+        "active"
     );
+
+    let again = ingest_ok(&app, &report, Some(&sent.verp));
+    assert_eq!(again["events"][0]["effect"], "subscriber_bounced");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "bounced"
+    );
+    assert_eq!(bounces(&app, &[]).len(), 1, "the same event, now matched");
+}
+
+#[test]
+fn soft_bounces_that_arrive_late_still_add_up() {
+    // A relay gives up days later: the reports of issues 1–3 arrive after issue 3 went out. Issues 2
+    // and 3 are not "clean" yet (sent less than bounce.clean_after_days ago).
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    app.list_with_subscribers(2);
+    let sent: Vec<(i64, Vec<String>)> = (0..3).map(|_| send_issue(&app)).collect();
+    let mut effects = Vec::new();
+    for (issue, outbox) in &sent {
+        let s = Sent::of_issue(outbox, *issue, "reader0@example.com");
+        let out = ingest_ok(
+            &app,
+            &dsn(
+                &s,
+                "reader0@example.com",
+                "4.4.7",
+                "delivery temporarily suspended: connect to mx.example.org: Connection timed out; message expired",
+            ),
+            Some(&s.verp),
+        );
+        effects.push(out["events"][0]["effect"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        effects,
+        ["soft_counted", "soft_counted", "subscriber_bounced"]
+    );
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "bounced"
+    );
+}
+
+#[test]
+fn with_all_lists_a_hard_bounce_stops_the_address_elsewhere_even_after_it_left_this_list() {
+    let app = TestApp::new(Smtp::Outbox, &[("bounce.suppress", "\"all_lists\"")]);
+    app.list_with_subscribers(1);
+    app.ok(&[
+        "list",
+        "create",
+        "daily",
+        "--name",
+        "Daily",
+        "--from",
+        "Daily <daily@example.com>",
+    ]);
+    app.ok(&["subscriber", "add", "daily", "reader0@example.com"]);
+    let (_, outbox) = send_issue(&app);
+    let sent = Sent::to(&outbox, "reader0@example.com");
+    // The reader unsubscribes from weekly; the bounce of the issue they had been sent comes later.
+    let url = sent.list_unsubscribe.trim_matches(['<', '>']).to_owned();
+    let mut serve = app.spawn_serve();
+    wait_http(app.http_port);
+    assert_eq!(
+        http("POST", &url, Some("List-Unsubscribe=One-Click")).status,
+        200
+    );
+    sigterm(&serve);
+    assert!(wait_exit(&mut serve, Duration::from_secs(20)).success());
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "unsubscribed"
+    );
+
+    let outcome = ingest_ok(
+        &app,
+        &dsn(
+            &sent,
+            "reader0@example.com",
+            "5.1.1",
+            "550 5.1.1 user unknown",
+        ),
+        Some(&sent.verp),
+    );
+    assert_eq!(outcome["events"][0]["effect"], "already_stopped");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "unsubscribed"
+    );
+    assert_eq!(
+        app.subscriber_status("daily", "reader0@example.com"),
+        "bounced"
+    );
+}
+
+#[test]
+fn ingest_never_creates_a_database_and_exits_75_when_it_is_missing() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    let out = ingest(&app, "Subject: x\n\nhello\n", None);
+    assert_eq!(
+        out.status.code(),
+        Some(75),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("never creates one"));
+    assert!(!app.path("herald.db").exists());
 }
 
 #[test]
@@ -457,6 +587,8 @@ fn ingest_exits_75_when_the_configuration_is_broken_so_the_report_waits_in_the_m
 #[test]
 fn garbage_on_stdin_is_recorded_as_unmatched_and_exits_0() {
     let app = TestApp::new(Smtp::Outbox, &[]);
+    app.list_with_subscribers(1);
+    send_issue(&app);
     let garbage: String = (0..5000u32)
         .map(|i| char::from_u32(((i * 7919) % 95) + 32).unwrap())
         .collect();
