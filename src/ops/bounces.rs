@@ -6,7 +6,7 @@ use crate::{
     config::Config,
     domain::{BounceSource, DeliveryId, IssueId, ListSlug},
     store::{BounceFilter, BounceRow, Store, StoreError},
-    track::{BounceIntake, IngestOutcome, Purpose, Tokens, attribute_with},
+    track::{BounceIntake, IngestOutcome, PreparedReport, Purpose, Tokens, attribute_with},
 };
 use std::{io::Read, path::PathBuf};
 
@@ -62,8 +62,14 @@ pub struct IngestedFile {
     pub outcome: IngestOutcome,
 }
 
-/// Records each file as one report, each in its own transaction, in order; stops at the first that
-/// cannot be recorded (the files from there on are left for another run).
+/// Reports recorded per transaction by `bounce ingest FILE...`.
+const GROUP: usize = 512;
+
+/// Records each file as one report, in order. A thread reads and prepares the reports (parsing,
+/// token checks, hashing, compressing: the CPU half of an ingest) ahead of the writer, which records
+/// them in groups of up to [`GROUP`], one transaction each. Stops at the first file that cannot be
+/// read or group that cannot be recorded; what was recorded before stays, and a rerun records the
+/// rest (the recorded ones come back as duplicates that change nothing).
 pub async fn ingest_files(
     config: &Config,
     clock: SharedClock,
@@ -75,20 +81,80 @@ pub async fn ingest_files(
     let result = async {
         let tokens = intake_tokens(config, &store).await?;
         let intake = intake(config, store.clone(), tokens);
+        let (sender, mut prepared) =
+            tokio::sync::mpsc::channel::<Result<(PathBuf, PreparedReport), IngestError>>(2 * GROUP);
+        let preparer = {
+            let (intake, files, max) = (
+                intake.clone(),
+                files.to_vec(),
+                config.bounce.max_report_bytes,
+            );
+            let envelope = envelope_recipient.map(str::to_owned);
+            std::thread::Builder::new()
+                .name("herald-bounce-prepare".into())
+                .spawn(move || {
+                    for file in files {
+                        let item = std::fs::File::open(&file)
+                            .and_then(|f| read_report(f, max))
+                            .map(|raw| {
+                                let report =
+                                    intake.prepare(&raw, BounceSource::Pipe, envelope.as_deref());
+                                (file.clone(), report)
+                            })
+                            .map_err(|e| {
+                                IngestError::Read(std::io::Error::new(
+                                    e.kind(),
+                                    format!("{}: {e}", file.display()),
+                                ))
+                            });
+                        let failed = item.is_err();
+                        // The writer gave up (a database error): stop reading.
+                        if sender.blocking_send(item).is_err() || failed {
+                            break;
+                        }
+                    }
+                })
+                .map_err(IngestError::Read)?
+        };
         let mut done = Vec::with_capacity(files.len());
-        for file in files {
-            let raw = std::fs::File::open(file)
-                .and_then(|f| read_report(f, config.bounce.max_report_bytes))
-                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", file.display())))?;
-            let outcome = intake
-                .ingest(&raw, BounceSource::Pipe, envelope_recipient, clock.now())
-                .await?;
-            done.push(IngestedFile {
-                file: file.clone(),
-                outcome,
-            });
-        }
-        Ok::<_, IngestError>(done)
+        let mut batch = Vec::with_capacity(GROUP);
+        let outcome = loop {
+            if prepared.recv_many(&mut batch, GROUP).await == 0 {
+                break Ok(());
+            }
+            let mut paths = Vec::with_capacity(batch.len());
+            let mut group = Vec::with_capacity(batch.len());
+            let mut unreadable = None;
+            for item in batch.drain(..) {
+                match item {
+                    Ok((file, report)) => {
+                        paths.push(file);
+                        group.push(report);
+                    }
+                    Err(e) => {
+                        unreadable = Some(e);
+                        break;
+                    }
+                }
+            }
+            if !group.is_empty() {
+                match intake.record(&group, clock.now()).await {
+                    Ok(outcomes) => done.extend(
+                        paths
+                            .into_iter()
+                            .zip(outcomes)
+                            .map(|(file, outcome)| IngestedFile { file, outcome }),
+                    ),
+                    Err(e) => break Err(IngestError::Store(e)),
+                }
+            }
+            if let Some(e) = unreadable {
+                break Err(e);
+            }
+        };
+        drop(prepared);
+        let _ = preparer.join();
+        outcome.map(|()| done)
     }
     .await;
     store.close().await;

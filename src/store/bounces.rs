@@ -32,14 +32,21 @@ pub struct NewBounce {
     pub remote_mta: Option<String>,
     /// The address the report names.
     pub recipient: Option<String>,
-    /// The delivery a verified token names, and where the token was found.
-    pub delivery: Option<(DeliveryId, &'static str)>,
     /// False for a `delayed` DSN: the MTA is still trying.
     pub is_failure: bool,
     /// The raw report's SHA-256 (hex) and the recipient's place in it; `None` for SMTP refusals.
     pub report: Option<(String, u32)>,
     /// The raw report, deflate-compressed (kept with the first recipient only).
     pub raw_deflated: Option<Vec<u8>>,
+}
+
+/// One returned report: an event per recipient it names, and the delivery its verified token names
+/// (if any) with where the token was found. The store gives the delivery to the event whose
+/// recipient is that delivery's subscriber, else to the first failure, else to the first event.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    pub events: Vec<NewBounce>,
+    pub claimed: Option<(DeliveryId, &'static str)>,
 }
 
 /// What recording one event did.
@@ -89,17 +96,17 @@ fn placeholders(n: usize) -> String {
 }
 
 impl Store {
-    /// Records the events of one report (or one refusal) in one transaction, applying `policy`.
-    pub async fn record_bounces(
+    /// Records `reports` in one transaction, applying `policy`; one result per event, per report.
+    pub async fn record_reports(
         &self,
-        events: &[NewBounce],
+        reports: &[NewReport],
         policy: &BouncePolicy,
         now: DateTime<Utc>,
-    ) -> Result<Vec<RecordedBounce>, StoreError> {
+    ) -> Result<Vec<Vec<RecordedBounce>>, StoreError> {
         let mut tx = self.write_transaction().await?;
-        let mut out = Vec::with_capacity(events.len());
-        for event in events {
-            out.push(apply_bounce(&mut tx, event, policy, now).await?);
+        let mut out = Vec::with_capacity(reports.len());
+        for report in reports {
+            out.push(apply_report(&mut tx, report, policy, now).await?);
         }
         tx.commit().await?;
         Ok(out)
@@ -182,20 +189,64 @@ impl Store {
     }
 }
 
-/// Records one event and applies the policy's decision, inside the caller's transaction. The
-/// decision is made first, so the event is written once with its final values.
-pub(super) async fn apply_bounce(
+/// Records one report's events inside the caller's transaction.
+async fn apply_report(
     conn: &mut SqliteConnection,
+    report: &NewReport,
+    policy: &BouncePolicy,
+    now: DateTime<Utc>,
+) -> Result<Vec<RecordedBounce>, StoreError> {
+    let context = match report.claimed {
+        Some((delivery, _)) => delivery_context(conn, delivery).await?,
+        None => None,
+    };
+    let events = &report.events;
+    let attributed = context.as_ref().map(|c| {
+        events
+            .iter()
+            .position(|e| {
+                e.recipient
+                    .as_deref()
+                    .is_some_and(|r| r.eq_ignore_ascii_case(&c.email))
+            })
+            .or_else(|| events.iter().position(|e| e.is_failure))
+            .unwrap_or(0)
+    });
+    let mut out = Vec::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        let target = match (&context, report.claimed) {
+            (Some(c), Some((_, found_in))) if Some(i) == attributed => Some((c, found_in)),
+            _ => None,
+        };
+        out.push(apply_bounce(conn, e, target, policy, now).await?);
+    }
+    Ok(out)
+}
+
+/// Records one refusal herald got while sending `delivery`, inside the caller's transaction.
+pub(super) async fn apply_smtp_bounce(
+    conn: &mut SqliteConnection,
+    delivery: DeliveryId,
     e: &NewBounce,
     policy: &BouncePolicy,
     now: DateTime<Utc>,
 ) -> Result<RecordedBounce, StoreError> {
+    let context = delivery_context(conn, delivery).await?;
+    apply_bounce(conn, e, context.as_ref().map(|c| (c, "smtp")), policy, now).await
+}
+
+/// Records one event and applies the policy's decision, inside the caller's transaction. The
+/// decision is made first, so the event is written once with its final values.
+async fn apply_bounce(
+    conn: &mut SqliteConnection,
+    e: &NewBounce,
+    target: Option<(&DeliveryContext, &'static str)>,
+    policy: &BouncePolicy,
+    now: DateTime<Utc>,
+) -> Result<RecordedBounce, StoreError> {
     let at = to_millis(now);
-    let context = match e.delivery {
-        Some((delivery, _)) => delivery_context(conn, delivery).await?,
-        None => None,
-    };
-    let decision = match &context {
+    let context = target.map(|(c, _)| c);
+    let decision = match context {
         Some(c) => {
             let soft_count =
                 if BouncePolicy::counts_as_soft(e.kind, e.class, e.reason, e.is_failure) {
@@ -244,12 +295,12 @@ pub(super) async fn apply_bounce(
     .bind(e.action.as_deref())
     .bind(e.diagnostic.as_deref())
     .bind(e.remote_mta.as_deref())
-    .bind(e.recipient.as_deref().or(context.as_ref().map(|c| c.email.as_str())))
-    .bind(context.as_ref().map(|c| c.delivery.0))
-    .bind(context.as_ref().map(|c| c.issue.0))
-    .bind(context.as_ref().map(|c| c.subscriber))
-    .bind(context.as_ref().map(|c| c.list))
-    .bind(context.as_ref().and(e.delivery.map(|(_, found_in)| found_in)))
+    .bind(e.recipient.as_deref().or(context.map(|c| c.email.as_str())))
+    .bind(context.map(|c| c.delivery.0))
+    .bind(context.map(|c| c.issue.0))
+    .bind(context.map(|c| c.subscriber))
+    .bind(context.map(|c| c.list))
+    .bind(target.map(|(_, found_in)| found_in))
     .bind(decision.effect.as_str())
     .bind(sha)
     .bind(position)
@@ -318,7 +369,7 @@ pub(super) async fn apply_bounce(
         q.execute(&mut *conn).await?;
     }
     let paused = if e.reason.is_sender_blocked() && e.is_failure && e.kind == BounceKind::Bounce {
-        pause_if_blocked(conn, &c, e, policy).await?
+        pause_if_blocked(conn, c, e, policy).await?
     } else {
         None
     };

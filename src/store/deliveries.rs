@@ -6,7 +6,7 @@
 //! to `pending` by [`Store::recover_interrupted`] when the daemon starts.
 
 use super::{
-    NewBounce, RecordedBounce, Store, StoreError, bounces::apply_bounce,
+    NewBounce, RecordedBounce, Store, StoreError, bounces::apply_smtp_bounce,
     subscribers::parse_attributes,
 };
 use crate::{
@@ -228,22 +228,24 @@ impl Store {
                 OutcomeKind::Failed { bounce, .. } => {
                     failed.push(serde_json::json!({ "i": id, "r": r }));
                     if let Some(b) = bounce {
-                        bounces.push(NewBounce {
-                            source: BounceSource::Smtp,
-                            kind: BounceKind::Bounce,
-                            class: b.class,
-                            reason: b.reason,
-                            status: b.status,
-                            reply_code: Some(b.reply.code),
-                            action: Some("failed".into()),
-                            diagnostic: Some(b.reply.to_string()),
-                            remote_mta: None,
-                            recipient: None,
-                            delivery: Some((o.delivery, "smtp")),
-                            is_failure: true,
-                            report: None,
-                            raw_deflated: None,
-                        });
+                        bounces.push((
+                            o.delivery,
+                            NewBounce {
+                                source: BounceSource::Smtp,
+                                kind: BounceKind::Bounce,
+                                class: b.class,
+                                reason: b.reason,
+                                status: b.status,
+                                reply_code: Some(b.reply.code),
+                                action: Some("failed".into()),
+                                diagnostic: Some(b.reply.to_string()),
+                                remote_mta: None,
+                                recipient: None,
+                                is_failure: true,
+                                report: None,
+                                raw_deflated: None,
+                            },
+                        ));
                     }
                 }
                 OutcomeKind::Released => released.push(serde_json::json!({ "i": id })),
@@ -277,8 +279,8 @@ impl Store {
                 .await?;
         }
         let mut recorded = Vec::with_capacity(bounces.len());
-        for b in &bounces {
-            recorded.push(apply_bounce(&mut tx, b, policy, now).await?);
+        for (delivery, b) in &bounces {
+            recorded.push(apply_smtp_bounce(&mut tx, *delivery, b, policy, now).await?);
         }
         tx.commit().await?;
         Ok(recorded)

@@ -15,7 +15,7 @@ mod settings;
 mod sqlite;
 mod subscribers;
 
-pub use bounces::{BounceFilter, BounceRow, NewBounce, RecordedBounce};
+pub use bounces::{BounceFilter, BounceRow, NewBounce, NewReport, RecordedBounce};
 pub use deliveries::{
     ClaimedDelivery, DeliveryCounts, DeliveryRow, Outcome, OutcomeKind, SmtpBounce,
 };

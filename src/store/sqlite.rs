@@ -25,7 +25,7 @@ impl Store {
     /// [`Store::open`], waiting at most `busy` for another process's write lock (each statement,
     /// and the pool's wait for a connection).
     pub async fn open_with_timeout(path: &Path, busy: Duration) -> Result<Self, StoreError> {
-        Self::open_inner(path, busy, true, SqliteSynchronous::Normal).await
+        Self::open_inner(path, busy, true, SqliteSynchronous::Normal, 6).await
     }
 
     /// For `herald bounce ingest`: an existing database only (an MTA pipe run from another working
@@ -39,7 +39,8 @@ impl Store {
                 path.display()
             )));
         }
-        Self::open_inner(path, busy, false, SqliteSynchronous::Full).await
+        // A short-lived process touching random rows of large tables: a larger page cache.
+        Self::open_inner(path, busy, false, SqliteSynchronous::Full, 64).await
     }
 
     async fn open_inner(
@@ -47,6 +48,7 @@ impl Store {
         busy: Duration,
         create: bool,
         synchronous: SqliteSynchronous,
+        cache_mib: u32,
     ) -> Result<Self, StoreError> {
         if let Some(dir) = path
             .parent()
@@ -66,8 +68,9 @@ impl Store {
             .synchronous(synchronous)
             .foreign_keys(true)
             .busy_timeout(busy)
-            // 6 MiB of page cache per connection: peak memory stays flat whatever the list size.
-            .pragma("cache_size", "-6144");
+            // 6 MiB of page cache per connection for the daemon: peak memory stays flat whatever the
+            // list size.
+            .pragma("cache_size", format!("-{}", cache_mib * 1024));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)

@@ -2,16 +2,18 @@
 //! (an MTA pipe) and the Maildir and IMAP pollers of `serve`.
 //!
 //! The message is parsed, attributed to a delivery by a verified token, and every recipient it names
-//! becomes an event, all committed in one transaction together with what the policy decides. The
+//! becomes an event ([`BounceIntake::prepare`], no database); then events are committed together
+//! with what the policy decides, several reports to a transaction when a batch is at hand
+//! ([`BounceIntake::record`]). The
 //! caller removes a mailbox message only after this returns `Ok`; a report handed in twice (the MTA
 //! retried, or a crash came between the commit and the removal) is recognised by its SHA-256 and
 //! changes nothing the second time.
 
-use super::{Tokens, attribute};
+use super::{Attribution, Tokens, attribute};
 use crate::{
     bounce::report::{self, RecipientReport, Report},
     domain::{BounceClass, BounceKind, BouncePolicy, BounceReason, BounceSource, DeliveryId, mask},
-    store::{NewBounce, RecordedBounce, Store, StoreError},
+    store::{NewBounce, NewReport, RecordedBounce, Store, StoreError},
 };
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -54,8 +56,9 @@ impl BounceIntake {
         self.store.sync_to_disk().await
     }
 
-    /// Parses, attributes and records `raw`. Fails only when the database does; the caller keeps
-    /// the message then (the MTA retries, the mailbox message stays).
+    /// Parses, attributes and records `raw`: [`BounceIntake::prepare`], then
+    /// [`BounceIntake::record`]. Fails only when the database does; the caller keeps the message
+    /// then (the MTA retries, the mailbox message stays).
     pub async fn ingest(
         &self,
         raw: &[u8],
@@ -63,52 +66,79 @@ impl BounceIntake {
         envelope_recipient: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<IngestOutcome, StoreError> {
+        let prepared = self.prepare(raw, source, envelope_recipient);
+        let mut outcomes = self.record(std::slice::from_ref(&prepared), now).await?;
+        Ok(outcomes.pop().expect("one outcome per report"))
+    }
+
+    /// All the work of an ingest that needs no database (parsing, token checks, hashing and
+    /// compressing the raw report), so that it can run beside the writer.
+    pub fn prepare(
+        &self,
+        raw: &[u8],
+        source: BounceSource,
+        envelope_recipient: Option<&str>,
+    ) -> PreparedReport {
         let report = parse_guarded(raw);
         let attribution = attribute(&self.tokens, &report, envelope_recipient);
-        let subscriber_email = match attribution {
-            Some(a) => match self.store.recipient_of(a.delivery).await {
-                Ok(r) => Some(r.email),
-                Err(StoreError::NotFound(_)) => None,
-                Err(e) => return Err(e),
+        PreparedReport {
+            kind: report.kind,
+            attribution,
+            report: NewReport {
+                events: events_of(&report, raw, source, self.keep_raw),
+                claimed: attribution.map(|a| (a.delivery, a.found_in)),
             },
-            None => None,
-        };
-        let events = events_of(
-            &report,
-            raw,
-            source,
-            attribution.map(|a| (a.delivery, a.found_in)),
-            subscriber_email.as_deref(),
-            self.keep_raw,
-        );
+        }
+    }
+
+    /// Records prepared reports in one transaction (a group commit), with what the policy decides.
+    pub async fn record(
+        &self,
+        prepared: &[PreparedReport],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let reports: Vec<NewReport> = prepared.iter().map(|p| p.report.clone()).collect();
         let recorded = self
             .store
-            .record_bounces(&events, &self.policy, now)
+            .record_reports(&reports, &self.policy, now)
             .await?;
-        let duplicate = !recorded.is_empty() && recorded.iter().all(|r| r.effect.is_none());
-        for (event, r) in events.iter().zip(&recorded) {
-            tracing::info!(
-                source = %source,
-                kind = %event.kind,
-                class = %event.class,
-                reason = %event.reason,
-                recipient = %event.recipient.as_deref().map(mask).unwrap_or_default(),
-                delivery_id = ?event.delivery.map(|d| d.0 .0),
-                effect = ?r.effect.map(|e| e.as_str()),
-                "bounce event"
-            );
-            if let Some(issue) = r.paused {
-                tracing::warn!(issue_id = %issue, "issue paused: too many refusals about the sender (blocked, spam, policy)");
-            }
-        }
-        Ok(IngestOutcome {
-            kind: report.kind,
-            delivery: attribution.map(|a| a.delivery),
-            found_in: attribution.map(|a| a.found_in),
-            events: recorded,
-            duplicate,
-        })
+        Ok(prepared
+            .iter()
+            .zip(recorded)
+            .map(|(p, recorded)| {
+                for (event, r) in p.report.events.iter().zip(&recorded) {
+                    tracing::info!(
+                        source = %event.source,
+                        kind = %event.kind,
+                        class = %event.class,
+                        reason = %event.reason,
+                        recipient = %event.recipient.as_deref().map(mask).unwrap_or_default(),
+                        issue_id = ?r.issue.map(|i| i.0),
+                        effect = ?r.effect.map(|e| e.as_str()),
+                        "bounce event"
+                    );
+                    if let Some(issue) = r.paused {
+                        tracing::warn!(issue_id = %issue, "issue paused: too many refusals about the sender (blocked, spam, policy)");
+                    }
+                }
+                IngestOutcome {
+                    kind: p.kind,
+                    delivery: p.attribution.map(|a| a.delivery),
+                    found_in: p.attribution.map(|a| a.found_in),
+                    duplicate: !recorded.is_empty() && recorded.iter().all(|r| r.effect.is_none()),
+                    events: recorded,
+                }
+            })
+            .collect())
     }
+}
+
+/// A report ready to record (see [`BounceIntake::prepare`]).
+#[derive(Debug, Clone)]
+pub struct PreparedReport {
+    pub kind: BounceKind,
+    pub attribution: Option<Attribution>,
+    report: NewReport,
 }
 
 /// [`report::parse`], with a panic (a parser bug) turned into a report of kind `other`: the raw
@@ -131,15 +161,7 @@ pub fn parse_guarded(raw: &[u8]) -> Report {
 }
 
 /// The events of one report: one per recipient (at least one, so that every message is counted).
-/// The verified delivery goes to the recipient that is its subscriber, else to the first failed one.
-fn events_of(
-    report: &Report,
-    raw: &[u8],
-    source: BounceSource,
-    delivery: Option<(DeliveryId, &'static str)>,
-    subscriber_email: Option<&str>,
-    keep_raw: bool,
-) -> Vec<NewBounce> {
+fn events_of(report: &Report, raw: &[u8], source: BounceSource, keep_raw: bool) -> Vec<NewBounce> {
     let sha = hex(&Sha256::digest(raw));
     let placeholder;
     let recipients: &[RecipientReport] = if report.recipients.is_empty() {
@@ -163,17 +185,6 @@ fn events_of(
             Some("delayed" | "delivered" | "relayed" | "expanded")
         )
     };
-    let attributed = recipients
-        .iter()
-        .position(|r| {
-            subscriber_email.is_some_and(|e| {
-                r.address
-                    .as_deref()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(e))
-            })
-        })
-        .or_else(|| recipients.iter().position(is_failure))
-        .unwrap_or(0);
     let raw_deflated = keep_raw.then(|| deflate(raw));
     recipients
         .iter()
@@ -189,7 +200,6 @@ fn events_of(
             diagnostic: r.diagnostic.clone(),
             remote_mta: r.remote_mta.clone(),
             recipient: r.address.clone(),
-            delivery: delivery.filter(|_| i == attributed),
             is_failure: is_failure(r),
             report: Some((sha.clone(), i as u32)),
             raw_deflated: if i == 0 { raw_deflated.clone() } else { None },

@@ -8,6 +8,6 @@ mod recorder;
 mod tokens;
 
 pub use attribution::{Attribution, attribute, attribute_with, from_verp};
-pub use intake::{BounceIntake, IngestOutcome, deflate, inflate, parse_guarded};
+pub use intake::{BounceIntake, IngestOutcome, PreparedReport, deflate, inflate, parse_guarded};
 pub use recorder::{Recorder, RecorderError};
 pub use tokens::{Purpose, TokenPair, Tokens};
