@@ -580,3 +580,60 @@ async fn pause_if_blocked(
             .rows_affected();
     Ok((moved == 1).then_some(issue))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(sha: &str) -> NewReport {
+        NewReport {
+            events: vec![NewBounce {
+                source: BounceSource::Pipe,
+                kind: BounceKind::Other,
+                class: BounceClass::Soft,
+                reason: BounceReason::Undefined,
+                status: None,
+                reply_code: None,
+                action: None,
+                diagnostic: None,
+                remote_mta: None,
+                recipient: None,
+                is_failure: true,
+                report: Some((sha.into(), 0)),
+                raw_deflated: Some(b"compressed report".to_vec()),
+            }],
+            claimed: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn raw_reports_past_the_keep_period_are_dropped_and_their_events_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("herald.db")).await.unwrap();
+        let now = Utc::now();
+        let policy = BouncePolicy::default();
+        store
+            .record_reports(&[event("old")], &policy, now - chrono::Duration::days(40))
+            .await
+            .unwrap();
+        store
+            .record_reports(&[event("new")], &policy, now)
+            .await
+            .unwrap();
+
+        let dropped = store
+            .prune_raw_reports(now - chrono::Duration::days(30))
+            .await
+            .unwrap();
+
+        assert_eq!(dropped, 1);
+        let rows = store.bounces(&BounceFilter::default()).await.unwrap();
+        assert_eq!(rows.len(), 2, "the events stay");
+        let (new, old) = (rows[0].id, rows[1].id);
+        assert_eq!(store.bounce_raw(old).await.unwrap(), None);
+        assert_eq!(
+            store.bounce_raw(new).await.unwrap().as_deref(),
+            Some(&b"compressed report"[..])
+        );
+    }
+}
