@@ -1,7 +1,7 @@
 //! The daemon: scheduler, sender and HTTP in one process, with shutdown and time given as parameters.
 //!
-//! One `herald serve` runs per database: it holds an exclusive lock on `<database>.serve-lock`, which
-//! is what lets it move rows a previous crash left in `sending` back to `pending` at start.
+//! One `herald serve` runs per database: it holds an exclusive lock on the database file itself,
+//! which is what lets it move rows a previous crash left in `sending` back to `pending` at start.
 
 use crate::{
     clock::{SharedClock, SystemClock},
@@ -66,19 +66,18 @@ impl App {
         let store = Store::open(&path)
             .await
             .with_context(|| format!("opening database {}", path.display()))?;
-        let lock_path = format!("{}.serve-lock", path.display());
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .with_context(|| format!("opening {lock_path}"))?;
+        // The lock is on the database file itself (flock: per inode), so another path to it (a
+        // symlink, `x/../herald.db`, a bind mount) cannot start a second sender. SQLite's own locks
+        // are fcntl byte-range locks, which flock does not touch.
+        let lock = std::fs::File::open(&path)
+            .with_context(|| format!("opening {} to lock it", path.display()))?;
         lock.try_lock().map_err(|_| {
             anyhow::anyhow!(
-                "another `herald serve` is already running on {} (lock {lock_path})",
+                "another `herald serve` is already running on {} (it holds a lock on the file)",
                 path.display()
             )
         })?;
+        crate::store::warn_if_readable_by_others(&path);
         let tokens = load_tokens(&config, &store).await?;
         let listener = tokio::net::TcpListener::bind(config.http.listen)
             .await

@@ -4,6 +4,7 @@
 use super::SendFailure;
 use crate::domain::SmtpReply;
 use std::path::Path;
+use tokio::io::AsyncWriteExt;
 
 pub async fn write(
     dir: &Path,
@@ -17,7 +18,18 @@ pub async fn write(
     bytes.extend_from_slice(format!("Return-Path: <{envelope_from}>\r\n").as_bytes());
     bytes.extend_from_slice(message);
     let io = |e: std::io::Error| SendFailure::Connection(format!("outbox {}: {e}", dir.display()));
-    tokio::fs::write(&temporary, &bytes).await.map_err(io)?;
+    // Owner-only: a message carries its reader's unsubscribe token.
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)
+        .await
+        .map_err(io)?;
+    file.write_all(&bytes).await.map_err(io)?;
+    file.flush().await.map_err(io)?;
+    drop(file);
     tokio::fs::rename(&temporary, &path).await.map_err(io)?;
     Ok(SmtpReply {
         code: 250,

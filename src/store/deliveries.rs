@@ -118,8 +118,13 @@ impl Store {
     /// their issue was cancelled meanwhile). Only the daemon that holds the serve lock calls this,
     /// before it claims anything.
     pub async fn recover_interrupted(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        // Rows of an issue cancelled meanwhile (while no daemon ran) are skipped, not pending: a
+        // cancelled issue is never claimed again, so a pending row would stay pending for good.
         Ok(sqlx::query(
-            "UPDATE deliveries SET state = 'pending', updated_at = ? WHERE state = 'sending'",
+            "UPDATE deliveries SET updated_at = ?,
+                 state = CASE WHEN (SELECT state FROM issues WHERE id = deliveries.issue_id) = 'cancelled'
+                              THEN 'skipped' ELSE 'pending' END
+             WHERE state = 'sending'",
         )
         .bind(to_millis(now))
         .execute(&self.pool)

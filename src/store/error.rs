@@ -17,6 +17,11 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot create the database file {path}: {source}")]
+    CreateFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Corrupt(#[from] UnknownState),
     #[error("stored value is invalid: {0}")]

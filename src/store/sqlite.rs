@@ -16,6 +16,44 @@ pub struct Store {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Creates `dir` (and its parents) with mode 0700 when it does not exist yet.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Creates an empty `path` with mode 0600 unless it exists.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Logs a warning when the database file can be read by users other than its owner.
+pub fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(
+            database = %path.display(),
+            mode = format!("{:o}", meta.permissions().mode() & 0o777),
+            "the database is readable by other users; it holds the token key: chmod 600 it (and its -wal/-shm files)"
+        );
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
@@ -54,8 +92,17 @@ impl Store {
             .parent()
             .filter(|d| create && !d.as_os_str().is_empty())
         {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            create_private_dir(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        if create {
+            // Created here, owner-only, before SQLite opens it: the database holds the token key
+            // (from which unsubscribe links could be forged). SQLite gives its -wal and -shm files
+            // the database file's permissions.
+            create_private_file(path).map_err(|source| StoreError::CreateFile {
+                path: path.display().to_string(),
                 source,
             })?;
         }

@@ -10,6 +10,7 @@ mod config_check;
 mod crash;
 mod delivery_smtp_sink;
 mod fixture_smtp;
+mod hardening;
 mod helpers;
 mod import_csv;
 mod pause_resume;
