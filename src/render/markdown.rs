@@ -1,5 +1,8 @@
-//! Markdown bodies: to HTML for the layout's `{{ content }}`, and to plain text for the text part.
+//! Markdown bodies: to HTML for the layout's `{{ content }}`, and to plain text for the text part. A body
+//! nested deeper than [`MAX_MARKDOWN_DEPTH`] is refused first, naming where, rather than handed on to
+//! the recursive MJML renderer.
 
+use super::{limits::MAX_MARKDOWN_DEPTH, mjml::tags};
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 fn options() -> Options {
@@ -10,6 +13,50 @@ pub fn to_html(markdown: &str) -> String {
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, Parser::new_ext(markdown, options()));
     html
+}
+
+/// Checks that block quotes, lists, emphasis, links and raw HTML elements nest at most
+/// [`MAX_MARKDOWN_DEPTH`] deep; the error has the byte offset where the body goes deeper.
+pub fn check_depth(markdown: &str) -> Result<(), (usize, String)> {
+    let mut depth: usize = 0;
+    let too_deep = |what: &str| {
+        format!(
+            "{what} nested more than {MAX_MARKDOWN_DEPTH} levels deep (block quotes, lists, emphasis, links or HTML); herald refuses deeper nesting"
+        )
+    };
+    for (event, range) in Parser::new_ext(markdown, options()).into_offset_iter() {
+        match event {
+            Event::Start(tag) => {
+                depth += 1;
+                if depth > MAX_MARKDOWN_DEPTH {
+                    return Err((range.start, too_deep(&format!("Markdown {}", name(&tag)))));
+                }
+            }
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Html(html) | Event::InlineHtml(html) => {
+                for tag in tags(&html) {
+                    depth = depth.saturating_add_signed(tag.depth_change());
+                    if depth > MAX_MARKDOWN_DEPTH {
+                        let at = (range.start + tag.at).min(range.end);
+                        return Err((at, too_deep(&format!("HTML `<{}>`", tag.name))));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// What a nesting Markdown element is called in an error.
+fn name(tag: &Tag<'_>) -> &'static str {
+    match tag {
+        Tag::BlockQuote(_) => "block quote",
+        Tag::List(_) | Tag::Item => "list",
+        Tag::Emphasis | Tag::Strong | Tag::Strikethrough => "emphasis",
+        Tag::Link { .. } | Tag::Image { .. } => "link",
+        _ => "block",
+    }
 }
 
 /// Readable plain text: paragraphs separated by blank lines, links as `text <url>`, list items as

@@ -7,14 +7,18 @@ mod compose;
 mod error;
 mod html_text;
 mod layout;
+mod limits;
 mod markdown;
+mod mjml;
 mod personalise;
 mod placeholder;
 mod source;
+mod stash;
 
 pub use compose::{IssueContext, RenderedIssue, composed_mjml, render_issue, render_mjml};
 pub use error::RenderError;
 pub use layout::{Layout, Layouts};
+pub use limits::{GMAIL_CLIP_BYTES, MAX_ELEMENT_DEPTH, MAX_MARKDOWN_DEPTH, MAX_SOURCE_BYTES};
 pub use personalise::{CompileError, Part, PersonalTemplate, Recipient, escape_html};
 pub use placeholder::{Placeholder, Var};
 pub use source::{FrontMatter, IssueSource, SourceKind};

@@ -1,0 +1,236 @@
+//! MJML to HTML with mrml, behind two checks mrml does not make itself: `<mjml>` and `<mj-*>` elements
+//! nest properly (mrml only says "end of stream" for an element left open), and no element sits deeper
+//! than [`MAX_ELEMENT_DEPTH`] (mrml parses and renders recursively, so a deep document would overflow
+//! the stack and abort the process). Errors carry the byte offset in the document mrml was given.
+
+use super::{RenderError, limits::MAX_ELEMENT_DEPTH, placeholder::line_column, stash::Hidden};
+
+/// One `<tag …>` of an MJML or HTML text; comments, `<!doctype>` and `<?xml?>` are skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tag<'a> {
+    pub name: &'a str,
+    /// Byte offset of its `<`.
+    pub at: usize,
+    pub closing: bool,
+    /// Self-closed (`<br />`) or void (`<br>`, as mrml counts them): opens nothing.
+    pub empty: bool,
+}
+
+impl Tag<'_> {
+    /// +1 for an element it opens, -1 for one it closes, 0 otherwise.
+    pub fn depth_change(&self) -> isize {
+        match (self.closing, self.empty) {
+            (true, _) => -1,
+            (false, true) => 0,
+            (false, false) => 1,
+        }
+    }
+}
+
+/// The tags of `text`, in order.
+pub fn tags(text: &str) -> impl Iterator<Item = Tag<'_>> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let lt = text[at..].find('<')? + at;
+            if text[lt..].starts_with("<!--") {
+                at = text[lt..].find("-->").map_or(text.len(), |i| lt + i + 3);
+                continue;
+            }
+            let gt = text[lt..].find('>')? + lt;
+            at = gt + 1;
+            let inner = &text[lt + 1..gt];
+            let closing = inner.starts_with('/');
+            let name = inner
+                .trim_start_matches('/')
+                .split(|c: char| c.is_whitespace() || c == '/')
+                .next()
+                .unwrap_or("");
+            if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                continue;
+            }
+            return Some(Tag {
+                name,
+                at: lt,
+                closing,
+                empty: inner.ends_with('/') || is_void(name),
+            });
+        }
+    })
+}
+
+/// HTML's void elements, as mrml lists them.
+fn is_void(name: &str) -> bool {
+    matches!(
+        name,
+        "area"
+            | "base"
+            | "br"
+            | "col"
+            | "embed"
+            | "hr"
+            | "img"
+            | "input"
+            | "link"
+            | "meta"
+            | "param"
+            | "source"
+            | "track"
+            | "wbr"
+    )
+}
+
+/// Checks that `<mjml>` and `<mj-*>` elements nest properly and that no element is deeper than
+/// [`MAX_ELEMENT_DEPTH`], naming the offending tag's offset.
+fn check_nesting(mjml: &str) -> Result<(), (Option<usize>, String)> {
+    let mut open: Vec<(&str, usize)> = Vec::new();
+    let mut depth: usize = 0;
+    for tag in tags(mjml) {
+        depth = depth.saturating_add_signed(tag.depth_change());
+        if depth > MAX_ELEMENT_DEPTH {
+            return Err((
+                Some(tag.at),
+                format!(
+                    "`<{}>` is nested more than {MAX_ELEMENT_DEPTH} elements deep; herald refuses deeper nesting",
+                    tag.name
+                ),
+            ));
+        }
+        let name = tag.name;
+        if !(name == "mjml" || name.starts_with("mj-")) || tag.empty {
+            continue;
+        }
+        if !tag.closing {
+            open.push((name, tag.at));
+            continue;
+        }
+        match open.pop() {
+            Some((expected, _)) if expected == name => {}
+            Some((expected, opened)) => {
+                let (line, _) = line_column(mjml, opened);
+                return Err((
+                    Some(tag.at),
+                    format!(
+                        "invalid MJML: `</{name}>` closes `<{expected}>` opened on line {line}"
+                    ),
+                ));
+            }
+            None => {
+                return Err((
+                    Some(tag.at),
+                    format!("invalid MJML: `</{name}>` has no matching `<{name}>`"),
+                ));
+            }
+        }
+    }
+    match open.pop() {
+        Some((name, opened)) => Err((
+            Some(opened),
+            format!("invalid MJML: `<{name}>` is never closed"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Renders MJML to HTML; an error carries the byte offset mrml reported, if any.
+pub fn mjml_to_html(mjml: &str) -> Result<String, (Option<usize>, String)> {
+    use mrml::prelude::parser::Error as E;
+    check_nesting(mjml)?;
+    let parsed = mrml::parse(mjml).map_err(|e| {
+        let offset = match &e {
+            E::UnexpectedElement { position, .. }
+            | E::UnexpectedToken { position, .. }
+            | E::MissingAttribute { position, .. }
+            | E::InvalidAttribute { position, .. }
+            | E::InvalidFormat { position, .. }
+            | E::IncludeLoaderError { position, .. } => Some(position.start),
+            E::ParserError { source, .. } => {
+                let p = source.pos();
+                let (row, col) = (p.row as usize, p.col as usize);
+                Some(
+                    mjml.split_inclusive('\n')
+                        .take(row.saturating_sub(1))
+                        .map(str::len)
+                        .sum::<usize>()
+                        + col.saturating_sub(1),
+                )
+            }
+            _ => None,
+        };
+        let message = e.to_string();
+        let reason = message
+            .split(" in root template")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
+        let reason = match &e {
+            E::ParserError { source, .. } => format!("invalid MJML: {source}"),
+            E::EndOfStream { .. } => {
+                "invalid MJML: the document ends before every element is closed".to_owned()
+            }
+            _ => format!("invalid MJML: {reason}"),
+        };
+        (offset, reason)
+    })?;
+    parsed
+        .element
+        .render(&mrml::prelude::render::RenderOptions::default())
+        .map_err(|e| (None, format!("MJML cannot be rendered: {e}")))
+}
+
+/// Points an MJML error at the line of `source` (the text `hidden` was made from), or, for a Markdown
+/// issue whose body HTML was put into a layout, at the issue when the error lies in the body.
+pub fn locate_error(
+    source: &str,
+    file: &str,
+    hidden: &Hidden,
+    issue_file: &str,
+    offset: Option<usize>,
+    reason: String,
+) -> RenderError {
+    match offset {
+        Some(o) if hidden.content.as_ref().is_some_and(|c| c.contains(&o)) => RenderError::at(
+            issue_file,
+            None,
+            format!(
+                "the body's HTML does not fit in the layout's MJML ({reason}); check raw HTML in the Markdown"
+            ),
+        ),
+        Some(o) => {
+            let (line, column) = line_column(source, hidden.source_offset(o));
+            RenderError {
+                file: file.to_owned(),
+                line: Some(line),
+                column: Some(column),
+                reason,
+            }
+        }
+        None => RenderError::at(file, None, reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_skip_comments_and_declarations_and_know_void_elements() {
+        let found: Vec<_> = tags("<!doctype html><!-- <b> --><p>a<br>b<img/></p>< 3")
+            .map(|t| (t.name, t.depth_change()))
+            .collect();
+        assert_eq!(found, [("p", 1), ("br", 0), ("img", 0), ("p", -1)]);
+    }
+
+    #[test]
+    fn elements_nested_too_deep_are_refused_before_mrml_sees_them() {
+        let deep = format!(
+            "<mjml><mj-body><mj-raw>{}{}</mj-raw></mj-body></mjml>",
+            "<div>".repeat(MAX_ELEMENT_DEPTH),
+            "</div>".repeat(MAX_ELEMENT_DEPTH)
+        );
+        let (offset, reason) = mjml_to_html(&deep).unwrap_err();
+        assert!(reason.contains("nested more than"), "{reason}");
+        let at = offset.unwrap();
+        assert_eq!(&deep[at..at + 5], "<div>");
+    }
+}
