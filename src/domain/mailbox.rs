@@ -1,4 +1,6 @@
 //! `Mailbox`: an address with an optional display name, as in `"Weekly Analysis <news@example.com>"`.
+//! The address is an `EmailAddress` (an IDN domain becomes its A-label, a non-ASCII local part is
+//! refused); the name is kept as typed, and encoded only when a header is written.
 
 use super::{EmailAddress, EmailAddressError};
 use std::fmt;
@@ -63,5 +65,19 @@ mod tests {
             Mailbox::parse("X <news@example.com"),
             Err(MailboxError::Unclosed(_))
         ));
+    }
+
+    #[test]
+    fn an_international_from_keeps_its_name_and_gets_an_a_label_domain() {
+        let m = Mailbox::parse("\"Bücher News\" <News@Bücher.de>").unwrap();
+        assert_eq!(m.name.as_deref(), Some("Bücher News"));
+        assert_eq!(m.address.as_str(), "news@xn--bcher-kva.de");
+        assert_eq!(m.to_string(), "Bücher News <news@xn--bcher-kva.de>");
+        assert_eq!(
+            Mailbox::parse("Jürgen <jürgen@example.de>"),
+            Err(MailboxError::Address(EmailAddressError::NeedsSmtpUtf8(
+                "jürgen@example.de".into()
+            )))
+        );
     }
 }
