@@ -1,6 +1,8 @@
 //! Reading subscribers from CSV: a header row with an `email` column (required), `name` (optional) and
 //! any other columns as attributes. A bad row is reported with its line number and skipped; it never
-//! stops the rest of the file.
+//! stops the rest of the file. An address whose local part is not ASCII (`jürgen@example.de`) is such
+//! a bad row unless the operator said the relay offers SMTPUTF8 (`smtp.smtputf8`): accepted, it
+//! would fail at every send.
 
 use crate::{domain::EmailAddress, store::ImportRow};
 use std::{
@@ -57,10 +59,21 @@ pub struct Rejected {
 }
 
 /// Reads rows in chunks of `chunk` and hands each chunk to `sink` (so a million rows never sit in
-/// memory at once). Returns the rejected rows.
-pub async fn read<R: Read, F, Fut>(
+/// memory at once). Returns the rejected rows. Addresses with a non-ASCII local part are rejected.
+pub async fn read<R: Read, F, Fut>(input: R, chunk: usize, sink: F) -> anyhow::Result<Vec<Rejected>>
+where
+    F: FnMut(Vec<ImportRow>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    read_with(input, chunk, false, sink).await
+}
+
+/// As `read`; with `smtputf8` (`smtp.smtputf8 = true`) addresses with a non-ASCII local part are
+/// accepted.
+pub async fn read_with<R: Read, F, Fut>(
     input: R,
     chunk: usize,
+    smtputf8: bool,
     mut sink: F,
 ) -> anyhow::Result<Vec<Rejected>>
 where
@@ -132,7 +145,12 @@ where
             });
             continue;
         }
-        let email = match EmailAddress::parse(&record[email_at]) {
+        let parsed = if smtputf8 {
+            EmailAddress::parse_international(&record[email_at])
+        } else {
+            EmailAddress::parse(&record[email_at])
+        };
+        let email = match parsed {
             Ok(e) => e,
             Err(e) => {
                 rejected.push(Rejected {
@@ -193,5 +211,40 @@ mod tests {
         assert!(kept[1].attributes.is_empty());
         let lines: Vec<u64> = rejected.iter().map(|r| r.line).collect();
         assert_eq!(lines, [3, 5]);
+    }
+
+    async fn emails(csv: &str, smtputf8: bool) -> (Vec<String>, Vec<Rejected>) {
+        let mut kept = Vec::new();
+        let rejected = read_with(csv.as_bytes(), 10, smtputf8, |chunk| {
+            kept.extend(chunk.into_iter().map(|r| r.email.as_str().to_owned()));
+            async { Ok(()) }
+        })
+        .await
+        .unwrap();
+        (kept, rejected)
+    }
+
+    #[tokio::test]
+    async fn international_domains_are_read_as_a_labels() {
+        let (kept, rejected) = emails("email\nAnna@Bücher.de\nbob@xn--bcher-kva.de\n", false).await;
+        assert_eq!(kept, ["anna@xn--bcher-kva.de", "bob@xn--bcher-kva.de"]);
+        assert!(rejected.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_non_ascii_local_part_is_rejected_by_line_unless_smtputf8_is_on() {
+        let csv = "email\nann@example.de\njürgen@example.de\n";
+        let (kept, rejected) = emails(csv, false).await;
+        assert_eq!(kept, ["ann@example.de"]);
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].line, 3);
+        assert!(
+            rejected[0].reason.contains("SMTPUTF8"),
+            "{}",
+            rejected[0].reason
+        );
+        let (kept, rejected) = emails(csv, true).await;
+        assert_eq!(kept, ["ann@example.de", "jürgen@example.de"]);
+        assert!(rejected.is_empty());
     }
 }

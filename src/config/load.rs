@@ -303,6 +303,11 @@ impl Reader {
                 d.smtp.unreachable_pause,
                 0,
             ),
+            smtputf8: self.choice(
+                "smtp.smtputf8",
+                d.smtp.smtputf8,
+                &[("true", true), ("false", false)],
+            ),
         };
         let sending = SendingConfig {
             batch_size: self.int(
@@ -612,6 +617,17 @@ mod tests {
         ] {
             assert!(all.contains(key), "{key} missing from:\n{all}");
         }
+    }
+
+    #[test]
+    fn smtputf8_is_off_unless_the_operator_turns_it_on() {
+        let off = load(Some(Path::new("/dev/null")), env(&[])).unwrap();
+        assert!(!off.config.smtp.smtputf8);
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        writeln!(f, "[smtp]\nsmtputf8 = true").unwrap();
+        assert!(load(Some(f.path()), env(&[])).unwrap().config.smtp.smtputf8);
+        let err = load(Some(f.path()), env(&[("HERALD_SMTP__SMTPUTF8", "yes")])).unwrap_err();
+        assert!(err.0.join("\n").contains("smtp.smtputf8"), "{:?}", err.0);
     }
 
     #[test]

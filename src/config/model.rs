@@ -55,6 +55,11 @@ pub struct SmtpConfig {
     pub hello_name: Option<String>,
     /// How long the server may stay unreachable before sending issues pause themselves.
     pub unreachable_pause: Duration,
+    /// The operator says the relay offers SMTPUTF8 (RFC 6531): subscribers whose local part is not
+    /// ASCII (`jürgen@example.de`) are accepted at import and add. Off, they are refused there, with
+    /// the reason, rather than accepted and failed at every send. Each session is still asked: one
+    /// that does not offer SMTPUTF8 fails such a recipient as unsendable.
+    pub smtputf8: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +194,7 @@ impl Default for Config {
                 timeout: Duration::from_secs(30),
                 hello_name: None,
                 unreachable_pause: Duration::from_secs(300),
+                smtputf8: false,
             },
             sending: SendingConfig {
                 batch_size: 500,
