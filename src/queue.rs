@@ -1,5 +1,7 @@
-//! Queueing an issue: the source is rendered here, once, so that a template or Markdown error is refused
-//! now, with file, line and reason, and never discovered at send time.
+//! Queueing an issue: the source is rendered here, once, so that a template or Markdown error (or a
+//! source too large or nested too deep to render safely) is refused now, with file, line and reason, and
+//! never discovered at send time. What does not stop an issue (an HTML part Gmail clips) comes back as
+//! a warning for the operator.
 
 use crate::{
     config::Config,
@@ -29,6 +31,8 @@ pub struct QueuedIssue {
     /// `None`: at the list's next slot, or at once for a list without a schedule.
     pub send_at: Option<DateTime<Utc>>,
     pub starts: String,
+    /// Printed to stderr by `issue queue`, and part of its `--json` document.
+    pub warnings: Vec<String>,
 }
 
 /// Renders `path` for `list` without storing anything.
@@ -93,5 +97,6 @@ pub async fn queue_issue(
         state: "queued",
         send_at: at,
         starts,
+        warnings: rendered.warnings,
     })
 }

@@ -38,6 +38,9 @@ pub async fn run(
                 .transpose()?;
             let queued =
                 queue_issue(store, config, &slug, &file, subject.as_deref(), at, now).await?;
+            for warning in &queued.warnings {
+                eprintln!("warning: {warning}");
+            }
             out.emit(&queued, |q| {
                 format!(
                     "queued issue {} \"{}\" for {}; it starts {}",

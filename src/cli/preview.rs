@@ -37,6 +37,9 @@ pub async fn run(
         },
     };
     let rendered = render_for_list(config, &list, file, subject)?;
+    for warning in &rendered.warnings {
+        eprintln!("warning: {warning}");
+    }
     let attributes = BTreeMap::new();
     let unsubscribe_url = format!("{}/u/preview", config.http.public_url);
     let sample = Recipient {
@@ -58,6 +61,7 @@ pub async fn run(
         html: &'a str,
         text: &'a str,
         bytes: usize,
+        warnings: &'a [String],
     }
     let preview = Preview {
         subject: &rendered.subject,
@@ -65,6 +69,7 @@ pub async fn run(
         html: &html,
         text: &plain,
         bytes: body.len(),
+        warnings: &rendered.warnings,
     };
     if output.is_some() && !out.json {
         eprintln!(

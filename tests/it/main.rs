@@ -15,6 +15,7 @@ mod helpers;
 mod import_csv;
 mod pause_resume;
 mod queue_refusals;
+mod render_fuzz;
 mod retries;
 mod scheduling;
 mod servers;

@@ -1,0 +1,120 @@
+//! No input panics the source parser, the Markdown renderer or the placeholder parser: property tests
+//! over arbitrary text and bytes, and over the example issue mutated with the characters its syntax
+//! is made of. An error is a fine answer; a panic or a crash is not.
+
+use herald::render::{
+    IssueContext, IssueSource, Layout, Layouts, PersonalTemplate, SourceKind, render_issue,
+};
+use proptest::prelude::*;
+use std::{path::Path, sync::OnceLock};
+
+const EXAMPLE: &str = include_str!("../../examples/issue.md");
+
+fn layout() -> &'static Layout {
+    static LAYOUT: OnceLock<Layout> = OnceLock::new();
+    LAYOUT.get_or_init(|| {
+        Layouts::new(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/templates")))
+            .load("default")
+            .unwrap()
+    })
+}
+
+fn context() -> IssueContext {
+    IssueContext {
+        list_name: "Weekly".into(),
+        list_address: "news@example.com".into(),
+    }
+}
+
+/// Parses and renders `text` as an issue of `kind`, and compiles what it stores: every step may refuse
+/// the input, none may panic.
+fn render_whole(kind: SourceKind, text: &str) {
+    let Ok(source) = IssueSource::parse("fuzz", kind, text) else {
+        return;
+    };
+    if let Ok(rendered) = render_issue(&source, Some("Subject"), &context(), layout()) {
+        assert!(PersonalTemplate::compile(&rendered.html_template).is_ok());
+        assert!(PersonalTemplate::compile(&rendered.text_template).is_ok());
+    }
+}
+
+/// A character the issue syntax is made of, or any other one.
+fn syntax_char() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => prop::sample::select(vec![
+            "-", "---", "\n", "\r\n", " ", "\t", "\u{3000}", "\u{2003}", "\u{feff}", ":", "\"", "'",
+            "{{", "}}", "{", "}", "|", "default:", "<", ">", "/", "*", "_", "`", "#", "[", "](",
+            ")", "&#112;", "&#123;", "&amp;", "<mj-text>", "</mj-text>", "<div>", "</div>", "<!--", "-->",
+            "hrldph", "0z", "subject:", "{{ unsubscribe_url }}", "{{ content }}", "é", "😀",
+        ])
+        .prop_map(str::to_owned),
+        1 => any::<char>().prop_map(String::from),
+    ]
+}
+
+/// The example issue with a few characters inserted, removed or replaced.
+fn mutated_example() -> impl Strategy<Value = String> {
+    prop::collection::vec((any::<prop::sample::Index>(), 0..3u8, syntax_char()), 1..12).prop_map(
+        |edits| {
+            let mut text = EXAMPLE.to_owned();
+            for (at, how, insert) in edits {
+                let boundaries: Vec<usize> = text
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .chain([text.len()])
+                    .collect();
+                let i = boundaries[at.index(boundaries.len())];
+                let next = text[i..].chars().next().map_or(i, |c| i + c.len_utf8());
+                match how {
+                    0 => text.insert_str(i, &insert),
+                    1 => text.replace_range(i..next, ""),
+                    _ => text.replace_range(i..next, &insert),
+                }
+            }
+            text
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_text_never_panics_the_parsers_or_the_renderer(text in any::<String>()) {
+        render_whole(SourceKind::Markdown, &text);
+        render_whole(SourceKind::Mjml, &text);
+        let _ = PersonalTemplate::compile(&text);
+    }
+
+    #[test]
+    fn arbitrary_bytes_read_from_a_file_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("issue.md");
+        std::fs::write(&path, &bytes).unwrap();
+        if let Ok(source) = IssueSource::read(&path) {
+            let _ = render_issue(&source, Some("S"), &context(), layout());
+        }
+    }
+
+    #[test]
+    fn front_matter_made_of_syntax_never_panics(
+        pieces in prop::collection::vec(syntax_char(), 0..40)
+    ) {
+        let text = format!("---{}\n---\nbody {{{{ unsubscribe_url }}}}\n", pieces.concat());
+        render_whole(SourceKind::Markdown, &text);
+        render_whole(SourceKind::Markdown, &pieces.concat());
+        render_whole(SourceKind::Mjml, &pieces.concat());
+    }
+
+    #[test]
+    fn a_mutated_example_issue_never_panics(text in mutated_example()) {
+        render_whole(SourceKind::Markdown, &text);
+    }
+}
+
+#[test]
+fn the_unmutated_example_renders() {
+    let source = IssueSource::parse("examples/issue.md", SourceKind::Markdown, EXAMPLE).unwrap();
+    let rendered = render_issue(&source, None, &context(), layout()).unwrap();
+    assert!(rendered.warnings.is_empty());
+}
