@@ -166,4 +166,15 @@ pub enum IssueCommand {
     Resume { id: String },
     /// Stop for good; unsent deliveries become skipped.
     Cancel { id: String },
+    /// Queue failed (or deferred) deliveries again, e.g. after fixing the relay. Only deliveries
+    /// that never got through: nobody who got the issue gets it twice.
+    Retry {
+        id: String,
+        /// failed (default) or deferred.
+        #[arg(long, default_value = "failed")]
+        state: String,
+        /// Only deliveries whose last reply contains this text.
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }

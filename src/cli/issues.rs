@@ -117,6 +117,45 @@ pub async fn run(
                 format!("resumed issue {}: {}", s.id, s.state)
             })
         }
+        IssueCommand::Retry { id, state, reason } => {
+            let id = parse_id(&id)?;
+            let state = parse_state("state", &state, DeliveryState::ALL)?;
+            if !matches!(state, DeliveryState::Failed | DeliveryState::Deferred) {
+                anyhow::bail!(
+                    "--state `{state}` cannot be retried: only failed or deferred deliveries"
+                );
+            }
+            let requeued = store
+                .retry_deliveries(id, state, reason.as_deref(), now)
+                .await?;
+            let summary = store.issue_summary(id).await?;
+            #[derive(serde::Serialize)]
+            struct Retried {
+                requeued: u64,
+                #[serde(flatten)]
+                issue: IssueSummary,
+            }
+            out.emit(
+                &Retried {
+                    requeued,
+                    issue: summary,
+                },
+                |r| {
+                    let next = if r.issue.state == IssueState::Paused {
+                        format!(
+                            "; the issue is paused: `herald issue resume {}` sends them",
+                            r.issue.id
+                        )
+                    } else {
+                        String::new()
+                    };
+                    format!(
+                        "re-queued {} deliveries of issue {}{next}",
+                        r.requeued, r.issue.id
+                    )
+                },
+            )
+        }
         IssueCommand::Cancel { id } => {
             let id = parse_id(&id)?;
             store

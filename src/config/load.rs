@@ -323,6 +323,12 @@ impl Reader {
                 100,
             ) as u32,
             retry_base: self.seconds("sending.retry_base_seconds", d.sending.retry_base, 0),
+            breaker_run: self.int(
+                "sending.breaker_run",
+                d.sending.breaker_run as u64,
+                0,
+                100_000,
+            ) as usize,
             domain: self.get("sending.domain", d.sending.domain, |v| {
                 let s = as_string(v)?;
                 EmailAddress::parse(&format!("x@{s}"))

@@ -67,6 +67,9 @@ pub struct SendingConfig {
     pub batch_size: usize,
     pub max_attempts: u32,
     pub retry_base: Duration,
+    /// This many deliveries of an issue in a row failing with the same reply that is not about the
+    /// recipient pause the issue (the circuit breaker); 0 turns it off.
+    pub breaker_run: usize,
     /// Right-hand side of Message-IDs and of List-Id.
     pub domain: String,
     /// Envelope sender; `bounces@d` becomes `bounces+TOKEN@d` per message.
@@ -200,6 +203,7 @@ impl Default for Config {
                 batch_size: 500,
                 max_attempts: 5,
                 retry_base: Duration::from_secs(60),
+                breaker_run: 10,
                 domain: "herald.localhost".into(),
                 bounce_address: EmailAddress::parse("bounces@herald.localhost")
                     .expect("valid default"),

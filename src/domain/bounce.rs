@@ -171,6 +171,23 @@ impl BounceReason {
         )
     }
 
+    /// About this recipient's address or mailbox (it does not exist, moved, is full, suspended,
+    /// or its owner's filter refused the message): the same reply for many recipients in a row is
+    /// then plausible, unlike a refusal about the sender or the relay.
+    pub fn is_about_recipient(self) -> bool {
+        matches!(
+            self,
+            Self::UserUnknown
+                | Self::HostUnknown
+                | Self::HasMoved
+                | Self::NotAccept
+                | Self::MailboxFull
+                | Self::Suspend
+                | Self::Filtered
+                | Self::ExceedLimit
+        )
+    }
+
     /// Anything about the sender or the message rather than the mailbox: never counted against the
     /// address, so a problem of herald's own sending cannot unsubscribe readers.
     pub fn is_about_sender(self) -> bool {

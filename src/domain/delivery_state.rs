@@ -6,7 +6,9 @@
 //!    │ release          │ ├──4xx / broken connection──▶ deferred ──due──▶ sending
 //!    └──────────────────┘ └──unsubscribed meanwhile──▶ skipped
 //! ```
-//! `deferred` becomes `failed` once `sending.max_attempts` is reached. `bounced` means the address is
+//! `deferred` becomes `failed` once `sending.max_attempts` is reached. `failed` and `deferred` go back to
+//! `pending` only when the operator re-queues them (`issue retry`) or the circuit breaker refunds a
+//! run of refusals that were the relay's fault, never from `sent`. `bounced` means the address is
 //! bad for good (a hard bounce): at once when the server refuses the recipient with a hard 5xx while
 //! sending, or later when a bounce report arrives for a message the server had accepted (`sent`) or
 //! refused (`failed`).
@@ -51,6 +53,10 @@ impl DeliveryState {
                 | (Sending, Pending)
                 | (Sent, Bounced)
                 | (Failed, Bounced)
+                // The operator re-queues (`issue retry`), or the circuit breaker refunds a run of
+                // refusals that were the relay's fault: never mailed, so never mailed twice.
+                | (Failed, Pending)
+                | (Deferred, Pending)
         )
     }
 
@@ -84,9 +90,11 @@ mod tests {
                 !state.can_move_to(Sending),
                 "{state} -> sending must be refused"
             );
-            assert!(
-                !state.can_move_to(Pending),
-                "{state} -> pending must be refused"
+            // Only a failure (no message got through) may be queued again.
+            assert_eq!(
+                state.can_move_to(Pending),
+                state == Failed,
+                "{state} -> pending"
             );
         }
     }

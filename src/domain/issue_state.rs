@@ -36,6 +36,8 @@ impl IssueState {
                 | (Paused, Sending)
                 | (Paused, Queued)
                 | (Paused, Cancelled)
+                // `issue retry` re-queued deliveries of a finished issue (none of them was mailed).
+                | (Sent, Sending)
         )
     }
 }
@@ -45,9 +47,9 @@ mod tests {
     use super::IssueState::*;
 
     #[test]
-    fn finished_issues_stay_finished() {
+    fn finished_issues_stay_finished_except_a_sent_one_reopened_by_retry() {
         for &next in super::IssueState::ALL {
-            assert!(!Sent.can_move_to(next));
+            assert_eq!(Sent.can_move_to(next), next == Sending, "sent -> {next}");
             assert!(!Cancelled.can_move_to(next));
         }
     }

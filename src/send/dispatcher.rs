@@ -71,6 +71,7 @@ impl Dispatcher {
             store.clone(),
             clock.clone(),
             config.bounce.policy.clone(),
+            config.sending.breaker_run,
             tracker,
         );
         let connector = Connector::from_config(&config);
@@ -214,6 +215,7 @@ impl Dispatcher {
             .iter()
             .map(|d| Outcome {
                 delivery: d.id,
+                issue: d.issue_id,
                 kind: OutcomeKind::Released,
             })
             .collect();

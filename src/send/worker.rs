@@ -81,6 +81,7 @@ pub async fn run(
         let kind = attempt(&shared, &job, &mut session, &mut backoff, worker).await;
         let outcome = Outcome {
             delivery: job.delivery.id,
+            issue: job.delivery.issue_id,
             kind,
         };
         let recorded = shared.recorder.record(outcome).await;

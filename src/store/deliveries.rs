@@ -13,7 +13,8 @@ use crate::{
     clock::to_millis,
     domain::{
         AttemptError, BounceClass, BounceKind, BouncePolicy, BounceReason, BounceSource,
-        DeliveryId, DeliveryState, EnhancedStatus, IssueId, SmtpReply, SubscriberStatus,
+        DeliveryId, DeliveryState, EnhancedStatus, IssueId, IssueState, SmtpReply,
+        SubscriberStatus,
     },
 };
 use chrono::{DateTime, Utc};
@@ -35,6 +36,7 @@ pub struct ClaimedDelivery {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub delivery: DeliveryId,
+    pub issue: IssueId,
     pub kind: OutcomeKind,
 }
 
@@ -289,6 +291,115 @@ impl Store {
         }
         tx.commit().await?;
         Ok(recorded)
+    }
+
+    /// The circuit breaker tripped: pauses `issue` (if it is sending) with `reason`, and moves
+    /// `deliveries` (failed or deferred) back to `pending` with their attempt refunded; the bounce
+    /// events their refusals made while sending are dropped (they were the relay's, not the readers').
+    pub async fn refund_run(
+        &self,
+        issue: IssueId,
+        deliveries: &[DeliveryId],
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let at = to_millis(now);
+        let ids = serde_json::to_string(&deliveries.iter().map(|d| d.0).collect::<Vec<_>>())
+            .map_err(|e| StoreError::BadValue(e.to_string()))?;
+        let mut tx = self.write_transaction().await?;
+        debug_assert!(IssueState::Sending.can_move_to(IssueState::Paused));
+        sqlx::query("UPDATE issues SET state = ?, state_reason = ? WHERE id = ? AND state = ?")
+            .bind(IssueState::Paused.as_str())
+            .bind(reason)
+            .bind(issue.0)
+            .bind(IssueState::Sending.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let sources = DeliveryState::sources_of(DeliveryState::Pending);
+        let refundable: Vec<&str> = sources
+            .iter()
+            .filter(|s| matches!(s, DeliveryState::Failed | DeliveryState::Deferred))
+            .map(|s| s.as_str())
+            .collect();
+        let refunded = sqlx::query(
+            "UPDATE deliveries SET state = ?, attempts = MAX(attempts - 1, 0), next_attempt_at = NULL,
+                    updated_at = ?
+             WHERE id IN (SELECT value FROM json_each(?)) AND issue_id = ? AND state IN (?, ?)",
+        )
+        .bind(DeliveryState::Pending.as_str())
+        .bind(at)
+        .bind(&ids)
+        .bind(issue.0)
+        .bind(refundable.first().copied().unwrap_or_default())
+        .bind(refundable.get(1).copied().unwrap_or_default())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query(
+            "DELETE FROM bounces WHERE source = 'smtp' AND delivery_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(refunded)
+    }
+
+    /// `issue retry`: moves `issue`'s deliveries in `state` (failed or deferred), optionally only
+    /// those whose last reply contains `reason`, back to `pending` with a fresh count of attempts. A
+    /// finished (`sent`) issue is reopened; a cancelled or not yet started one is refused.
+    pub async fn retry_deliveries(
+        &self,
+        issue: IssueId,
+        state: DeliveryState,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        if !state.can_move_to(DeliveryState::Pending) {
+            return Err(StoreError::Conflict(format!(
+                "{state} deliveries cannot be queued again"
+            )));
+        }
+        let at = to_millis(now);
+        let mut tx = self.write_transaction().await?;
+        let current: Option<String> = sqlx::query_scalar("SELECT state FROM issues WHERE id = ?")
+            .bind(issue.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let current: IssueState = current
+            .ok_or_else(|| StoreError::NotFound(format!("issue #{issue}")))?
+            .parse()?;
+        if matches!(current, IssueState::Queued | IssueState::Cancelled) {
+            return Err(StoreError::Conflict(format!(
+                "issue #{issue} is {current}: it has no deliveries to retry"
+            )));
+        }
+        let requeued = sqlx::query(
+            "UPDATE deliveries SET state = ?, attempts = 0, next_attempt_at = NULL, updated_at = ?
+             WHERE issue_id = ? AND state = ? AND (?5 IS NULL OR instr(last_reply, ?5) > 0)",
+        )
+        .bind(DeliveryState::Pending.as_str())
+        .bind(at)
+        .bind(issue.0)
+        .bind(state.as_str())
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if requeued > 0 && current == IssueState::Sent {
+            debug_assert!(IssueState::Sent.can_move_to(IssueState::Sending));
+            sqlx::query(
+                "UPDATE issues SET state = ?, state_reason = ?, finished_at = NULL WHERE id = ? AND state = ?",
+            )
+            .bind(IssueState::Sending.as_str())
+            .bind(format!("reopened: {requeued} deliveries re-queued by `issue retry`"))
+            .bind(issue.0)
+            .bind(IssueState::Sent.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(requeued)
     }
 
     pub async fn delivery_counts(&self, issue: IssueId) -> Result<DeliveryCounts, StoreError> {

@@ -3,11 +3,13 @@
 //! the intake turns a returned report into bounce events attributed by those tokens.
 
 mod attribution;
+mod breaker;
 mod intake;
 mod recorder;
 mod tokens;
 
 pub use attribution::{Attribution, attribute, attribute_with, from_verp};
+pub use breaker::{Breaker, Trip};
 pub use intake::{BounceIntake, IngestOutcome, PreparedReport, deflate, inflate, parse_guarded};
 pub use recorder::{Recorder, RecorderError};
 pub use tokens::{Purpose, TokenPair, Tokens};

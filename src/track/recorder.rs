@@ -5,6 +5,7 @@
 //! has at most one message whose fate is not yet in SQLite, the one in its SMTP transaction. Grouping
 //! the outcomes of all connections into one transaction keeps that rule cheap.
 
+use super::Breaker;
 use crate::{
     clock::SharedClock,
     domain::BouncePolicy,
@@ -33,11 +34,13 @@ impl Recorder {
         store: Store,
         clock: SharedClock,
         policy: BouncePolicy,
+        breaker_run: usize,
         tracker: &tokio_util::task::TaskTracker,
     ) -> Self {
         let (tx, mut rx) = mpsc::channel::<Request>(MAX_GROUP);
         tracker.spawn(async move {
             let mut group = Vec::with_capacity(MAX_GROUP);
+            let mut breaker = Breaker::new(breaker_run);
             while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
                 let (outcomes, replies): (Vec<_>, Vec<_>) = group.drain(..).unzip();
                 let result = store
@@ -52,6 +55,10 @@ impl Recorder {
                         tracing::error!(error = %e, count = outcomes.len(), "recording outcomes failed");
                         RecorderError(e.to_string())
                     });
+                let result = match result {
+                    Ok(()) => refund_tripped_runs(&store, &clock, &mut breaker, &outcomes).await,
+                    Err(e) => Err(e),
+                };
                 for reply in replies {
                     let _ = reply.send(result.clone());
                 }
@@ -70,4 +77,28 @@ impl Recorder {
         done.await
             .map_err(|_| RecorderError("the recorder has stopped".into()))?
     }
+}
+
+/// Feeds committed outcomes to the circuit breaker; a run that tripped pauses its issue and its
+/// deliveries are pending again (attempt refunded) before any worker hears its outcome is recorded.
+async fn refund_tripped_runs(
+    store: &Store,
+    clock: &SharedClock,
+    breaker: &mut Breaker,
+    outcomes: &[Outcome],
+) -> Result<(), RecorderError> {
+    for trip in breaker.observe(outcomes) {
+        let reason = format!(
+            "paused automatically: deliveries in a row were refused with `{}`, which is about the \
+             relay or the sender, not the readers; they are pending again. Fix the cause, then \
+             `herald issue resume {}`",
+            trip.reply, trip.issue
+        );
+        let refunded = store
+            .refund_run(trip.issue, &trip.deliveries, &reason, clock.now())
+            .await
+            .map_err(|e| RecorderError(e.to_string()))?;
+        tracing::warn!(issue_id = %trip.issue, refunded, reply = %crate::domain::mask_all(&trip.reply), "circuit breaker: issue paused");
+    }
+    Ok(())
 }

@@ -105,3 +105,121 @@ fn serve_warns_when_the_database_is_readable_by_others() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("readable by other users"), "{log}");
 }
+
+/// Every delivery's attempts, as `issue deliveries` shows them.
+fn attempts(app: &TestApp, id: i64) -> Vec<i64> {
+    app.json(&["issue", "deliveries", &id.to_string()])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["attempts"].as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_relay_that_refuses_every_recipient_pauses_the_issue_and_burns_nobody() {
+    for (flag, reply) in [("-f", "5.3.0"), ("-r", "4.3.0")] {
+        let broken = SmtpSink::start(&[flag, "RCPT"]);
+        let app = TestApp::new(
+            Smtp::Port(broken.port),
+            &[
+                ("sending.breaker_run", "10"),
+                ("sending.retry_base_seconds", "0"),
+            ],
+        );
+        app.list_with_subscribers(60);
+        let id = app.queue_issue(&[]);
+        app.serve_until_idle();
+
+        let issue = app.issue(id);
+        assert_eq!(issue["state"], "paused", "smtp-sink {flag} RCPT: {issue}");
+        let reason = issue["state_reason"].as_str().unwrap();
+        assert!(
+            reason.contains(reply) && reason.contains("herald issue resume"),
+            "{reason}"
+        );
+        assert_eq!(
+            count(&issue, "pending"),
+            60,
+            "everyone waits for the fix: {issue}"
+        );
+        assert!(
+            attempts(&app, id).iter().all(|a| *a == 0),
+            "attempts refunded"
+        );
+        let active = app.json(&["subscriber", "ls", "weekly", "--status", "active"]);
+        assert_eq!(active.as_array().unwrap().len(), 60);
+        assert!(app.json(&["bounce", "ls"]).as_array().unwrap().is_empty());
+
+        // The relay is fixed: resume, and everyone gets the issue once.
+        let fixed = SmtpSink::start(&[]);
+        app.ok(&["issue", "resume", &id.to_string()]);
+        let out = app
+            .command(&["serve", "--until-idle"])
+            .env("HERALD_SMTP__PORT", fixed.port.to_string())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(count(&app.issue(id), "sent"), 60);
+        assert_eq!(fixed.messages().len(), 60);
+    }
+}
+
+#[test]
+fn issue_retry_requeues_the_failed_deliveries_chosen_and_nobody_else() {
+    use crate::fixture_smtp::FixtureSmtp;
+    // Three recipients refused once by a relay policy (too few in a row to trip the breaker), and
+    // one unknown user: after the fix, `issue retry --reason` sends the three and only them.
+    let fixture = FixtureSmtp::start(std::sync::Arc::new(|rcpt: &str, attempt| {
+        match (rcpt, attempt) {
+            ("reader1@example.com" | "reader4@example.com" | "reader7@example.com", 1) => {
+                (554, "5.7.1 Relay access denied")
+            }
+            ("reader9@example.com", _) => (550, "5.1.1 no such user"),
+            _ => (250, "2.0.0 queued"),
+        }
+    }));
+    let app = TestApp::new(Smtp::Port(fixture.port), &[]);
+    app.list_with_subscribers(10);
+    let id = app.queue_issue(&[]);
+    app.serve_until_idle();
+    let issue = app.issue(id);
+    assert_eq!(issue["state"], "sent");
+    assert_eq!((count(&issue, "failed"), count(&issue, "bounced")), (3, 1));
+
+    let out = app.json(&[
+        "issue",
+        "retry",
+        &id.to_string(),
+        "--reason",
+        "Relay access",
+    ]);
+    assert_eq!(out["requeued"], 3);
+    assert_eq!(out["state"], "sending", "a finished issue is reopened");
+    app.serve_until_idle();
+
+    let issue = app.issue(id);
+    assert_eq!(issue["state"], "sent");
+    assert_eq!(
+        (
+            count(&issue, "sent"),
+            count(&issue, "bounced"),
+            count(&issue, "failed")
+        ),
+        (9, 1, 0)
+    );
+    let mut accepted = fixture.accepted.lock().unwrap().clone();
+    accepted.sort();
+    accepted.dedup();
+    assert_eq!(accepted.len(), 9, "each got exactly one");
+    assert_eq!(
+        fixture.accepted.lock().unwrap().len(),
+        9,
+        "nobody got it twice"
+    );
+    let refused = app.run(&["issue", "retry", &id.to_string(), "--state", "sent"]);
+    assert!(
+        !refused.status.success(),
+        "sent deliveries are never re-queued"
+    );
+}
