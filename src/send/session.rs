@@ -2,7 +2,11 @@
 
 use super::{SendFailure, outbox, smtp, transaction, transaction::Failed};
 use crate::config::{Config, SmtpConfig, TransportKind};
-use lettre::{Address, transport::smtp::client::AsyncSmtpConnection};
+use crate::domain::{EmailAddress, mask};
+use lettre::{
+    Address,
+    transport::smtp::{client::AsyncSmtpConnection, extension::Extension},
+};
 use std::{path::PathBuf, time::Duration};
 
 /// A session idle this long is closed and reopened rather than reused: servers drop idle clients
@@ -109,16 +113,37 @@ impl Session {
                 );
                 message.extend_from_slice(b".\r\n");
                 let message = std::str::from_utf8(&message)
-                    .ok()
-                    .filter(|m| m.is_ascii())
-                    .ok_or_else(|| {
-                        refused(SendFailure::Unsendable("message is not 7-bit ASCII".into()))
-                    })?;
+                    .map_err(|_| refused(SendFailure::Unsendable("message is not UTF-8".into())))?;
+                // UTF-8 in the envelope or in a header (the To of such an address, RFC 6532) needs
+                // SMTPUTF8 (RFC 6531), which this server must offer: a relay without it could only
+                // refuse or mangle the message.
+                let smtputf8 = from.utf8 || to.utf8 || !message.is_ascii();
+                if smtputf8
+                    && !connection
+                        .server_info()
+                        .supports_feature(Extension::SmtpUtfEight)
+                {
+                    let what = [&from, &to]
+                        .into_iter()
+                        .find(|a| a.utf8)
+                        .map(|a| format!("address {}", mask(a.envelope.as_ref())))
+                        .unwrap_or_else(|| "a message header that is not ASCII".into());
+                    return Err(refused(SendFailure::Unsendable(format!(
+                        "{what} needs SMTPUTF8, which the server does not offer"
+                    ))));
+                }
                 // MAIL, RCPT, DATA and the body each get the timeout; the whole exchange gets four.
                 let limit = *timeout * 4;
                 let sent = tokio::time::timeout(
                     limit,
-                    transaction::send(connection, *pipelining, &from, &to, message),
+                    transaction::send(
+                        connection,
+                        *pipelining,
+                        smtputf8,
+                        &from.envelope,
+                        &to.envelope,
+                        message,
+                    ),
                 )
                 .await;
                 *carried += 1;
@@ -187,13 +212,44 @@ impl Session {
     }
 }
 
-fn address(a: &str) -> Result<Address, SendFailure> {
-    if !a.is_ascii() {
-        return Err(SendFailure::Unsendable(format!(
-            "address {} needs SMTPUTF8, which herald does not send yet",
-            crate::domain::mask(a)
-        )));
+/// An address as the envelope carries it.
+struct Envelope {
+    envelope: Address,
+    /// The local part is not ASCII: only SMTPUTF8 can carry it.
+    utf8: bool,
+}
+
+/// The envelope form of a stored address: its domain as an A-label (so a row stored before herald
+/// converted domains is still sendable), its local part as is.
+fn address(a: &str) -> Result<Envelope, SendFailure> {
+    let parsed = EmailAddress::parse_international(a).map_err(|_| {
+        SendFailure::Unsendable(format!("address {} is not a valid address", mask(a)))
+    })?;
+    let envelope = parsed
+        .as_str()
+        .parse::<Address>()
+        .map_err(|e| SendFailure::Unsendable(format!("address refused: {e}")))?;
+    Ok(Envelope {
+        envelope,
+        utf8: parsed.needs_smtputf8(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_envelope_address_has_an_a_label_domain_even_when_stored_as_a_u_label() {
+        let a = address("anna@bücher.de").ok().unwrap();
+        assert_eq!(a.envelope.to_string(), "anna@xn--bcher-kva.de");
+        assert!(!a.utf8);
     }
-    a.parse::<Address>()
-        .map_err(|e| SendFailure::Unsendable(format!("address refused: {e}")))
+
+    #[test]
+    fn an_envelope_address_with_a_non_ascii_local_part_needs_smtputf8() {
+        let a = address("jürgen@bücher.de").ok().unwrap();
+        assert_eq!(a.envelope.to_string(), "jürgen@xn--bcher-kva.de");
+        assert!(a.utf8);
+    }
 }

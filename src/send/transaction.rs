@@ -13,7 +13,7 @@ use lettre::transport::smtp::{
     Error,
     client::AsyncSmtpConnection,
     commands::{Data, Ehlo, Mail, Rcpt},
-    extension::ClientId,
+    extension::{ClientId, MailBodyParameter, MailParameter},
     response::Response,
 };
 use std::fmt;
@@ -70,16 +70,31 @@ fn describe(response: &Response) -> SmtpReply {
     SmtpReply::new(u16::from(response.code()), &lines)
 }
 
-/// Sends `message` (CRLF lines, 7-bit, no line starting with `.`, ending with the end-of-data line
-/// `.` CRLF) from `from` to `to`.
+/// MAIL parameters. `smtputf8`: an address or a header is UTF-8, so SMTPUTF8 (RFC 6531); UTF-8
+/// header bytes are 8-bit data, so also BODY=8BITMIME (RFC 6152), which a server offering SMTPUTF8
+/// must support. A 7-bit message to ASCII addresses has none, as before.
+fn mail_parameters(smtputf8: bool, message: &str) -> Vec<MailParameter> {
+    let mut parameters = Vec::new();
+    if smtputf8 {
+        parameters.push(MailParameter::SmtpUtfEight);
+        if !message.is_ascii() {
+            parameters.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+    }
+    parameters
+}
+
+/// Sends `message` (CRLF lines, 7-bit unless `smtputf8`, no line starting with `.`, ending with the
+/// end-of-data line `.` CRLF) from `from` to `to`.
 pub async fn send(
     connection: &mut AsyncSmtpConnection,
     pipelining: bool,
+    smtputf8: bool,
     from: &lettre::Address,
     to: &lettre::Address,
     message: &str,
 ) -> Result<SmtpReply, Failed> {
-    let mail = Mail::new(Some(from.clone()), vec![]).to_string();
+    let mail = Mail::new(Some(from.clone()), mail_parameters(smtputf8, message)).to_string();
     let rcpt = Rcpt::new(to.clone(), vec![]).to_string();
     let data = Data.to_string();
     let (mail_reply, rcpt_reply, data_reply) = if pipelining {
