@@ -153,7 +153,9 @@ pub fn render_issue(
             "neither the issue nor its layout has an {{ unsubscribe_url }} link; every issue must let readers leave",
         ));
     }
-    let html_template = stash.reveal(&html, &values, true);
+    let refused = |reason| RenderError::at(file, None, reason);
+    let html_template = stash.reveal(&html, &values, true).map_err(refused)?;
+    let text_template = stash.reveal(&text, &values, false).map_err(refused)?;
     let mut warnings = Vec::new();
     if html_template.len() > GMAIL_CLIP_BYTES {
         warnings.push(format!(
@@ -165,8 +167,8 @@ pub fn render_issue(
     Ok(RenderedIssue {
         subject,
         preheader,
-        text_template: stash.reveal(&text, &values, false),
         html_template,
+        text_template,
         warnings,
     })
 }

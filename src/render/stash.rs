@@ -138,9 +138,17 @@ impl Stash {
     }
 
     /// Turns sentinels back: issue-level ones into their values, recipient-level ones into canonical
-    /// placeholders for the per-message step.
-    pub fn reveal(&self, text: &str, values: &dyn IssueValues, html: bool) -> String {
+    /// placeholders for the per-message step. Refused when the result holds any other `{{`: braces
+    /// written as HTML entities (`&#123;`), which Markdown decodes, would otherwise become a placeholder,
+    /// or a stored template that cannot be filled at send time.
+    pub fn reveal(
+        &self,
+        text: &str,
+        values: &dyn IssueValues,
+        html: bool,
+    ) -> Result<String, String> {
         let mut out = String::with_capacity(text.len());
+        let mut kept = Vec::new();
         let mut rest = text;
         while let Some(at) = rest.find(&self.prefix) {
             out.push_str(&rest[..at]);
@@ -159,6 +167,7 @@ impl Stash {
             };
             if p.var.is_per_recipient() {
                 out.push_str(&p.to_string());
+                kept.push(p);
             } else {
                 let v = values.get(&p.var);
                 let v = if v.is_empty() {
@@ -171,7 +180,24 @@ impl Stash {
             rest = &after[digits + 1..];
         }
         out.push_str(rest);
-        out
+        let only_ours = scan(&out).is_ok_and(|pieces| {
+            pieces
+                .into_iter()
+                .filter_map(|piece| match piece {
+                    Piece::Slot(p, _) => Some(p),
+                    Piece::Text(_) => None,
+                })
+                .eq(kept.into_iter().cloned())
+        });
+        if only_ours {
+            Ok(out)
+        } else {
+            Err(
+                "the rendered issue has `{{` that is not a placeholder (braces written as `&#123;`?); \
+                 herald would read it as one: write `{ {` instead"
+                    .into(),
+            )
+        }
     }
 }
 
@@ -193,7 +219,7 @@ mod tests {
         let hidden = stash.hide(text, "a.md", 1, None).unwrap();
         assert!(!hidden.text.contains("{{"));
         assert_eq!(
-            stash.reveal(&hidden.text, &Titled, true),
+            stash.reveal(&hidden.text, &Titled, true).unwrap(),
             "A T&amp;C for {{ subscriber.name | default: \"you\" }}."
         );
     }
@@ -204,9 +230,24 @@ mod tests {
         let mut stash = Stash::new(&[text]);
         let hidden = stash.hide(text, "a.md", 1, None).unwrap();
         assert_eq!(
-            stash.reveal(&hidden.text, &Titled, false),
+            stash.reveal(&hidden.text, &Titled, false).unwrap(),
             "hrldph0z and hrldph0xxz stay T&C"
         );
+    }
+
+    #[test]
+    fn braces_that_rendering_turned_into_a_placeholder_are_refused() {
+        for rendered in ["{{ subscriber.email }}", "{{ nonsense", "{SENTINEL"] {
+            let text = "{{ subscriber.name }}";
+            let mut stash = Stash::new(&[text]);
+            let hidden = stash.hide(text, "a.md", 1, None).unwrap();
+            let rendered = rendered.replace("SENTINEL", &hidden.text);
+            let err = stash.reveal(&rendered, &Titled, true).unwrap_err();
+            assert!(
+                err.contains("`{{` that is not a placeholder"),
+                "{rendered}: {err}"
+            );
+        }
     }
 
     #[test]
