@@ -128,17 +128,16 @@ impl App {
         }
         let router = http::router(store.clone(), tokens.clone(), clock.clone());
         tracing::info!(listen = %listener.local_addr()?, public_url = %config.http.public_url, "http listening");
-        tracker.spawn({
-            let stop = stop.clone();
-            async move {
-                let served = axum::serve(listener, router)
-                    .with_graceful_shutdown(stop.cancelled_owned())
-                    .await;
-                if let Err(e) = served {
-                    tracing::error!(error = %e, "http server failed");
-                }
-            }
-        });
+        tracker.spawn(http::serve(
+            listener,
+            router,
+            http::Limits {
+                max_connections: config.http.max_connections,
+                header_timeout: config.http.header_timeout,
+                connection_lifetime: config.http.connection_lifetime,
+            },
+            stop.clone(),
+        ));
         spawn_bounce_intakes(&config, &store, &tokens, &clock, &tracker, &stop);
         let scheduler = Arc::new(Scheduler::new(
             store.clone(),

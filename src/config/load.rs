@@ -374,6 +374,18 @@ impl Reader {
                     Err("must be at least 32 characters".into())
                 }
             }),
+            max_connections: self.int(
+                "http.max_connections",
+                d.http.max_connections as u64,
+                1,
+                100_000,
+            ) as usize,
+            header_timeout: self.seconds("http.header_timeout_seconds", d.http.header_timeout, 1),
+            connection_lifetime: self.seconds(
+                "http.connection_seconds",
+                d.http.connection_lifetime,
+                1,
+            ),
         };
         let scheduler = SchedulerConfig {
             poll_interval: Duration::from_millis(self.int(

@@ -83,6 +83,12 @@ pub struct HttpConfig {
     pub public_url: String,
     /// HMAC key for unsubscribe and bounce tokens; generated and stored in the database when absent.
     pub token_secret: Option<Secret>,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// A client must send its request headers within this.
+    pub header_timeout: Duration,
+    /// A connection is closed after this, whatever it is doing.
+    pub connection_lifetime: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,6 +218,9 @@ impl Default for Config {
                 listen: "127.0.0.1:8080".parse().expect("valid default"),
                 public_url: "http://127.0.0.1:8080".into(),
                 token_secret: None,
+                max_connections: 256,
+                header_timeout: Duration::from_secs(10),
+                connection_lifetime: Duration::from_secs(30),
             },
             scheduler: SchedulerConfig {
                 poll_interval: Duration::from_secs(1),

@@ -1,6 +1,9 @@
-//! HTTP edge: the one-click unsubscribe endpoint (RFC 8058) and a health check.
+//! HTTP edge: the one-click unsubscribe endpoint (RFC 8058) and a health check, served with limits
+//! that keep hostile clients from starving the sender.
 
 mod pages;
+mod server;
 mod unsubscribe;
 
+pub use server::{Limits, serve};
 pub use unsubscribe::router;

@@ -68,6 +68,13 @@ fn date_header(now: chrono::DateTime<chrono::Utc>) -> String {
     })
 }
 
+/// Whether a connect error is this machine running out of descriptors (EMFILE 24, ENFILE 23).
+fn is_local_shortage(reason: &str) -> bool {
+    reason.contains("os error 24")
+        || reason.contains("os error 23")
+        || reason.contains("Too many open files")
+}
+
 pub async fn run(
     shared: Arc<Shared>,
     jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
@@ -128,12 +135,16 @@ async fn attempt(
             }
             Err(reason) => {
                 tracing::warn!(reason = %mask_all(&reason), retry_in_ms = backoff.as_millis() as u64, "cannot open a sending session");
-                shared
-                    .unreachable
-                    .lock()
-                    .expect("unreachable lock")
-                    .get_or_insert_with(|| (tokio::time::Instant::now(), String::new()))
-                    .1 = reason;
+                // Out of file descriptors (EMFILE/ENFILE) is this machine's passing shortage, not the
+                // relay's fault: retried, never counted towards pausing the issue.
+                if !is_local_shortage(&reason) {
+                    shared
+                        .unreachable
+                        .lock()
+                        .expect("unreachable lock")
+                        .get_or_insert_with(|| (tokio::time::Instant::now(), String::new()))
+                        .1 = reason;
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(*backoff) => {}
                     _ = shared.shutdown.cancelled() => {}

@@ -223,3 +223,85 @@ fn issue_retry_requeues_the_failed_deliveries_chosen_and_nobody_else() {
         "sent deliveries are never re-queued"
     );
 }
+
+#[test]
+fn idle_and_slow_header_http_clients_neither_stop_the_sending_nor_hold_their_sockets() {
+    use std::io::{Read, Write};
+    let sink = SmtpSink::start(&[]);
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[
+            ("http.max_connections", "32"),
+            ("http.header_timeout_seconds", "1"),
+            ("smtp.connections", "4"),
+        ],
+    );
+    app.list_with_subscribers(200);
+    let id = app.queue_issue(&[]);
+    // 160 descriptors in all, and more idle clients than that: without limits the HTTP side would
+    // take them all and the next SMTP connection would fail with EMFILE.
+    let mut server = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -n 160 && exec \"$0\" \"$@\"",
+            HERALD,
+            "--config",
+        ])
+        .arg(&app.config)
+        .args(["serve"])
+        .env("HERALD_SMTP__RATE_PER_SECOND", "100")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .current_dir(app.dir.path())
+        .spawn()
+        .unwrap();
+    wait_http(app.http_port);
+    let idle: Vec<_> = (0..200)
+        .filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", app.http_port)).ok())
+        .collect();
+    let mut slow = std::net::TcpStream::connect(("127.0.0.1", app.http_port)).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+
+    let done = app.wait_for_issue(id, Duration::from_secs(60), |i| {
+        i["state"] != "sending" && i["state"] != "queued"
+    });
+    assert_eq!(
+        (done["state"].as_str(), count(&done, "sent")),
+        (Some("sent"), 200),
+        "{done}"
+    );
+    assert_eq!(sink.messages().len(), 200);
+
+    // A client that trickles its headers is closed once http.header_timeout_seconds passes.
+    let started = std::time::Instant::now();
+    let closed = loop {
+        if slow.write_all(b"X").is_err() {
+            break true;
+        }
+        let mut byte = [0u8; 1];
+        slow.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        match slow.read(&mut byte) {
+            Ok(0) => break true,
+            Ok(_) => break true,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break true,
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            break false;
+        }
+    };
+    assert!(closed, "a slow-header client is closed");
+    drop(idle);
+    let health = http(
+        "GET",
+        &format!("http://127.0.0.1:{}/healthz", app.http_port),
+        None,
+    );
+    assert_eq!(health.status, 200);
+    sigterm(&server);
+    assert!(wait_exit(&mut server, Duration::from_secs(20)).success());
+}
