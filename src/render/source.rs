@@ -155,8 +155,8 @@ fn too_large(file: &str) -> RenderError {
         file,
         None,
         format!(
-            "the issue is larger than {} KiB; herald refuses bigger sources (link to long material instead)",
-            MAX_SOURCE_BYTES / 1024
+            "the issue is larger than {} MiB; herald refuses bigger sources (link to long material instead)",
+            MAX_SOURCE_BYTES / (1024 * 1024)
         ),
     )
 }
@@ -244,7 +244,7 @@ mod tests {
         let err = IssueSource::parse("big.md", SourceKind::Markdown, &text).unwrap_err();
         assert!(
             err.to_string()
-                .starts_with("big.md: the issue is larger than 1024 KiB"),
+                .starts_with("big.md: the issue is larger than 1 MiB"),
             "{err}"
         );
     }

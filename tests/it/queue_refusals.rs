@@ -293,7 +293,7 @@ fn a_source_over_one_mebibyte_is_refused_and_an_issue_gmail_would_clip_is_queued
 
     let err = refused(&app, "huge.md", &issue(5_000), &[]);
     assert!(
-        err.contains("huge.md: the issue is larger than 1024 KiB"),
+        err.contains("huge.md: the issue is larger than 1 MiB"),
         "{err}"
     );
 
