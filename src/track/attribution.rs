@@ -11,7 +11,7 @@
 //! Every candidate is verified with the HMAC key: a token that does not verify is ignored, so a
 //! report without a genuine token changes no subscriber.
 
-use super::{Purpose, Tokens};
+use super::{Purpose, Tokens, tokens::TOKEN_CHARS as TOKEN_LEN};
 use crate::{bounce::report::Report, domain::DeliveryId};
 
 /// A verified token and where it was found.
@@ -20,9 +20,6 @@ pub struct Attribution {
     pub delivery: DeliveryId,
     pub found_in: &'static str,
 }
-
-/// Tokens are base32 of 20 bytes.
-const TOKEN_LEN: usize = 32;
 
 fn is_token_char(b: u8) -> bool {
     b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b) || b.is_ascii_uppercase()
@@ -60,7 +57,9 @@ fn from_verp_with(
     verify: &dyn Fn(Purpose, &str) -> Option<DeliveryId>,
     address: &str,
 ) -> Option<DeliveryId> {
-    tokens_after(address, "+", true).find_map(|t| verify(Purpose::Bounce, t))
+    // MTAs may fold the case of an address's local part; herald writes tokens in lower case.
+    let address = address.to_ascii_lowercase();
+    tokens_after(&address, "+", true).find_map(|t| verify(Purpose::Bounce, t))
 }
 
 /// Finds the delivery `report` is about. `envelope_recipient` is what the MTA passed, if anything.

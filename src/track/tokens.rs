@@ -10,6 +10,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 const MAC_LEN: usize = 12;
+/// A token's length: base32 of the 8-byte id and the tag, 160 bits, so no padding bits.
+pub const TOKEN_CHARS: usize = (8 + MAC_LEN) * 8 / 5;
 const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +87,10 @@ impl Tokens {
     /// The delivery id a well-formed token claims, without checking its tag: for showing what a
     /// report claims when the key is not at hand. Never act on it.
     pub fn peek_unverified(token: &str) -> Option<DeliveryId> {
-        let bytes = unbase32(&token.to_ascii_lowercase())?;
+        if token.len() != TOKEN_CHARS {
+            return None;
+        }
+        let bytes = unbase32(token)?;
         if bytes.len() != 8 + MAC_LEN {
             return None;
         }
@@ -94,8 +99,13 @@ impl Tokens {
     }
 
     /// The delivery a token names, if the token is genuine.
+    /// Strict: only the one canonical spelling herald writes (32 lower-case base32 characters)
+    /// verifies; an upper-cased token or one with a character added does not.
     pub fn verify(&self, purpose: Purpose, token: &str) -> Option<DeliveryId> {
-        let bytes = unbase32(&token.to_ascii_lowercase())?;
+        if token.len() != TOKEN_CHARS {
+            return None;
+        }
+        let bytes = unbase32(token)?;
         if bytes.len() != 8 + MAC_LEN {
             return None;
         }
@@ -187,5 +197,21 @@ mod tests {
             None
         );
         assert_eq!(t.verify(Purpose::Bounce, "not-base32!"), None);
+    }
+
+    #[test]
+    fn only_the_canonical_spelling_verifies() {
+        let t = Tokens::new(b"0123456789abcdef0123456789abcdef");
+        let token = t.sign(Purpose::Unsubscribe, DeliveryId(42));
+        assert_eq!(token.len(), TOKEN_CHARS);
+        assert_eq!(
+            t.verify(Purpose::Unsubscribe, &token.to_ascii_uppercase()),
+            None
+        );
+        assert_eq!(t.verify(Purpose::Unsubscribe, &format!("{token}a")), None);
+        assert_eq!(
+            t.verify(Purpose::Unsubscribe, &token[..TOKEN_CHARS - 1]),
+            None
+        );
     }
 }

@@ -305,3 +305,33 @@ fn idle_and_slow_header_http_clients_neither_stop_the_sending_nor_hold_their_soc
     sigterm(&server);
     assert!(wait_exit(&mut server, Duration::from_secs(20)).success());
 }
+
+#[test]
+fn an_unsubscribe_token_works_only_in_the_spelling_herald_wrote() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    app.list_with_subscribers(1);
+    app.queue_issue(&[]);
+    app.serve_until_idle();
+    let message = app.outbox().pop().unwrap();
+    let url = message
+        .lines()
+        .find_map(|l| l.strip_prefix("List-Unsubscribe: "))
+        .unwrap()
+        .trim()
+        .trim_matches(['<', '>'])
+        .to_owned();
+    let (base, token) = url.rsplit_once('/').unwrap();
+    let mut server = app.spawn_serve();
+    wait_http(app.http_port);
+    for forged in [
+        token.to_ascii_uppercase(),
+        format!("{token}a"),
+        token[1..].to_owned(),
+    ] {
+        let page = http("GET", &format!("{base}/{forged}"), None);
+        assert_eq!(page.status, 404, "{forged}");
+    }
+    assert_eq!(http("GET", &url, None).status, 200);
+    sigterm(&server);
+    assert!(wait_exit(&mut server, Duration::from_secs(20)).success());
+}
