@@ -59,18 +59,9 @@ pub struct Rejected {
 }
 
 /// Reads rows in chunks of `chunk` and hands each chunk to `sink` (so a million rows never sit in
-/// memory at once). Returns the rejected rows. Addresses with a non-ASCII local part are rejected.
-pub async fn read<R: Read, F, Fut>(input: R, chunk: usize, sink: F) -> anyhow::Result<Vec<Rejected>>
-where
-    F: FnMut(Vec<ImportRow>) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
-{
-    read_with(input, chunk, false, sink).await
-}
-
-/// As `read`; with `smtputf8` (`smtp.smtputf8 = true`) addresses with a non-ASCII local part are
-/// accepted.
-pub async fn read_with<R: Read, F, Fut>(
+/// memory at once). Returns the rejected rows. Addresses with a non-ASCII local part are rejected
+/// unless `smtputf8` (`smtp.smtputf8 = true`).
+pub async fn read<R: Read, F, Fut>(
     input: R,
     chunk: usize,
     smtputf8: bool,
@@ -194,7 +185,7 @@ mod tests {
     async fn bad_rows_are_reported_by_line_and_the_rest_kept() {
         let csv = "email,name,city\nann@example.com,Ann,Oslo\nnot-an-address,Bob,Rome\n\ncy@example.com,Cy\n\"dee@example.com\",Dee,\n";
         let mut kept = Vec::new();
-        let rejected = read(csv.as_bytes(), 2, |chunk| {
+        let rejected = read(csv.as_bytes(), 2, false, |chunk| {
             kept.extend(chunk);
             async { Ok(()) }
         })
@@ -215,7 +206,7 @@ mod tests {
 
     async fn emails(csv: &str, smtputf8: bool) -> (Vec<String>, Vec<Rejected>) {
         let mut kept = Vec::new();
-        let rejected = read_with(csv.as_bytes(), 10, smtputf8, |chunk| {
+        let rejected = read(csv.as_bytes(), 10, smtputf8, |chunk| {
             kept.extend(chunk.into_iter().map(|r| r.email.as_str().to_owned()));
             async { Ok(()) }
         })

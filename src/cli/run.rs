@@ -133,7 +133,7 @@ async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
         .with_context(|| format!("opening database {}", path.display()))?;
     let result = match cli.command {
         Command::List(c) => lists::run(&store, &config, c, out).await,
-        Command::Subscriber(c) => subscribers::run(&store, c, out).await,
+        Command::Subscriber(c) => subscribers::run(&store, &config, c, out).await,
         Command::Issue(c) => issues::run(&store, &config, c, out).await,
         Command::Bounce(c) => bounces::run(&store, c, out).await,
         Command::Render {

@@ -7,6 +7,7 @@ use super::{
 };
 use crate::{
     clock::{Clock, SystemClock},
+    config::Config,
     domain::{EmailAddress, ListSlug, SubscriberStatus},
     store::{ImportRow, Store},
 };
@@ -16,7 +17,13 @@ use std::collections::BTreeMap;
 /// Rows per import transaction.
 const IMPORT_CHUNK: usize = 10_000;
 
-pub async fn run(store: &Store, command: SubscriberCommand, out: Output) -> anyhow::Result<()> {
+pub async fn run(
+    store: &Store,
+    config: &Config,
+    command: SubscriberCommand,
+    out: Output,
+) -> anyhow::Result<()> {
+    let smtputf8 = config.smtp.smtputf8;
     match command {
         SubscriberCommand::Add {
             list,
@@ -25,7 +32,11 @@ pub async fn run(store: &Store, command: SubscriberCommand, out: Output) -> anyh
             attrs,
         } => {
             let list = store.list(&ListSlug::parse(&list)?).await?;
-            let email = EmailAddress::parse(&email)?;
+            let email = if smtputf8 {
+                EmailAddress::parse_international(&email)?
+            } else {
+                EmailAddress::parse(&email)?
+            };
             let attributes = attrs
                 .iter()
                 .map(|a| {
@@ -71,6 +82,7 @@ pub async fn run(store: &Store, command: SubscriberCommand, out: Output) -> anyh
             let read = csv_rows::read(
                 std::io::BufReader::with_capacity(1 << 16, input),
                 IMPORT_CHUNK,
+                smtputf8,
                 |chunk| {
                     let importer = &importer;
                     async move { Ok(importer.write(chunk).await?) }

@@ -331,8 +331,9 @@ impl Reader {
             ) as usize,
             domain: self.get("sending.domain", d.sending.domain, |v| {
                 let s = as_string(v)?;
+                // An IDN is kept in its A-label form: it goes into Message-ID and List-Id.
                 EmailAddress::parse(&format!("x@{s}"))
-                    .map(|_| s.to_lowercase())
+                    .map(|a| a.domain().to_owned())
                     .map_err(|_| format!("`{s}` is not a domain name"))
             }),
             bounce_address: self.get("sending.bounce_address", d.sending.bounce_address, |v| {

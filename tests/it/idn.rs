@@ -156,7 +156,6 @@ fn a_non_ascii_local_part_is_refused_at_import_and_add_with_the_row_and_reason_w
 }
 
 #[test]
-#[ignore = "needs `subscriber import` to pass smtp.smtputf8 to csv_rows::read_with (src/cli/subscribers.rs)"]
 fn a_non_ascii_local_part_is_accepted_at_import_when_smtputf8_is_on() {
     let app = TestApp::new(Smtp::Outbox, &[("smtp.smtputf8", "true")]);
     app.create_list(&[]);
