@@ -160,7 +160,7 @@ pub fn render_issue(
     if html_template.len() > GMAIL_CLIP_BYTES {
         warnings.push(format!(
             "{file}: the HTML part is {} KB; Gmail clips messages over {} KB, hiding the rest and the unsubscribe link behind \"View entire message\"",
-            html_template.len() / 1024,
+            html_template.len().div_ceil(1024),
             GMAIL_CLIP_BYTES / 1024
         ));
     }

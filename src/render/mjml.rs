@@ -145,14 +145,21 @@ pub fn mjml_to_html(mjml: &str) -> Result<String, (Option<usize>, String)> {
             | E::InvalidFormat { position, .. }
             | E::IncludeLoaderError { position, .. } => Some(position.start),
             E::ParserError { source, .. } => {
+                // Row and column in characters, 1-based.
                 let p = source.pos();
                 let (row, col) = (p.row as usize, p.col as usize);
+                let line_start: usize = mjml
+                    .split_inclusive('\n')
+                    .take(row.saturating_sub(1))
+                    .map(str::len)
+                    .sum();
+                let line = mjml.get(line_start..).unwrap_or("");
                 Some(
-                    mjml.split_inclusive('\n')
-                        .take(row.saturating_sub(1))
-                        .map(str::len)
-                        .sum::<usize>()
-                        + col.saturating_sub(1),
+                    line_start
+                        + line
+                            .char_indices()
+                            .nth(col.saturating_sub(1))
+                            .map_or(line.len(), |(i, _)| i),
                 )
             }
             _ => None,
@@ -219,6 +226,15 @@ mod tests {
             .map(|t| (t.name, t.depth_change()))
             .collect();
         assert_eq!(found, [("p", 1), ("br", 0), ("img", 0), ("p", -1)]);
+    }
+
+    #[test]
+    fn a_parser_error_after_wide_characters_points_into_its_line() {
+        let mjml = "<mjml>\n<mj-body>\n<mj-raw>\u{3000}\u{3000}\u{3000}<p a=></p></mj-raw></mj-body></mjml>";
+        let (offset, reason) = mjml_to_html(mjml).unwrap_err();
+        let offset = offset.expect("an offset");
+        assert!(mjml.is_char_boundary(offset), "{offset}: {reason}");
+        assert_eq!(line_column(mjml, offset).0, 3, "{reason}");
     }
 
     #[test]

@@ -193,9 +193,10 @@ fn unquote(s: &str) -> Option<String> {
     Some(body.to_owned())
 }
 
-/// 1-based line and column of byte `offset`.
+/// 1-based line and column of byte `offset` (of the character holding it, when it falls inside one:
+/// offsets come from other parsers too).
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
+    let before = &text[..text.floor_char_boundary(offset)];
     let line = before.matches('\n').count() + 1;
     let column = before
         .rsplit('\n')
@@ -270,6 +271,7 @@ mod tests {
         assert_eq!((err.line, err.column), (2, 5));
         assert!(err.reason.contains("subscriber.nmae"));
         assert_eq!(scan("x\n\n  {{ title").unwrap_err().line, 3);
+        assert_eq!(line_column("a\né{{", 3), (2, 1), "inside a character");
         assert!(
             scan("{{ title | upper }}")
                 .unwrap_err()
