@@ -1,6 +1,6 @@
 //! No input panics the source parser, the Markdown renderer or the placeholder parser: property tests
 //! over arbitrary text and bytes, and over the example issue mutated with the characters its syntax
-//! is made of. An error is a fine answer; a panic or a crash is not.
+//! is made of. An error is a fine answer; a panic or a crash is not. `PROPTEST_CASES=5000` runs longer.
 
 use herald::render::{
     IssueContext, IssueSource, Layout, Layouts, PersonalTemplate, SourceKind, render_issue,
@@ -9,6 +9,15 @@ use proptest::prelude::*;
 use std::{path::Path, sync::OnceLock};
 
 const EXAMPLE: &str = include_str!("../../examples/issue.md");
+const LAYOUT_MJML: &str = include_str!("../../templates/default.mjml");
+
+/// The default layout as a whole MJML issue.
+fn example_mjml() -> String {
+    LAYOUT_MJML.replace(
+        "{{ content }}",
+        "<p>Hello {{ subscriber.name }}, &amp; <b>more</b></p>",
+    )
+}
 
 fn layout() -> &'static Layout {
     static LAYOUT: OnceLock<Layout> = OnceLock::new();
@@ -44,7 +53,7 @@ fn syntax_char() -> impl Strategy<Value = String> {
         3 => prop::sample::select(vec![
             "-", "---", "\n", "\r\n", " ", "\t", "\u{3000}", "\u{2003}", "\u{feff}", ":", "\"", "'",
             "{{", "}}", "{", "}", "|", "default:", "<", ">", "/", "*", "_", "`", "#", "[", "](",
-            ")", "&#112;", "&#123;", "&amp;", "<mj-text>", "</mj-text>", "<div>", "</div>", "<!--", "-->",
+            ")", "&#112;", "<mj-section>", "</mj-column>", "<mj-wrapper>", " a=", "=\"x\"", "&#123;", "&amp;", "<mj-text>", "</mj-text>", "<div>", "</div>", "<!--", "-->",
             "hrldph", "0z", "subject:", "{{ unsubscribe_url }}", "{{ content }}", "é", "😀",
         ])
         .prop_map(str::to_owned),
@@ -52,11 +61,11 @@ fn syntax_char() -> impl Strategy<Value = String> {
     ]
 }
 
-/// The example issue with a few characters inserted, removed or replaced.
-fn mutated_example() -> impl Strategy<Value = String> {
+/// `example` with a few characters inserted, removed or replaced.
+fn mutated(example: String) -> impl Strategy<Value = String> {
     prop::collection::vec((any::<prop::sample::Index>(), 0..3u8, syntax_char()), 1..12).prop_map(
-        |edits| {
-            let mut text = EXAMPLE.to_owned();
+        move |edits| {
+            let mut text = example.clone();
             for (at, how, insert) in edits {
                 let boundaries: Vec<usize> = text
                     .char_indices()
@@ -77,7 +86,6 @@ fn mutated_example() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_text_never_panics_the_parsers_or_the_renderer(text in any::<String>()) {
@@ -107,14 +115,21 @@ proptest! {
     }
 
     #[test]
-    fn a_mutated_example_issue_never_panics(text in mutated_example()) {
+    fn a_mutated_example_issue_never_panics(text in mutated(EXAMPLE.to_owned())) {
         render_whole(SourceKind::Markdown, &text);
+    }
+
+    #[test]
+    fn a_mutated_mjml_issue_never_panics(text in mutated(example_mjml())) {
+        render_whole(SourceKind::Mjml, &text);
     }
 }
 
 #[test]
-fn the_unmutated_example_renders() {
+fn the_unmutated_examples_render() {
     let source = IssueSource::parse("examples/issue.md", SourceKind::Markdown, EXAMPLE).unwrap();
     let rendered = render_issue(&source, None, &context(), layout()).unwrap();
     assert!(rendered.warnings.is_empty());
+    let source = IssueSource::parse("issue.mjml", SourceKind::Mjml, &example_mjml()).unwrap();
+    render_issue(&source, Some("S"), &context(), layout()).unwrap();
 }
