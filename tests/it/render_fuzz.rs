@@ -86,7 +86,6 @@ fn mutated(example: String) -> impl Strategy<Value = String> {
 }
 
 proptest! {
-
     #[test]
     fn arbitrary_text_never_panics_the_parsers_or_the_renderer(text in any::<String>()) {
         render_whole(SourceKind::Markdown, &text);
