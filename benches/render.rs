@@ -111,6 +111,7 @@ fn main() {
             id: DeliveryId(i + 1),
             issue_id: IssueId(1),
             attempts: 0,
+            unconfirmed: 0,
             email: format!("reader{i}@example.com"),
             name: Some(format!("Reader{i} Person")),
             attributes: BTreeMap::from([("city".to_owned(), format!("City{i}"))]),

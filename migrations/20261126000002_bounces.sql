@@ -1,5 +1,5 @@
 -- Bounces and complaints. SQLite cannot change a CHECK in place, so `subscribers` is rebuilt to allow
--- the new `complained` status. sqlx runs a SQLite migration inside a transaction with foreign keys on,
+-- the new `complained` status (and `deliveries` for the `unconfirmed` state and its counter). sqlx runs a SQLite migration inside a transaction with foreign keys on,
 -- where `PRAGMA foreign_keys = OFF` has no effect; dropping `subscribers` while `deliveries` refers to
 -- it would fail. So `deliveries` is set aside in a plain copy first, both tables are rebuilt, and
 -- `deliveries` is filled again from the copy (its foreign keys checked row by row on the way).
@@ -35,8 +35,9 @@ CREATE TABLE deliveries (
     issue_id        INTEGER NOT NULL REFERENCES issues(id),
     subscriber_id   INTEGER NOT NULL REFERENCES subscribers(id),
     state           TEXT NOT NULL DEFAULT 'pending'
-                    CHECK (state = 'pending' OR state = 'sending' OR state = 'sent' OR state = 'deferred' OR state = 'failed' OR state = 'bounced' OR state = 'skipped'),
+                    CHECK (state = 'pending' OR state = 'sending' OR state = 'sent' OR state = 'deferred' OR state = 'failed' OR state = 'bounced' OR state = 'skipped' OR state = 'unconfirmed'),
     attempts        INTEGER NOT NULL DEFAULT 0,
+    unconfirmed     INTEGER NOT NULL DEFAULT 0,   -- attempts whose message went out but whose reply was lost
     next_attempt_at INTEGER,
     last_reply      TEXT,             -- the server's reply (or the connection error) of the last attempt
     updated_at      INTEGER,

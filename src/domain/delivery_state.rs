@@ -23,6 +23,8 @@ pub enum DeliveryState {
     Failed,
     Bounced,
     Skipped,
+    /// The message went out but its reply was lost, twice: probably delivered, not tried again.
+    Unconfirmed,
 }
 
 stored_enum!(DeliveryState, "delivery state", [
@@ -33,6 +35,7 @@ stored_enum!(DeliveryState, "delivery state", [
     Failed => "failed",
     Bounced => "bounced",
     Skipped => "skipped",
+    Unconfirmed => "unconfirmed",
 ]);
 
 impl DeliveryState {
@@ -51,7 +54,9 @@ impl DeliveryState {
                 | (Sending, Failed)
                 | (Sending, Skipped)
                 | (Sending, Pending)
+                | (Sending, Unconfirmed)
                 | (Sent, Bounced)
+                | (Unconfirmed, Bounced)
                 | (Failed, Bounced)
                 // The operator re-queues (`issue retry`), or the circuit breaker refunds a run of
                 // refusals that were the relay's fault: never mailed, so never mailed twice.
@@ -73,7 +78,7 @@ impl DeliveryState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Self::Sent | Self::Failed | Self::Bounced | Self::Skipped
+            Self::Sent | Self::Failed | Self::Bounced | Self::Skipped | Self::Unconfirmed
         )
     }
 }
@@ -114,7 +119,10 @@ mod tests {
     #[test]
     fn sources_of_lists_every_state_allowed_to_move() {
         // Not from `sending`: a report must not overtake the outcome a worker is about to record.
-        assert_eq!(DeliveryState::sources_of(Bounced), vec![Sent, Failed]);
+        assert_eq!(
+            DeliveryState::sources_of(Bounced),
+            vec![Sent, Failed, Unconfirmed]
+        );
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum SendFailure {
     Connection(String),
     /// Herald cannot send this message at all (say, a non-ASCII address to a server without SMTPUTF8).
     Unsendable(String),
+    /// The whole message went out but its reply was lost (the connection broke or timed out after the
+    /// final dot): probably delivered. Retried once at most.
+    Unconfirmed(String),
 }
 
 impl SendFailure {
@@ -30,7 +33,9 @@ impl SendFailure {
     pub fn error(&self) -> AttemptError {
         match self {
             Self::Transient(r) | Self::Permanent(r) => AttemptError::Reply(r.clone()),
-            Self::Connection(t) | Self::Unsendable(t) => AttemptError::Other(t.clone()),
+            Self::Connection(t) | Self::Unsendable(t) | Self::Unconfirmed(t) => {
+                AttemptError::Other(t.clone())
+            }
         }
     }
 
@@ -61,15 +66,29 @@ impl SendFailure {
     }
 }
 
-/// The outcome of an attempt that failed, given the attempts made before it.
+/// The outcome of an attempt that failed, given the attempts made before it and how many of those
+/// ended unconfirmed (the message sent, its reply lost).
 pub fn outcome_for(
     failure: SendFailure,
     attempts_before: u32,
+    unconfirmed_before: u32,
     sending: &SendingConfig,
     now: DateTime<Utc>,
 ) -> OutcomeKind {
     let attempt = attempts_before + 1;
+    if unconfirmed_before > 0 {
+        // An earlier copy probably arrived, and this retry did not get through either: stop here
+        // rather than mail the reader again and again.
+        return OutcomeKind::Unconfirmed {
+            error: failure.error(),
+        };
+    }
     match failure {
+        SendFailure::Unconfirmed(text) => OutcomeKind::Deferred {
+            error: AttemptError::Other(text),
+            retry_at: now + chrono::Duration::from_std(sending.retry_base).unwrap_or_default(),
+            unconfirmed: true,
+        },
         SendFailure::Permanent(reply) => {
             let (reason, class, status) = classify(Some(reply.code), reply.enhanced, &reply.text);
             OutcomeKind::Failed {
@@ -126,6 +145,7 @@ pub fn outcome_for(
             OutcomeKind::Deferred {
                 error: failure.error(),
                 retry_at,
+                unconfirmed: false,
             }
         }
     }
@@ -146,27 +166,41 @@ mod tests {
         sending.max_attempts = 3;
         sending.retry_base = std::time::Duration::from_secs(60);
         let now = Utc::now();
-        let first = outcome_for(SendFailure::Transient(reply("451 later")), 0, &sending, now);
+        let first = outcome_for(
+            SendFailure::Transient(reply("451 later")),
+            0,
+            0,
+            &sending,
+            now,
+        );
         assert_eq!(
             first,
             OutcomeKind::Deferred {
                 error: AttemptError::Reply(reply("451 later")),
-                retry_at: now + chrono::Duration::seconds(60)
+                retry_at: now + chrono::Duration::seconds(60),
+                unconfirmed: false,
             }
         );
-        let second = outcome_for(SendFailure::Connection("reset".into()), 1, &sending, now);
+        let second = outcome_for(SendFailure::Connection("reset".into()), 1, 0, &sending, now);
         assert_eq!(
             second,
             OutcomeKind::Deferred {
                 error: AttemptError::Other("reset".into()),
-                retry_at: now + chrono::Duration::seconds(120)
+                retry_at: now + chrono::Duration::seconds(120),
+                unconfirmed: false,
             }
         );
         let OutcomeKind::Failed {
             gave_up_after: Some(3),
             bounce: Some(b),
             ..
-        } = outcome_for(SendFailure::Transient(reply("451 later")), 2, &sending, now)
+        } = outcome_for(
+            SendFailure::Transient(reply("451 later")),
+            2,
+            0,
+            &sending,
+            now,
+        )
         else {
             panic!("gives up after max_attempts");
         };
@@ -178,10 +212,33 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_reply_after_the_message_is_retried_once_then_recorded_as_unconfirmed() {
+        let sending = Config::default().sending;
+        let now = Utc::now();
+        let lost = || SendFailure::Unconfirmed("no reply after the message was sent".into());
+        assert!(matches!(
+            outcome_for(lost(), 0, 0, &sending, now),
+            OutcomeKind::Deferred {
+                unconfirmed: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            outcome_for(lost(), 1, 1, &sending, now),
+            OutcomeKind::Unconfirmed { .. }
+        ));
+        assert!(matches!(
+            outcome_for(SendFailure::Connection("reset".into()), 1, 1, &sending, now),
+            OutcomeKind::Unconfirmed { .. }
+        ));
+    }
+
+    #[test]
     fn a_user_unknown_refusal_is_a_hard_bounce_and_a_policy_refusal_is_not() {
         let sending = Config::default().sending;
         let outcome = outcome_for(
             SendFailure::Permanent(reply("550 5.1.1 <a@example.com>: user unknown")),
+            0,
             0,
             &sending,
             Utc::now(),
@@ -205,6 +262,7 @@ mod tests {
             SendFailure::Permanent(reply(
                 "550 5.7.1 Service unavailable; client host blocked using zen.spamhaus.org",
             )),
+            0,
             0,
             &sending,
             Utc::now(),

@@ -132,14 +132,16 @@ impl Session {
                         "{what} needs SMTPUTF8, which the server does not offer"
                     ))));
                 }
-                // MAIL, RCPT, DATA and the body each get the timeout; the whole exchange gets four.
-                let limit = *timeout * 4;
+                // MAIL, RCPT, DATA and the body each get `smtp.timeout_seconds` (in
+                // `transaction::send`); this bound on the whole exchange is only a backstop.
+                let limit = *timeout * 6;
                 let sent = tokio::time::timeout(
                     limit,
                     transaction::send(
                         connection,
                         *pipelining,
                         smtputf8,
+                        *timeout,
                         &from.envelope,
                         &to.envelope,
                         message,

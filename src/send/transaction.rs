@@ -16,7 +16,7 @@ use lettre::transport::smtp::{
     extension::{ClientId, MailBodyParameter, MailParameter},
     response::Response,
 };
-use std::fmt;
+use std::{fmt, time::Duration};
 
 /// Text written to the server as is.
 struct Raw<'a>(&'a str);
@@ -90,6 +90,7 @@ pub async fn send(
     connection: &mut AsyncSmtpConnection,
     pipelining: bool,
     smtputf8: bool,
+    limit: Duration,
     from: &lettre::Address,
     to: &lettre::Address,
     message: &str,
@@ -99,15 +100,15 @@ pub async fn send(
     let data = Data.to_string();
     let (mail_reply, rcpt_reply, data_reply) = if pipelining {
         let batch = format!("{mail}{rcpt}{data}");
-        let mail_reply = match connection.command(Raw(&batch)).await {
+        let mail_reply = match within(limit, "MAIL", connection.command(Raw(&batch))).await? {
             Err(e) if !(e.is_transient() || e.is_permanent()) => return Err(classify(e)),
             other => other,
         };
-        let rcpt_reply = connection.read_response().await;
-        let data_reply = connection.read_response().await;
+        let rcpt_reply = within(limit, "RCPT", connection.read_response()).await?;
+        let data_reply = within(limit, "DATA", connection.read_response()).await?;
         (mail_reply, rcpt_reply, data_reply)
     } else {
-        let mail_reply = match connection.command(Raw(&mail)).await {
+        let mail_reply = match within(limit, "MAIL", connection.command(Raw(&mail))).await? {
             Ok(r) => Ok(r),
             Err(e) => {
                 let sender_refused = e.is_permanent();
@@ -117,11 +118,11 @@ pub async fn send(
                 });
             }
         };
-        let rcpt_reply = match connection.command(Raw(&rcpt)).await {
+        let rcpt_reply = match within(limit, "RCPT", connection.command(Raw(&rcpt))).await? {
             Ok(r) => Ok(r),
             Err(e) => return Err(abandon(connection, e, false).await),
         };
-        let data_reply = connection.command(Raw(&data)).await;
+        let data_reply = within(limit, "DATA", connection.command(Raw(&data))).await?;
         (mail_reply, rcpt_reply, data_reply)
     };
     let sender_refused = matches!(&mail_reply, Err(e) if e.is_permanent());
@@ -134,15 +135,57 @@ pub async fn send(
         }),
         (Some(e), Err(_)) => Err(abandon(connection, e, false).await),
         (None, Err(e)) => Err(abandon(connection, e, false).await),
-        (None, Ok(_)) => match connection.command(Raw(message)).await {
-            Ok(response) => Ok(describe(&response)),
-            Err(e) => Err(abandon(connection, e, true).await),
-        },
+        (None, Ok(_)) => {
+            match tokio::time::timeout(limit, connection.command(Raw(message))).await {
+                Ok(Ok(response)) => Ok(describe(&response)),
+                // The whole body went out and the server answered: a refusal like any other.
+                Ok(Err(e)) if e.is_transient() || e.is_permanent() => {
+                    Err(abandon(connection, e, true).await)
+                }
+                // The body went out but no reply came back: the server may well have taken it.
+                Ok(Err(e)) => Err(unconfirmed(format!(
+                    "no reply after the message was sent ({e}); probably delivered"
+                ))),
+                Err(_) => Err(unconfirmed(format!(
+                    "no reply within {}s after the message was sent; probably delivered",
+                    limit.as_secs()
+                ))),
+            }
+        }
     };
     outcome.map_err(|failed| Failed {
         sender_refused,
         ..failed
     })
+}
+
+fn unconfirmed(text: String) -> Failed {
+    Failed {
+        failure: SendFailure::Unconfirmed(text),
+        broken: true,
+        before_data: false,
+        sender_refused: false,
+    }
+}
+
+/// `command` with `smtp.timeout_seconds` applied: no reply in time breaks the session before the
+/// message body went out (so nothing can have been delivered).
+async fn within<T>(
+    limit: Duration,
+    what: &str,
+    command: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<Result<T, Error>, Failed> {
+    tokio::time::timeout(limit, command)
+        .await
+        .map_err(|_| Failed {
+            failure: SendFailure::Connection(format!(
+                "no reply to {what} within {}s",
+                limit.as_secs()
+            )),
+            broken: true,
+            before_data: true,
+            sender_refused: false,
+        })
 }
 
 /// After a refusal, resets the transaction so the session can carry the next message.

@@ -191,6 +191,7 @@ async fn attempt(
             let kind = outcome_for(
                 failed.failure,
                 delivery.attempts,
+                delivery.unconfirmed,
                 &shared.config.sending,
                 shared.clock.now(),
             );

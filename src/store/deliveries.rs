@@ -28,6 +28,8 @@ pub struct ClaimedDelivery {
     pub issue_id: IssueId,
     /// Attempts made before this one.
     pub attempts: u32,
+    /// Of those, attempts whose message went out but whose reply was lost.
+    pub unconfirmed: u32,
     pub email: String,
     pub name: Option<String>,
     pub attributes: BTreeMap<String, String>,
@@ -44,11 +46,16 @@ pub struct Outcome {
 pub enum OutcomeKind {
     /// The server accepted the message (2xx); its reply is kept.
     Sent { reply: SmtpReply },
-    /// A transient failure; tried again at `retry_at`.
+    /// A transient failure; tried again at `retry_at`. `unconfirmed`: the message went out and its
+    /// reply was lost (probably delivered), so it is tried once more at most.
     Deferred {
         error: AttemptError,
         retry_at: DateTime<Utc>,
+        unconfirmed: bool,
     },
+    /// The message went out but its reply was lost, again after one retry: probably delivered; not
+    /// tried again.
+    Unconfirmed { error: AttemptError },
     /// A permanent failure, or transient ones until `sending.max_attempts` (`gave_up_after`). A 5xx
     /// reply is also a bounce event (`bounce`), recorded and acted on in the same transaction.
     Failed {
@@ -75,7 +82,7 @@ impl OutcomeKind {
     fn last_reply(&self) -> Option<String> {
         match self {
             Self::Sent { reply } => Some(reply.to_string()),
-            Self::Deferred { error, .. } => Some(error.to_string()),
+            Self::Deferred { error, .. } | Self::Unconfirmed { error } => Some(error.to_string()),
             Self::Failed {
                 error,
                 gave_up_after: Some(n),
@@ -92,7 +99,11 @@ const RECORD_SENT: &str = "UPDATE deliveries SET state = 'sent', attempts = atte
         last_reply = json_extract(j.value, '$.r'), sent_at = ?1, updated_at = ?1
     FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
 const RECORD_DEFERRED: &str = "UPDATE deliveries SET state = 'deferred', attempts = attempts + 1,
+        unconfirmed = unconfirmed + json_extract(j.value, '$.u'),
         last_reply = json_extract(j.value, '$.r'), next_attempt_at = json_extract(j.value, '$.t'), updated_at = ?1
+    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
+const RECORD_UNCONFIRMED: &str = "UPDATE deliveries SET state = 'unconfirmed', attempts = attempts + 1,
+        unconfirmed = unconfirmed + 1, last_reply = json_extract(j.value, '$.r'), updated_at = ?1
     FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
 const RECORD_FAILED: &str = "UPDATE deliveries SET state = 'failed', attempts = attempts + 1,
         last_reply = json_extract(j.value, '$.r'), updated_at = ?1
@@ -144,7 +155,7 @@ impl Store {
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let mut tx = self.write_transaction().await?;
         let mut rows = sqlx::query(
-            "SELECT d.id, d.attempts, s.email, s.name, s.attributes, s.status
+            "SELECT d.id, d.attempts, d.unconfirmed, s.email, s.name, s.attributes, s.status
              FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
              WHERE d.issue_id = ? AND d.state = 'pending' ORDER BY d.id LIMIT ?",
         )
@@ -155,7 +166,7 @@ impl Store {
         if rows.len() < limit {
             rows.extend(
                 sqlx::query(
-                    "SELECT d.id, d.attempts, s.email, s.name, s.attributes, s.status
+                    "SELECT d.id, d.attempts, d.unconfirmed, s.email, s.name, s.attributes, s.status
                      FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
                      WHERE d.issue_id = ? AND d.state = 'deferred' AND d.next_attempt_at <= ?
                      ORDER BY d.next_attempt_at, d.id LIMIT ?",
@@ -180,6 +191,7 @@ impl Store {
                 id: DeliveryId(id),
                 issue_id: issue,
                 attempts: r.get::<i64, _>("attempts") as u32,
+                unconfirmed: r.get::<i64, _>("unconfirmed") as u32,
                 email: r.get("email"),
                 name: r.get("name"),
                 attributes: parse_attributes(r.get("attributes"))?,
@@ -221,6 +233,7 @@ impl Store {
     ) -> Result<Vec<RecordedBounce>, StoreError> {
         let mut sent = Vec::new();
         let mut deferred = Vec::new();
+        let mut unconfirmed = Vec::new();
         let mut failed = Vec::new();
         let mut released = Vec::new();
         let mut bounces = Vec::new();
@@ -229,8 +242,15 @@ impl Store {
             let r = o.kind.last_reply();
             match &o.kind {
                 OutcomeKind::Sent { .. } => sent.push(serde_json::json!({ "i": id, "r": r })),
-                OutcomeKind::Deferred { retry_at, .. } => {
-                    deferred.push(serde_json::json!({ "i": id, "r": r, "t": to_millis(*retry_at) }))
+                OutcomeKind::Deferred {
+                    retry_at,
+                    unconfirmed: u,
+                    ..
+                } => deferred.push(
+                    serde_json::json!({ "i": id, "r": r, "t": to_millis(*retry_at), "u": i64::from(*u) }),
+                ),
+                OutcomeKind::Unconfirmed { .. } => {
+                    unconfirmed.push(serde_json::json!({ "i": id, "r": r }))
                 }
                 OutcomeKind::Failed { bounce, .. } => {
                     failed.push(serde_json::json!({ "i": id, "r": r }));
@@ -261,6 +281,7 @@ impl Store {
         let statements: Vec<(&str, String)> = [
             (RECORD_SENT, sent),
             (RECORD_DEFERRED, deferred),
+            (RECORD_UNCONFIRMED, unconfirmed),
             (RECORD_FAILED, failed),
             (RECORD_RELEASED, released),
         ]

@@ -84,7 +84,12 @@ impl Breaker {
                     self.runs.remove(&o.issue);
                     continue;
                 }
-                OutcomeKind::Released => continue,
+                // The message probably arrived: refunding it would mail the reader again.
+                OutcomeKind::Released
+                | OutcomeKind::Unconfirmed { .. }
+                | OutcomeKind::Deferred {
+                    unconfirmed: true, ..
+                } => continue,
                 OutcomeKind::Deferred { error, .. } | OutcomeKind::Failed { error, .. } => error,
             };
             if about_recipient(error) {

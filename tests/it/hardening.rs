@@ -335,3 +335,43 @@ fn an_unsubscribe_token_works_only_in_the_spelling_herald_wrote() {
     sigterm(&server);
     assert!(wait_exit(&mut server, Duration::from_secs(20)).success());
 }
+
+#[test]
+fn a_reply_lost_after_the_final_dot_is_retried_once_and_recorded_as_unconfirmed() {
+    // smtp-sink takes the message, then hangs up instead of answering the final ".".
+    let sink = SmtpSink::start(&["-q", "."]);
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[
+            ("sending.retry_base_seconds", "0"),
+            ("sending.max_attempts", "5"),
+        ],
+    );
+    app.list_with_subscribers(5);
+    let id = app.queue_issue(&[]);
+    app.serve_until_idle();
+
+    let issue = app.issue(id);
+    assert_eq!(issue["state"], "sent", "{issue}");
+    assert_eq!(count(&issue, "unconfirmed"), 5, "{issue}");
+    assert_eq!(count(&issue, "failed"), 0);
+    let mut copies = std::collections::BTreeMap::<String, usize>::new();
+    for m in sink.messages() {
+        *copies.entry(m.rcpt).or_default() += 1;
+    }
+    assert_eq!(copies.len(), 5);
+    assert!(
+        copies.values().all(|n| *n <= 2),
+        "retried at most once: {copies:?}"
+    );
+    let shown = app.ok(&["issue", "show", &id.to_string()]);
+    assert!(shown.contains("unconfirmed"), "{shown}");
+    let rows = app.json(&["issue", "deliveries", &id.to_string()]);
+    assert!(
+        rows.as_array().unwrap().iter().all(|d| d["last_reply"]
+            .as_str()
+            .unwrap()
+            .contains("probably delivered")),
+        "{rows}"
+    );
+}
