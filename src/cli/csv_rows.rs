@@ -162,11 +162,13 @@ where
             .filter(|(i, (_, v))| *i != email_at && Some(*i) != name_at && !v.is_empty())
             .map(|(_, (k, v))| (k.clone(), v.to_owned()))
             .collect();
-        rows.push(ImportRow {
-            email,
-            name,
-            attributes,
-        });
+        match ImportRow::new(email, name, attributes) {
+            Ok(row) => rows.push(row),
+            Err(reason) => {
+                rejected.push(Rejected { line, reason });
+                continue;
+            }
+        }
         if rows.len() == chunk {
             sink(std::mem::replace(&mut rows, Vec::with_capacity(chunk))).await?;
         }

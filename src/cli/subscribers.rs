@@ -46,11 +46,8 @@ pub async fn run(
                         .ok_or_else(|| anyhow::anyhow!("--attr `{a}` is not KEY=VALUE"))
                 })
                 .collect::<anyhow::Result<BTreeMap<_, _>>>()?;
-            let row = ImportRow {
-                email: email.clone(),
-                name,
-                attributes,
-            };
+            let row = ImportRow::new(email.clone(), name, attributes)
+                .map_err(|reason| anyhow::anyhow!("{email}: {reason}"))?;
             // The same add-or-update as an import, for one row.
             let importer = store.bulk_import(list.id, SystemClock.now())?;
             importer.write(vec![row]).await?;

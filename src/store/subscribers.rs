@@ -20,6 +20,50 @@ pub struct ImportRow {
     pub attributes: BTreeMap<String, String>,
 }
 
+/// Limits on what a subscriber row may hold: a name or an attribute is filled into every message,
+/// so an oversized one (a 5 MB "name") would bloat every send and the database.
+pub const MAX_NAME_CHARS: usize = 256;
+pub const MAX_ATTRIBUTE_CHARS: usize = 1024;
+pub const MAX_ATTRIBUTES: usize = 64;
+
+impl ImportRow {
+    /// A row within the limits above, or the reason it is not.
+    pub fn new(
+        email: EmailAddress,
+        name: Option<String>,
+        attributes: BTreeMap<String, String>,
+    ) -> Result<Self, String> {
+        if let Some(n) = &name {
+            let chars = n.chars().count();
+            if chars > MAX_NAME_CHARS {
+                return Err(format!(
+                    "name is {chars} characters long; at most {MAX_NAME_CHARS}"
+                ));
+            }
+        }
+        if attributes.len() > MAX_ATTRIBUTES {
+            return Err(format!(
+                "{} attributes; at most {MAX_ATTRIBUTES}",
+                attributes.len()
+            ));
+        }
+        for (key, value) in &attributes {
+            let chars = key.chars().count().max(value.chars().count());
+            if chars > MAX_ATTRIBUTE_CHARS {
+                return Err(format!(
+                    "attribute `{}` is {chars} characters long; at most {MAX_ATTRIBUTE_CHARS}",
+                    key.chars().take(40).collect::<String>()
+                ));
+            }
+        }
+        Ok(Self {
+            email,
+            name,
+            attributes,
+        })
+    }
+}
+
 /// The recipient behind a delivery, as the unsubscribe page shows them.
 #[derive(Debug, Clone)]
 pub struct DeliveryRecipient {

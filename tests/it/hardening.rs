@@ -375,3 +375,35 @@ fn a_reply_lost_after_the_final_dot_is_retried_once_and_recorded_as_unconfirmed(
         "{rows}"
     );
 }
+
+#[test]
+fn an_oversized_name_or_attribute_is_refused_by_row_and_the_rest_imported() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    app.create_list(&[]);
+    let huge = "x".repeat(5 << 20);
+    let csv = format!(
+        "email,name,city\nann@example.com,Ann,Oslo\nbob@example.com,{huge},Rome\ncy@example.com,Cy,{}\n",
+        "y".repeat(2000)
+    );
+    let file = app.write("big.csv", &csv);
+    let out = app.json(&["subscriber", "import", "weekly", file.to_str().unwrap()]);
+    let text = out.to_string();
+    assert!(text.contains("name is 5242880 characters long"), "{text}");
+    assert!(text.contains("attribute `city`"), "{text}");
+    let subs = app.json(&["subscriber", "ls", "weekly"]);
+    assert_eq!(
+        subs.as_array().unwrap().len(),
+        1,
+        "only ann@example.com: {subs}"
+    );
+    let refused = app.run(&[
+        "subscriber",
+        "add",
+        "weekly",
+        "dee@example.com",
+        "--name",
+        &"z".repeat(300),
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("at most 256"));
+}
