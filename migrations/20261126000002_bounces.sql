@@ -80,7 +80,6 @@ CREATE TABLE bounces (
     UNIQUE (report_sha256, position)
 ) STRICT;
 
-CREATE INDEX bounces_by_subscriber ON bounces (subscriber_id, received_at);
 CREATE INDEX bounces_by_issue ON bounces (issue_id, kind);
 CREATE INDEX bounces_by_delivery ON bounces (delivery_id);
 CREATE INDEX bounces_by_time ON bounces (received_at);

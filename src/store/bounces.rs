@@ -477,10 +477,14 @@ async fn soft_count(
         // A late report about an issue older than a clean one: the count had already restarted.
         return Ok(0);
     }
+    // Through the subscriber's deliveries (per issue of the list) to their events: no index on
+    // bounces by subscriber to maintain on every event.
     let earlier: i64 = sqlx::query_scalar(
-        "SELECT COUNT(DISTINCT issue_id) FROM bounces
-         WHERE subscriber_id = ? AND effect = ? AND received_at >= ? AND issue_id > ? AND issue_id != ?",
+        "SELECT COUNT(DISTINCT b.issue_id) FROM deliveries d JOIN bounces b ON b.delivery_id = d.id
+         WHERE d.issue_id IN (SELECT id FROM issues WHERE list_id = ?) AND d.subscriber_id = ?
+           AND b.effect = ? AND b.received_at >= ? AND b.issue_id > ? AND b.issue_id != ?",
     )
+    .bind(c.list)
     .bind(c.subscriber)
     .bind(BounceEffect::SoftCounted.as_str())
     .bind(to_millis(since))
