@@ -84,9 +84,9 @@ impl Tokens {
         }
     }
 
-    /// The delivery id a well-formed token claims, without checking its tag: for showing what a
-    /// report claims when the key is not at hand. Never act on it.
-    pub fn peek_unverified(token: &str) -> Option<DeliveryId> {
+    /// The id and tag of a token in its one canonical spelling (32 lower-case base32 characters):
+    /// an upper-cased token, or one with a character added or missing, is no token.
+    fn decode(token: &str) -> Option<(u64, Vec<u8>)> {
         if token.len() != TOKEN_CHARS {
             return None;
         }
@@ -95,31 +95,32 @@ impl Tokens {
             return None;
         }
         let id = u64::from_be_bytes(bytes[..8].try_into().ok()?);
+        Some((id, bytes[8..].to_vec()))
+    }
+
+    fn delivery_id(id: u64) -> Option<DeliveryId> {
         i64::try_from(id).ok().filter(|id| *id > 0).map(DeliveryId)
     }
 
-    /// The delivery a token names, if the token is genuine.
-    /// Strict: only the one canonical spelling herald writes (32 lower-case base32 characters)
-    /// verifies; an upper-cased token or one with a character added does not.
+    /// The delivery id a well-formed token claims, without checking its tag: for showing what a
+    /// report claims when the key is not at hand. Never act on it.
+    pub fn peek_unverified(token: &str) -> Option<DeliveryId> {
+        Self::decode(token).and_then(|(id, _)| Self::delivery_id(id))
+    }
+
+    /// The delivery a token names, if the token is genuine (and in its canonical spelling).
     pub fn verify(&self, purpose: Purpose, token: &str) -> Option<DeliveryId> {
-        if token.len() != TOKEN_CHARS {
-            return None;
-        }
-        let bytes = unbase32(token)?;
-        if bytes.len() != 8 + MAC_LEN {
-            return None;
-        }
-        let id = u64::from_be_bytes(bytes[..8].try_into().ok()?);
+        let (id, tag) = Self::decode(token)?;
         let expected = &self.mac(id)[purpose.range()];
         // Constant time: the comparison does not stop at the first differing byte.
         let differs = expected
             .iter()
-            .zip(&bytes[8..])
+            .zip(&tag)
             .fold(0u8, |acc, (a, b)| acc | (a ^ b));
         if differs != 0 {
             return None;
         }
-        i64::try_from(id).ok().filter(|id| *id > 0).map(DeliveryId)
+        Self::delivery_id(id)
     }
 }
 
