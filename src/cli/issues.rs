@@ -187,8 +187,8 @@ fn human_summary(s: &IssueSummary) -> String {
     }
     out.push('\n');
     for (state, n) in &s.deliveries {
-        out.push_str(&format!("  {state:<10} {n}\n"));
+        out.push_str(&format!("  {state:<11} {n}\n"));
     }
-    out.push_str(&format!("  {:<10} {}\n", "complaints", s.complaints));
+    out.push_str(&format!("  {:<11} {}\n", "complaints", s.complaints));
     out
 }
