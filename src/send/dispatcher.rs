@@ -222,6 +222,7 @@ impl Dispatcher {
         self.store
             .record_outcomes(
                 &outcomes,
+                &[],
                 &self.shared.config.bounce.policy,
                 self.shared.clock.now(),
             )

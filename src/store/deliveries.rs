@@ -114,6 +114,79 @@ const RECORD_RELEASED: &str = "UPDATE deliveries SET updated_at = ?1,
 
 pub type DeliveryCounts = BTreeMap<DeliveryState, i64>;
 
+/// A run of refusals the circuit breaker blames on the relay: the issue pauses with `reason`, and
+/// the run's deliveries go back to `pending` with their attempt refunded.
+#[derive(Debug, Clone)]
+pub struct Refund {
+    pub issue: IssueId,
+    pub deliveries: Vec<DeliveryId>,
+    pub reason: String,
+}
+
+/// Applies `refund` in the outcomes' transaction: pauses a sending issue; moves the run's deliveries
+/// recorded by earlier groups (failed or deferred) back to `pending` with their attempt refunded and
+/// drops the bounce events their refusals made. Only while the issue is sending or paused: a
+/// cancelled or finished issue keeps what it has.
+async fn refund_run(
+    conn: &mut sqlx::SqliteConnection,
+    refund: &Refund,
+    refunded_here: &std::collections::HashSet<i64>,
+    at: i64,
+) -> Result<(), StoreError> {
+    debug_assert!(IssueState::Sending.can_move_to(IssueState::Paused));
+    sqlx::query("UPDATE issues SET state = ?, state_reason = ? WHERE id = ? AND state = ?")
+        .bind(IssueState::Paused.as_str())
+        .bind(&refund.reason)
+        .bind(refund.issue.0)
+        .bind(IssueState::Sending.as_str())
+        .execute(&mut *conn)
+        .await?;
+    let earlier: Vec<i64> = refund
+        .deliveries
+        .iter()
+        .map(|d| d.0)
+        .filter(|d| !refunded_here.contains(d))
+        .collect();
+    if earlier.is_empty() {
+        return Ok(());
+    }
+    let ids = serde_json::to_string(&earlier).map_err(|e| StoreError::BadValue(e.to_string()))?;
+    let refundable: Vec<&str> = DeliveryState::sources_of(DeliveryState::Pending)
+        .into_iter()
+        .filter(|s| matches!(s, DeliveryState::Failed | DeliveryState::Deferred))
+        .map(|s| s.as_str())
+        .collect();
+    let sql = format!(
+        "UPDATE deliveries SET state = ?, attempts = MAX(attempts - 1, 0), next_attempt_at = NULL,
+                updated_at = ?
+         WHERE id IN (SELECT value FROM json_each(?)) AND issue_id = ? AND state IN ({})
+           AND (SELECT state FROM issues WHERE id = ?) IN (?, ?)",
+        vec!["?"; refundable.len()].join(", ")
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(DeliveryState::Pending.as_str())
+        .bind(at)
+        .bind(&ids)
+        .bind(refund.issue.0);
+    for s in &refundable {
+        q = q.bind(*s);
+    }
+    q.bind(refund.issue.0)
+        .bind(IssueState::Sending.as_str())
+        .bind(IssueState::Paused.as_str())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "DELETE FROM bounces WHERE source = 'smtp' AND delivery_id IN (SELECT value FROM json_each(?))
+           AND (SELECT state FROM deliveries WHERE id = bounces.delivery_id) = ?",
+    )
+    .bind(&ids)
+    .bind(DeliveryState::Pending.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// One recipient's fate, as `issue deliveries` prints it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DeliveryRow {
@@ -228,9 +301,17 @@ impl Store {
     pub async fn record_outcomes(
         &self,
         outcomes: &[Outcome],
+        refunds: &[Refund],
         policy: &BouncePolicy,
         now: DateTime<Utc>,
     ) -> Result<Vec<RecordedBounce>, StoreError> {
+        // Outcomes of this group that belong to a refunded run are recorded as released: back to
+        // pending, their attempt not counted, no bounce event.
+        let refunded_here: std::collections::HashSet<i64> = refunds
+            .iter()
+            .flat_map(|r| r.deliveries.iter().map(|d| d.0))
+            .filter(|d| outcomes.iter().any(|o| o.delivery.0 == *d))
+            .collect();
         let mut sent = Vec::new();
         let mut deferred = Vec::new();
         let mut unconfirmed = Vec::new();
@@ -240,6 +321,10 @@ impl Store {
         for o in outcomes {
             let id = o.delivery.0;
             let r = o.kind.last_reply();
+            if refunded_here.contains(&id) {
+                released.push(serde_json::json!({ "i": id }));
+                continue;
+            }
             match &o.kind {
                 OutcomeKind::Sent { .. } => sent.push(serde_json::json!({ "i": id, "r": r })),
                 OutcomeKind::Deferred {
@@ -290,7 +375,10 @@ impl Store {
         .map(|(sql, rows)| (sql, serde_json::Value::Array(rows).to_string()))
         .collect();
         let at = to_millis(now);
-        if let ([(sql, rows)], true) = (statements.as_slice(), bounces.is_empty()) {
+        if let ([(sql, rows)], true) = (
+            statements.as_slice(),
+            bounces.is_empty() && refunds.is_empty(),
+        ) {
             sqlx::query(sql)
                 .bind(at)
                 .bind(rows)
@@ -310,60 +398,11 @@ impl Store {
         for (delivery, b) in &bounces {
             recorded.push(apply_smtp_bounce(&mut tx, *delivery, b, policy, now).await?);
         }
+        for refund in refunds {
+            refund_run(&mut tx, refund, &refunded_here, at).await?;
+        }
         tx.commit().await?;
         Ok(recorded)
-    }
-
-    /// The circuit breaker tripped: pauses `issue` (if it is sending) with `reason`, and moves
-    /// `deliveries` (failed or deferred) back to `pending` with their attempt refunded; the bounce
-    /// events their refusals made while sending are dropped (they were the relay's, not the readers').
-    pub async fn refund_run(
-        &self,
-        issue: IssueId,
-        deliveries: &[DeliveryId],
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        let at = to_millis(now);
-        let ids = serde_json::to_string(&deliveries.iter().map(|d| d.0).collect::<Vec<_>>())
-            .map_err(|e| StoreError::BadValue(e.to_string()))?;
-        let mut tx = self.write_transaction().await?;
-        debug_assert!(IssueState::Sending.can_move_to(IssueState::Paused));
-        sqlx::query("UPDATE issues SET state = ?, state_reason = ? WHERE id = ? AND state = ?")
-            .bind(IssueState::Paused.as_str())
-            .bind(reason)
-            .bind(issue.0)
-            .bind(IssueState::Sending.as_str())
-            .execute(&mut *tx)
-            .await?;
-        let sources = DeliveryState::sources_of(DeliveryState::Pending);
-        let refundable: Vec<&str> = sources
-            .iter()
-            .filter(|s| matches!(s, DeliveryState::Failed | DeliveryState::Deferred))
-            .map(|s| s.as_str())
-            .collect();
-        let refunded = sqlx::query(
-            "UPDATE deliveries SET state = ?, attempts = MAX(attempts - 1, 0), next_attempt_at = NULL,
-                    updated_at = ?
-             WHERE id IN (SELECT value FROM json_each(?)) AND issue_id = ? AND state IN (?, ?)",
-        )
-        .bind(DeliveryState::Pending.as_str())
-        .bind(at)
-        .bind(&ids)
-        .bind(issue.0)
-        .bind(refundable.first().copied().unwrap_or_default())
-        .bind(refundable.get(1).copied().unwrap_or_default())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        sqlx::query(
-            "DELETE FROM bounces WHERE source = 'smtp' AND delivery_id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(refunded)
     }
 
     /// `issue retry`: moves `issue`'s deliveries in `state` (failed or deferred), optionally only
@@ -376,9 +415,11 @@ impl Store {
         reason: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        if !state.can_move_to(DeliveryState::Pending) {
+        if !matches!(state, DeliveryState::Failed | DeliveryState::Deferred)
+            || !state.can_move_to(DeliveryState::Pending)
+        {
             return Err(StoreError::Conflict(format!(
-                "{state} deliveries cannot be queued again"
+                "{state} deliveries cannot be queued again: only failed or deferred ones"
             )));
         }
         let at = to_millis(now);

@@ -17,7 +17,7 @@ mod subscribers;
 
 pub use bounces::{BounceFilter, BounceRow, NewBounce, NewReport, RecordedBounce};
 pub use deliveries::{
-    ClaimedDelivery, DeliveryCounts, DeliveryRow, Outcome, OutcomeKind, SmtpBounce,
+    ClaimedDelivery, DeliveryCounts, DeliveryRow, Outcome, OutcomeKind, Refund, SmtpBounce,
 };
 pub use error::StoreError;
 pub use import::{BulkImport, ImportCounts};

@@ -25,8 +25,6 @@ struct Run {
     signature: String,
     reply: String,
     deliveries: Vec<DeliveryId>,
-    /// Tripped already: later failures with the same reply join the refund, nothing trips again.
-    tripped: bool,
 }
 
 #[derive(Debug)]
@@ -34,6 +32,9 @@ pub struct Breaker {
     /// 0: never trips.
     run: usize,
     runs: HashMap<IssueId, Run>,
+    /// The reply that tripped each issue's breaker: failures of deliveries still in flight then
+    /// join the refund (the store applies it only while the issue is sending or paused).
+    tripped: HashMap<IssueId, (String, String)>,
 }
 
 /// A reply with the parts that differ per recipient (addresses, queue ids, numbers) taken out.
@@ -68,11 +69,12 @@ impl Breaker {
         Self {
             run,
             runs: HashMap::new(),
+            tripped: HashMap::new(),
         }
     }
 
-    /// Takes outcomes in commit order; returns the runs that tripped (new ones, and deliveries that
-    /// joined an already tripped run).
+    /// Takes a group of outcomes in commit order, before they are committed; returns the runs to
+    /// refund (a run that just tripped, and failures that join an earlier trip's reply).
     pub fn observe(&mut self, outcomes: &[Outcome]) -> Vec<Trip> {
         if self.run == 0 {
             return vec![];
@@ -82,43 +84,61 @@ impl Breaker {
             let error = match &o.kind {
                 OutcomeKind::Sent { .. } => {
                     self.runs.remove(&o.issue);
+                    self.tripped.remove(&o.issue);
                     continue;
                 }
-                // The message probably arrived: refunding it would mail the reader again.
+                // The message probably arrived (refunding it would mail the reader again), or
+                // herald itself cannot send to this address (not the relay's doing).
                 OutcomeKind::Released
                 | OutcomeKind::Unconfirmed { .. }
                 | OutcomeKind::Deferred {
                     unconfirmed: true, ..
+                }
+                | OutcomeKind::Failed {
+                    error: AttemptError::Other(_),
+                    gave_up_after: None,
+                    ..
                 } => continue,
                 OutcomeKind::Deferred { error, .. } | OutcomeKind::Failed { error, .. } => error,
             };
             if about_recipient(error) {
-                if !self.runs.get(&o.issue).is_some_and(|r| r.tripped) {
-                    self.runs.remove(&o.issue);
-                }
+                self.runs.remove(&o.issue);
                 continue;
             }
             let sig = signature(error);
+            if let Some((tripped_sig, reply)) = self.tripped.get(&o.issue)
+                && *tripped_sig == sig
+            {
+                trips
+                    .entry(o.issue)
+                    .or_insert_with(|| Trip {
+                        issue: o.issue,
+                        deliveries: vec![],
+                        reply: reply.clone(),
+                    })
+                    .deliveries
+                    .push(o.delivery);
+                continue;
+            }
             let run = self.runs.entry(o.issue).or_default();
             if run.signature != sig {
-                if run.tripped {
-                    continue;
-                }
                 *run = Run {
                     signature: sig,
                     reply: error.to_string(),
-                    ..Run::default()
+                    deliveries: vec![],
                 };
             }
             run.deliveries.push(o.delivery);
-            if run.tripped || run.deliveries.len() >= self.run {
-                run.tripped = true;
+            if run.deliveries.len() >= self.run {
+                let run = self.runs.remove(&o.issue).unwrap_or_default();
+                self.tripped
+                    .insert(o.issue, (run.signature.clone(), run.reply.clone()));
                 let trip = trips.entry(o.issue).or_insert_with(|| Trip {
                     issue: o.issue,
                     deliveries: vec![],
                     reply: run.reply.clone(),
                 });
-                trip.deliveries.append(&mut run.deliveries);
+                trip.deliveries.extend(run.deliveries);
             }
         }
         trips.into_values().collect()
@@ -174,6 +194,36 @@ mod tests {
             late[0].deliveries,
             vec![DeliveryId(4)],
             "in flight when it tripped"
+        );
+    }
+
+    #[test]
+    fn after_a_trip_a_different_relay_failure_can_trip_again() {
+        let mut b = Breaker::new(2);
+        let relay = |d: i64| failed(d, "554 5.7.1 Relay access denied");
+        let tls = |d: i64| failed(d, "530 5.7.0 Must issue a STARTTLS command first");
+        assert_eq!(b.observe(&[relay(1), relay(2)]).len(), 1);
+        assert!(b.observe(&[tls(3)]).is_empty());
+        let trips = b.observe(&[tls(4)]);
+        assert_eq!(trips[0].deliveries, vec![DeliveryId(3), DeliveryId(4)]);
+        assert!(trips[0].reply.contains("STARTTLS"));
+    }
+
+    #[test]
+    fn addresses_herald_cannot_send_to_never_trip_it() {
+        let mut b = Breaker::new(2);
+        let unsendable = |d: i64| Outcome {
+            delivery: DeliveryId(d),
+            issue: IssueId(1),
+            kind: OutcomeKind::Failed {
+                error: AttemptError::Other("address j***@e***.de needs SMTPUTF8".into()),
+                gave_up_after: None,
+                bounce: None,
+            },
+        };
+        assert!(
+            b.observe(&[unsendable(1), unsendable(2), unsendable(3)])
+                .is_empty()
         );
     }
 

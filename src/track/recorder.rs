@@ -9,7 +9,7 @@ use super::Breaker;
 use crate::{
     clock::SharedClock,
     domain::BouncePolicy,
-    store::{Outcome, Store},
+    store::{Outcome, Refund, Store},
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -43,8 +43,27 @@ impl Recorder {
             let mut breaker = Breaker::new(breaker_run);
             while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
                 let (outcomes, replies): (Vec<_>, Vec<_>) = group.drain(..).unzip();
+                // The breaker sees the group before it is committed, so a tripped run is refunded
+                // in the same transaction as the outcomes that tripped it.
+                let refunds: Vec<Refund> = breaker
+                    .observe(&outcomes)
+                    .into_iter()
+                    .map(|trip| {
+                        tracing::warn!(issue_id = %trip.issue, deliveries = trip.deliveries.len(), reply = %crate::domain::mask_all(&trip.reply), "circuit breaker: pausing the issue, refunding the run");
+                        Refund {
+                            reason: format!(
+                                "paused automatically: deliveries in a row were refused with `{}`, which is about \
+                                 the relay or the sender, not the readers; they are pending again. Fix the cause, \
+                                 then `herald issue resume {}`",
+                                trip.reply, trip.issue
+                            ),
+                            issue: trip.issue,
+                            deliveries: trip.deliveries,
+                        }
+                    })
+                    .collect();
                 let result = store
-                    .record_outcomes(&outcomes, &policy, clock.now())
+                    .record_outcomes(&outcomes, &refunds, &policy, clock.now())
                     .await
                     .map(|bounces| {
                         for paused in bounces.iter().filter_map(|b| b.paused) {
@@ -55,10 +74,6 @@ impl Recorder {
                         tracing::error!(error = %e, count = outcomes.len(), "recording outcomes failed");
                         RecorderError(e.to_string())
                     });
-                let result = match result {
-                    Ok(()) => refund_tripped_runs(&store, &clock, &mut breaker, &outcomes).await,
-                    Err(e) => Err(e),
-                };
                 for reply in replies {
                     let _ = reply.send(result.clone());
                 }
@@ -77,28 +92,4 @@ impl Recorder {
         done.await
             .map_err(|_| RecorderError("the recorder has stopped".into()))?
     }
-}
-
-/// Feeds committed outcomes to the circuit breaker; a run that tripped pauses its issue and its
-/// deliveries are pending again (attempt refunded) before any worker hears its outcome is recorded.
-async fn refund_tripped_runs(
-    store: &Store,
-    clock: &SharedClock,
-    breaker: &mut Breaker,
-    outcomes: &[Outcome],
-) -> Result<(), RecorderError> {
-    for trip in breaker.observe(outcomes) {
-        let reason = format!(
-            "paused automatically: deliveries in a row were refused with `{}`, which is about the \
-             relay or the sender, not the readers; they are pending again. Fix the cause, then \
-             `herald issue resume {}`",
-            trip.reply, trip.issue
-        );
-        let refunded = store
-            .refund_run(trip.issue, &trip.deliveries, &reason, clock.now())
-            .await
-            .map_err(|e| RecorderError(e.to_string()))?;
-        tracing::warn!(issue_id = %trip.issue, refunded, reply = %crate::domain::mask_all(&trip.reply), "circuit breaker: issue paused");
-    }
-    Ok(())
 }
