@@ -63,20 +63,27 @@ pub async fn load_tokens(config: &Config, store: &Store) -> anyhow::Result<Token
 impl App {
     pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
         let path = config.database_path();
+        // The lock is on the database file itself (flock: per inode), so another path to it (a
+        // symlink, `x/../herald.db`, a bind mount) cannot start a second sender. SQLite's own locks
+        // are fcntl byte-range locks, which flock does not touch. It is taken before the store opens,
+        // so a second daemon never migrates or recovers a database a running one uses.
+        crate::store::create_database_file(&path)
+            .with_context(|| format!("creating database {}", path.display()))?;
+        let lock = std::fs::File::open(&path)
+            .with_context(|| format!("opening {} to lock it", path.display()))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another `herald serve` is already running on {} (it holds a lock on the file)",
+                path.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()));
+            }
+        }
         let store = Store::open(&path)
             .await
             .with_context(|| format!("opening database {}", path.display()))?;
-        // The lock is on the database file itself (flock: per inode), so another path to it (a
-        // symlink, `x/../herald.db`, a bind mount) cannot start a second sender. SQLite's own locks
-        // are fcntl byte-range locks, which flock does not touch.
-        let lock = std::fs::File::open(&path)
-            .with_context(|| format!("opening {} to lock it", path.display()))?;
-        lock.try_lock().map_err(|_| {
-            anyhow::anyhow!(
-                "another `herald serve` is already running on {} (it holds a lock on the file)",
-                path.display()
-            )
-        })?;
         crate::store::warn_if_readable_by_others(&path);
         let tokens = load_tokens(&config, &store).await?;
         let listener = tokio::net::TcpListener::bind(config.http.listen)

@@ -297,6 +297,7 @@ impl Reader {
                 }
             }),
             timeout: self.seconds("smtp.timeout_seconds", d.smtp.timeout, 1),
+            data_timeout: self.seconds("smtp.data_timeout_seconds", d.smtp.data_timeout, 1),
             hello_name: self.optional_string("smtp.hello_name"),
             unreachable_pause: self.seconds(
                 "smtp.unreachable_pause_seconds",

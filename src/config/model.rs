@@ -51,6 +51,8 @@ pub struct SmtpConfig {
     /// Messages per second over all sessions; 0 = unlimited.
     pub rate_per_second: f64,
     pub timeout: Duration,
+    /// How long the message body and the reply to its final dot may take.
+    pub data_timeout: Duration,
     /// The name sent in EHLO; defaults to `sending.domain`.
     pub hello_name: Option<String>,
     /// How long the server may stay unreachable before sending issues pause themselves.
@@ -201,6 +203,7 @@ impl Default for Config {
                 connections: 4,
                 rate_per_second: 0.0,
                 timeout: Duration::from_secs(30),
+                data_timeout: Duration::from_secs(600),
                 hello_name: None,
                 unreachable_pause: Duration::from_secs(300),
                 smtputf8: false,
@@ -220,7 +223,7 @@ impl Default for Config {
                 token_secret: None,
                 max_connections: 256,
                 header_timeout: Duration::from_secs(10),
-                connection_lifetime: Duration::from_secs(30),
+                connection_lifetime: Duration::from_secs(60),
             },
             scheduler: SchedulerConfig {
                 poll_interval: Duration::from_secs(1),

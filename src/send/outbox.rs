@@ -18,11 +18,12 @@ pub async fn write(
     bytes.extend_from_slice(format!("Return-Path: <{envelope_from}>\r\n").as_bytes());
     bytes.extend_from_slice(message);
     let io = |e: std::io::Error| SendFailure::Connection(format!("outbox {}: {e}", dir.display()));
-    // Owner-only: a message carries its reader's unsubscribe token.
+    // Owner-only: a message carries its reader's unsubscribe token. A temporary file a crash left
+    // behind is removed first, so the new one is created with this mode.
+    let _ = tokio::fs::remove_file(&temporary).await;
     let mut file = tokio::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(&temporary)
         .await

@@ -24,6 +24,8 @@ pub enum Session {
     Smtp {
         connection: Box<AsyncSmtpConnection>,
         timeout: Duration,
+        /// How long the reply to the final dot may take (`smtp.data_timeout_seconds`).
+        data_timeout: Duration,
         /// The server offered PIPELINING: MAIL, RCPT and DATA go out in one write.
         pipelining: bool,
         /// A network error, a timeout or a 421 left the session unusable.
@@ -67,6 +69,7 @@ impl Connector {
                 Ok(Session::Smtp {
                     connection: Box::new(connection),
                     timeout: config.timeout,
+                    data_timeout: config.data_timeout,
                     pipelining,
                     broken: false,
                     carried: 0,
@@ -74,8 +77,8 @@ impl Connector {
                 })
             }
             Self::Outbox { dir } => {
-                tokio::fs::create_dir_all(dir)
-                    .await
+                // Owner-only, like the messages in it (each carries its reader's tokens).
+                crate::store::create_private_dir(dir)
                     .map_err(|e| format!("cannot create outbox {}: {e}", dir.display()))?;
                 Ok(Session::Outbox { dir: dir.clone() })
             }
@@ -102,6 +105,7 @@ impl Session {
             Session::Smtp {
                 connection,
                 timeout,
+                data_timeout,
                 pipelining,
                 broken,
                 carried,
@@ -134,7 +138,7 @@ impl Session {
                 }
                 // MAIL, RCPT, DATA and the body each get `smtp.timeout_seconds` (in
                 // `transaction::send`); this bound on the whole exchange is only a backstop.
-                let limit = *timeout * 6;
+                let limit = *timeout * 5 + *data_timeout;
                 let sent = tokio::time::timeout(
                     limit,
                     transaction::send(
@@ -142,6 +146,7 @@ impl Session {
                         *pipelining,
                         smtputf8,
                         *timeout,
+                        *data_timeout,
                         &from.envelope,
                         &to.envelope,
                         message,

@@ -91,6 +91,7 @@ pub async fn send(
     pipelining: bool,
     smtputf8: bool,
     limit: Duration,
+    data_limit: Duration,
     from: &lettre::Address,
     to: &lettre::Address,
     message: &str,
@@ -136,7 +137,9 @@ pub async fn send(
         (Some(e), Err(_)) => Err(abandon(connection, e, false).await),
         (None, Err(e)) => Err(abandon(connection, e, false).await),
         (None, Ok(_)) => {
-            match tokio::time::timeout(limit, connection.command(Raw(message))).await {
+            // The body and the reply to its final dot get `data_limit` (RFC 5321 suggests ten
+            // minutes: relays may scan the message before they answer).
+            match tokio::time::timeout(data_limit, connection.command(Raw(message))).await {
                 Ok(Ok(response)) => Ok(describe(&response)),
                 // The whole body went out and the server answered: a refusal like any other.
                 Ok(Err(e)) if e.is_transient() || e.is_permanent() => {
@@ -148,7 +151,7 @@ pub async fn send(
                 ))),
                 Err(_) => Err(unconfirmed(format!(
                     "no reply within {}s after the message was sent; probably delivered",
-                    limit.as_secs()
+                    data_limit.as_secs()
                 ))),
             }
         }

@@ -40,6 +40,20 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Creates the database's directory (0700) and an empty database file (0600) unless they exist.
+pub fn create_database_file(path: &Path) -> Result<(), StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    create_private_file(path).map_err(|source| StoreError::CreateFile {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
 /// Logs a warning when the database file can be read by users other than its owner.
 pub fn warn_if_readable_by_others(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
@@ -88,23 +102,11 @@ impl Store {
         synchronous: SqliteSynchronous,
         cache_mib: u32,
     ) -> Result<Self, StoreError> {
-        if let Some(dir) = path
-            .parent()
-            .filter(|d| create && !d.as_os_str().is_empty())
-        {
-            create_private_dir(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
         if create {
             // Created here, owner-only, before SQLite opens it: the database holds the token key
             // (from which unsubscribe links could be forged). SQLite gives its -wal and -shm files
             // the database file's permissions.
-            create_private_file(path).map_err(|source| StoreError::CreateFile {
-                path: path.display().to_string(),
-                source,
-            })?;
+            create_database_file(path)?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)

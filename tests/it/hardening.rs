@@ -118,8 +118,12 @@ fn attempts(app: &TestApp, id: i64) -> Vec<i64> {
 
 #[test]
 fn a_relay_that_refuses_every_recipient_pauses_the_issue_and_burns_nobody() {
-    for (flag, reply) in [("-f", "5.3.0"), ("-r", "4.3.0")] {
-        let broken = SmtpSink::start(&[flag, "RCPT"]);
+    for (flag, command, reply) in [
+        ("-f", "RCPT", "5.3.0"),
+        ("-r", "RCPT", "4.3.0"),
+        ("-f", "DATA", "5.3.0"),
+    ] {
+        let broken = SmtpSink::start(&[flag, command]);
         let app = TestApp::new(
             Smtp::Port(broken.port),
             &[
@@ -132,7 +136,10 @@ fn a_relay_that_refuses_every_recipient_pauses_the_issue_and_burns_nobody() {
         app.serve_until_idle();
 
         let issue = app.issue(id);
-        assert_eq!(issue["state"], "paused", "smtp-sink {flag} RCPT: {issue}");
+        assert_eq!(
+            issue["state"], "paused",
+            "smtp-sink {flag} {command}: {issue}"
+        );
         let reason = issue["state_reason"].as_str().unwrap();
         assert!(
             reason.contains(reply) && reason.contains("herald issue resume"),
@@ -233,6 +240,8 @@ fn idle_and_slow_header_http_clients_neither_stop_the_sending_nor_hold_their_soc
         &[
             ("http.max_connections", "32"),
             ("http.header_timeout_seconds", "1"),
+            // Far longer than the test: only the header timeout can close the slow client.
+            ("http.connection_seconds", "600"),
             ("smtp.connections", "4"),
         ],
     );
@@ -290,7 +299,7 @@ fn idle_and_slow_header_http_clients_neither_stop_the_sending_nor_hold_their_soc
                     || e.kind() == std::io::ErrorKind::TimedOut => {}
             Err(_) => break true,
         }
-        if started.elapsed() > Duration::from_secs(30) {
+        if started.elapsed() > Duration::from_secs(5) {
             break false;
         }
     };
