@@ -145,8 +145,10 @@ impl Session {
                         connection,
                         *pipelining,
                         smtputf8,
-                        *timeout,
-                        *data_timeout,
+                        transaction::Timeouts {
+                            command: *timeout,
+                            data: *data_timeout,
+                        },
                         &from.envelope,
                         &to.envelope,
                         message,

@@ -40,6 +40,13 @@ pub async fn offers_pipelining(
         .any(|line| line.trim().eq_ignore_ascii_case("PIPELINING")))
 }
 
+/// How long each step may take: a command's reply, and the body with the reply to its final dot.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub command: Duration,
+    pub data: Duration,
+}
+
 /// How a failed transaction left the session.
 pub struct Failed {
     pub failure: SendFailure,
@@ -90,12 +97,15 @@ pub async fn send(
     connection: &mut AsyncSmtpConnection,
     pipelining: bool,
     smtputf8: bool,
-    limit: Duration,
-    data_limit: Duration,
+    timeouts: Timeouts,
     from: &lettre::Address,
     to: &lettre::Address,
     message: &str,
 ) -> Result<SmtpReply, Failed> {
+    let Timeouts {
+        command: limit,
+        data: data_limit,
+    } = timeouts;
     let mail = Mail::new(Some(from.clone()), mail_parameters(smtputf8, message)).to_string();
     let rcpt = Rcpt::new(to.clone(), vec![]).to_string();
     let data = Data.to_string();
