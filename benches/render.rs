@@ -103,6 +103,7 @@ fn main() {
         "news.example.com",
         "https://news.example.com",
         "bounces@news.example.com",
+        "0123456789ab",
     )
     .unwrap();
     let tokens = Tokens::new(b"bench key bench key bench key 32");

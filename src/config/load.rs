@@ -310,7 +310,8 @@ impl Reader {
                 &[("true", true), ("false", false)],
             ),
         };
-        let sending = SendingConfig {
+        let bounce_given = self.values.contains_key("sending.bounce_address");
+        let mut sending = SendingConfig {
             batch_size: self.int(
                 "sending.batch_size",
                 d.sending.batch_size as u64,
@@ -352,6 +353,11 @@ impl Reader {
                 Ok(a)
             }),
         };
+        // Without its own key, the bounce address is `bounces@<sending.domain>`.
+        if !bounce_given && let Ok(a) = EmailAddress::parse(&format!("bounces@{}", sending.domain))
+        {
+            sending.bounce_address = a;
+        }
         let http = HttpConfig {
             listen: self.get("http.listen", d.http.listen, |v| {
                 let s = as_string(v)?;
@@ -563,6 +569,22 @@ impl Reader {
 
     /// Problems and warnings that involve more than one key.
     fn cross_checks(&mut self, c: &Config) {
+        // Mail from `herald.localhost` cannot be DKIM-aligned, bounced to or trusted by anyone.
+        let placeholder = |d: &str| d == "herald.localhost" || d.ends_with(".localhost");
+        if c.smtp.transport == TransportKind::Smtp {
+            if placeholder(&c.sending.domain) {
+                self.problems.push(format!(
+                    "`sending.domain` is still `{}` while `smtp.transport` is `smtp`: set the domain you send from",
+                    c.sending.domain
+                ));
+            }
+            if placeholder(c.sending.bounce_address.domain()) {
+                self.problems.push(format!(
+                    "`sending.bounce_address` is still `{}` while `smtp.transport` is `smtp`: set an address bounces can reach",
+                    c.sending.bounce_address
+                ));
+            }
+        }
         if c.smtp.username.is_some() != c.smtp.password.is_some() {
             self.problems
                 .push("`smtp.username` and `smtp.password` must be set together".into());

@@ -38,6 +38,11 @@ pub struct Dispatcher {
     shared: Arc<Shared>,
     jobs: Option<mpsc::Sender<Job>>,
     templates: HashMap<IssueId, Arc<MessageTemplate>>,
+    /// In every Message-ID: derived from the token key and the database file's canonical path, so a
+    /// reset database (a new key) or a staging copy (another file) never repeats the Message-IDs of
+    /// mail already sent, which Gmail would silently drop; stable for one database, so a copy sent
+    /// twice after a crash carries the same Message-ID as the first.
+    id_tag: String,
 }
 
 /// What one round of dispatching did.
@@ -99,11 +104,15 @@ impl Dispatcher {
             tracker.spawn(worker::run(shared.clone(), rx.clone(), n));
         }
         tracing::info!(transport = %shared.connector.describe(), workers, "sender started");
+        let database = shared.config.database_path();
+        let database = std::fs::canonicalize(&database).unwrap_or(database);
+        let id_tag = shared.tokens.tag_for(database.to_string_lossy().as_bytes());
         Self {
             store,
             shared,
             jobs: Some(tx),
             templates: HashMap::new(),
+            id_tag,
         }
     }
 
@@ -247,6 +256,7 @@ impl Dispatcher {
             &c.sending.domain,
             &c.http.public_url,
             c.sending.bounce_address.as_str(),
+            &self.id_tag,
         ) {
             Ok(t) => {
                 let t = Arc::new(t);

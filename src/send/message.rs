@@ -79,6 +79,8 @@ pub struct MessageTemplate {
     text: EncodedBody,
     html: EncodedBody,
     domain: String,
+    /// Makes Message-IDs unique across installations and database copies (see `Dispatcher`).
+    id_tag: String,
     public_url: String,
     bounce_local: String,
     text_part_head: String,
@@ -95,6 +97,7 @@ impl MessageTemplate {
         domain: &str,
         public_url: &str,
         bounce_address: &str,
+        id_tag: &str,
     ) -> Result<Self, CompileError> {
         let html = PersonalTemplate::compile(&issue.html_template)?;
         let text = PersonalTemplate::compile(&issue.text_template)?;
@@ -118,6 +121,14 @@ impl MessageTemplate {
         ));
         h.push_str("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
         h.push_str("Precedence: bulk\r\n");
+        // Automatic mail: fewer out-of-office replies (RFC 3834; Exchange's own header).
+        h.push_str("Auto-Submitted: auto-generated\r\n");
+        h.push_str("X-Auto-Response-Suppress: OOF, AutoReply\r\n");
+        // Gmail Postmaster Tools groups feedback by these fields: issue, list, sender.
+        h.push_str(&format!(
+            "Feedback-ID: {}:{}:{}\r\n",
+            issue.id, list.slug, domain
+        ));
         h.push_str(&format!(
             "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n"
         ));
@@ -142,6 +153,7 @@ impl MessageTemplate {
             text,
             html,
             domain: domain.to_owned(),
+            id_tag: id_tag.to_owned(),
             public_url: public_url.to_owned(),
             bounce_local: format!("{local}+{{}}@{bounce_domain}"),
         })
@@ -185,9 +197,9 @@ impl MessageTemplate {
         }
         let _ = write!(
             out,
-            "Date: {date}\r\nMessage-ID: <herald.{}.{}@{}>\r\nList-Unsubscribe: <{unsubscribe_url}>\r\n\r\n\
+            "Date: {date}\r\nMessage-ID: <herald.{}.{}.{}@{}>\r\nList-Unsubscribe: <{unsubscribe_url}>\r\n\r\n\
              This is a multi-part message in MIME format.\r\n\r\n",
-            self.issue_id, delivery.id, self.domain
+            self.issue_id, delivery.id, self.id_tag, self.domain
         );
         out.extend_from_slice(self.text_part_head.as_bytes());
         self.text.write(&recipient, &mut out);

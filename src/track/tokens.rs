@@ -74,6 +74,18 @@ impl Tokens {
         Self::token(id, &self.mac(id)[purpose.range()])
     }
 
+    /// A short hex tag derived from the key and `label`: stable for one installation, different
+    /// for another (whose key differs) or another database file (a different label).
+    pub fn tag_for(&self, label: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(b"herald-tag-v1");
+        mac.update(label);
+        mac.finalize().into_bytes()[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// Both tokens of `delivery`, from one HMAC.
     pub fn sign_pair(&self, delivery: DeliveryId) -> TokenPair {
         let id = delivery.0 as u64;

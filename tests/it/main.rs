@@ -12,6 +12,7 @@ mod delivery_smtp_sink;
 mod fixture_smtp;
 mod hardening;
 mod helpers;
+mod hygiene;
 mod idn;
 mod import_csv;
 mod pause_resume;

@@ -1,0 +1,105 @@
+//! Message hygiene (issue 8, first part): what a mailbox provider reads in herald's headers, and
+//! defaults that must not reach a real relay.
+
+use crate::helpers::*;
+
+#[test]
+fn messages_carry_auto_submitted_feedback_id_and_an_installation_unique_message_id() {
+    let sink = SmtpSink::start(&[]);
+    let first = TestApp::new(Smtp::Port(sink.port), &[]);
+    first.list_with_subscribers(1);
+    first.queue_issue(&[]);
+    first.serve_until_idle();
+    // A second database (a reset, or a staging copy) sending the same issue and delivery numbers.
+    let second = TestApp::new(Smtp::Port(sink.port), &[]);
+    second.list_with_subscribers(1);
+    second.queue_issue(&[]);
+    second.serve_until_idle();
+
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2);
+    let mut ids = Vec::new();
+    for m in &messages {
+        let parsed = m.parsed();
+        let header = |name: &str| parsed.header_raw(name).map(|v| v.trim().to_owned());
+        assert_eq!(header("Auto-Submitted").as_deref(), Some("auto-generated"));
+        assert_eq!(
+            header("X-Auto-Response-Suppress").as_deref(),
+            Some("OOF, AutoReply")
+        );
+        assert_eq!(
+            header("Feedback-ID").as_deref(),
+            Some("1:weekly:news.example.com")
+        );
+        let id = header("Message-ID").unwrap();
+        assert!(
+            id.starts_with("<herald.1.1.") && id.ends_with("@news.example.com>"),
+            "{id}"
+        );
+        ids.push(id);
+    }
+    assert_ne!(ids[0], ids[1], "two databases never repeat a Message-ID");
+}
+
+#[test]
+fn sending_over_smtp_from_the_placeholder_domain_is_refused_by_check_config_and_serve() {
+    let app = TestApp::new(Smtp::Port(free_port()), &[]);
+    let placeholder = [
+        ("HERALD_SENDING__DOMAIN", "herald.localhost"),
+        ("HERALD_SENDING__BOUNCE_ADDRESS", "bounces@herald.localhost"),
+    ];
+    let out = app
+        .command(&["check-config"])
+        .envs(placeholder)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("sending.domain") && stdout.contains("sending.bounce_address"),
+        "{stdout}"
+    );
+    let serve = app
+        .command(&["serve", "--until-idle"])
+        .envs(placeholder)
+        .output()
+        .unwrap();
+    assert!(!serve.status.success());
+    // The outbox may keep the defaults.
+    let outbox = TestApp::new(Smtp::Outbox, &[]);
+    let ok = outbox
+        .command(&["check-config"])
+        .envs(placeholder)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+}
+
+#[test]
+fn the_bounce_address_follows_the_sending_domain_when_only_the_domain_is_set() {
+    let sink = SmtpSink::start(&[]);
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[("sending.domain", "\"mail.example.org\"")],
+    );
+    let config = std::fs::read_to_string(&app.config)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("bounce_address"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&app.config, config).unwrap();
+    app.list_with_subscribers(1);
+    app.queue_issue(&[]);
+    app.serve_until_idle();
+    let m = &sink.messages()[0];
+    assert!(
+        m.mail_from.starts_with("bounces+") && m.mail_from.ends_with("@mail.example.org"),
+        "{}",
+        m.mail_from
+    );
+}
