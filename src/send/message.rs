@@ -197,9 +197,15 @@ impl MessageTemplate {
         }
         let _ = write!(
             out,
-            "Date: {date}\r\nMessage-ID: <herald.{}.{}.{}@{}>\r\nList-Unsubscribe: <{unsubscribe_url}>\r\n\r\n\
+            "Date: {date}\r\nMessage-ID: <herald.{}.{}.{}@{}>\r\nList-Unsubscribe: <{unsubscribe_url}>,\r\n <mailto:{}>\r\n\r\n\
              This is a multi-part message in MIME format.\r\n\r\n",
-            self.issue_id, delivery.id, self.id_tag, self.domain
+            self.issue_id,
+            delivery.id,
+            self.id_tag,
+            self.domain,
+            // The bounce address with the unsubscribe token: mail to it reaches the same intake as
+            // bounces, which unsubscribes the reader once the token verifies.
+            self.envelope_sender(&pair.unsubscribe)
         );
         out.extend_from_slice(self.text_part_head.as_bytes());
         self.text.write(&recipient, &mut out);

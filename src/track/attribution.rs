@@ -62,6 +62,22 @@ fn from_verp_with(
     tokens_after(&address, "+", true).find_map(|t| verify(Purpose::Bounce, t))
 }
 
+/// The delivery whose reader asks to unsubscribe by mail: a message sent to the bounce address with
+/// that delivery's unsubscribe token (`bounces+UTOKEN@domain`, the `mailto:` of List-Unsubscribe).
+pub fn unsubscribe_request(
+    tokens: &Tokens,
+    report: &Report,
+    envelope_recipient: Option<&str>,
+) -> Option<DeliveryId> {
+    envelope_recipient
+        .into_iter()
+        .chain(report.delivered_to.iter().map(String::as_str))
+        .find_map(|address| {
+            let address = address.to_ascii_lowercase();
+            tokens_after(&address, "+", true).find_map(|t| tokens.verify(Purpose::Unsubscribe, t))
+        })
+}
+
 /// Finds the delivery `report` is about. `envelope_recipient` is what the MTA passed, if anything.
 pub fn attribute(
     tokens: &Tokens,

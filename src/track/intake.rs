@@ -9,7 +9,7 @@
 //! retried, or a crash came between the commit and the removal) is recognised by its SHA-256 and
 //! changes nothing the second time.
 
-use super::{Attribution, Tokens, attribute};
+use super::{Attribution, Tokens, attribute, unsubscribe_request};
 use crate::{
     bounce::report::{self, RecipientReport, Report},
     domain::{BounceClass, BounceKind, BouncePolicy, BounceReason, BounceSource, DeliveryId, mask},
@@ -38,6 +38,8 @@ pub struct IngestOutcome {
     pub events: Vec<RecordedBounce>,
     /// The same report was recorded before.
     pub duplicate: bool,
+    /// A reader's unsubscribe request by mail (List-Unsubscribe `mailto:`), carried out.
+    pub unsubscribed: bool,
 }
 
 impl BounceIntake {
@@ -80,10 +82,25 @@ impl BounceIntake {
         envelope_recipient: Option<&str>,
     ) -> PreparedReport {
         let report = parse_guarded(raw);
+        if let Some(delivery) = unsubscribe_request(&self.tokens, &report, envelope_recipient) {
+            return PreparedReport {
+                kind: BounceKind::Other,
+                attribution: Some(Attribution {
+                    delivery,
+                    found_in: "unsubscribe_mailto",
+                }),
+                unsubscribe: Some(delivery),
+                report: NewReport {
+                    events: vec![],
+                    claimed: None,
+                },
+            };
+        }
         let attribution = attribute(&self.tokens, &report, envelope_recipient);
         PreparedReport {
             kind: report.kind,
             attribution,
+            unsubscribe: None,
             report: NewReport {
                 events: events_of(&report, raw, source, self.keep_raw),
                 claimed: attribution.map(|a| (a.delivery, a.found_in)),
@@ -97,6 +114,18 @@ impl BounceIntake {
         prepared: &[PreparedReport],
         now: DateTime<Utc>,
     ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let mut unsubscribed = std::collections::HashSet::new();
+        for delivery in prepared.iter().filter_map(|p| p.unsubscribe) {
+            match self.store.unsubscribe_by_delivery(delivery, now).await {
+                Ok(changed) => {
+                    tracing::info!(delivery_id = delivery.0, changed, "unsubscribed by mail");
+                    unsubscribed.insert(delivery);
+                }
+                // A genuine token for a delivery that no longer exists: nothing to do.
+                Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let reports: Vec<NewReport> = prepared.iter().map(|p| p.report.clone()).collect();
         let recorded = self
             .store
@@ -126,6 +155,7 @@ impl BounceIntake {
                     delivery: p.attribution.map(|a| a.delivery),
                     found_in: p.attribution.map(|a| a.found_in),
                     duplicate: !recorded.is_empty() && recorded.iter().all(|r| r.effect.is_none()),
+                    unsubscribed: p.unsubscribe.is_some_and(|d| unsubscribed.contains(&d)),
                     events: recorded,
                 }
             })
@@ -138,6 +168,8 @@ impl BounceIntake {
 pub struct PreparedReport {
     pub kind: BounceKind,
     pub attribution: Option<Attribution>,
+    /// Not a report: a reader's unsubscribe request by mail.
+    unsubscribe: Option<DeliveryId>,
     report: NewReport,
 }
 

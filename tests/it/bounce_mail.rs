@@ -27,7 +27,7 @@ impl Sent {
             verp: header(message, "Return-Path")
                 .trim_matches(['<', '>'])
                 .to_owned(),
-            list_unsubscribe: header(message, "List-Unsubscribe").to_owned(),
+            list_unsubscribe: format!("<{}>", crate::helpers::unsubscribe_link(message)),
             to: header(message, "To").to_owned(),
             message_id: header(message, "Message-ID").to_owned(),
             subject: header(message, "Subject").to_owned(),

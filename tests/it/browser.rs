@@ -151,11 +151,7 @@ fn delivered_issue(app: &TestApp) -> String {
 fn the_unsubscribe_page_asks_then_its_button_unsubscribes_in_chromium() {
     let app = TestApp::new(Smtp::Outbox, &[]);
     let message = delivered_issue(&app);
-    let url = message
-        .lines()
-        .find_map(|l| l.strip_prefix("List-Unsubscribe: <"))
-        .map(|l| l.trim_end_matches('>').to_owned())
-        .unwrap();
+    let url = unsubscribe_link(&message);
     let mut server = app.spawn_serve();
     wait_http(app.http_port);
     let browser = Browser::start(390, 844);

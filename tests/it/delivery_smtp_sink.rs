@@ -60,17 +60,22 @@ fn every_active_subscriber_gets_one_personalised_message_and_a_second_run_sends_
             parsed.header_raw("List-Unsubscribe-Post").map(str::trim),
             Some("List-Unsubscribe=One-Click")
         );
+        // Unfolded: the header is folded before the mailto: to stay within 78 characters.
         let unsubscribe = parsed
             .header_raw("List-Unsubscribe")
             .unwrap()
-            .trim()
-            .to_owned();
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         let prefix = format!("<http://127.0.0.1:{}/u/", app.http_port);
+        // The https link first (the one-click one), then a mailto: to the bounce address.
         assert!(
-            unsubscribe.starts_with(&prefix) && unsubscribe.ends_with('>'),
+            unsubscribe.starts_with(&prefix)
+                && unsubscribe.contains(">, <mailto:bounces+")
+                && unsubscribe.ends_with("@news.example.com>"),
             "{unsubscribe}"
         );
-        let url = unsubscribe.trim_matches(['<', '>']).to_owned();
+        let url = first_bracketed(&unsubscribe);
         assert!(
             tokens.insert(url.clone()),
             "unsubscribe token repeated: {url}"

@@ -322,13 +322,7 @@ fn an_unsubscribe_token_works_only_in_the_spelling_herald_wrote() {
     app.queue_issue(&[]);
     app.serve_until_idle();
     let message = app.outbox().pop().unwrap();
-    let url = message
-        .lines()
-        .find_map(|l| l.strip_prefix("List-Unsubscribe: "))
-        .unwrap()
-        .trim()
-        .trim_matches(['<', '>'])
-        .to_owned();
+    let url = unsubscribe_link(&message);
     let (base, token) = url.rsplit_once('/').unwrap();
     let mut server = app.spawn_serve();
     wait_http(app.http_port);

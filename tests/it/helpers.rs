@@ -289,6 +289,23 @@ Read [the full analysis](https://news.example.com/a/42) on our site.
 **Subscribe** if a friend forwarded this to you.
 "#;
 
+/// What stands between the first `<` and the `>` after it.
+pub fn first_bracketed(value: &str) -> String {
+    let start = value.find('<').expect("a <…> in the header") + 1;
+    let end = start + value[start..].find('>').expect("a closing >");
+    value[start..end].to_owned()
+}
+
+/// The https unsubscribe URL of a message as written to the outbox (the first URI of its
+/// List-Unsubscribe header; the second, on a folded line, is the `mailto:`).
+pub fn unsubscribe_link(message: &str) -> String {
+    let line = message
+        .lines()
+        .find_map(|l| l.strip_prefix("List-Unsubscribe: "))
+        .expect("List-Unsubscribe header");
+    first_bracketed(line)
+}
+
 pub fn count(issue: &Value, state: &str) -> i64 {
     issue["deliveries"][state]
         .as_i64()
@@ -400,14 +417,14 @@ impl SinkMessage {
         }
     }
 
-    /// The URL in the List-Unsubscribe header.
+    /// The https URL in the List-Unsubscribe header.
     pub fn unsubscribe_url(&self) -> String {
         let header = self
             .parsed()
             .header_raw("List-Unsubscribe")
             .expect("List-Unsubscribe header")
             .to_owned();
-        header.trim().trim_matches(['<', '>']).to_owned()
+        first_bracketed(&header)
     }
 
     pub fn parsed(&self) -> mail_parser::Message<'_> {

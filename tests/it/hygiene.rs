@@ -103,3 +103,65 @@ fn the_bounce_address_follows_the_sending_domain_when_only_the_domain_is_set() {
         m.mail_from
     );
 }
+
+#[test]
+fn mail_to_the_list_unsubscribe_mailto_unsubscribes_exactly_that_reader() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    app.list_with_subscribers(2);
+    app.queue_issue(&[]);
+    app.serve_until_idle();
+    let message = app
+        .outbox()
+        .into_iter()
+        .find(|m| m.contains("<reader1@example.com>"))
+        .unwrap();
+    let header_start = message.find("List-Unsubscribe: ").unwrap();
+    let mailto = message[header_start..]
+        .split("<mailto:")
+        .nth(1)
+        .and_then(|rest| rest.split('>').next())
+        .unwrap()
+        .to_owned();
+    let request = |to: &str| {
+        format!(
+            "From: reader1@example.com\nTo: {to}\nSubject: unsubscribe\n\nPlease take me off.\n"
+        )
+    };
+    let ingest = |recipient: &str| {
+        let mut child = app
+            .command(&["bounce", "ingest", "--json", "--recipient", recipient])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(request(recipient).as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+
+    // A forged token unsubscribes nobody.
+    let forged = mailto.replacen('+', "+a", 1);
+    assert_eq!(ingest(&forged)["unsubscribed"], false);
+    assert_eq!(
+        app.subscriber_status("weekly", "reader1@example.com"),
+        "active"
+    );
+
+    let done = ingest(&mailto);
+    assert_eq!(done["unsubscribed"], true, "{done}");
+    assert_eq!(
+        app.subscriber_status("weekly", "reader1@example.com"),
+        "unsubscribed"
+    );
+    assert_eq!(
+        app.subscriber_status("weekly", "reader0@example.com"),
+        "active"
+    );
+}

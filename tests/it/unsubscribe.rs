@@ -4,14 +4,7 @@ use crate::helpers::*;
 use std::time::Duration;
 
 fn unsubscribe_url(message: &str) -> String {
-    let line = message
-        .lines()
-        .find(|l| l.starts_with("List-Unsubscribe: "))
-        .expect("List-Unsubscribe header");
-    line.trim_start_matches("List-Unsubscribe: ")
-        .trim()
-        .trim_matches(['<', '>'])
-        .to_owned()
+    unsubscribe_link(message)
 }
 
 #[test]
