@@ -165,3 +165,54 @@ fn mail_to_the_list_unsubscribe_mailto_unsubscribes_exactly_that_reader() {
         "active"
     );
 }
+
+#[test]
+fn pythons_email_parser_finds_no_defect_in_messages_with_non_ascii_names_and_subjects() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    app.ok(&[
+        "list",
+        "create",
+        "weekly",
+        "--name",
+        "Weekly — Straße",
+        "--from",
+        "Jürgen Müller <news@example.com>",
+    ]);
+    let csv = app.write(
+        "s.csv",
+        "email,name\nana@example.com,Ána Ñúñez\nbob@example.com,\"Bob \"\"Quoted\"\" Smith\"\n",
+    );
+    app.ok(&["subscriber", "import", "weekly", csv.to_str().unwrap()]);
+    app.queue_issue(&[
+        "--subject",
+        "Überraschung: a long subject that goes well beyond seventy-eight characters",
+    ]);
+    app.serve_until_idle();
+    let script = r#"
+import email, email.policy, glob, sys
+bad = []
+for f in sorted(glob.glob(sys.argv[1] + '/*.eml')):
+    m = email.message_from_bytes(open(f, 'rb').read(), policy=email.policy.default)
+    bad += [(f, p.get_content_type(), str(d)) for p in m.walk() for d in p.defects]
+    print(m['Subject'], '|', m['From'], '|', m['To'])
+print('DEFECTS', bad)
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(app.path("outbox"))
+        .output()
+        .expect("python3 (Debian's or the machine's) runs this independent check");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("DEFECTS []"), "{stdout}");
+    assert!(stdout.contains("Überraschung: a long subject"), "{stdout}");
+    assert!(
+        stdout.contains("Jürgen Müller <news@example.com>"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Ána Ñúñez <ana@example.com>"), "{stdout}");
+}
