@@ -6,7 +6,10 @@
 //! changes nothing. Which subscriber and delivery states may move is decided by
 //! [`BouncePolicy::decide`] and bound from the domain enums' tables of moves, not written here.
 
-use super::{Store, StoreError};
+use super::{
+    Store, StoreError,
+    sqlite::{pause_sending_issue, placeholders},
+};
 use crate::{
     clock::{from_millis, to_millis},
     domain::{
@@ -88,11 +91,6 @@ pub struct BounceFilter {
     pub issue: Option<IssueId>,
     pub unmatched: bool,
     pub limit: Option<u32>,
-}
-
-/// `?, ?, …` for `n` values.
-fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(", ")
 }
 
 impl Store {
@@ -572,17 +570,8 @@ async fn pause_if_blocked(
          `herald issue resume {issue}` to continue",
         e.reason
     );
-    debug_assert!(IssueState::Sending.can_move_to(IssueState::Paused));
-    let moved =
-        sqlx::query("UPDATE issues SET state = ?, state_reason = ? WHERE id = ? AND state = ?")
-            .bind(IssueState::Paused.as_str())
-            .bind(&reason)
-            .bind(issue.0)
-            .bind(IssueState::Sending.as_str())
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-    Ok((moved == 1).then_some(issue))
+    let moved = pause_sending_issue(conn, issue, &reason).await?;
+    Ok(moved.then_some(issue))
 }
 
 #[cfg(test)]

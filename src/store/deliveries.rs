@@ -6,7 +6,9 @@
 //! to `pending` by [`Store::recover_interrupted`] when the daemon starts.
 
 use super::{
-    NewBounce, RecordedBounce, Store, StoreError, bounces::apply_smtp_bounce,
+    NewBounce, RecordedBounce, Store, StoreError,
+    bounces::apply_smtp_bounce,
+    sqlite::{pause_sending_issue, placeholders},
     subscribers::parse_attributes,
 };
 use crate::{
@@ -133,14 +135,7 @@ async fn refund_run(
     refunded_here: &std::collections::HashSet<i64>,
     at: i64,
 ) -> Result<(), StoreError> {
-    debug_assert!(IssueState::Sending.can_move_to(IssueState::Paused));
-    sqlx::query("UPDATE issues SET state = ?, state_reason = ? WHERE id = ? AND state = ?")
-        .bind(IssueState::Paused.as_str())
-        .bind(&refund.reason)
-        .bind(refund.issue.0)
-        .bind(IssueState::Sending.as_str())
-        .execute(&mut *conn)
-        .await?;
+    pause_sending_issue(conn, refund.issue, &refund.reason).await?;
     let earlier: Vec<i64> = refund
         .deliveries
         .iter()
@@ -161,7 +156,7 @@ async fn refund_run(
                 updated_at = ?
          WHERE id IN (SELECT value FROM json_each(?)) AND issue_id = ? AND state IN ({})
            AND (SELECT state FROM issues WHERE id = ?) IN (?, ?)",
-        vec!["?"; refundable.len()].join(", ")
+        placeholders(refundable.len())
     );
     let mut q = sqlx::query(&sql)
         .bind(DeliveryState::Pending.as_str())

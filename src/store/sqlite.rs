@@ -68,6 +68,32 @@ pub fn warn_if_readable_by_others(path: &Path) {
     }
 }
 
+/// `?, ?, …` for `n` values.
+pub(super) fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// Pauses `issue` with `reason` if it is sending (the circuit breaker, a burst of blocks), inside
+/// the caller's transaction. True when it moved.
+pub(super) async fn pause_sending_issue(
+    conn: &mut sqlx::SqliteConnection,
+    issue: crate::domain::IssueId,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    use crate::domain::IssueState;
+    debug_assert!(IssueState::Sending.can_move_to(IssueState::Paused));
+    let moved =
+        sqlx::query("UPDATE issues SET state = ?, state_reason = ? WHERE id = ? AND state = ?")
+            .bind(IssueState::Paused.as_str())
+            .bind(reason)
+            .bind(issue.0)
+            .bind(IssueState::Sending.as_str())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    Ok(moved == 1)
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
