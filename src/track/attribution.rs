@@ -48,18 +48,26 @@ fn tokens_after<'a>(
     })
 }
 
-/// The delivery a VERP address (`local+TOKEN@domain`) names, if its token verifies.
-pub fn from_verp(tokens: &Tokens, address: &str) -> Option<DeliveryId> {
-    from_verp_with(&|p, t| tokens.verify(p, t), address)
-}
-
+/// The delivery a VERP-style address (`local+TOKEN@domain`) names, if its token verifies for
+/// `purpose`. MTAs may fold the case of a local part; herald writes tokens in lower case.
 fn from_verp_with(
     verify: &dyn Fn(Purpose, &str) -> Option<DeliveryId>,
+    purpose: Purpose,
     address: &str,
 ) -> Option<DeliveryId> {
-    // MTAs may fold the case of an address's local part; herald writes tokens in lower case.
     let address = address.to_ascii_lowercase();
-    tokens_after(&address, "+", true).find_map(|t| verify(Purpose::Bounce, t))
+    tokens_after(&address, "+", true).find_map(|t| verify(purpose, t))
+}
+
+/// Where the report itself was delivered: the envelope recipient the MTA passed, then the report's
+/// Delivered-To, X-Original-To and To.
+fn envelope<'a>(
+    report: &'a Report,
+    envelope_recipient: Option<&'a str>,
+) -> impl Iterator<Item = &'a str> {
+    envelope_recipient
+        .into_iter()
+        .chain(report.delivered_to.iter().map(String::as_str))
 }
 
 /// The delivery whose reader asks to unsubscribe by mail: a message sent to the bounce address with
@@ -69,13 +77,9 @@ pub fn unsubscribe_request(
     report: &Report,
     envelope_recipient: Option<&str>,
 ) -> Option<DeliveryId> {
-    envelope_recipient
-        .into_iter()
-        .chain(report.delivered_to.iter().map(String::as_str))
-        .find_map(|address| {
-            let address = address.to_ascii_lowercase();
-            tokens_after(&address, "+", true).find_map(|t| tokens.verify(Purpose::Unsubscribe, t))
-        })
+    let verify = |p: Purpose, t: &str| tokens.verify(p, t);
+    envelope(report, envelope_recipient)
+        .find_map(|address| from_verp_with(&verify, Purpose::Unsubscribe, address))
 }
 
 /// Finds the delivery `report` is about. `envelope_recipient` is what the MTA passed, if anything.
@@ -95,17 +99,14 @@ pub fn attribute_with(
     envelope_recipient: Option<&str>,
 ) -> Option<Attribution> {
     let found = |delivery, found_in| Some(Attribution { delivery, found_in });
-    let envelope = envelope_recipient
-        .into_iter()
-        .chain(report.delivered_to.iter().map(String::as_str));
-    for address in envelope {
-        if let Some(d) = from_verp_with(verify, address) {
+    for address in envelope(report, envelope_recipient) {
+        if let Some(d) = from_verp_with(verify, Purpose::Bounce, address) {
             return found(d, "verp");
         }
     }
     for (name, value) in &report.returned_headers {
         if name.eq_ignore_ascii_case("return-path")
-            && let Some(d) = from_verp_with(verify, value)
+            && let Some(d) = from_verp_with(verify, Purpose::Bounce, value)
         {
             return found(d, "return_path");
         }

@@ -8,7 +8,7 @@ mod intake;
 mod recorder;
 mod tokens;
 
-pub use attribution::{Attribution, attribute, attribute_with, from_verp, unsubscribe_request};
+pub use attribution::{Attribution, attribute, attribute_with, unsubscribe_request};
 pub use breaker::{Breaker, Trip};
 pub use intake::{BounceIntake, IngestOutcome, PreparedReport, deflate, inflate, parse_guarded};
 pub use recorder::{Recorder, RecorderError};
