@@ -8,10 +8,11 @@
 //! `BODY.PEEK[]`, so a message that could not be recorded is not even marked seen. Servers with a
 //! namespace prefix want the folders configured with it (`INBOX.herald-processed`).
 
+use super::mailbox::{Folders, Next, PollReport};
 use crate::{
     clock::SharedClock,
-    config::{AfterProcessing, ImapConfig, TlsMode},
-    domain::{BounceKind, BounceSource, mask_all},
+    config::{ImapConfig, TlsMode},
+    domain::{BounceSource, mask_all},
     track::BounceIntake,
 };
 use futures_util::TryStreamExt;
@@ -37,14 +38,6 @@ pub struct ImapIntake {
     pub timeout: Duration,
     pub intake: BounceIntake,
     pub clock: SharedClock,
-}
-
-/// What one poll did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct PollReport {
-    pub recorded: usize,
-    pub unparsed: usize,
-    pub kept: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,8 +130,13 @@ impl ImapIntake {
         uids.sort_unstable();
         uids.truncate(BATCH);
         let mut report = PollReport::default();
+        let folders = Folders {
+            after: c.after,
+            processed: &c.processed_folder,
+            unparsed: &c.unparsed_folder,
+        };
         // What to do with each recorded message, done only once the records are on disk.
-        let mut done: Vec<(u32, Option<&str>)> = Vec::new();
+        let mut done: Vec<(u32, Next)> = Vec::new();
         for uid in uids {
             let raw = {
                 let mut fetches = session.uid_fetch(uid.to_string(), "BODY.PEEK[]").await?;
@@ -151,29 +149,13 @@ impl ImapIntake {
                 raw
             };
             let Some(raw) = raw else { continue };
-            match self
+            let handed_in = self
                 .intake
                 .ingest(&raw, BounceSource::Imap, None, self.clock.now())
-                .await
-            {
-                Ok(o) if o.kind == BounceKind::Other && o.delivery.is_none() => {
-                    report.unparsed += 1;
-                    tracing::warn!(uid, folder = %c.unparsed_folder, "not a bounce report: moved aside");
-                    done.push((uid, Some(c.unparsed_folder.as_str())));
-                }
-                Ok(_) => {
-                    report.recorded += 1;
-                    let target = match c.after {
-                        AfterProcessing::Move => Some(c.processed_folder.as_str()),
-                        AfterProcessing::Delete => None,
-                    };
-                    done.push((uid, target));
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot record bounces now; the mailbox messages stay for the next poll");
-                    report.kept += 1;
-                    break;
-                }
+                .await;
+            match report.settle(handed_in, folders, &format!("uid {uid}")) {
+                Next::Stop => break,
+                next => done.push((uid, next)),
             }
         }
         if done.is_empty() {
@@ -185,8 +167,8 @@ impl ImapIntake {
         }
         let mut to_delete = Vec::new();
         let mut folders_made: Vec<&str> = Vec::new();
-        for (uid, target) in done {
-            let Some(folder) = target else {
+        for (uid, next) in done {
+            let Next::MoveTo(folder) = next else {
                 to_delete.push(uid);
                 continue;
             };

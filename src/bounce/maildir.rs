@@ -6,11 +6,9 @@
 //! aside to `.herald-unparsed` (kept for the operator, never retried in a loop). When the database
 //! cannot be written, the round stops and the message stays for the next poll.
 
+use super::mailbox::{Folders, Next, PollReport};
 use crate::{
-    clock::SharedClock,
-    config::AfterProcessing,
-    domain::{BounceKind, BounceSource},
-    ops::bounces::read_report,
+    clock::SharedClock, config::AfterProcessing, domain::BounceSource, ops::bounces::read_report,
     track::BounceIntake,
 };
 use std::{
@@ -22,15 +20,6 @@ use tokio_util::sync::CancellationToken;
 /// Maildir++ folders herald moves messages into.
 pub const PROCESSED: &str = ".herald-processed";
 pub const UNPARSED: &str = ".herald-unparsed";
-
-/// What one poll did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct PollReport {
-    pub recorded: usize,
-    pub unparsed: usize,
-    /// Left in place because the database could not be written.
-    pub kept: usize,
-}
 
 pub struct MaildirIntake {
     pub dir: PathBuf,
@@ -86,8 +75,13 @@ impl MaildirIntake {
         }
         files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
         let mut report = PollReport::default();
+        let folders = Folders {
+            after: self.after,
+            processed: PROCESSED,
+            unparsed: UNPARSED,
+        };
         // What to do with each recorded message, done only once the records are on disk.
-        let mut done: Vec<(PathBuf, Option<&str>)> = Vec::new();
+        let mut done: Vec<(PathBuf, Next)> = Vec::new();
         for path in files {
             let raw = match std::fs::File::open(&path).and_then(|f| read_report(f, self.max_bytes))
             {
@@ -98,29 +92,13 @@ impl MaildirIntake {
                     continue;
                 }
             };
-            match self
+            let handed_in = self
                 .intake
                 .ingest(&raw, BounceSource::Maildir, None, self.clock.now())
-                .await
-            {
-                Ok(outcome) if outcome.kind == BounceKind::Other && outcome.delivery.is_none() => {
-                    report.unparsed += 1;
-                    tracing::warn!(file = %path.display(), "not a bounce report: moved aside to {UNPARSED}");
-                    done.push((path, Some(UNPARSED)));
-                }
-                Ok(_) => {
-                    report.recorded += 1;
-                    let target = match self.after {
-                        AfterProcessing::Delete => None,
-                        AfterProcessing::Move => Some(PROCESSED),
-                    };
-                    done.push((path, target));
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot record bounces now; the Maildir messages stay for the next poll");
-                    report.kept += 1;
-                    break;
-                }
+                .await;
+            match report.settle(handed_in, folders, &path.display().to_string()) {
+                Next::Stop => break,
+                next => done.push((path, next)),
             }
         }
         if done.is_empty() {
@@ -130,10 +108,12 @@ impl MaildirIntake {
             tracing::warn!(error = %e, "cannot sync the database; the Maildir messages stay for the next poll");
             return Ok(report);
         }
-        for (path, target) in done {
-            match target {
-                Some(folder) => move_to(&self.dir, folder, &path).await?,
-                None => tokio::fs::remove_file(&path).await?,
+        for (path, next) in done {
+            match next {
+                Next::MoveTo(folder) => move_to(&self.dir, folder, &path).await?,
+                Next::Remove => tokio::fs::remove_file(&path).await?,
+                // Never queued: the round stopped there.
+                Next::Stop => {}
             }
         }
         Ok(report)

@@ -5,5 +5,6 @@
 //! decides.
 
 pub mod imap;
+pub mod mailbox;
 pub mod maildir;
 pub mod report;
