@@ -4,43 +4,18 @@
 use crate::{bounce_mail::*, fixture_smtp::FixtureSmtp, helpers::*};
 use serde_json::Value;
 use std::{
-    io::Write,
-    process::{Output, Stdio},
+    process::Output,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 /// `herald bounce ingest [--recipient R]` with `raw` on stdin.
 fn ingest(app: &TestApp, raw: &str, recipient: Option<&str>) -> Output {
-    let mut args = vec!["bounce", "ingest", "--json"];
-    if let Some(r) = recipient {
-        args.extend(["--recipient", r]);
-    }
-    let mut child = app
-        .command(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(raw.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    app.bounce_ingest(raw, recipient)
 }
 
 fn ingest_ok(app: &TestApp, raw: &str, recipient: Option<&str>) -> Value {
-    let out = ingest(app, raw, recipient);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "bounce ingest failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    app.bounce_ingest_ok(raw, recipient)
 }
 
 fn delivery_state(app: &TestApp, issue: i64, email: &str) -> String {

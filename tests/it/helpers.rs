@@ -222,6 +222,41 @@ impl TestApp {
         self.json(&args)["id"].as_i64().unwrap()
     }
 
+    /// `herald bounce ingest --json [--recipient R]` with `raw` on stdin, as an MTA's pipe runs it.
+    pub fn bounce_ingest(&self, raw: &str, recipient: Option<&str>) -> Output {
+        use std::io::Write;
+        let mut args = vec!["bounce", "ingest", "--json"];
+        if let Some(r) = recipient {
+            args.extend(["--recipient", r]);
+        }
+        let mut child = self
+            .command(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(raw.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// [`TestApp::bounce_ingest`] that must exit 0; its JSON outcome.
+    pub fn bounce_ingest_ok(&self, raw: &str, recipient: Option<&str>) -> Value {
+        let out = self.bounce_ingest(raw, recipient);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "bounce ingest failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     /// `email`'s status on `list`, as `subscriber ls` reports it.
     pub fn subscriber_status(&self, list: &str, email: &str) -> String {
         let subs = self.json(&["subscriber", "ls", list]);

@@ -127,24 +127,7 @@ fn mail_to_the_list_unsubscribe_mailto_unsubscribes_exactly_that_reader() {
             "From: reader1@example.com\nTo: {to}\nSubject: unsubscribe\n\nPlease take me off.\n"
         )
     };
-    let ingest = |recipient: &str| {
-        let mut child = app
-            .command(&["bounce", "ingest", "--json", "--recipient", recipient])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(request(recipient).as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success());
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
-    };
+    let ingest = |recipient: &str| app.bounce_ingest_ok(&request(recipient), Some(recipient));
 
     // A forged token unsubscribes nobody.
     let forged = mailto.replacen('+', "+a", 1);
