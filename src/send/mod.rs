@@ -16,4 +16,4 @@ pub use dispatcher::{Dispatcher, PumpReport};
 pub use message::MessageTemplate;
 pub use outcome::{SendFailure, outcome_for};
 pub use rate::RateLimiter;
-pub use session::{Connector, Session};
+pub use session::{Connector, OpenError, Session};

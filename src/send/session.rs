@@ -20,6 +20,14 @@ pub enum Connector {
     Outbox { dir: PathBuf },
 }
 
+/// Why no session could be opened.
+#[derive(Debug, Clone)]
+pub struct OpenError {
+    pub reason: String,
+    /// This machine ran out of descriptors: retried, never taken for the relay being unreachable.
+    pub local_shortage: bool,
+}
+
 pub enum Session {
     Smtp {
         connection: Box<AsyncSmtpConnection>,
@@ -60,12 +68,14 @@ impl Connector {
         }
     }
 
-    pub async fn open(&self) -> Result<Session, String> {
+    pub async fn open(&self) -> Result<Session, OpenError> {
         match self {
             Self::Smtp { config, hello } => {
-                let (connection, pipelining) = smtp::connect(config, hello)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let (connection, pipelining) =
+                    smtp::connect(config, hello).await.map_err(|e| OpenError {
+                        local_shortage: e.is_local_shortage(),
+                        reason: e.to_string(),
+                    })?;
                 Ok(Session::Smtp {
                     connection: Box::new(connection),
                     timeout: config.timeout,
@@ -78,8 +88,10 @@ impl Connector {
             }
             Self::Outbox { dir } => {
                 // Owner-only, like the messages in it (each carries its reader's tokens).
-                crate::store::create_private_dir(dir)
-                    .map_err(|e| format!("cannot create outbox {}: {e}", dir.display()))?;
+                crate::store::create_private_dir(dir).map_err(|e| OpenError {
+                    local_shortage: smtp::is_descriptor_shortage(&e),
+                    reason: format!("cannot create outbox {}: {e}", dir.display()),
+                })?;
                 Ok(Session::Outbox { dir: dir.clone() })
             }
         }

@@ -36,6 +36,22 @@ pub enum ConnectError {
     Tls { server: String, source: io::Error },
 }
 
+impl ConnectError {
+    /// This machine ran out of file descriptors (EMFILE, ENFILE): a passing local shortage, not
+    /// the relay's fault.
+    pub fn is_local_shortage(&self) -> bool {
+        match self {
+            Self::Tcp { source, .. } | Self::Tls { source, .. } => is_descriptor_shortage(source),
+            Self::Timeout { .. } | Self::Smtp { .. } => false,
+        }
+    }
+}
+
+/// EMFILE (24) or ENFILE (23).
+pub fn is_descriptor_shortage(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(23 | 24))
+}
+
 /// An open session and whether the server offers PIPELINING. Everything, the EHLO probe included, runs
 /// within `smtp.timeout_seconds`.
 pub async fn connect(

@@ -68,13 +68,6 @@ fn date_header(now: chrono::DateTime<chrono::Utc>) -> String {
     })
 }
 
-/// Whether a connect error is this machine running out of descriptors (EMFILE 24, ENFILE 23).
-fn is_local_shortage(reason: &str) -> bool {
-    reason.contains("os error 24")
-        || reason.contains("os error 23")
-        || reason.contains("Too many open files")
-}
-
 pub async fn run(
     shared: Arc<Shared>,
     jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
@@ -133,11 +126,14 @@ async fn attempt(
                 *backoff = Duration::from_millis(250);
                 *shared.unreachable.lock().expect("unreachable lock") = None;
             }
-            Err(reason) => {
-                tracing::warn!(reason = %mask_all(&reason), retry_in_ms = backoff.as_millis() as u64, "cannot open a sending session");
+            Err(super::OpenError {
+                reason,
+                local_shortage,
+            }) => {
+                tracing::warn!(reason = %mask_all(&reason), local_shortage, retry_in_ms = backoff.as_millis() as u64, "cannot open a sending session");
                 // Out of file descriptors (EMFILE/ENFILE) is this machine's passing shortage, not the
                 // relay's fault: retried, never counted towards pausing the issue.
-                if !is_local_shortage(&reason) {
+                if !local_shortage {
                     shared
                         .unreachable
                         .lock()
