@@ -82,7 +82,9 @@ pub struct MessageTemplate {
     /// Makes Message-IDs unique across installations and database copies (see `Dispatcher`).
     id_tag: String,
     public_url: String,
-    bounce_local: String,
+    /// The envelope sender around its token: `bounces+` and `@domain`.
+    bounce_prefix: String,
+    bounce_suffix: String,
     text_part_head: String,
     html_part_head: String,
     closing: String,
@@ -155,7 +157,8 @@ impl MessageTemplate {
             domain: domain.to_owned(),
             id_tag: id_tag.to_owned(),
             public_url: public_url.to_owned(),
-            bounce_local: format!("{local}+{{}}@{bounce_domain}"),
+            bounce_prefix: format!("{local}+"),
+            bounce_suffix: format!("@{bounce_domain}"),
         })
     }
 
@@ -165,7 +168,12 @@ impl MessageTemplate {
 
     /// The envelope sender for a bounce token: `bounces+TOKEN@domain`, so a bounce names its delivery.
     pub fn envelope_sender(&self, bounce_token: &str) -> String {
-        self.bounce_local.replace("{}", bounce_token)
+        [
+            self.bounce_prefix.as_str(),
+            bounce_token,
+            &self.bounce_suffix,
+        ]
+        .concat()
     }
 
     /// The complete RFC 5322 message for one recipient (CRLF line endings, 7-bit clean, no line
