@@ -209,13 +209,16 @@ mod tests {
 pub enum AttemptError {
     Reply(SmtpReply),
     Other(String),
+    /// Herald cannot send to this address at all (say, it needs SMTPUTF8 the server lacks): about
+    /// the recipient, never the relay.
+    Unsendable(String),
 }
 
 impl AttemptError {
     pub fn reply(&self) -> Option<&SmtpReply> {
         match self {
             Self::Reply(r) => Some(r),
-            Self::Other(_) => None,
+            Self::Other(_) | Self::Unsendable(_) => None,
         }
     }
 }
@@ -224,7 +227,7 @@ impl fmt::Display for AttemptError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Reply(r) => r.fmt(f),
-            Self::Other(t) => f.write_str(t),
+            Self::Other(t) | Self::Unsendable(t) => f.write_str(t),
         }
     }
 }

@@ -33,9 +33,8 @@ impl SendFailure {
     pub fn error(&self) -> AttemptError {
         match self {
             Self::Transient(r) | Self::Permanent(r) => AttemptError::Reply(r.clone()),
-            Self::Connection(t) | Self::Unsendable(t) | Self::Unconfirmed(t) => {
-                AttemptError::Other(t.clone())
-            }
+            Self::Connection(t) | Self::Unconfirmed(t) => AttemptError::Other(t.clone()),
+            Self::Unsendable(t) => AttemptError::Unsendable(t.clone()),
         }
     }
 
@@ -103,7 +102,7 @@ pub fn outcome_for(
             }
         }
         SendFailure::Unsendable(text) => OutcomeKind::Failed {
-            error: AttemptError::Other(text),
+            error: AttemptError::Unsendable(text),
             gave_up_after: None,
             bounce: None,
         },

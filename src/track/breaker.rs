@@ -60,7 +60,7 @@ fn about_recipient(error: &AttemptError) -> bool {
         AttemptError::Reply(r) => classify(Some(r.code), r.enhanced, &r.text)
             .0
             .is_about_recipient(),
-        AttemptError::Other(_) => false,
+        AttemptError::Other(_) | AttemptError::Unsendable(_) => false,
     }
 }
 
@@ -95,8 +95,7 @@ impl Breaker {
                     unconfirmed: true, ..
                 }
                 | OutcomeKind::Failed {
-                    error: AttemptError::Other(_),
-                    gave_up_after: None,
+                    error: AttemptError::Unsendable(_),
                     ..
                 } => continue,
                 OutcomeKind::Deferred { error, .. } | OutcomeKind::Failed { error, .. } => error,
@@ -216,7 +215,7 @@ mod tests {
             delivery: DeliveryId(d),
             issue: IssueId(1),
             kind: OutcomeKind::Failed {
-                error: AttemptError::Other("address j***@e***.de needs SMTPUTF8".into()),
+                error: AttemptError::Unsendable("address j***@e***.de needs SMTPUTF8".into()),
                 gave_up_after: None,
                 bounce: None,
             },
