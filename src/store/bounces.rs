@@ -8,6 +8,7 @@
 
 use super::{
     Store, StoreError,
+    issues::issue_state,
     sqlite::{pause_sending_issue, placeholders},
 };
 use crate::{
@@ -506,11 +507,7 @@ async fn pause_if_blocked(
     if policy.block_pause_percent == 0 {
         return Ok(None);
     }
-    let state: String = sqlx::query_scalar("SELECT state FROM issues WHERE id = ?")
-        .bind(issue.0)
-        .fetch_one(&mut *conn)
-        .await?;
-    if state.parse::<IssueState>()? != IssueState::Sending {
+    if issue_state(conn, issue).await? != IssueState::Sending {
         return Ok(None);
     }
     // The first pending delivery (the (issue, state, id) index answers at once), else just past this

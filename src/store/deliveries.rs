@@ -8,6 +8,7 @@
 use super::{
     NewBounce, RecordedBounce, Store, StoreError,
     bounces::apply_smtp_bounce,
+    issues::issue_state,
     sqlite::{pause_sending_issue, placeholders},
     subscribers::parse_attributes,
 };
@@ -419,13 +420,7 @@ impl Store {
         }
         let at = to_millis(now);
         let mut tx = self.write_transaction().await?;
-        let current: Option<String> = sqlx::query_scalar("SELECT state FROM issues WHERE id = ?")
-            .bind(issue.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let current: IssueState = current
-            .ok_or_else(|| StoreError::NotFound(format!("issue #{issue}")))?
-            .parse()?;
+        let current = issue_state(&mut tx, issue).await?;
         if matches!(current, IssueState::Queued | IssueState::Cancelled) {
             return Err(StoreError::Conflict(format!(
                 "issue #{issue} is {current}: it has no deliveries to retry"

@@ -132,13 +132,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<IssueState, StoreError> {
         let mut tx = self.write_transaction().await?;
-        let current: Option<String> = sqlx::query_scalar("SELECT state FROM issues WHERE id = ?")
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let current: IssueState = current
-            .ok_or_else(|| StoreError::NotFound(format!("issue #{id}")))?
-            .parse()?;
+        let current = issue_state(&mut tx, id).await?;
         if !current.can_move_to(to) {
             return Err(StoreError::Conflict(format!(
                 "issue #{id} is {current}; it cannot become {to}"
@@ -253,6 +247,20 @@ impl Store {
         .rows_affected();
         Ok(done == 1)
     }
+}
+
+/// An issue's state, read inside the caller's transaction.
+pub(super) async fn issue_state(
+    conn: &mut sqlx::SqliteConnection,
+    id: IssueId,
+) -> Result<IssueState, StoreError> {
+    let state: Option<String> = sqlx::query_scalar("SELECT state FROM issues WHERE id = ?")
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(state
+        .ok_or_else(|| StoreError::NotFound(format!("issue #{id}")))?
+        .parse()?)
 }
 
 fn summary(
