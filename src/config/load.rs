@@ -125,6 +125,16 @@ fn read_file(path: &Path, problems: &mut Vec<String>) -> BTreeMap<String, Entry>
     for (section, body) in table {
         match body {
             Value::Table(keys) => flatten(path, &section, keys, &mut out),
+            // `[[dkim]]` entries become `dkim.0.selector`, `dkim.1.selector`, …
+            Value::Array(items)
+                if section == "dkim" && items.iter().all(|i| matches!(i, Value::Table(_))) =>
+            {
+                for (i, item) in items.into_iter().enumerate() {
+                    if let Value::Table(keys) = item {
+                        flatten(path, &format!("{section}.{i}"), keys, &mut out);
+                    }
+                }
+            }
             _ => problems.push(format!(
                 "{}: `{section}` must be a [section]",
                 path.display()
@@ -282,7 +292,8 @@ impl Reader {
                 ],
             ),
             username: self.optional_string("smtp.username"),
-            password: self.optional_string("smtp.password").map(Secret::new),
+            password: self.password("smtp.password"),
+            ca_file: self.optional_string("smtp.ca_file").map(PathBuf::from),
             connections: self.int("smtp.connections", d.smtp.connections as u64, 1, 256) as usize,
             rate_per_second: self.get("smtp.rate_per_second", d.smtp.rate_per_second, |v| {
                 let r = match v {
@@ -429,6 +440,7 @@ impl Reader {
             json: self.choice("log.format", false, &[("text", false), ("json", true)]),
         };
         let bounce = self.bounce(&d.bounce);
+        let dkim = self.dkim(&sending.domain);
         let config = Config {
             database,
             smtp,
@@ -438,6 +450,7 @@ impl Reader {
             render,
             log,
             bounce,
+            dkim,
         };
         self.cross_checks(&config);
         config
@@ -512,33 +525,17 @@ impl Reader {
         let default_port = if tls == TlsMode::Tls { 993 } else { 143 };
         let port = self.int("bounce.imap.port", default_port, 1, 65_535) as u16;
         let username = self.optional_string("bounce.imap.username");
-        let password = self.optional_string("bounce.imap.password");
-        let password_file = self.optional_string("bounce.imap.password_file");
-        let password = match (password, password_file) {
-            (Some(p), None) => Some(p),
-            (None, Some(file)) => match std::fs::read_to_string(&file) {
-                Ok(p) => Some(p.trim_end_matches(['\r', '\n']).to_owned()),
-                Err(e) => {
-                    self.problems.push(format!(
-                        "`bounce.imap.password_file`: cannot read {file}: {e}"
-                    ));
-                    None
-                }
-            },
-            (Some(_), Some(_)) => {
-                self.problems.push(
-                    "`bounce.imap.password` and `bounce.imap.password_file`: set one, not both"
-                        .into(),
-                );
-                None
-            }
-            (None, None) => {
-                self.problems.push(
-                    "`bounce.imap.host` is set: `bounce.imap.password` or `bounce.imap.password_file` is required".into(),
-                );
-                None
-            }
-        };
+        let password = self.password("bounce.imap.password");
+        if password.is_none()
+            && !self
+                .problems
+                .iter()
+                .any(|p| p.contains("bounce.imap.password"))
+        {
+            self.problems.push(
+                "`bounce.imap.host` is set: `bounce.imap.password` or `bounce.imap.password_file` is required".into(),
+            );
+        }
         if username.is_none() {
             self.problems
                 .push("`bounce.imap.host` is set: `bounce.imap.username` is required".into());
@@ -554,7 +551,7 @@ impl Reader {
             port,
             tls,
             username: username.unwrap_or_default(),
-            password: Secret::new(password.unwrap_or_default()),
+            password: password.unwrap_or_else(|| Secret::new(String::new())),
             folder: self.string("bounce.imap.folder", "INBOX".into()),
             poll: self.seconds("bounce.imap.poll_seconds", Duration::from_secs(60), 1),
             after: self.choice("bounce.imap.after", AfterProcessing::Delete, after),
@@ -565,6 +562,101 @@ impl Reader {
                 .optional_string("bounce.imap.ca_file")
                 .map(PathBuf::from),
         }
+    }
+
+    /// `KEY` or `KEY_file` (its first line: a secret kept out of the configuration file).
+    fn password(&mut self, key: &str) -> Option<Secret> {
+        let file_key = format!("{key}_file");
+        let given = self.optional_string(key);
+        let file = self.optional_string(&file_key);
+        match (given, file) {
+            (Some(p), None) => Some(Secret::new(p)),
+            (None, Some(file)) => match std::fs::read_to_string(&file) {
+                Ok(p) => Some(Secret::new(
+                    p.lines().next().unwrap_or_default().trim_end().to_owned(),
+                )),
+                Err(e) => {
+                    self.problems
+                        .push(format!("`{file_key}`: cannot read {file}: {e}"));
+                    None
+                }
+            },
+            (Some(_), Some(_)) => {
+                self.problems
+                    .push(format!("`{key}` and `{file_key}`: set one, not both"));
+                None
+            }
+            (None, None) => None,
+        }
+    }
+
+    /// The `[[dkim]]` entries, in order.
+    fn dkim(&mut self, sending_domain: &str) -> Vec<DkimConfig> {
+        if self.values.keys().any(|k| {
+            k.strip_prefix("dkim.")
+                .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit()))
+        }) {
+            self.problems.push(
+                "`[dkim]`: write each signature as an `[[dkim]]` table (selector, key_file, domain)"
+                    .into(),
+            );
+            let keys: Vec<String> = self
+                .values
+                .keys()
+                .filter(|k| k.starts_with("dkim."))
+                .cloned()
+                .collect();
+            self.used.extend(keys);
+        }
+        let mut out = Vec::new();
+        for i in 0.. {
+            let prefix = format!("dkim.{i}.");
+            if !self.values.keys().any(|k| k.starts_with(&prefix)) {
+                break;
+            }
+            let selector = self.get(&format!("{prefix}selector"), None, |v| {
+                let s = as_string(v)?;
+                let ok = !s.is_empty()
+                    && s.split('.').all(|label| {
+                        !label.is_empty()
+                            && label.len() <= 63
+                            && label
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    });
+                ok.then_some(Some(s.clone()))
+                    .ok_or_else(|| format!("`{s}` is not a DNS label such as `s2026`"))
+            });
+            let key_file = self.optional_string(&format!("{prefix}key_file"));
+            let domain = self.get(&format!("{prefix}domain"), None, |v| {
+                let s = as_string(v)?;
+                EmailAddress::parse(&format!("x@{s}"))
+                    .map(|a| Some(a.domain().to_owned()))
+                    .map_err(|_| format!("`{s}` is not a domain name"))
+            });
+            match (selector, key_file) {
+                (Some(selector), Some(key_file)) => out.push(DkimConfig {
+                    selector,
+                    key_file: PathBuf::from(key_file),
+                    domain: domain.unwrap_or_else(|| sending_domain.to_owned()),
+                }),
+                (selector, key_file) => {
+                    let missing: Vec<&str> = [
+                        selector.is_none().then_some("selector"),
+                        key_file.is_none().then_some("key_file"),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                    self.problems.push(format!(
+                        "`[[dkim]]` number {}: `{}` is required",
+                        i + 1,
+                        missing.join("` and `")
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// Problems and warnings that involve more than one key.
@@ -578,6 +670,12 @@ impl Reader {
                     c.sending.domain
                 ));
             }
+            if let Some(d) = c.dkim.iter().find(|d| placeholder(&d.domain)) {
+                self.problems.push(format!(
+                    "`[[dkim]]` selector `{}` signs for `{}`: set `sending.domain` or the entry's `domain`",
+                    d.selector, d.domain
+                ));
+            }
             if placeholder(c.sending.bounce_address.domain()) {
                 self.problems.push(format!(
                     "`sending.bounce_address` is still `{}` while `smtp.transport` is `smtp`: set an address bounces can reach",
@@ -586,11 +684,25 @@ impl Reader {
             }
         }
         if c.smtp.username.is_some() != c.smtp.password.is_some() {
-            self.problems
-                .push("`smtp.username` and `smtp.password` must be set together".into());
+            self.problems.push(
+                "`smtp.username` and `smtp.password` (or `smtp.password_file`) must be set together"
+                    .into(),
+            );
         }
         let loopback = matches!(c.smtp.host.as_str(), "127.0.0.1" | "::1" | "localhost");
-        if c.smtp.transport == TransportKind::Smtp && c.smtp.tls == TlsMode::None && !loopback {
+        if c.smtp.transport == TransportKind::Smtp
+            && c.smtp.tls == TlsMode::None
+            && !loopback
+            && c.smtp.username.is_some()
+        {
+            self.problems.push(format!(
+                "`smtp.username` is set but `smtp.tls` is `none` for non-loopback host `{}`: herald does not send a password in clear text; set `smtp.tls` to `starttls` or `tls`",
+                c.smtp.host
+            ));
+        } else if c.smtp.transport == TransportKind::Smtp
+            && c.smtp.tls == TlsMode::None
+            && !loopback
+        {
             self.warnings.push(format!(
                 "`smtp.tls` is `none` for non-loopback host `{}`: mail and credentials travel in clear text",
                 c.smtp.host

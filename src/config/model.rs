@@ -13,6 +13,18 @@ pub struct Config {
     pub render: RenderConfig,
     pub log: LogConfig,
     pub bounce: BounceConfig,
+    /// One DKIM signature per entry (`[[dkim]]`), in order.
+    pub dkim: Vec<DkimConfig>,
+}
+
+/// One `[[dkim]]` table: a signature every message gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DkimConfig {
+    pub selector: String,
+    /// PEM: RSA (PKCS#1 or PKCS#8) or Ed25519 (PKCS#8); the algorithm comes from the key.
+    pub key_file: PathBuf,
+    /// The signing domain (`d=`); default `sending.domain`.
+    pub domain: String,
 }
 
 #[derive(Debug, Clone)]
@@ -45,7 +57,10 @@ pub struct SmtpConfig {
     pub port: u16,
     pub tls: TlsMode,
     pub username: Option<String>,
+    /// From `smtp.password` or the first line of `smtp.password_file`.
     pub password: Option<Secret>,
+    /// PEM file of the CA that signed the relay's certificate (default: the web PKI roots).
+    pub ca_file: Option<PathBuf>,
     /// Concurrent SMTP sessions, each reused for many messages.
     pub connections: usize,
     /// Messages per second over all sessions; 0 = unlimited.
@@ -200,6 +215,7 @@ impl Default for Config {
                 tls: TlsMode::None,
                 username: None,
                 password: None,
+                ca_file: None,
                 connections: 4,
                 rate_per_second: 0.0,
                 timeout: Duration::from_secs(30),
@@ -248,6 +264,7 @@ impl Default for Config {
                 maildir_after: AfterProcessing::Delete,
                 imap: None,
             },
+            dkim: Vec::new(),
         }
     }
 }
