@@ -104,6 +104,7 @@ fn main() {
         "https://news.example.com",
         "bounces@news.example.com",
         "0123456789ab",
+        None,
     )
     .unwrap();
     let tokens = Tokens::new(b"bench key bench key bench key 32");
@@ -124,7 +125,7 @@ fn main() {
             let t = Instant::now();
             let date = now.to_rfc2822();
             for r in &recipients {
-                let (bytes, sender) = message.build(&tokens, r, &date);
+                let (bytes, sender) = message.build(&tokens, r, &date, now.timestamp());
                 size = bytes.len();
                 black_box((bytes, sender));
             }

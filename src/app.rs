@@ -30,6 +30,8 @@ pub struct App {
     clock: SharedClock,
     tokens: Tokens,
     listener: tokio::net::TcpListener,
+    /// The DKIM keys, parsed once; `None` when no `[[dkim]]` is configured.
+    signer: Option<Arc<crate::send::dkim::Signer>>,
     _lock: std::fs::File,
 }
 
@@ -62,6 +64,15 @@ pub async fn load_tokens(config: &Config, store: &Store) -> anyhow::Result<Token
 
 impl App {
     pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+        // Keys are parsed once, here: a missing or unusable key stops `serve` before anything is sent.
+        let signer = crate::send::dkim::Signer::load(&config.dkim)
+            .context("loading the [[dkim]] keys")?
+            .map(Arc::new);
+        if let Some(signer) = &signer {
+            for s in signer.signatures() {
+                tracing::info!(selector = %s.selector, domain = %s.domain, algorithm = s.key.algorithm().tag(), bits = s.key.bits(), "DKIM signing");
+            }
+        }
         let path = config.database_path();
         // The lock is on the database file itself (flock: per inode), so another path to it (a
         // symlink, `x/../herald.db`, a bind mount) cannot start a second sender. SQLite's own locks
@@ -95,6 +106,7 @@ impl App {
             clock,
             tokens,
             listener,
+            signer,
             _lock: lock,
         })
     }
@@ -114,6 +126,7 @@ impl App {
             clock,
             tokens,
             listener,
+            signer,
             _lock,
         } = self;
         let stop = CancellationToken::new();
@@ -163,6 +176,7 @@ impl App {
             clock.clone(),
             config.clone(),
             tokens.clone(),
+            signer,
             &tracker,
             stop.clone(),
         );

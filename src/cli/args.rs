@@ -38,6 +38,10 @@ pub enum Command {
     /// Bounces and complaints: ingest a report from the MTA, classify report files, list events.
     #[command(subcommand)]
     Bounce(BounceCommand),
+    /// DKIM keys: make one and print the DNS record to publish, or print the records of the
+    /// configured keys.
+    #[command(subcommand)]
+    Dkim(DkimCommand),
     /// Preview the HTML (or with --text the plain part) a subscriber would get.
     Render {
         file: PathBuf,
@@ -50,6 +54,34 @@ pub enum Command {
         text: bool,
         #[arg(long)]
         subject: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DkimCommand {
+    /// Write a new private key (mode 0600; an existing file is never overwritten) and print the TXT
+    /// record to publish at SELECTOR._domainkey.DOMAIN.
+    Keygen {
+        /// `rsa` (2048 bits unless --bits) or `ed25519`. RSA-2048 plus Ed25519 is the recommended pair.
+        #[arg(long, value_parser = ["rsa", "ed25519"])]
+        algorithm: String,
+        /// The DNS label the key is published under, e.g. `s2026`.
+        #[arg(long)]
+        selector: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// RSA key size: 2048 to 4096.
+        #[arg(long, default_value_t = 2048)]
+        bits: usize,
+        /// The signing domain (default: sending.domain).
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Load every configured `[[dkim]]` key and print the DNS record it implies, to compare with DNS.
+    Check {
+        /// Only this selector.
+        #[arg(long)]
+        selector: Option<String>,
     },
 }
 

@@ -4,6 +4,7 @@
 mod args;
 mod bounces;
 mod csv_rows;
+mod dkim;
 mod issues;
 mod lists;
 mod output;

@@ -3,7 +3,7 @@
 use super::{
     Cli,
     args::{BounceCommand, Command},
-    bounces, issues, lists,
+    bounces, dkim, issues, lists,
     output::Output,
     preview, subscribers,
 };
@@ -82,24 +82,32 @@ fn check_config(loaded: Result<Loaded, config::ConfigProblems>, out: Output) -> 
         source: Option<String>,
         problems: Vec<String>,
         warnings: Vec<String>,
+        /// What was checked beyond the file: each DKIM key loaded.
+        notes: Vec<String>,
     }
     let report = match loaded {
-        Ok(l) => Report {
-            ok: true,
-            source: Some(l.source),
-            problems: vec![],
-            warnings: l.warnings,
-        },
+        Ok(l) => {
+            let (problems, notes) = dkim::config_problems(&l.config);
+            Report {
+                ok: problems.is_empty(),
+                source: Some(l.source),
+                problems,
+                warnings: l.warnings,
+                notes,
+            }
+        }
         Err(p) => Report {
             ok: false,
             source: None,
             problems: p.0,
             warnings: vec![],
+            notes: vec![],
         },
     };
     let printed = out.emit(&report, |r| {
         let mut lines: Vec<String> = r.problems.iter().map(|p| format!("error: {p}")).collect();
         lines.extend(r.warnings.iter().map(|w| format!("warning: {w}")));
+        lines.extend(r.notes.iter().cloned());
         if r.ok {
             lines.push(format!(
                 "configuration OK ({})",
@@ -126,6 +134,9 @@ async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
     }
     if let Command::Bounce(BounceCommand::Parse { files }) = &cli.command {
         return bounces::parse(&config, files, out);
+    }
+    if let Command::Dkim(command) = cli.command {
+        return dkim::run(&config, command, out);
     }
     let path = config.database_path();
     let store = Store::open(&path)
@@ -155,7 +166,9 @@ async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
             )
             .await
         }
-        Command::Serve { .. } | Command::CheckConfig => unreachable!("handled above"),
+        Command::Serve { .. } | Command::CheckConfig | Command::Dkim(_) => {
+            unreachable!("handled above")
+        }
     };
     store.close().await;
     result

@@ -43,6 +43,7 @@ pub struct Dispatcher {
     /// mail already sent, which Gmail would silently drop; stable for one database, so a copy sent
     /// twice after a crash carries the same Message-ID as the first.
     id_tag: String,
+    signer: Option<Arc<super::dkim::Signer>>,
 }
 
 /// What one round of dispatching did.
@@ -69,6 +70,7 @@ impl Dispatcher {
         clock: SharedClock,
         config: Arc<Config>,
         tokens: Tokens,
+        signer: Option<Arc<super::dkim::Signer>>,
         tracker: &TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
@@ -113,6 +115,7 @@ impl Dispatcher {
             jobs: Some(tx),
             templates: HashMap::new(),
             id_tag,
+            signer,
         }
     }
 
@@ -257,8 +260,17 @@ impl Dispatcher {
             &c.http.public_url,
             c.sending.bounce_address.as_str(),
             &self.id_tag,
+            self.signer.clone(),
         ) {
             Ok(t) => {
+                if let Some(signer) = &self.signer
+                    && !signer
+                        .signatures()
+                        .iter()
+                        .any(|s| super::dkim::aligned(list.from.address.domain(), &s.domain))
+                {
+                    tracing::warn!(issue_id = %issue.id, list = %list.slug, from_domain = %list.from.address.domain(), "no DKIM signature aligns with the list's From domain: DMARC fails for this issue");
+                }
                 let t = Arc::new(t);
                 self.templates.insert(issue.id, t.clone());
                 Ok(Some(t))

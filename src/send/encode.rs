@@ -54,8 +54,9 @@ pub fn header_text(value: &str) -> String {
     let mut words = Vec::new();
     let mut chunk = String::new();
     for c in value.chars() {
-        // 45 bytes of UTF-8 → 60 base64 characters, within the 75-character limit of an encoded word.
-        if chunk.len() + c.len_utf8() > 45 {
+        // 39 bytes of UTF-8 → 52 base64 characters: a 64-character encoded word, within RFC 2047's 75
+        // and short enough to follow `Subject: ` on a folded line of at most 78.
+        if chunk.len() + c.len_utf8() > 39 {
             words.push(std::mem::take(&mut chunk));
         }
         chunk.push(c);
@@ -72,7 +73,31 @@ pub fn header_text(value: &str) -> String {
             )
         })
         .collect::<Vec<_>>()
-        .join("\r\n ")
+        .join(" ")
+}
+
+/// Folds one header field (`Name: value`, no line end) so its lines stay within 78 characters where
+/// possible (RFC 5322 §2.1.1): a line break goes before a space, never inside a word, so a line only
+/// runs longer when one word (a long URL) does. Returns the field with its final CRLF.
+pub fn fold(field: &str) -> String {
+    const LIMIT: usize = 78;
+    let mut out = String::with_capacity(field.len() + 8);
+    let mut column = 0;
+    for (i, word) in field.split(' ').enumerate() {
+        if i > 0 {
+            // Never right after the field name: some parsers want a value on the first line.
+            if column + 1 + word.len() > LIMIT && i > 1 {
+                out.push_str("\r\n");
+                column = 0;
+            }
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(word);
+        column += word.len();
+    }
+    out.push_str("\r\n");
+    out
 }
 
 /// A display name for From/To: quoted when it holds specials, encoded when not ASCII.
@@ -140,5 +165,34 @@ mod tests {
             "\"AnnBcc: x@example.com\""
         );
         assert_eq!(display_name(&"n".repeat(5000)).len(), 200);
+    }
+
+    #[test]
+    fn folding_keeps_lines_within_78_and_unfolds_to_the_same_field() {
+        let subject = format!(
+            "Subject: {}",
+            header_text(&"Überraschung in der Zeitung ".repeat(6))
+        );
+        let name = format!(
+            "From: {} <news@example.com>",
+            display_name(&"Ann Lee, ".repeat(20))
+        );
+        for field in [subject, name, "To: a@b".to_owned()] {
+            let folded = fold(&field);
+            assert!(folded.ends_with("\r\n"));
+            for line in folded.trim_end().split("\r\n") {
+                assert!(line.len() <= 78, "{} chars: {line}", line.len());
+            }
+            assert_eq!(folded.trim_end().replace("\r\n", ""), field);
+        }
+        let url = format!(
+            "List-Unsubscribe: <https://example.com/u/{}>",
+            "t".repeat(90)
+        );
+        assert_eq!(
+            fold(&url),
+            url.clone() + "\r\n",
+            "one long word stays whole"
+        );
     }
 }

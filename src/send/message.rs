@@ -2,13 +2,40 @@
 //! quoted-printable encoded. Building a recipient's message is then a concatenation plus the encoding of
 //! a few short values.
 
-use super::encode::{display_name, header_text, quoted_printable};
+use super::{
+    dkim::{RelaxedBody, Signer},
+    encode::{display_name, fold, header_text, quoted_printable},
+};
 use crate::{
     domain::IssueId,
     render::{CompileError, Part, PersonalTemplate, Placeholder, Recipient, escape_html},
     store::{ClaimedDelivery, Issue, List},
     track::Tokens,
 };
+use std::sync::Arc;
+
+/// What comes first in every body: the MIME preamble.
+const PREAMBLE: &str = "This is a multi-part message in MIME format.\r\n\r\n";
+
+/// Signing with the hash of the body's fixed opening already computed.
+#[derive(Clone)]
+struct Dkim {
+    signer: Arc<Signer>,
+    /// The relaxed body hash state after the bytes every recipient's body starts with.
+    opening: RelaxedBody,
+    /// How many body bytes `opening` has consumed.
+    opening_len: usize,
+}
+
+impl std::fmt::Debug for Dkim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Dkim({:?}, opening {} bytes)",
+            self.signer, self.opening_len
+        )
+    }
+}
 
 /// A body part: pre-encoded literal bytes and placeholders.
 #[derive(Debug)]
@@ -38,6 +65,18 @@ impl EncodedBody {
             })
             .collect();
         Self { chunks, html }
+    }
+
+    /// The encoded bytes before the first placeholder, and whether there is no placeholder at all.
+    fn opening(&self) -> (Vec<u8>, bool) {
+        let mut out = Vec::new();
+        for chunk in &self.chunks {
+            match chunk {
+                Chunk::Encoded(bytes) => out.extend_from_slice(bytes),
+                Chunk::Slot(_) => return (out, false),
+            }
+        }
+        (out, true)
     }
 
     fn literal_len(&self) -> usize {
@@ -90,6 +129,7 @@ pub struct MessageTemplate {
     closing: String,
     /// Bytes to reserve for one message: the literal parts plus room for values.
     size_hint: usize,
+    dkim: Option<Dkim>,
 }
 
 impl MessageTemplate {
@@ -100,6 +140,7 @@ impl MessageTemplate {
         public_url: &str,
         bounce_address: &str,
         id_tag: &str,
+        signer: Option<Arc<Signer>>,
     ) -> Result<Self, CompileError> {
         let html = PersonalTemplate::compile(&issue.html_template)?;
         let text = PersonalTemplate::compile(&issue.text_template)?;
@@ -109,18 +150,18 @@ impl MessageTemplate {
             None => list.from.address.to_string(),
         };
         let mut h = String::with_capacity(512);
-        h.push_str(&format!("From: {from}\r\n"));
+        h.push_str(&fold(&format!("From: {from}")));
         if let Some(reply_to) = &list.reply_to {
             h.push_str(&format!("Reply-To: {reply_to}\r\n"));
         }
-        h.push_str(&format!("Subject: {}\r\n", header_text(&issue.subject)));
+        h.push_str(&fold(&format!("Subject: {}", header_text(&issue.subject))));
         h.push_str("MIME-Version: 1.0\r\n");
-        h.push_str(&format!(
-            "List-Id: {} <{}.{}>\r\n",
+        h.push_str(&fold(&format!(
+            "List-Id: {} <{}.{}>",
             display_name(&list.name),
             list.slug,
             domain
-        ));
+        )));
         h.push_str("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
         h.push_str("Precedence: bulk\r\n");
         // Automatic mail: fewer out-of-office replies (RFC 3834; Exchange's own header).
@@ -145,11 +186,31 @@ impl MessageTemplate {
         let text = EncodedBody::new(&text, false);
         let html = EncodedBody::new(&html, true);
         let size_hint = h.len() + text.literal_len() + html.literal_len() + 2048;
+        let (text_part_head, html_part_head) = (part_head("plain"), part_head("html"));
+        let dkim = signer.map(|signer| {
+            // Every body starts the same way up to the first placeholder: hashed once, here.
+            let mut opening = PREAMBLE.as_bytes().to_vec();
+            opening.extend_from_slice(text_part_head.as_bytes());
+            let (text_opening, text_whole) = text.opening();
+            opening.extend(text_opening);
+            if text_whole {
+                opening.extend_from_slice(html_part_head.as_bytes());
+                opening.extend(html.opening().0);
+            }
+            let mut hash = RelaxedBody::new();
+            hash.update(&opening);
+            Dkim {
+                signer,
+                opening: hash,
+                opening_len: opening.len(),
+            }
+        });
         Ok(Self {
             issue_id: issue.id,
             static_headers: h,
-            text_part_head: part_head("plain"),
-            html_part_head: part_head("html"),
+            text_part_head,
+            html_part_head,
+            dkim,
             closing: format!("--{boundary}--\r\n"),
             size_hint,
             text,
@@ -176,13 +237,20 @@ impl MessageTemplate {
         .concat()
     }
 
+    /// Messages get DKIM signatures: building one costs a signature (best done off the I/O threads).
+    pub fn signs(&self) -> bool {
+        self.dkim.is_some()
+    }
+
     /// The complete RFC 5322 message for one recipient (CRLF line endings, 7-bit clean, no line
-    /// starting with `.`) and its envelope sender. `date` is the RFC 2822 Date value.
+    /// starting with `.`, DKIM-signed when keys are configured) and its envelope sender. `date` is the
+    /// RFC 2822 Date value and `unix_time` the same instant, the signatures' `t=`.
     pub fn build(
         &self,
         tokens: &Tokens,
         delivery: &ClaimedDelivery,
         date: &str,
+        unix_time: i64,
     ) -> (Vec<u8>, String) {
         use std::io::Write;
         let pair = tokens.sign_pair(delivery.id);
@@ -197,7 +265,8 @@ impl MessageTemplate {
         out.extend_from_slice(self.static_headers.as_bytes());
         match delivery.name.as_deref().filter(|n| !n.trim().is_empty()) {
             Some(name) => {
-                let _ = write!(out, "To: {} <{}>\r\n", display_name(name), delivery.email);
+                let to = fold(&format!("To: {} <{}>", display_name(name), delivery.email));
+                out.extend_from_slice(to.as_bytes());
             }
             None => {
                 let _ = write!(out, "To: {}\r\n", delivery.email);
@@ -205,8 +274,7 @@ impl MessageTemplate {
         }
         let _ = write!(
             out,
-            "Date: {date}\r\nMessage-ID: <herald.{}.{}.{}@{}>\r\nList-Unsubscribe: <{unsubscribe_url}>,\r\n <mailto:{}>\r\n\r\n\
-             This is a multi-part message in MIME format.\r\n\r\n",
+            "Date: {date}\r\nMessage-ID: <herald.{}.{}.{}@{}>\r\nList-Unsubscribe: <{unsubscribe_url}>,\r\n <mailto:{}>\r\n\r\n",
             self.issue_id,
             delivery.id,
             self.id_tag,
@@ -215,11 +283,23 @@ impl MessageTemplate {
             // bounces, which unsubscribes the reader once the token verifies.
             self.envelope_sender(&pair.unsubscribe)
         );
+        let body_start = out.len();
+        out.extend_from_slice(PREAMBLE.as_bytes());
         out.extend_from_slice(self.text_part_head.as_bytes());
         self.text.write(&recipient, &mut out);
         out.extend_from_slice(self.html_part_head.as_bytes());
         self.html.write(&recipient, &mut out);
         out.extend_from_slice(self.closing.as_bytes());
+        if let Some(dkim) = &self.dkim {
+            let signatures = dkim.signer.sign(
+                &out,
+                body_start,
+                dkim.opening.clone(),
+                dkim.opening_len,
+                unix_time,
+            );
+            out.splice(0..0, signatures);
+        }
         (out, self.envelope_sender(&pair.bounce))
     }
 }

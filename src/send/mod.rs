@@ -2,6 +2,7 @@
 //! written to the outbox), with every outcome committed before the session's next transaction.
 
 mod dispatcher;
+pub mod dkim;
 mod encode;
 mod message;
 mod outbox;

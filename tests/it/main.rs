@@ -9,6 +9,7 @@ mod browser;
 mod config_check;
 mod crash;
 mod delivery_smtp_sink;
+mod dkim;
 mod fixture_smtp;
 mod hardening;
 mod helpers;
