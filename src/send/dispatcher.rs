@@ -100,7 +100,14 @@ impl Dispatcher {
             fatal: Mutex::default(),
             shutdown,
         });
-        let (tx, rx) = mpsc::channel(workers);
+        // Signed messages are built as they are queued (`Job::new`): a deeper queue keeps every core
+        // signing ahead of the sessions.
+        let depth = if signer.is_some() {
+            workers + 2 * std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            workers
+        };
+        let (tx, rx) = mpsc::channel(depth);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         for n in 0..workers {
             tracker.spawn(worker::run(shared.clone(), rx.clone(), n));
@@ -190,12 +197,13 @@ impl Dispatcher {
                 break;
             }
             self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
-            if let Err(returned) = jobs
-                .send(Job {
-                    delivery,
-                    message: message.clone(),
-                })
-                .await
+            let job = Job::new(
+                delivery,
+                message.clone(),
+                &self.shared.tokens,
+                &self.shared.clock,
+            );
+            if let Err(returned) = jobs.send(job).await
             {
                 self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
                 let rest: Vec<_> = std::iter::once(returned.0.delivery).chain(batch).collect();

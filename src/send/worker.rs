@@ -25,6 +25,34 @@ use tokio_util::sync::CancellationToken;
 pub struct Job {
     pub delivery: ClaimedDelivery,
     pub message: Arc<MessageTemplate>,
+    /// The signed message, being built on the blocking pool since the job was handed out (see
+    /// `Job::new`); `None` when the message is built by the worker.
+    pub built: Option<tokio::task::JoinHandle<(Vec<u8>, String)>>,
+}
+
+impl Job {
+    /// A job; a message that gets DKIM signatures starts being built and signed at once, on the
+    /// blocking pool, so signatures are made on every core ahead of the sessions that send them and
+    /// a session never waits for its next message's signature while it could be sending.
+    pub fn new(
+        delivery: ClaimedDelivery,
+        message: Arc<MessageTemplate>,
+        tokens: &Tokens,
+        clock: &SharedClock,
+    ) -> Self {
+        let built = message.signs().then(|| {
+            let (message, tokens, delivery) = (message.clone(), tokens.clone(), delivery.clone());
+            let now = clock.now();
+            tokio::task::spawn_blocking(move || {
+                message.build(&tokens, &delivery, &date_header(now), now.timestamp())
+            })
+        });
+        Self {
+            delivery,
+            message,
+            built,
+        }
+    }
 }
 
 /// State shared by the dispatcher and its workers.
@@ -78,7 +106,8 @@ pub async fn run(
     loop {
         let job = jobs.lock().await.recv().await;
         let Some(job) = job else { break };
-        let kind = attempt(&shared, &job, &mut session, &mut backoff, worker).await;
+        let mut job = job;
+        let kind = attempt(&shared, &mut job, &mut session, &mut backoff, worker).await;
         let outcome = Outcome {
             delivery: job.delivery.id,
             issue: job.delivery.issue_id,
@@ -100,7 +129,7 @@ pub async fn run(
 #[tracing::instrument(name = "send", level = "debug", skip_all, fields(worker, issue_id = %job.message.issue_id, delivery_id = %job.delivery.id))]
 async fn attempt(
     shared: &Shared,
-    job: &Job,
+    job: &mut Job,
     session: &mut Option<Session>,
     backoff: &mut Duration,
     worker: usize,
@@ -152,27 +181,19 @@ async fn attempt(
     }
     let open = session.as_mut().expect("session opened above");
     let delivery = &job.delivery;
-    let now = shared.clock.now();
-    let date = date_header(now);
-    let (bytes, from) = if job.message.signs() {
-        // A signature costs about a millisecond of CPU: made on the blocking pool, so the runtime's
-        // threads keep driving every other session's I/O meanwhile.
-        let (message, tokens, delivery) =
-            (job.message.clone(), shared.tokens.clone(), delivery.clone());
-        match tokio::task::spawn_blocking(move || {
-            message.build(&tokens, &delivery, &date, now.timestamp())
-        })
-        .await
-        {
+    let (bytes, from) = match job.built.take() {
+        Some(signing) => match signing.await {
             Ok(built) => built,
             Err(e) => {
                 tracing::error!(error = %e, "building a signed message failed");
                 return OutcomeKind::Released;
             }
+        },
+        None => {
+            let now = shared.clock.now();
+            job.message
+                .build(&shared.tokens, delivery, &date_header(now), now.timestamp())
         }
-    } else {
-        job.message
-            .build(&shared.tokens, delivery, &date, now.timestamp())
     };
     let stem = format!("{}-{}", job.message.issue_id, delivery.id);
     let reused = open.is_reused();
