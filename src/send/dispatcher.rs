@@ -203,8 +203,7 @@ impl Dispatcher {
                 &self.shared.tokens,
                 &self.shared.clock,
             );
-            if let Err(returned) = jobs.send(job).await
-            {
+            if let Err(returned) = jobs.send(job).await {
                 self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
                 let rest: Vec<_> = std::iter::once(returned.0.delivery).chain(batch).collect();
                 self.release(&rest).await?;
