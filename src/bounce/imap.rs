@@ -13,13 +13,13 @@ use crate::{
     clock::SharedClock,
     config::{ImapConfig, TlsMode},
     domain::{BounceSource, mask_all},
+    send::Trust,
     track::BounceIntake,
 };
 use futures_util::TryStreamExt;
 use std::{
     io,
     pin::Pin,
-    sync::Arc,
     task::{Context, Poll},
     time::Duration,
 };
@@ -247,37 +247,17 @@ impl ImapIntake {
         &self,
         tcp: TcpStream,
     ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ImapError> {
-        use tokio_rustls::rustls::{
-            ClientConfig, RootCertStore,
-            pki_types::{CertificateDer, ServerName, pem::PemObject},
-        };
+        use tokio_rustls::rustls::pki_types::ServerName;
         let c = &self.config;
-        let mut roots = RootCertStore::empty();
-        match &c.ca_file {
-            Some(file) => {
-                let certs = CertificateDer::pem_file_iter(file).map_err(|e| {
-                    ImapError::Tls(format!("bounce.imap.ca_file {}: {e}", file.display()))
-                })?;
-                for cert in certs {
-                    let cert = cert.map_err(|e| {
-                        ImapError::Tls(format!("bounce.imap.ca_file {}: {e}", file.display()))
-                    })?;
-                    roots.add(cert).map_err(|e| ImapError::Tls(e.to_string()))?;
-                }
-            }
-            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        }
-        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-        let config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| ImapError::Tls(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        // The same trust as the SMTP client: the web PKI roots, or only the CAs in the file.
+        let config = Trust::load(c.ca_file.as_deref(), "bounce.imap.ca_file")
+            .and_then(|trust| trust.client_config())
+            .map_err(|e| ImapError::Tls(e.to_string()))?;
         let name = ServerName::try_from(c.host.clone())
             .map_err(|e| ImapError::Tls(format!("bounce.imap.host `{}`: {e}", c.host)))?;
         tokio::time::timeout(
             self.timeout,
-            tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp),
+            tokio_rustls::TlsConnector::from(config).connect(name, tcp),
         )
         .await
         .map_err(|_| ImapError::Timeout(self.timeout))?

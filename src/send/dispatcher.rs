@@ -97,6 +97,7 @@ impl Dispatcher {
             in_flight: Default::default(),
             unreachable: Mutex::default(),
             sender_refused: Mutex::default(),
+            unusable: Mutex::default(),
             fatal: Mutex::default(),
             shutdown,
         });
@@ -298,10 +299,15 @@ impl Dispatcher {
         }
     }
 
-    /// Pauses every sending issue once no session could be opened for `smtp.unreachable_pause_seconds`.
-    /// Why sending cannot go on: the server refused the envelope sender, or no session could be opened
-    /// for `smtp.unreachable_pause_seconds`.
+    /// Why sending cannot go on: a session could not be opened for a reason retrying cannot fix (a
+    /// refused certificate or login, no STARTTLS: at once, since waiting only delays the operator),
+    /// the server refused the envelope sender, or no session could be opened for
+    /// `smtp.unreachable_pause_seconds`.
     fn blocked(&self) -> Option<String> {
+        // Its reason names the server (or the file) already.
+        if let Some(reason) = &*self.shared.unusable.lock().expect("unusable lock") {
+            return Some(reason.clone());
+        }
         if let Some(reply) = &*self.shared.sender_refused.lock().expect("sender lock") {
             return Some(format!(
                 "{} refused the envelope sender {} ({reply}); check sending.bounce_address and the SMTP login",
@@ -343,6 +349,7 @@ impl Dispatcher {
         self.shared.active.write().expect("active lock").clear();
         *self.shared.unreachable.lock().expect("unreachable lock") = None;
         *self.shared.sender_refused.lock().expect("sender lock") = None;
+        *self.shared.unusable.lock().expect("unusable lock") = None;
         Ok(())
     }
 

@@ -10,6 +10,7 @@ mod outcome;
 mod rate;
 mod session;
 mod smtp;
+mod tls;
 mod transaction;
 mod worker;
 
@@ -17,4 +18,5 @@ pub use dispatcher::{Dispatcher, PumpReport};
 pub use message::MessageTemplate;
 pub use outcome::{SendFailure, outcome_for};
 pub use rate::RateLimiter;
-pub use session::{Connector, OpenError, Session};
+pub use session::{Connector, OpenError, OpenFailure, Session};
+pub use tls::Trust;

@@ -16,16 +16,34 @@ const IDLE_LIMIT: Duration = Duration::from_secs(30);
 /// Opens sessions of the configured kind.
 #[derive(Debug, Clone)]
 pub enum Connector {
-    Smtp { config: SmtpConfig, hello: String },
-    Outbox { dir: PathBuf },
+    /// Boxed: the SMTP settings dwarf the outbox's one path.
+    Smtp {
+        config: Box<SmtpConfig>,
+        hello: String,
+    },
+    Outbox {
+        dir: PathBuf,
+    },
 }
 
 /// Why no session could be opened.
 #[derive(Debug, Clone)]
 pub struct OpenError {
     pub reason: String,
+    pub kind: OpenFailure,
+}
+
+/// What a failure to open a session means for sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenFailure {
+    /// The server cannot be reached or broke off (refused, reset, timed out, a 4xx): retried with
+    /// backoff; sending pauses once it lasts `smtp.unreachable_pause_seconds`.
+    Unreachable,
     /// This machine ran out of descriptors: retried, never taken for the relay being unreachable.
-    pub local_shortage: bool,
+    LocalShortage,
+    /// Retrying cannot fix it (a refused certificate or login, no STARTTLS, an unusable
+    /// `smtp.ca_file`): sending pauses at once with the reason.
+    Configuration,
 }
 
 pub enum Session {
@@ -51,7 +69,7 @@ impl Connector {
     pub fn from_config(config: &Config) -> Self {
         match config.smtp.transport {
             TransportKind::Smtp => Self::Smtp {
-                config: config.smtp.clone(),
+                config: Box::new(config.smtp.clone()),
                 hello: config.hello_name().to_owned(),
             },
             TransportKind::Outbox => Self::Outbox {
@@ -73,7 +91,13 @@ impl Connector {
             Self::Smtp { config, hello } => {
                 let (connection, pipelining) =
                     smtp::connect(config, hello).await.map_err(|e| OpenError {
-                        local_shortage: e.is_local_shortage(),
+                        kind: if e.is_local_shortage() {
+                            OpenFailure::LocalShortage
+                        } else if e.is_configuration_problem() {
+                            OpenFailure::Configuration
+                        } else {
+                            OpenFailure::Unreachable
+                        },
                         reason: e.to_string(),
                     })?;
                 Ok(Session::Smtp {
@@ -89,7 +113,11 @@ impl Connector {
             Self::Outbox { dir } => {
                 // Owner-only, like the messages in it (each carries its reader's tokens).
                 crate::store::create_private_dir(dir).map_err(|e| OpenError {
-                    local_shortage: smtp::is_descriptor_shortage(&e),
+                    kind: if smtp::is_descriptor_shortage(&e) {
+                        OpenFailure::LocalShortage
+                    } else {
+                        OpenFailure::Unreachable
+                    },
                     reason: format!("cannot create outbox {}: {e}", dir.display()),
                 })?;
                 Ok(Session::Outbox { dir: dir.clone() })

@@ -2,7 +2,7 @@
 //! recorder to commit each outcome before taking the next job. See `crate::send::dispatcher` for why
 //! this gives crash safety.
 
-use super::{Connector, MessageTemplate, RateLimiter, Session, outcome_for};
+use super::{Connector, MessageTemplate, OpenFailure, RateLimiter, Session, outcome_for};
 use crate::{
     clock::SharedClock,
     config::Config,
@@ -71,6 +71,9 @@ pub struct Shared {
     pub unreachable: Mutex<Option<(tokio::time::Instant, String)>>,
     /// Why the server refused the envelope sender (a 5xx to MAIL): sending issues pause.
     pub sender_refused: Mutex<Option<String>>,
+    /// Why the server cannot be used as configured until someone changes something (a refused
+    /// certificate or login, no STARTTLS): sending issues pause at once.
+    pub unusable: Mutex<Option<String>>,
     /// Set when an outcome could not be committed: sending must stop.
     pub fatal: Mutex<Option<String>>,
     pub shutdown: CancellationToken,
@@ -155,20 +158,25 @@ async fn attempt(
                 *backoff = Duration::from_millis(250);
                 *shared.unreachable.lock().expect("unreachable lock") = None;
             }
-            Err(super::OpenError {
-                reason,
-                local_shortage,
-            }) => {
-                tracing::warn!(reason = %mask_all(&reason), local_shortage, retry_in_ms = backoff.as_millis() as u64, "cannot open a sending session");
-                // Out of file descriptors (EMFILE/ENFILE) is this machine's passing shortage, not the
-                // relay's fault: retried, never counted towards pausing the issue.
-                if !local_shortage {
-                    shared
-                        .unreachable
-                        .lock()
-                        .expect("unreachable lock")
-                        .get_or_insert_with(|| (tokio::time::Instant::now(), String::new()))
-                        .1 = reason;
+            Err(super::OpenError { reason, kind }) => {
+                tracing::warn!(reason = %mask_all(&reason), ?kind, retry_in_ms = backoff.as_millis() as u64, "cannot open a sending session");
+                match kind {
+                    // Out of file descriptors (EMFILE/ENFILE) is this machine's passing shortage,
+                    // not the relay's fault: retried, never counted towards pausing the issue.
+                    OpenFailure::LocalShortage => {}
+                    OpenFailure::Unreachable => {
+                        shared
+                            .unreachable
+                            .lock()
+                            .expect("unreachable lock")
+                            .get_or_insert_with(|| (tokio::time::Instant::now(), String::new()))
+                            .1 = reason;
+                    }
+                    // A refused certificate or login will be refused again: the dispatcher pauses
+                    // at once rather than after `smtp.unreachable_pause_seconds`.
+                    OpenFailure::Configuration => {
+                        *shared.unusable.lock().expect("unusable lock") = Some(reason);
+                    }
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(*backoff) => {}

@@ -22,4 +22,5 @@ mod render_fuzz;
 mod retries;
 mod scheduling;
 mod servers;
+mod smtp_tls;
 mod unsubscribe;

@@ -8,6 +8,8 @@
 //!   `t3.bounce.test`) and routes it to its own herald config (`PostfixRelay::route`); the relay
 //!   pipes every `*.bounce.test` DSN to `route-bounce`, which runs that route's command.
 //! - Dovecot: each test takes its own IMAP user (`Dovecot::add_user`).
+//! - Postfix submission (TLS + SASL): each test takes its own SASL user
+//!   (`PostfixSubmission::add_user`) and recipient domain (`PostfixSubmission::recipient_domain`).
 #![allow(dead_code)] // a harness: each test binary uses only part of it
 
 use std::{
@@ -45,14 +47,12 @@ pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// Two distinct free loopback ports (bound then released; both held at once so they differ).
-fn two_ports() -> (u16, u16) {
-    let a = TcpListener::bind("127.0.0.1:0").unwrap();
-    let b = TcpListener::bind("127.0.0.1:0").unwrap();
-    (
-        a.local_addr().unwrap().port(),
-        b.local_addr().unwrap().port(),
-    )
+/// `N` distinct free loopback ports (bound then released; all held at once so they differ).
+fn free_ports<const N: usize>() -> [u16; N] {
+    let held: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| held[i].local_addr().unwrap().port())
 }
 
 fn script(name: &str) -> PathBuf {
@@ -134,6 +134,36 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// The messages a `recv-store`/`store` pipe kept under `received` for `recipient`, oldest first.
+fn received_in(received: &Path, recipient: &str) -> Vec<Vec<u8>> {
+    let safe: String = recipient
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "@.+_=-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut files: Vec<PathBuf> = fs::read_dir(received.join(safe))
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|x| x == "eml"));
+    files.sort();
+    files.iter().map(|p| fs::read(p).unwrap()).collect()
+}
+
+/// The last 60 lines of `log`, under a heading: for assertion messages.
+fn log_tail(what: &str, dir: &Path, log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    format!(
+        "--- {what} ({}):\n{}",
+        dir.display(),
+        lines[lines.len().saturating_sub(60)..].join("\n")
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // Postfix
 
@@ -162,7 +192,7 @@ impl PostfixRelay {
         RELAY.get_or_init(|| {
             start_with_retries("Postfix relay", || {
                 let dir = server_dir("herald-postfix-");
-                let (relay_port, recv_port) = two_ports();
+                let [relay_port, recv_port] = free_ports();
                 let started = run(Command::new(script("postfix-relay"))
                     .arg("start")
                     .arg(&dir)
@@ -317,22 +347,7 @@ impl PostfixRelay {
     /// Messages the receiving smtpd accepted for `recipient`, oldest first (as pipe(8) handed
     /// them over: with a Return-Path header).
     pub fn received(&self, recipient: &str) -> Vec<Vec<u8>> {
-        let safe: String = recipient
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "@.+_=-".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let mut files: Vec<PathBuf> = fs::read_dir(self.dir.join("received").join(safe))
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        files.retain(|p| p.extension().is_some_and(|x| x == "eml"));
-        files.sort();
-        files.iter().map(|p| fs::read(p).unwrap()).collect()
+        received_in(&self.dir.join("received"), recipient)
     }
 
     /// The queue and the last 60 log lines: for assertion messages.
@@ -381,7 +396,7 @@ impl Dovecot {
         DOVECOT.get_or_init(|| {
             start_with_retries("Dovecot", || {
                 let dir = server_dir("herald-dovecot-");
-                let (imaps_port, imap_port) = two_ports();
+                let [imaps_port, imap_port] = free_ports();
                 let started = run(Command::new(script("dovecot"))
                     .arg("start")
                     .arg(&dir)
@@ -540,6 +555,185 @@ impl Dovecot {
             "--- dovecot log ({}):\n{}",
             self.dir.display(),
             lines[lines.len().saturating_sub(60)..].join("\n")
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Postfix submission: TLS and SASL AUTH
+
+/// One Postfix smtpd for herald's TLS and AUTH, its SASL backend an auth-only Dovecot
+/// (`smtpd_sasl_type = dovecot`), on 127.0.0.1. Mail is relayed only for an authenticated client,
+/// and every accepted message is kept under `dir/received/<recipient>/`. Four listeners:
+pub struct PostfixSubmission {
+    pub dir: PathBuf,
+    /// Offers STARTTLS, and AUTH (PLAIN, LOGIN) only after it.
+    pub starttls_port: u16,
+    /// Implicit TLS, port-465 style; offers only AUTH LOGIN, so that PLAIN (on `starttls_port`)
+    /// and LOGIN both get exercised.
+    pub tls_port: u16,
+    /// No TLS at all; AUTH (PLAIN, LOGIN) in clear text.
+    pub plain_port: u16,
+    /// Implicit TLS with a certificate for `mail.example.test` only, signed by the same CA.
+    pub other_name_port: u16,
+    /// The CA that signed both server certificates (SAN `localhost`, `127.0.0.1`; the other one
+    /// `mail.example.test`).
+    pub ca_file: PathBuf,
+    /// A CA that signed nothing here.
+    pub other_ca_file: PathBuf,
+}
+
+/// A SASL account of one test.
+#[derive(Clone, Debug)]
+pub struct SaslUser {
+    pub name: String,
+    pub password: String,
+}
+
+static SUBMISSION: OnceLock<PostfixSubmission> = OnceLock::new();
+static SUBMISSION_SEQ: AtomicU32 = AtomicU32::new(0);
+/// add-user rewrites the passwd-file: one at a time.
+static SASL_USERS_FILE: Mutex<()> = Mutex::new(());
+
+impl PostfixSubmission {
+    /// The process's submission server, started on first use (about 1 s).
+    pub fn shared() -> &'static PostfixSubmission {
+        SUBMISSION.get_or_init(|| {
+            start_with_retries("Postfix submission server", || {
+                let dir = server_dir("herald-submission-");
+                let [starttls_port, tls_port, plain_port, other_name_port] = free_ports();
+                let started = run(Command::new(script("postfix-submission"))
+                    .arg("start")
+                    .arg(&dir)
+                    .args(
+                        [starttls_port, tls_port, plain_port, other_name_port]
+                            .map(|p| p.to_string()),
+                    )
+                    .arg(PIPE_USER)
+                    .env("HERALD_TEST_MAIL_USER", PIPE_USER)
+                    .env("HERALD_TEST_PARENT_PID", std::process::id().to_string()));
+                if let Err(e) = started {
+                    let _ = fs::remove_dir_all(&dir);
+                    return Err(e);
+                }
+                Ok(PostfixSubmission {
+                    ca_file: dir.join("ca.pem"),
+                    other_ca_file: dir.join("other-ca.pem"),
+                    dir,
+                    starttls_port,
+                    tls_port,
+                    plain_port,
+                    other_name_port,
+                })
+            })
+        })
+    }
+
+    fn next(&self) -> u32 {
+        SUBMISSION_SEQ.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// A new SASL user of its own for one test: `s<N>`, its password unique to it. Returns once
+    /// Dovecot accepts the password.
+    pub fn add_user(&self) -> SaslUser {
+        let n = self.next();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let user = SaslUser {
+            name: format!("s{n}"),
+            password: format!("sasl-pw-{n}-{nanos:x}"),
+        };
+        let _guard = SASL_USERS_FILE.lock().unwrap_or_else(|e| e.into_inner());
+        run(Command::new(script("postfix-submission"))
+            .arg("add-user")
+            .arg(&self.dir)
+            .arg(&user.name)
+            .arg(&user.password)
+            .env("HERALD_TEST_MAIL_USER", PIPE_USER))
+        .unwrap();
+        user
+    }
+
+    /// A recipient domain no other test of this process uses: `t<N>.submission.test`.
+    pub fn recipient_domain(&self) -> String {
+        format!("t{}.submission.test", self.next())
+    }
+
+    /// Messages accepted for `recipient`, oldest first.
+    pub fn received(&self, recipient: &str) -> Vec<Vec<u8>> {
+        received_in(&self.dir.join("received"), recipient)
+    }
+
+    /// The instance's log (`maillog_file`).
+    pub fn maillog(&self) -> String {
+        fs::read_to_string(self.dir.join("log/maillog")).unwrap_or_default()
+    }
+
+    /// The smtpd sessions in which `user` tried to log in, each as its log lines from `connect
+    /// from` to `disconnect from` (one smtpd process serves sessions one after another, and
+    /// every line carries its pid).
+    pub fn sessions_of(&self, user: &str) -> Vec<String> {
+        let log = self.maillog();
+        let lines: Vec<&str> = log.lines().collect();
+        let pid_of = |line: &str| -> Option<String> {
+            let tag = line.split_whitespace().find(|w| w.contains("/smtpd["))?;
+            Some(tag.trim_end_matches(':').to_owned())
+        };
+        let needle = format!("sasl_username={user}");
+        let mut sessions: Vec<String> = Vec::new();
+        let mut seen: Vec<(usize, usize)> = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            if !line.split([',', ' ']).any(|w| w == needle) {
+                continue;
+            }
+            let Some(pid) = pid_of(line) else { continue };
+            let same = |l: &&str| pid_of(l).as_deref() == Some(pid.as_str());
+            let start = (0..=i)
+                .rev()
+                .find(|&j| same(&lines[j]) && lines[j].contains(": connect from "))
+                .unwrap_or(i);
+            let end = (i..lines.len())
+                .find(|&j| same(&lines[j]) && lines[j].contains(": disconnect from "))
+                .unwrap_or(lines.len() - 1);
+            if seen.contains(&(start, end)) {
+                continue;
+            }
+            seen.push((start, end));
+            sessions.push(
+                lines[start..=end]
+                    .iter()
+                    .filter(|l| same(l))
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+        }
+        sessions
+    }
+
+    /// The SASL backend's log (`auth_debug`: every AUTH request, with its user, never a password).
+    pub fn sasl_log(&self) -> String {
+        fs::read_to_string(self.dir.join("log/dovecot.log")).unwrap_or_default()
+    }
+
+    /// How many AUTH requests for `user` reached the SASL backend through Postfix (successful or
+    /// not; `add_user`'s own check is not counted).
+    pub fn auth_attempts(&self, user: &str) -> usize {
+        let needle = format!("passwd-file({user},127.0.0.1): Performing passdb lookup");
+        self.sasl_log()
+            .lines()
+            .filter(|l| l.contains(&needle))
+            .count()
+    }
+
+    /// The log's tail and the SASL backend's: for assertion messages.
+    pub fn debug_dump(&self) -> String {
+        format!(
+            "{}\n{}",
+            log_tail("postfix submission maillog", &self.dir, &self.maillog()),
+            log_tail("its SASL Dovecot", &self.dir, &self.sasl_log())
         )
     }
 }
