@@ -152,7 +152,8 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
-/// What `check-config` says about the `[[dkim]]` keys: every key loaded (a missing, unreadable or
+/// What `check-config` says about the files the configuration names (`smtp.ca_file`) and the
+/// `[[dkim]]` keys: every key loaded (a missing, unreadable or
 /// unusable one is a problem), and each list whose From domain no signature aligns with (DMARC
 /// would fail for its mail). Lists are read only when the database already exists.
 pub fn config_problems(config: &Config) -> (Vec<String>, Vec<String>) {
@@ -169,6 +170,13 @@ pub fn config_problems(config: &Config) -> (Vec<String>, Vec<String>) {
             )),
             Err(e) => problems.push(format!("`[[dkim]]` selector `{}`: {e}", d.selector)),
         }
+    }
+    // The relay's CA is otherwise read only when the first session opens.
+    if config.smtp.transport == crate::config::TransportKind::Smtp
+        && let Some(file) = &config.smtp.ca_file
+        && let Err(e) = crate::send::Trust::load(Some(file), "smtp.ca_file")
+    {
+        problems.push(e.to_string());
     }
     if config.dkim.is_empty() {
         if config.smtp.transport == crate::config::TransportKind::Smtp {

@@ -74,3 +74,27 @@ fn the_example_configuration_documents_only_known_keys() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn check_config_reads_the_relays_ca_file_before_any_session_does() {
+    let app = TestApp::new(Smtp::Port(free_port()), &[]);
+    let empty = app.write("empty-ca.pem", "no certificate here\n");
+    let out = app
+        .command(&["check-config"])
+        .env("HERALD_SMTP__CA_FILE", &empty)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("smtp.ca_file") && stdout.contains("empty-ca.pem"),
+        "{stdout}"
+    );
+    let missing = app
+        .command(&["check-config"])
+        .env("HERALD_SMTP__CA_FILE", app.path("nope.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stdout).contains("nope.pem"));
+}
