@@ -46,6 +46,8 @@ fn main() {
     let context = IssueContext {
         list_name: "Weekly Analysis".into(),
         list_address: "news@example.com".into(),
+        list_language: "en".into(),
+        list_postal_address: "Weekly Analysis Ltd\n1 Fleet Street\nLondon".into(),
     };
 
     // MJML → HTML with mrml, as herald does once per issue.
@@ -94,6 +96,8 @@ fn main() {
         reply_to: None,
         schedule: None,
         layout: "default".into(),
+        language: Default::default(),
+        postal_address: None,
         last_slot_at: None,
         created_at: now,
     };

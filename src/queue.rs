@@ -47,6 +47,12 @@ pub fn render_for_list(
     let context = IssueContext {
         list_name: list.name.clone(),
         list_address: list.from.address.to_string(),
+        list_language: list.language.to_string(),
+        list_postal_address: list
+            .postal_address
+            .as_ref()
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
     };
     render_issue(&source, subject, &context, &layout)
 }

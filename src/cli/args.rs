@@ -89,6 +89,10 @@ pub enum DkimCommand {
 pub enum ListCommand {
     /// Create a list.
     Create(ListCreate),
+    /// Change a list's language or postal address.
+    Update(ListUpdate),
+    /// One list's settings, language and postal address included.
+    Show { slug: String },
     /// Lists with subscriber counts by status.
     Ls,
 }
@@ -112,6 +116,23 @@ pub struct ListCreate {
     /// Layout under templates/ (default: default).
     #[arg(long, default_value = "default")]
     pub layout: String,
+    /// BCP 47 tag of the language the list is written in (`<html lang>`), e.g. en, pt-BR.
+    #[arg(long, default_value = "en")]
+    pub language: String,
+    /// Postal address for the footer; lines separated by line breaks.
+    #[arg(long)]
+    pub postal_address: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListUpdate {
+    pub slug: String,
+    /// BCP 47 tag of the language the list is written in (`<html lang>`), e.g. en, pt-BR.
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Postal address for the footer; lines separated by line breaks; "" removes it.
+    #[arg(long)]
+    pub postal_address: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

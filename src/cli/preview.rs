@@ -32,6 +32,8 @@ pub async fn run(
             reply_to: None,
             schedule: None,
             layout: "default".into(),
+            language: Default::default(),
+            postal_address: None,
             last_slot_at: None,
             created_at: SystemClock.now(),
         },

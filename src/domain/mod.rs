@@ -40,8 +40,10 @@ mod delivery_state;
 mod email_address;
 mod ids;
 mod issue_state;
+mod language_tag;
 mod list_slug;
 mod mailbox;
+mod postal_address;
 mod smtp_reply;
 mod subscriber_status;
 
@@ -52,8 +54,10 @@ pub use delivery_state::DeliveryState;
 pub use email_address::{EmailAddress, EmailAddressError, mask, mask_all};
 pub use ids::{DeliveryId, IssueId, ListId, SubscriberId};
 pub use issue_state::IssueState;
+pub use language_tag::{LanguageTag, LanguageTagError};
 pub use list_slug::{ListSlug, ListSlugError};
 pub use mailbox::{Mailbox, MailboxError};
+pub use postal_address::{PostalAddress, PostalAddressError};
 pub use smtp_reply::{AttemptError, EnhancedStatus, SmtpReply};
 pub use subscriber_status::SubscriberStatus;
 

@@ -21,6 +21,11 @@ use super::{
 pub struct IssueContext {
     pub list_name: String,
     pub list_address: String,
+    /// The list's BCP 47 language tag: `{{ list.language }}`, and the `lang` of a document whose
+    /// `<mjml>` names none (mrml would write `und`).
+    pub list_language: String,
+    /// The list's postal address, lines joined by `\n`; empty when it has none.
+    pub list_postal_address: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +99,7 @@ pub fn render_issue(
         ("deck", &values.deck),
         ("preheader", &values.preheader),
         ("list name", &values.context.list_name),
+        ("list's postal address", &values.context.list_postal_address),
     ] {
         if value.contains("{{") || value.contains("}}") {
             return Err(RenderError::at(
@@ -103,6 +109,7 @@ pub fn render_issue(
             ));
         }
     }
+    let lang = Some(values.context.list_language.as_str()).filter(|l| !l.is_empty());
     let mut stash = Stash::new(&[&source.body, &layout.mjml, &layout.text]);
     let (html, text) = match source.kind {
         SourceKind::Markdown => {
@@ -122,7 +129,7 @@ pub fn render_issue(
                 1,
                 Some(&markdown::to_html(&body.text)),
             )?;
-            let html = mjml_to_html(&mjml.text).map_err(|(offset, reason)| {
+            let html = mjml_to_html(&mjml.text, lang).map_err(|(offset, reason)| {
                 locate_error(&layout.mjml, &layout.mjml_file, &mjml, file, offset, reason)
             })?;
             let text = stash.hide(
@@ -135,7 +142,7 @@ pub fn render_issue(
         }
         SourceKind::Mjml => {
             let mjml = stash.hide(&source.body, file, 1, None)?;
-            let html = mjml_to_html(&mjml.text).map_err(|(offset, reason)| {
+            let html = mjml_to_html(&mjml.text, lang).map_err(|(offset, reason)| {
                 locate_error(&source.body, file, &mjml, file, offset, reason)
             })?;
             let text = html_to_text(&html);
@@ -196,7 +203,7 @@ pub fn composed_mjml(source: &IssueSource, layout: &Layout) -> Result<String, Re
 
 /// mrml's rendering of an MJML document, for the benchmark.
 pub fn render_mjml(mjml: &str) -> Result<String, String> {
-    mjml_to_html(mjml).map_err(|(_, reason)| reason)
+    mjml_to_html(mjml, None).map_err(|(_, reason)| reason)
 }
 
 struct Values {
@@ -216,6 +223,8 @@ impl IssueValues for Values {
             Var::Preheader => &self.preheader,
             Var::ListName => &self.context.list_name,
             Var::ListAddress => &self.context.list_address,
+            Var::ListLanguage => &self.context.list_language,
+            Var::ListPostalAddress => &self.context.list_postal_address,
             _ => "",
         }
     }
@@ -230,6 +239,8 @@ mod tests {
         IssueContext {
             list_name: "Weekly & Co".into(),
             list_address: "news@example.com".into(),
+            list_language: "pt-BR".into(),
+            list_postal_address: "Weekly & Co Ltd\n1 Main Street".into(),
         }
     }
 
@@ -254,6 +265,15 @@ mod tests {
         assert!(out.html_template.contains("href=\"{{ unsubscribe_url }}\""));
         assert!(out.text_template.contains("What moved"));
         assert!(!out.html_template.contains("hrldph"));
+        assert!(out.html_template.contains("<html lang=\"pt-BR\""));
+        assert!(
+            out.html_template
+                .contains("Weekly &amp; Co Ltd<br />\n1 Main Street</div>")
+        );
+        assert!(
+            out.text_template
+                .contains("news@example.com\nWeekly & Co Ltd\n1 Main Street")
+        );
     }
 
     #[test]

@@ -2,6 +2,13 @@
 //! nest properly (mrml only says "end of stream" for an element left open), and no element sits deeper
 //! than [`MAX_ELEMENT_DEPTH`] (mrml parses and renders recursively, so a deep document would overflow
 //! the stack and abort the process). Errors carry the byte offset in the document mrml was given.
+//!
+//! Two things mrml writes are changed, as mailbox providers read them:
+//! - `<html lang="und">` for an `<mjml>` without `lang`: the list's language is used instead.
+//! - The `<mj-preview>` text is hidden in white (`color:#ffffff`), which on any light background is
+//!   SpamAssassin's HTML_FONT_LOW_CONTRAST (hidden text, a spam signature) on every message. herald
+//!   hides it as large ESPs do, with no colour of its own: `display:none`, zero size, `opacity:0`,
+//!   `visibility:hidden`, and `mso-hide:all` for Outlook's Word engine.
 
 use super::{RenderError, limits::MAX_ELEMENT_DEPTH, placeholder::line_column, stash::Hidden};
 
@@ -132,8 +139,14 @@ fn check_nesting(mjml: &str) -> Result<(), (Option<usize>, String)> {
     }
 }
 
-/// Renders MJML to HTML; an error carries the byte offset mrml reported, if any.
-pub fn mjml_to_html(mjml: &str) -> Result<String, (Option<usize>, String)> {
+/// How mrml 5 opens the `<mj-preview>` text (`mj_body/render.rs`).
+const MRML_PREVIEW: &str = r#"<div style="display:none;font-size:1px;color:#ffffff;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;">"#;
+/// herald's instead: hidden without a colour, so that no low-contrast rule sees text in it.
+const HIDDEN_PREVIEW: &str = r#"<div style="display:none;font-size:1px;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;visibility:hidden;mso-hide:all;">"#;
+
+/// Renders MJML to HTML; an error carries the byte offset mrml reported, if any. `lang` is the
+/// document's language when its `<mjml>` names none.
+pub fn mjml_to_html(mjml: &str, lang: Option<&str>) -> Result<String, (Option<usize>, String)> {
     use mrml::prelude::parser::Error as E;
     check_nesting(mjml)?;
     let parsed = mrml::parse(mjml).map_err(|e| {
@@ -179,10 +192,14 @@ pub fn mjml_to_html(mjml: &str) -> Result<String, (Option<usize>, String)> {
         };
         (offset, reason)
     })?;
-    parsed
-        .element
+    let mut root = parsed.element;
+    if root.attributes.lang.is_none() {
+        root.attributes.lang = lang.map(str::to_owned);
+    }
+    let html = root
         .render(&mrml::prelude::render::RenderOptions::default())
-        .map_err(|e| (None, format!("MJML cannot be rendered: {e}")))
+        .map_err(|e| (None, format!("MJML cannot be rendered: {e}")))?;
+    Ok(html.replacen(MRML_PREVIEW, HIDDEN_PREVIEW, 1))
 }
 
 /// Points an MJML error at the line of `source` (the text `hidden` was made from), or, for a Markdown
@@ -231,10 +248,33 @@ mod tests {
     #[test]
     fn a_parser_error_after_wide_characters_points_into_its_line() {
         let mjml = "<mjml>\n<mj-body>\n<mj-raw>\u{3000}\u{3000}\u{3000}<p a=></p></mj-raw></mj-body></mjml>";
-        let (offset, reason) = mjml_to_html(mjml).unwrap_err();
+        let (offset, reason) = mjml_to_html(mjml, None).unwrap_err();
         let offset = offset.expect("an offset");
         assert!(mjml.is_char_boundary(offset), "{offset}: {reason}");
         assert_eq!(line_column(mjml, offset).0, 3, "{reason}");
+    }
+
+    #[test]
+    fn the_preview_is_hidden_without_a_colour_and_the_language_is_never_und() {
+        let doc = |mjml_attrs: &str| {
+            format!(
+                "<mjml{mjml_attrs}><mj-head><mj-preview>Three charts</mj-preview></mj-head>\
+                 <mj-body><mj-text>Hi</mj-text></mj-body></mjml>"
+            )
+        };
+        let html = mjml_to_html(&doc(""), Some("pt-BR")).unwrap();
+        assert!(
+            html.contains(&format!("{HIDDEN_PREVIEW}Three charts</div>")),
+            "mrml no longer opens the preview with MRML_PREVIEW: {html}"
+        );
+        assert!(!html.contains("#ffffff"), "{html}");
+        assert!(html.contains(r#"<html lang="pt-BR""#), "{html}");
+        assert!(!html.contains("und"), "{html}");
+        let own = mjml_to_html(&doc(r#" lang="fr""#), Some("pt-BR")).unwrap();
+        assert!(
+            own.contains(r#"<html lang="fr""#),
+            "the document's own lang wins: {own}"
+        );
     }
 
     #[test]
@@ -244,7 +284,7 @@ mod tests {
             "<div>".repeat(MAX_ELEMENT_DEPTH),
             "</div>".repeat(MAX_ELEMENT_DEPTH)
         );
-        let (offset, reason) = mjml_to_html(&deep).unwrap_err();
+        let (offset, reason) = mjml_to_html(&deep, None).unwrap_err();
         assert!(reason.contains("nested more than"), "{reason}");
         let at = offset.unwrap();
         assert_eq!(&deep[at..at + 5], "<div>");

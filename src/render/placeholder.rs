@@ -1,9 +1,9 @@
 //! `{{ placeholder }}` syntax shared by layouts, issue sources and stored templates.
 //!
 //! A placeholder is `{{ path }}` or `{{ path | default: "text" }}`. Issue-level paths (`title`, `deck`,
-//! `content`, `list.name`, …) are filled once when the issue is queued; recipient-level paths
-//! (`subscriber.name`, `subscriber.attributes.city`, `unsubscribe_url`, …) survive into the stored
-//! template and are filled per message.
+//! `content`, `list.name`, `list.language`, …) are filled once when the issue is queued;
+//! recipient-level paths (`subscriber.name`, `subscriber.attributes.city`, `unsubscribe_url`, …)
+//! survive into the stored template and are filled per message.
 
 use std::fmt;
 
@@ -24,6 +24,8 @@ pub enum Var {
     Content,
     ListName,
     ListAddress,
+    ListLanguage,
+    ListPostalAddress,
 }
 
 impl Var {
@@ -40,6 +42,8 @@ impl Var {
             "content" => Var::Content,
             "list.name" => Var::ListName,
             "list.address" => Var::ListAddress,
+            "list.language" => Var::ListLanguage,
+            "list.postal_address" => Var::ListPostalAddress,
             other => {
                 let key = other.strip_prefix("subscriber.attributes.")?;
                 let ok = !key.is_empty()
@@ -65,6 +69,8 @@ impl Var {
             Var::Content => "content".into(),
             Var::ListName => "list.name".into(),
             Var::ListAddress => "list.address".into(),
+            Var::ListLanguage => "list.language".into(),
+            Var::ListPostalAddress => "list.postal_address".into(),
         }
     }
 
@@ -161,7 +167,7 @@ fn parse_inner(inner: &str) -> Result<Placeholder, String> {
         format!(
             "unknown placeholder `{{{{ {path} }}}}`; known: subscriber.name, subscriber.first_name, \
              subscriber.email, subscriber.attributes.KEY, unsubscribe_url, subject, title, deck, preheader, \
-             content, list.name, list.address"
+             content, list.name, list.address, list.language, list.postal_address"
         )
     })?;
     let default = match filter {

@@ -175,7 +175,14 @@ impl Stash {
                 } else {
                     v
                 };
-                out.push_str(&if html { escape_html(v) } else { v.into() });
+                match (html, &p.var) {
+                    // The postal address is one address line per line, in the HTML part too.
+                    (true, Var::ListPostalAddress) => {
+                        out.push_str(&escape_html(v).replace('\n', "<br />\n"))
+                    }
+                    (true, _) => out.push_str(&escape_html(v)),
+                    (false, _) => out.push_str(v),
+                }
             }
             rest = &after[digits + 1..];
         }

@@ -1,9 +1,10 @@
-//! Lists: creating them, finding them by slug, and the scheduler's record of handled cron slots.
+//! Lists: creating and updating them, finding them by slug, and the scheduler's record of handled cron
+//! slots.
 
 use super::{List, ListSummary, Store, StoreError};
 use crate::{
     clock::{from_millis, to_millis},
-    domain::{CronSchedule, EmailAddress, ListId, ListSlug, Mailbox},
+    domain::{CronSchedule, EmailAddress, LanguageTag, ListId, ListSlug, Mailbox, PostalAddress},
 };
 use chrono::{DateTime, Utc};
 use sqlx::{Row, sqlite::SqliteRow};
@@ -16,16 +17,26 @@ pub struct NewList {
     pub reply_to: Option<EmailAddress>,
     pub schedule: Option<CronSchedule>,
     pub layout: String,
+    pub language: LanguageTag,
+    pub postal_address: Option<PostalAddress>,
 }
 
-const LIST_COLUMNS: &str = "id, slug, name, from_name, from_address, reply_to, schedule, timezone, layout, last_slot_at, created_at";
+/// What `list update` changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ListUpdate {
+    pub language: Option<LanguageTag>,
+    /// `Some(None)` removes the address.
+    pub postal_address: Option<Option<PostalAddress>>,
+}
+
+const LIST_COLUMNS: &str = "id, slug, name, from_name, from_address, reply_to, schedule, timezone, layout, language, postal_address, last_slot_at, created_at";
 
 impl Store {
     pub async fn create_list(&self, new: &NewList, now: DateTime<Utc>) -> Result<List, StoreError> {
         let result = sqlx::query(
             "INSERT INTO lists (slug, name, from_name, from_address, reply_to, schedule, timezone, layout,
-                                last_slot_at, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                language, postal_address, last_slot_at, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(new.slug.as_str())
         .bind(&new.name)
@@ -35,6 +46,8 @@ impl Store {
         .bind(new.schedule.as_ref().map(|s| s.pattern()))
         .bind(new.schedule.as_ref().map(|s| s.zone()).unwrap_or("UTC"))
         .bind(&new.layout)
+        .bind(new.language.as_str())
+        .bind(new.postal_address.as_ref().map(|a| a.as_str()))
         .bind(to_millis(now))
         .bind(to_millis(now))
         .execute(&self.pool)
@@ -46,6 +59,34 @@ impl Store {
             Err(e) => Err(e.into()),
             Ok(_) => self.list(&new.slug).await,
         }
+    }
+
+    /// Applies `update` to the list and returns it as it now is.
+    pub async fn update_list(
+        &self,
+        slug: &ListSlug,
+        update: &ListUpdate,
+    ) -> Result<List, StoreError> {
+        let result = sqlx::query(
+            "UPDATE lists SET language = COALESCE(?, language),
+                              postal_address = CASE WHEN ? THEN ? ELSE postal_address END
+             WHERE slug = ?",
+        )
+        .bind(update.language.as_ref().map(|l| l.as_str()))
+        .bind(update.postal_address.is_some())
+        .bind(
+            update
+                .postal_address
+                .as_ref()
+                .and_then(|a| a.as_ref().map(|a| a.as_str())),
+        )
+        .bind(slug.as_str())
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("list `{slug}`")));
+        }
+        self.list(slug).await
     }
 
     pub async fn list(&self, slug: &ListSlug) -> Result<List, StoreError> {
@@ -87,9 +128,13 @@ impl Store {
     }
 
     pub async fn list_summaries(&self) -> Result<Vec<ListSummary>, StoreError> {
-        let lists = sqlx::query("SELECT id, slug, name, from_name, from_address, schedule, timezone, layout FROM lists ORDER BY slug")
-            .fetch_all(&self.pool)
-            .await?;
+        let lists = sqlx::query(
+            "SELECT id, slug, name, from_name, from_address, schedule, timezone, layout, language,
+                    postal_address
+             FROM lists ORDER BY slug",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let counts = sqlx::query(
             "SELECT list_id, status, COUNT(*) AS n FROM subscribers GROUP BY list_id, status",
         )
@@ -119,6 +164,8 @@ impl Store {
                     schedule: l.get("schedule"),
                     timezone: l.get("timezone"),
                     layout: l.get("layout"),
+                    language: l.get("language"),
+                    postal_address: l.get("postal_address"),
                     subscribers,
                 }
             })
@@ -151,6 +198,12 @@ fn list_from_row(r: &SqliteRow) -> Result<List, StoreError> {
             .transpose()
             .map_err(|e| bad("schedule", &e))?,
         layout: r.get("layout"),
+        language: LanguageTag::parse(r.get("language")).map_err(|e| bad("language", &e))?,
+        postal_address: r
+            .get::<Option<&str>, _>("postal_address")
+            .map(PostalAddress::parse)
+            .transpose()
+            .map_err(|e| bad("postal_address", &e))?,
         last_slot_at: r.get::<Option<i64>, _>("last_slot_at").map(from_millis),
         created_at: from_millis(r.get("created_at")),
     })

@@ -22,7 +22,7 @@ pub use deliveries::{
 pub use error::StoreError;
 pub use import::{BulkImport, ImportCounts};
 pub use issues::NewIssue;
-pub use lists::NewList;
+pub use lists::{ListUpdate, NewList};
 pub use records::{Issue, IssueSummary, List, ListSummary, Subscriber};
 pub use sqlite::{Store, create_database_file, create_private_dir, warn_if_readable_by_others};
 pub use subscribers::{DeliveryRecipient, ImportRow};

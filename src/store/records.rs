@@ -1,8 +1,8 @@
 //! Rows as the rest of herald sees them: domain types, not strings.
 
 use crate::domain::{
-    CronSchedule, DeliveryState, EmailAddress, IssueId, IssueState, ListId, ListSlug, Mailbox,
-    SubscriberId, SubscriberStatus,
+    CronSchedule, DeliveryState, EmailAddress, IssueId, IssueState, LanguageTag, ListId, ListSlug,
+    Mailbox, PostalAddress, SubscriberId, SubscriberStatus,
 };
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -16,6 +16,10 @@ pub struct List {
     pub reply_to: Option<EmailAddress>,
     pub schedule: Option<CronSchedule>,
     pub layout: String,
+    /// `<html lang>` of every message.
+    pub language: LanguageTag,
+    /// Printed in the footer of the default layout (`{{ list.postal_address }}`).
+    pub postal_address: Option<PostalAddress>,
     pub last_slot_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -28,6 +32,8 @@ pub struct ListSummary {
     pub schedule: Option<String>,
     pub timezone: String,
     pub layout: String,
+    pub language: String,
+    pub postal_address: Option<String>,
     pub subscribers: BTreeMap<String, i64>,
 }
 

@@ -32,6 +32,8 @@ fn context() -> IssueContext {
     IssueContext {
         list_name: "Weekly".into(),
         list_address: "news@example.com".into(),
+        list_language: "en".into(),
+        list_postal_address: "1 Main Street\nSpringfield".into(),
     }
 }
 

@@ -51,6 +51,8 @@ impl Harness {
             reply_to: None,
             schedule: schedule.map(|(p, z)| CronSchedule::parse(p, z).unwrap()),
             layout: "default".into(),
+            language: Default::default(),
+            postal_address: None,
         };
         self.store.create_list(&new, self.now()).await.unwrap();
     }
