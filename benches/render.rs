@@ -5,11 +5,15 @@
 //! message, as medians of repeated rounds measured in this run.
 
 use herald::{
+    config::DkimConfig,
     domain::{DeliveryId, IssueId, IssueState, ListId, ListSlug, Mailbox},
     render::{
         IssueContext, IssueSource, Layouts, SourceKind, composed_mjml, render_issue, render_mjml,
     },
-    send::MessageTemplate,
+    send::{
+        MessageTemplate,
+        dkim::{Algorithm, PrivateKey, Signer, generate},
+    },
     store::{ClaimedDelivery, Issue, List},
     track::Tokens,
 };
@@ -138,6 +142,57 @@ fn main() {
         .collect();
     let personalise_us = median(per_message);
 
+    // The same messages DKIM-signed, one thread: RSA-2048, Ed25519. (`openssl speed rsa2048 ed25519`
+    // on the same machine is the reference for the signature alone.)
+    let key_dir = tempfile::tempdir().unwrap();
+    let mut sign_us = Vec::new();
+    let signed_us: Vec<(&str, f64)> = [
+        ("RSA-2048", Algorithm::Rsa),
+        ("Ed25519", Algorithm::Ed25519),
+    ]
+    .into_iter()
+    .map(|(name, algorithm)| {
+        let path = key_dir.path().join(name);
+        std::fs::write(&path, generate(algorithm, 2048).unwrap()).unwrap();
+        let signer = Signer::load(&[DkimConfig {
+            selector: "s1".into(),
+            key_file: path,
+            domain: "news.example.com".into(),
+        }])
+        .unwrap()
+        .map(std::sync::Arc::new);
+        let signed = MessageTemplate::new(
+            &issue,
+            &list,
+            "news.example.com",
+            "https://news.example.com",
+            "bounces@news.example.com",
+            "0123456789ab",
+            signer,
+        )
+        .unwrap();
+        let key = PrivateKey::from_pem(&std::fs::read(key_dir.path().join(name)).unwrap()).unwrap();
+        let n = if full { 2_000 } else { 20 };
+        let t = Instant::now();
+        for i in 0..n {
+            black_box(key.sign(format!("header block {i}").as_bytes()));
+        }
+        sign_us.push((name, t.elapsed().as_secs_f64() * 1e6 / n as f64));
+        let few = &recipients[..recipients.len().min(2_000)];
+        let rounds: Vec<f64> = (0..message_rounds.min(3))
+            .map(|_| {
+                let t = Instant::now();
+                let date = now.to_rfc2822();
+                for r in few {
+                    black_box(signed.build(&tokens, r, &date, now.timestamp()));
+                }
+                t.elapsed().as_secs_f64() * 1e6 / few.len() as f64
+            })
+            .collect();
+        (name, median(rounds))
+    })
+    .collect();
+
     // The reference: mjml 4.x on Node.js, warm, in-process, same document.
     let bench_dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench"));
     std::fs::create_dir_all(bench_dir).unwrap();
@@ -191,6 +246,20 @@ fn main() {
         "{:<52} {:>12.2}",
         "personalised message bytes, per recipient", personalise_us
     );
+    for (name, us) in &sign_us {
+        println!(
+            "{:<52} {:>12.1}",
+            format!("  {name} signature alone (ring, one thread)"),
+            us
+        );
+    }
+    for (name, us) in &signed_us {
+        println!(
+            "{:<52} {:>12.1}",
+            format!("  the same, DKIM-signed with {name} (one thread)"),
+            us
+        );
+    }
     let rates: Vec<f64> = std::env::var("HERALD_BENCH_RATES")
         .ok()
         .map(|v| v.split(',').filter_map(|r| r.trim().parse().ok()).collect())

@@ -62,12 +62,30 @@ impl RelaxedBody {
             line_ends: 0,
             cr: false,
             any: false,
-            buffer: Vec::with_capacity(4096),
+            buffer: Vec::with_capacity(8192 + 1024),
         }
     }
 
     pub fn update(&mut self, bytes: &[u8]) {
-        for &b in bytes {
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.buffer.len() >= 8192 {
+                self.hash.update(&self.buffer);
+                self.buffer.clear();
+            }
+            // With nothing pending, a run without tabs, CRs or two spaces in a row (a single space
+            // between two other bytes stays as it is) is its own canonical form: copied whole.
+            if !self.cr && !self.space && self.line_ends == 0 {
+                let end = plain_run(bytes, i);
+                if end > i {
+                    self.buffer.extend_from_slice(&bytes[i..end]);
+                    self.any = true;
+                    i = end;
+                    continue;
+                }
+            }
+            let b = bytes[i];
+            i += 1;
             if self.cr {
                 self.cr = false;
                 if b == b'\n' {
@@ -83,10 +101,6 @@ impl RelaxedBody {
                 b' ' | b'\t' => self.space = true,
                 _ => self.content(b),
             }
-        }
-        if self.buffer.len() >= 4096 {
-            self.hash.update(&self.buffer);
-            self.buffer.clear();
         }
     }
 
@@ -111,6 +125,26 @@ impl RelaxedBody {
         }
         self.hash.update(&self.buffer);
         self.hash.finish()
+    }
+}
+
+/// The end of the run from `from` that relaxed canonicalization leaves as it is: no tab, no CR, and
+/// a space only between two bytes that are neither.
+fn plain_run(bytes: &[u8], from: usize) -> usize {
+    let mut end = from;
+    loop {
+        match memchr::memchr3(b' ', b'\t', b'\r', &bytes[end..]) {
+            None => return bytes.len(),
+            Some(p) => {
+                let at = end + p;
+                match bytes.get(at + 1) {
+                    Some(next) if bytes[at] == b' ' && !matches!(next, b' ' | b'\t' | b'\r') => {
+                        end = at + 2;
+                    }
+                    _ => return at,
+                }
+            }
+        }
     }
 }
 
