@@ -7,6 +7,7 @@
 
 use super::{
     Layout, RenderError,
+    headline::drop_repeated_headline,
     html_text::html_to_text,
     limits::GMAIL_CLIP_BYTES,
     markdown,
@@ -111,9 +112,23 @@ pub fn render_issue(
     }
     let lang = Some(values.context.list_language.as_str()).filter(|l| !l.is_empty());
     let mut stash = Stash::new(&[&source.body, &layout.mjml, &layout.text]);
+    let mut warnings = Vec::new();
     let (html, text) = match source.kind {
         SourceKind::Markdown => {
-            let body = stash.hide(&source.body, file, source.body_line, None)?;
+            let shows = |var: &str| {
+                let squeezed: String = layout.mjml.split_whitespace().collect();
+                squeezed.contains(&format!("{{{{{var}}}}}"))
+                    || squeezed.contains(&format!("{{{{{var}|"))
+            };
+            let (body, notes) = drop_repeated_headline(
+                &source.body,
+                source.body_line,
+                file,
+                (&values.title, shows("title")),
+                (&values.deck, shows("deck")),
+            );
+            warnings.extend(notes);
+            let body = stash.hide(&body, file, source.body_line, None)?;
             markdown::check_depth(&body.text).map_err(|(offset, reason)| {
                 let (line, column) = line_column(&source.body, body.source_offset(offset));
                 RenderError {
@@ -163,7 +178,6 @@ pub fn render_issue(
     let refused = |reason| RenderError::at(file, None, reason);
     let html_template = stash.reveal(&html, &values, true).map_err(refused)?;
     let text_template = stash.reveal(&text, &values, false).map_err(refused)?;
-    let mut warnings = Vec::new();
     if html_template.len() > GMAIL_CLIP_BYTES {
         warnings.push(format!(
             "{file}: the HTML part is {} KB; Gmail clips messages over {} KB, hiding the rest and the unsubscribe link behind \"View entire message\"",

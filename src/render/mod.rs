@@ -5,6 +5,7 @@
 
 mod compose;
 mod error;
+mod headline;
 mod html_text;
 mod layout;
 mod limits;

@@ -12,6 +12,7 @@ mod delivery_smtp_sink;
 mod dkim;
 mod fixture_smtp;
 mod hardening;
+mod headline;
 mod helpers;
 mod hygiene;
 mod idn;
