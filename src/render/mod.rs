@@ -15,6 +15,8 @@ mod personalise;
 mod placeholder;
 mod source;
 mod stash;
+#[cfg(test)]
+mod mrml_render_fixes;
 
 pub use compose::{IssueContext, RenderedIssue, composed_mjml, render_issue, render_mjml};
 pub use error::RenderError;

@@ -26,9 +26,38 @@ impl std::fmt::Write for RenderBuffer {
 
 pub(crate) struct RenderAttribute<N, V>(N, V);
 
+/// Writes an attribute value as mjml does, as it is, between double quotes: newlines, backslashes and
+/// every other character unchanged (herald: mrml wrote it with `{:?}`, Rust's `Debug`, so a value
+/// spanning lines came out with a literal `\n` and its CSS was lost). The one exception is `"`, which
+/// would end the value (mjml writes it as is and breaks the tag): it is written `&quot;`.
+pub(crate) fn write_attribute_value<W: std::fmt::Write + ?Sized>(
+    f: &mut W,
+    value: &str,
+) -> std::fmt::Result {
+    f.write_char('"')?;
+    write_attribute_text(f, value)?;
+    f.write_char('"')
+}
+
+/// Writes `text`, part of a double-quoted attribute value, as it is but for `"`, written `&quot;`.
+pub(crate) fn write_attribute_text<W: std::fmt::Write + ?Sized>(
+    f: &mut W,
+    text: &str,
+) -> std::fmt::Result {
+    let mut rest = text;
+    while let Some(at) = rest.find('"') {
+        f.write_str(&rest[..at])?;
+        f.write_str("&quot;")?;
+        rest = &rest[at + 1..];
+    }
+    f.write_str(rest)
+}
+
 impl<'a> std::fmt::Display for RenderAttribute<&'a str, &'a str> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}={:?}", self.0, self.1)
+        f.write_str(self.0)?;
+        f.write_char('=')?;
+        write_attribute_value(f, self.1)
     }
 }
 
@@ -47,7 +76,11 @@ impl<'a> std::fmt::Display for RenderAttribute<&'a str, &'a Styles<'a>> {
 impl<'a> std::fmt::Display for RenderAttribute<&'a str, Option<&'a str>> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.1 {
-            Some(ref value) => write!(f, "{}={value:?}", self.0),
+            Some(value) => {
+                f.write_str(self.0)?;
+                f.write_char('=')?;
+                write_attribute_value(f, value)
+            }
             None => write!(f, "{}", self.0),
         }
     }

@@ -11,7 +11,10 @@ impl std::fmt::Debug for Styles<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_char('"')?;
         for (key, value) in self.0.iter() {
-            write!(f, "{key}:{value};")?;
+            super::write_attribute_text(f, key)?;
+            f.write_char(':')?;
+            super::write_attribute_text(f, value)?;
+            f.write_char(';')?;
         }
         f.write_char('"')
     }
@@ -27,7 +30,7 @@ impl std::fmt::Debug for Classes<'_> {
             if i > 0 {
                 f.write_char(' ')?;
             }
-            f.write_str(c)?;
+            super::write_attribute_text(f, c)?;
         }
         f.write_char('"')
     }
