@@ -36,3 +36,27 @@ fn attribute_values_spanning_lines_are_written_as_they_are() {
         "{html}"
     );
 }
+
+#[test]
+fn images_and_social_icons_have_an_empty_alt_unless_given_one() {
+    let html = render(&in_column(
+        "<mj-image src=\"https://example.com/a.png\" />\
+         <mj-image src=\"https://example.com/b.png\" alt=\"Logo\" />\
+         <mj-social><mj-social-element name=\"facebook\" href=\"https://example.com/\">\
+         Share</mj-social-element></mj-social>\
+         <mj-carousel><mj-carousel-image src=\"https://example.com/c.png\" /></mj-carousel>",
+    ));
+    let imgs: Vec<&str> = html
+        .split("<img")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('>').unwrap_or(rest.len())])
+        .collect();
+    // Two images, one icon, then the carousel's thumbnail, arrows and image (twice, for Outlook).
+    assert_eq!(imgs.len(), 8, "{html}");
+    for img in &imgs {
+        assert!(img.contains(" alt=\""), "every img has an alt: {img}");
+    }
+    assert!(imgs[0].contains(" alt=\"\""), "{}", imgs[0]);
+    assert!(imgs[1].contains(" alt=\"Logo\""), "{}", imgs[1]);
+    assert!(imgs[2].contains(" alt=\"\""), "{}", imgs[2]);
+}

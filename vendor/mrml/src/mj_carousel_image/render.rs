@@ -146,6 +146,8 @@ impl<'root> Renderer<'root, MjCarouselImage, MjCarouselImageExtra<'root>> {
 impl<'root> Render<'root> for Renderer<'root, MjCarouselImage, MjCarouselImageExtra<'root>> {
     fn default_attribute(&self, key: &str) -> Option<&'static str> {
         match key {
+            // mjml 4 writes `alt=""` when none is given (herald: mrml wrote no alt at all).
+            "alt" => Some(""),
             "target" => Some("_blank"),
             _ => None,
         }

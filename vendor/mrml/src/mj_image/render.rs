@@ -130,6 +130,8 @@ impl<'root> Renderer<'root, MjImage, ()> {
 impl<'root> Render<'root> for Renderer<'root, MjImage, ()> {
     fn default_attribute(&self, key: &str) -> Option<&'static str> {
         match key {
+            // mjml 4 writes `alt=""` when none is given (herald: mrml wrote no alt at all).
+            "alt" => Some(""),
             "align" => Some("center"),
             "border" => Some("0"),
             "height" => Some("auto"),

@@ -220,6 +220,8 @@ impl<'root> Renderer<'root, MjSocialElement, MjSocialElementExtra<'root>> {
 impl<'root> Render<'root> for Renderer<'root, MjSocialElement, MjSocialElementExtra<'root>> {
     fn default_attribute(&self, key: &str) -> Option<&'static str> {
         match key {
+            // mjml 4 writes `alt=""` when none is given (herald: mrml wrote no alt at all).
+            "alt" => Some(""),
             "align" => Some("left"),
             "color" => Some("#000"),
             "border-radius" => Some("3px"),
