@@ -25,3 +25,5 @@ pub use limits::{GMAIL_CLIP_BYTES, MAX_ELEMENT_DEPTH, MAX_MARKDOWN_DEPTH, MAX_SO
 pub use personalise::{CompileError, Part, PersonalTemplate, Recipient, escape_html};
 pub use placeholder::{Placeholder, Var};
 pub use source::{FrontMatter, IssueSource, SourceKind};
+#[cfg(test)]
+mod mrml_parse_fixes;

@@ -225,8 +225,10 @@ impl<'a> super::MrmlCursor<'a> {
                 .and_then(|token| MrmlToken::parse(self, token))
             })
             .and_then(|token| match token {
+                // Whitespace between elements, from a line break on: `\n` or, in a file with CRLF
+                // line endings, `\r\n` (herald: CRLF was refused as an unexpected token).
                 Ok(MrmlToken::Text(inner))
-                    if inner.text.starts_with('\n') && inner.text.trim().is_empty() =>
+                    if inner.text.starts_with(['\n', '\r']) && inner.text.trim().is_empty() =>
                 {
                     self.read_next_token()
                 }
