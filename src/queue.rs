@@ -6,7 +6,9 @@
 use crate::{
     config::Config,
     domain::{IssueId, ListSlug},
-    render::{IssueContext, IssueSource, Layouts, RenderError, RenderedIssue, render_issue},
+    render::{
+        IssueContext, IssueSource, Layouts, RenderError, RenderedIssue, Strictness, render_with,
+    },
     store::{List, NewIssue, Store, StoreError},
 };
 use chrono::{DateTime, Utc};
@@ -41,6 +43,7 @@ pub fn render_for_list(
     list: &List,
     path: &Path,
     subject: Option<&str>,
+    strictness: Strictness,
 ) -> Result<RenderedIssue, RenderError> {
     let source = IssueSource::read(path)?;
     let layout = Layouts::new(&config.render.templates_dir).load(&list.layout)?;
@@ -54,7 +57,7 @@ pub fn render_for_list(
             .map(|a| a.to_string())
             .unwrap_or_default(),
     };
-    render_issue(&source, subject, &context, &layout)
+    render_with(&source, subject, &context, &layout, strictness)
 }
 
 pub async fn queue_issue(
@@ -70,7 +73,7 @@ pub async fn queue_issue(
         return Err(QueueError::InThePast(at.to_rfc3339()));
     }
     let list = store.list(slug).await?;
-    let rendered = render_for_list(config, &list, path, subject)?;
+    let rendered = render_for_list(config, &list, path, subject, Strictness::Queue)?;
     let id = store
         .insert_issue(
             &NewIssue {

@@ -6,7 +6,7 @@ use crate::{
     config::Config,
     domain::{ListId, ListSlug, Mailbox},
     queue::render_for_list,
-    render::{PersonalTemplate, Recipient},
+    render::{PersonalTemplate, Recipient, Strictness},
     store::{List, Store},
 };
 use std::{collections::BTreeMap, path::Path};
@@ -38,7 +38,7 @@ pub async fn run(
             created_at: SystemClock.now(),
         },
     };
-    let rendered = render_for_list(config, &list, file, subject)?;
+    let rendered = render_for_list(config, &list, file, subject, Strictness::Preview)?;
     for warning in &rendered.warnings {
         eprintln!("warning: {warning}");
     }

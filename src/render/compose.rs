@@ -39,28 +39,58 @@ pub struct RenderedIssue {
     pub warnings: Vec<String>,
 }
 
+/// How strict rendering is about what an issue needs to be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// `issue queue`: an issue without a subject or an unsubscribe link is refused.
+    Queue,
+    /// `herald render`: a designer's template is shown anyway, with a warning for each of those.
+    Preview,
+}
+
+/// Renders an issue to be queued: see [`render_with`].
 pub fn render_issue(
     source: &IssueSource,
     subject: Option<&str>,
     context: &IssueContext,
     layout: &Layout,
 ) -> Result<RenderedIssue, RenderError> {
+    render_with(source, subject, context, layout, Strictness::Queue)
+}
+
+pub fn render_with(
+    source: &IssueSource,
+    subject: Option<&str>,
+    context: &IssueContext,
+    layout: &Layout,
+    strictness: Strictness,
+) -> Result<RenderedIssue, RenderError> {
     let file = source.file.as_str();
-    let subject = subject
+    let mut warnings = Vec::new();
+    let how = match source.kind {
+        SourceKind::Markdown => "add `subject:` to the front matter",
+        SourceKind::Mjml => "add <mj-title> to <mj-head>",
+    };
+    let subject = match subject
         .map(str::to_owned)
         .or_else(|| source.front.subject.clone())
         .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| {
-            let how = match source.kind {
-                SourceKind::Markdown => "add `subject:` to the front matter",
-                SourceKind::Mjml => "add <mj-title> to <mj-head>",
-            };
-            RenderError::at(
+    {
+        Some(s) => s,
+        None if strictness == Strictness::Preview => {
+            warnings.push(format!(
+                "{file}: the issue has no subject ({how} or pass --subject); `issue queue` refuses it"
+            ));
+            "(no subject)".to_owned()
+        }
+        None => {
+            return Err(RenderError::at(
                 file,
                 None,
                 format!("the issue has no subject: {how} or pass --subject"),
-            )
-        })?;
+            ));
+        }
+    };
     if subject.contains(['\r', '\n']) {
         return Err(RenderError::at(
             file,
@@ -112,7 +142,6 @@ pub fn render_issue(
     }
     let lang = Some(values.context.list_language.as_str()).filter(|l| !l.is_empty());
     let mut stash = Stash::new(&[&source.body, &layout.mjml, &layout.text]);
-    let mut warnings = Vec::new();
     let (html, text) = match source.kind {
         SourceKind::Markdown => {
             let shows = |var: &str| {
@@ -169,11 +198,11 @@ pub fn render_issue(
         .iter()
         .any(|p| p.var == Var::UnsubscribeUrl)
     {
-        return Err(RenderError::at(
-            file,
-            None,
-            "neither the issue nor its layout has an {{ unsubscribe_url }} link; every issue must let readers leave",
-        ));
+        let why = "neither the issue nor its layout has an {{ unsubscribe_url }} link; every issue must let readers leave";
+        if strictness == Strictness::Queue {
+            return Err(RenderError::at(file, None, why));
+        }
+        warnings.push(format!("{file}: {why} (`issue queue` refuses it)"));
     }
     let refused = |reason| RenderError::at(file, None, reason);
     let html_template = stash.reveal(&html, &values, true).map_err(refused)?;

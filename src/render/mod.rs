@@ -15,10 +15,10 @@ mod personalise;
 mod placeholder;
 mod source;
 mod stash;
-#[cfg(test)]
-mod mrml_render_fixes;
 
-pub use compose::{IssueContext, RenderedIssue, composed_mjml, render_issue, render_mjml};
+pub use compose::{
+    IssueContext, RenderedIssue, Strictness, composed_mjml, render_issue, render_mjml, render_with,
+};
 pub use error::RenderError;
 pub use layout::{Layout, Layouts};
 pub use limits::{GMAIL_CLIP_BYTES, MAX_ELEMENT_DEPTH, MAX_MARKDOWN_DEPTH, MAX_SOURCE_BYTES};

@@ -21,6 +21,7 @@ mod list_fields;
 mod pause_resume;
 mod queue_refusals;
 mod render_fuzz;
+mod render_preview;
 mod retries;
 mod scheduling;
 mod servers;

@@ -1,0 +1,52 @@
+//! `herald render FILE.mjml`: a designer's template is previewed as mjml would show it (what `issue
+//! queue` would refuse is a warning here), and an MJML error names file:line:column.
+
+use crate::helpers::*;
+
+#[test]
+fn a_template_without_subject_or_unsubscribe_link_previews_with_warnings_and_queue_refuses_it() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    let file = app.write(
+        "designer.mjml",
+        "<mjml>\r\n  <mj-body>\r\n    <mj-section><mj-column><mj-text>Spring sale</mj-text></mj-column></mj-section>\r\n  </mj-body>\r\n</mjml>\r\n",
+    );
+    let html = app.path("designer.html");
+    let out = app.run(&[
+        "render",
+        file.to_str().unwrap(),
+        "-o",
+        html.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("has no subject") && stderr.contains("unsubscribe_url"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("Spring sale")
+    );
+    app.list_with_subscribers(1);
+    let queued = app.run(&["issue", "queue", "weekly", file.to_str().unwrap()]);
+    assert!(!queued.status.success());
+    assert!(
+        String::from_utf8_lossy(&queued.stderr).contains("has no subject"),
+        "{}",
+        String::from_utf8_lossy(&queued.stderr)
+    );
+}
+
+#[test]
+fn an_mjml_error_in_a_rendered_file_names_file_line_and_column() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    let file = app.write(
+        "broken.mjml",
+        "<mjml>\n<mj-body>\n  <mj-section>\n    <mj-column>\n  </mj-section>\n</mj-body>\n</mjml>\n",
+    );
+    let out = app.run(&["render", file.to_str().unwrap(), "--subject", "S"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("broken.mjml:5:3:"), "{stderr}");
+}
