@@ -10,6 +10,7 @@ use crate::{
     http,
     scheduler::Scheduler,
     send::Dispatcher,
+    service::Notifier,
     store::Store,
     track::Tokens,
 };
@@ -130,10 +131,13 @@ impl App {
             _lock,
         } = self;
         let stop = CancellationToken::new();
+        let notifier = Arc::new(Notifier::from_env());
         let watcher = tokio::spawn({
             let stop = stop.clone();
+            let notifier = notifier.clone();
             async move {
                 shutdown.await;
+                notifier.stopping();
                 tracing::info!("shutdown requested: finishing messages in flight");
                 stop.cancel();
             }
@@ -179,15 +183,21 @@ impl App {
             signer,
             &tracker,
             stop.clone(),
-        );
+        )
+        .watched_by(notifier.clone());
+        // Migrated, recovered, listening, scheduling: systemd may now consider herald started.
+        notifier.ready("ready: nothing to send yet");
+        let mut progress = Progress::new(store.clone(), notifier.clone());
         let result = drive(
             &scheduler,
             &mut dispatcher,
             &stop,
             config.scheduler.poll_interval,
             options,
+            &mut progress,
         )
         .await;
+        notifier.stopping();
         stop.cancel();
         dispatcher.close();
         let fatal = dispatcher.fatal();
@@ -291,8 +301,12 @@ async fn drive(
     stop: &CancellationToken,
     poll: Duration,
     options: RunOptions,
+    progress: &mut Progress,
 ) -> anyhow::Result<()> {
     while !stop.is_cancelled() {
+        // The watchdog ping comes from here: a loop stuck in the database or the sender stops it.
+        progress.notifier.alive();
+        progress.update().await;
         let tick = scheduler.tick().await.context("scheduler")?;
         let pumped = dispatcher.pump().await.context("sender")?;
         if !tick.started.is_empty() || pumped.dispatched > 0 {
@@ -315,4 +329,76 @@ async fn drive(
         }
     }
     Ok(())
+}
+
+/// What `STATUS=` says: each sending issue's progress and rate, refreshed every few seconds.
+struct Progress {
+    store: Store,
+    notifier: Arc<Notifier>,
+    last: Option<std::time::Instant>,
+    /// Final deliveries per issue at the last refresh, for the rate.
+    done: std::collections::HashMap<crate::domain::IssueId, i64>,
+}
+
+impl Progress {
+    const EVERY: Duration = Duration::from_secs(5);
+
+    fn new(store: Store, notifier: Arc<Notifier>) -> Self {
+        Self {
+            store,
+            notifier,
+            last: None,
+            done: Default::default(),
+        }
+    }
+
+    async fn update(&mut self) {
+        let elapsed = match self.last {
+            Some(at) if at.elapsed() < Self::EVERY => return,
+            Some(at) => Some(at.elapsed()),
+            None => None,
+        };
+        self.last = Some(std::time::Instant::now());
+        let Ok(sending) = self.store.issues_in_state(IssueState::Sending).await else {
+            return;
+        };
+        let mut parts = Vec::new();
+        let mut done_now = std::collections::HashMap::new();
+        for issue in &sending {
+            let Ok(summary) = self.store.issue_summary(issue.id).await else {
+                continue;
+            };
+            let total: i64 = summary.deliveries.values().sum();
+            let open: i64 = ["pending", "sending", "deferred"]
+                .iter()
+                .filter_map(|s| summary.deliveries.get(s))
+                .sum();
+            let done = total - open;
+            // Over the last refresh, or on the first one, since the issue started.
+            let rate = match (elapsed, self.done.get(&issue.id), summary.started_at) {
+                (Some(e), Some(before), _) if e.as_secs_f64() > 0.0 => {
+                    Some((done - before) as f64 / e.as_secs_f64())
+                }
+                (_, _, Some(started)) => {
+                    let seconds = (chrono::Utc::now() - started).as_seconds_f64();
+                    (seconds > 0.0).then(|| done as f64 / seconds)
+                }
+                _ => None,
+            }
+            .map(|r| format!(", {r:.0} msg/s"))
+            .unwrap_or_default();
+            parts.push(format!(
+                "sending issue {} to {}: {done} of {total}{rate}",
+                issue.id, summary.list
+            ));
+            done_now.insert(issue.id, done);
+        }
+        self.done = done_now;
+        let status = if parts.is_empty() {
+            "idle: nothing to send".to_owned()
+        } else {
+            parts.join("; ")
+        };
+        self.notifier.status(&status);
+    }
 }

@@ -18,5 +18,6 @@ pub mod queue;
 pub mod render;
 pub mod scheduler;
 pub mod send;
+pub mod service;
 pub mod store;
 pub mod track;

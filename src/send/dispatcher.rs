@@ -44,6 +44,8 @@ pub struct Dispatcher {
     /// twice after a crash carries the same Message-ID as the first.
     id_tag: String,
     signer: Option<Arc<super::dkim::Signer>>,
+    /// Watchdog pings while the hand-out waits for busy sessions (see `crate::service`).
+    notifier: Arc<crate::service::Notifier>,
 }
 
 /// What one round of dispatching did.
@@ -124,7 +126,14 @@ impl Dispatcher {
             templates: HashMap::new(),
             id_tag,
             signer,
+            notifier: Arc::new(crate::service::Notifier::disabled()),
         }
+    }
+
+    /// Feeds `notifier`'s watchdog while the hand-out waits for busy sessions.
+    pub fn watched_by(mut self, notifier: Arc<crate::service::Notifier>) -> Self {
+        self.notifier = notifier;
+        self
     }
 
     pub fn in_flight(&self) -> usize {
@@ -204,12 +213,25 @@ impl Dispatcher {
                 &self.shared.tokens,
                 &self.shared.clock,
             );
-            if let Err(returned) = jobs.send(job).await {
+            // Waiting for a session to take the job is work going on, not a wedge: the watchdog
+            // is fed while it lasts (the sessions' own timeouts bound it).
+            let permit = loop {
+                let wait = self
+                    .notifier
+                    .watchdog_interval()
+                    .map_or(Duration::from_secs(3600), |w| w / 2);
+                match tokio::time::timeout(wait, jobs.reserve()).await {
+                    Ok(permit) => break permit.ok(),
+                    Err(_) => self.notifier.alive(),
+                }
+            };
+            let Some(permit) = permit else {
                 self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-                let rest: Vec<_> = std::iter::once(returned.0.delivery).chain(batch).collect();
+                let rest: Vec<_> = std::iter::once(job.delivery).chain(batch).collect();
                 self.release(&rest).await?;
                 break;
-            }
+            };
+            permit.send(job);
             handed += 1;
         }
         Ok(handed)

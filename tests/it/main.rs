@@ -25,6 +25,7 @@ mod render_preview;
 mod retries;
 mod scheduling;
 mod servers;
+mod service;
 mod smtp_tls;
 mod spamassassin;
 mod unsubscribe;
