@@ -105,3 +105,29 @@ fn without_a_notify_socket_serve_runs_as_before() {
     assert!(out.status.success());
     assert_eq!(app.outbox().len(), 1);
 }
+
+#[test]
+fn the_shipped_unit_keeps_systemds_exposure_score_at_most_1_5() {
+    let unit = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/herald.service");
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--no-pager", unit])
+        .output()
+        .expect("systemd-analyze (Debian's systemd package; scripts/test installs it)");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let score: f64 = text
+        .split("Overall exposure level for herald.service: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure score in:\n{text}"));
+    assert!(score <= 1.5, "exposure {score}:\n{text}");
+    let unit_text = std::fs::read_to_string(unit).unwrap();
+    for line in [
+        "Type=notify",
+        "WatchdogSec=",
+        "ExecStartPre=/usr/local/bin/herald --config /etc/herald/herald.toml check-config",
+    ] {
+        assert!(unit_text.contains(line), "the unit lacks {line}");
+    }
+}
