@@ -60,3 +60,78 @@ fn images_and_social_icons_have_an_empty_alt_unless_given_one() {
     assert!(imgs[1].contains(" alt=\"Logo\""), "{}", imgs[1]);
     assert!(imgs[2].contains(" alt=\"\""), "{}", imgs[2]);
 }
+
+/// The HTML a browser sees: `html` without its comments (Outlook's conditional ones included).
+fn outside_comments(html: &str) -> String {
+    let mut visible = String::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<!--") {
+        visible.push_str(&rest[..start]);
+        let end = rest[start + 4..]
+            .find("-->")
+            .map_or(rest.len(), |end| start + 4 + end + 3);
+        rest = &rest[end..];
+    }
+    visible.push_str(rest);
+    visible
+}
+
+/// Checks that the conditional comments of the body are balanced and never nested: each
+/// `<!--[if …]>` is closed by a `<![endif]-->` before the next one opens (and each revealed
+/// `<!--[if !mso]><!-->` by its `<!--<![endif]-->`), so Outlook's parts stay Outlook's.
+fn assert_balanced_conditionals(html: &str) {
+    let body = &html[html.find("<body").expect("a body")..];
+    let mut open: Option<bool> = None; // Some(revealed)
+    let mut rest = body;
+    loop {
+        let next_if = rest.find("<!--[if");
+        let next_endif = rest.find("<![endif]-->");
+        let at = match (next_if, next_endif) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => break,
+        };
+        let near = &rest[at..rest.len().min(at + 200)];
+        if Some(at) == next_if {
+            assert_eq!(open, None, "a conditional opens inside another: {near}");
+            let close = rest[at..].find("]>").expect("the condition ends") + at + 2;
+            let revealed = rest[close..].starts_with("<!-->");
+            open = Some(revealed);
+            rest = &rest[close..];
+        } else {
+            let revealed = rest[..at].ends_with("<!--");
+            assert_eq!(open, Some(revealed), "an endif closes nothing: {near}");
+            open = None;
+            rest = &rest[at + 12..];
+        }
+    }
+    assert_eq!(open, None, "a conditional is left open");
+}
+
+#[test]
+fn a_full_width_section_keeps_its_outlook_background_inside_its_conditional_comments() {
+    let html = render(
+        "<mjml><mj-body>\
+         <mj-section full-width=\"full-width\" background-url=\"https://example.com/bg.jpg\" \
+         background-size=\"cover\" background-repeat=\"no-repeat\">\
+         <mj-column><mj-text>Hero</mj-text></mj-column></mj-section>\
+         <mj-section background-color=\"#ff0000\"><mj-column><mj-text>Next</mj-text></mj-column>\
+         </mj-section></mj-body></mjml>",
+    );
+    assert_balanced_conditionals(&html);
+    assert!(
+        !outside_comments(&html).contains("v:"),
+        "VML outside Outlook's comments: {html}"
+    );
+    // As mjml 4: the rect opens, with the section's Outlook table, in one conditional and closes, after
+    // the section, in another, before the full-width table ends and the next section begins.
+    let rect = html.find("<v:rect").expect("a v:rect");
+    let rect_end = html.find("</v:rect>").expect("the v:rect closes");
+    let next = html.find("Next").expect("the next section");
+    assert!(rect < rect_end && rect_end < next, "{html}");
+    assert!(
+        html[rect_end..next].starts_with("</v:rect><![endif]--></td></tr></tbody></table>"),
+        "{html}"
+    );
+    assert_eq!(html.matches("<v:rect").count(), 1, "{html}");
+}
