@@ -89,7 +89,8 @@ impl Dispatcher {
             Connector::Smtp { .. } => config.smtp.connections,
         };
         let shared = Arc::new(Shared {
-            rate: RateLimiter::new(config.smtp.rate_per_second),
+            rate: RateLimiter::with_sessions(config.smtp.rate_per_second, workers),
+            throttled: Mutex::default(),
             config,
             clock,
             tokens,

@@ -16,7 +16,7 @@ mod worker;
 
 pub use dispatcher::{Dispatcher, PumpReport};
 pub use message::MessageTemplate;
-pub use outcome::{SendFailure, outcome_for};
+pub use outcome::{SendFailure, is_throttle, outcome_for};
 pub use rate::RateLimiter;
 pub use session::{Connector, OpenError, OpenFailure, Session};
 pub use tls::Trust;

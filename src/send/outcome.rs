@@ -65,6 +65,26 @@ impl SendFailure {
     }
 }
 
+/// The relay asks herald to slow down rather than refusing this recipient: 421 (closing the
+/// session), 450/451 with a 4.7.x status (policy: rate limits, "try again later"), 452 4.5.3 or
+/// "too many …", and 454. Such a recipient is tried again soon without spending an attempt, and the
+/// pace drops (see [`super::RateLimiter`]).
+pub fn is_throttle(reply: &SmtpReply) -> bool {
+    let policy = reply
+        .enhanced
+        .is_some_and(|e| e.class == 4 && e.subject == 7);
+    let too_many = reply
+        .enhanced
+        .is_some_and(|e| (e.class, e.subject, e.detail) == (4, 5, 3))
+        || reply.text.to_ascii_lowercase().contains("too many");
+    match reply.code {
+        421 | 454 => true,
+        450 | 451 => policy || too_many,
+        452 => too_many,
+        _ => false,
+    }
+}
+
 /// The outcome of an attempt that failed, given the attempts made before it and how many of those
 /// ended unconfirmed (the message sent, its reply lost).
 pub fn outcome_for(
@@ -157,6 +177,28 @@ mod tests {
 
     fn reply(line: &str) -> SmtpReply {
         SmtpReply::parse(line).unwrap()
+    }
+
+    #[test]
+    fn slow_down_replies_are_told_from_other_temporary_failures() {
+        for line in [
+            "421 4.7.0 Try again later, closing connection",
+            "451 4.7.1 Too many messages, slow down",
+            "450 4.7.1 rate limited",
+            "452 4.5.3 Too many recipients",
+            "452 Too many concurrent SMTP connections",
+            "454 4.7.0 TLS not available due to local problem",
+        ] {
+            assert!(is_throttle(&reply(line)), "{line}");
+        }
+        for line in [
+            "451 4.3.0 Local error in processing",
+            "452 4.2.2 Mailbox full",
+            "450 4.2.0 Mailbox busy",
+            "550 5.7.1 Rejected",
+        ] {
+            assert!(!is_throttle(&reply(line)), "{line}");
+        }
     }
 
     #[test]

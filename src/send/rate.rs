@@ -1,37 +1,162 @@
 //! A shared pace for all sessions: `smtp.rate_per_second` spaces messages evenly, with no burst credit
-//! saved up while idle.
+//! saved up while idle. It adapts (AIMD): a relay that says "slow down" (see
+//! [`super::outcome::is_throttle`]) cuts the rate in force to three quarters, at most once a second;
+//! each second of clean replies then raises it by 5 % until it is back at the configured rate (or,
+//! when none is configured, at the rate achieved before the first refusal, after which it is unlimited
+//! again). The number of sessions sending follows the same way, one at a time.
 
 use std::{sync::Mutex, time::Duration};
 use tokio::time::Instant;
 
+/// Never slower than this, whatever the relay says.
+const MIN_RATE: f64 = 0.5;
+const DECREASE: f64 = 0.75;
+const INCREASE: f64 = 0.05;
+const STEP: Duration = Duration::from_secs(1);
+
 #[derive(Debug)]
 pub struct RateLimiter {
-    interval: Option<Duration>,
-    next: Mutex<Instant>,
+    /// Messages per second configured; `None`: unlimited.
+    configured: Option<f64>,
+    /// Sessions configured.
+    connections: usize,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    next: Instant,
+    /// The rate in force while throttled; `None`: the configured one.
+    throttled: Option<f64>,
+    /// With no configured rate: the rate achieved when throttling began, where it ends.
+    ceiling: Option<f64>,
+    /// Sessions allowed to send now.
+    sessions: usize,
+    last_change: Instant,
+    /// Messages handed out in the current second, and the last full second's rate.
+    window_start: Instant,
+    window_count: u32,
+    observed: f64,
+}
+
+/// What a throttling or a clean reply changed, for the logs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Messages per second in force; `None`: unlimited.
+    pub rate: Option<f64>,
+    pub sessions: usize,
 }
 
 impl RateLimiter {
     /// `per_second` of 0 means unlimited.
     pub fn new(per_second: f64) -> Self {
-        let interval = (per_second > 0.0).then(|| Duration::from_secs_f64(1.0 / per_second));
+        Self::with_sessions(per_second, 1)
+    }
+
+    pub fn with_sessions(per_second: f64, connections: usize) -> Self {
+        let now = Instant::now();
         Self {
-            interval,
-            next: Mutex::new(Instant::now()),
+            configured: (per_second > 0.0).then_some(per_second),
+            connections: connections.max(1),
+            state: Mutex::new(State {
+                next: now,
+                throttled: None,
+                ceiling: None,
+                sessions: connections.max(1),
+                last_change: now,
+                window_start: now,
+                window_count: 0,
+                observed: 0.0,
+            }),
         }
     }
 
     /// Waits for this caller's turn.
     pub async fn acquire(&self) {
-        let Some(interval) = self.interval else {
-            return;
-        };
         let at = {
-            let mut next = self.next.lock().expect("rate lock");
-            let at = (*next).max(Instant::now());
-            *next = at + interval;
+            let mut s = self.state.lock().expect("rate lock");
+            let now = Instant::now();
+            s.window_count += 1;
+            let elapsed = now - s.window_start;
+            if elapsed >= STEP {
+                s.observed = f64::from(s.window_count) / elapsed.as_secs_f64();
+                s.window_start = now;
+                s.window_count = 0;
+            }
+            let Some(rate) = s.throttled.or(self.configured) else {
+                return;
+            };
+            let at = s.next.max(now);
+            s.next = at + Duration::from_secs_f64(1.0 / rate);
             at
         };
         tokio::time::sleep_until(at).await;
+    }
+
+    /// The relay asked to slow down: fewer messages per second and one session fewer, at most once a
+    /// second (one burst of refusals is one signal). Returns the new limits when they changed.
+    pub fn throttled(&self) -> Option<Limits> {
+        let mut s = self.state.lock().expect("rate lock");
+        let now = Instant::now();
+        if s.throttled.is_some() && now - s.last_change < STEP {
+            return None;
+        }
+        let current = match s.throttled.or(self.configured) {
+            Some(rate) => rate,
+            None => {
+                let achieved = s.observed.max(f64::from(s.window_count)).max(MIN_RATE);
+                s.ceiling = Some(achieved);
+                achieved
+            }
+        };
+        s.throttled = Some((current * DECREASE).max(MIN_RATE));
+        s.sessions = s.sessions.saturating_sub(1).max(1);
+        s.last_change = now;
+        Some(self.limits(&s))
+    }
+
+    /// A clean reply: after a second without refusals, 5 % more messages per second and one more
+    /// session, up to the configured limits. Returns the new limits when they changed.
+    pub fn clean(&self) -> Option<Limits> {
+        let mut s = self.state.lock().expect("rate lock");
+        let now = Instant::now();
+        let rate = s.throttled?;
+        if now - s.last_change < STEP {
+            return None;
+        }
+        let raised = rate + (rate * INCREASE).max(0.5);
+        let top = self.configured.or(s.ceiling).unwrap_or(f64::INFINITY);
+        if raised >= top {
+            s.throttled = None;
+            s.ceiling = None;
+        } else {
+            s.throttled = Some(raised);
+        }
+        s.sessions = (s.sessions + 1).min(self.connections);
+        s.last_change = now;
+        Some(self.limits(&s))
+    }
+
+    fn limits(&self, s: &State) -> Limits {
+        Limits {
+            rate: s.throttled.or(self.configured),
+            sessions: s.sessions,
+        }
+    }
+
+    /// The limits in force now.
+    pub fn in_force(&self) -> Limits {
+        self.limits(&self.state.lock().expect("rate lock"))
+    }
+
+    /// Whether session number `index` (from 0) may send now.
+    pub fn session_allowed(&self, index: usize) -> bool {
+        index < self.state.lock().expect("rate lock").sessions
+    }
+
+    /// Throttled below the configured limits.
+    pub fn is_throttled(&self) -> bool {
+        self.state.lock().expect("rate lock").throttled.is_some()
     }
 }
 
@@ -47,5 +172,53 @@ mod tests {
             limiter.acquire().await;
         }
         assert_eq!(start.elapsed(), Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_cuts_the_rate_once_a_second_and_clean_replies_bring_it_back() {
+        let limiter = RateLimiter::with_sessions(100.0, 4);
+        let cut = limiter.throttled().unwrap();
+        assert_eq!(cut.rate, Some(75.0));
+        assert_eq!(cut.sessions, 3);
+        // The same burst of refusals is one signal.
+        assert_eq!(limiter.throttled(), None);
+        assert_eq!(limiter.clean(), None, "no raise within the second");
+        tokio::time::advance(STEP).await;
+        assert_eq!(limiter.throttled().unwrap().rate, Some(56.25));
+        let mut rate = 56.25;
+        for _ in 0..20 {
+            tokio::time::advance(STEP).await;
+            if let Some(l) = limiter.clean() {
+                rate = l.rate.unwrap();
+            }
+        }
+        assert_eq!(rate, 100.0);
+        assert!(!limiter.is_throttled());
+        assert_eq!(limiter.in_force().sessions, 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unlimited_sending_is_throttled_from_the_rate_it_achieved_and_freed_again() {
+        let limiter = RateLimiter::with_sessions(0.0, 2);
+        for _ in 0..200 {
+            limiter.acquire().await;
+            tokio::time::advance(Duration::from_millis(10)).await;
+        }
+        let cut = limiter.throttled().unwrap().rate.unwrap();
+        assert!((70.0..=80.0).contains(&cut), "{cut}");
+        for _ in 0..30 {
+            tokio::time::advance(STEP).await;
+            limiter.clean();
+        }
+        assert_eq!(limiter.in_force().rate, None, "unlimited again");
+    }
+
+    #[test]
+    fn the_rate_never_falls_below_the_floor() {
+        let limiter = RateLimiter::with_sessions(1.0, 1);
+        limiter.throttled();
+        let s = limiter.state.lock().unwrap().throttled.unwrap();
+        assert!(s >= MIN_RATE);
+        assert_eq!(limiter.in_force().sessions, 1);
     }
 }

@@ -11,7 +11,7 @@ use crate::{
     track::{Recorder, Tokens},
 };
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     sync::{
         Arc, Mutex, RwLock,
         atomic::{AtomicUsize, Ordering},
@@ -55,6 +55,9 @@ impl Job {
     }
 }
 
+/// How many "slow down" replies in a row one delivery may get before it is deferred as a failure.
+pub const MAX_THROTTLED: u32 = 5;
+
 /// State shared by the dispatcher and its workers.
 pub struct Shared {
     pub config: Arc<Config>,
@@ -76,6 +79,10 @@ pub struct Shared {
     pub unusable: Mutex<Option<String>>,
     /// Set when an outcome could not be committed: sending must stop.
     pub fatal: Mutex<Option<String>>,
+    /// Deliveries the relay answered "slow down" for, and how many times in a row: each is retried
+    /// without spending an attempt up to [`MAX_THROTTLED`] times, then deferred like any 4xx (a
+    /// greylisting server says 451 4.7.1 too).
+    pub throttled: Mutex<HashMap<crate::domain::DeliveryId, u32>>,
     pub shutdown: CancellationToken,
 }
 
@@ -107,6 +114,16 @@ pub async fn run(
     let mut session: Option<Session> = None;
     let mut backoff = Duration::from_millis(250);
     loop {
+        // A session beyond what the relay's "slow down" replies left allowed closes and waits.
+        while !shared.rate.session_allowed(worker) && !shared.shutdown.is_cancelled() {
+            if let Some(parked) = session.take() {
+                parked.close().await;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                _ = shared.shutdown.cancelled() => {}
+            }
+        }
         let job = jobs.lock().await.recv().await;
         let Some(job) = job else { break };
         let mut job = job;
@@ -218,7 +235,31 @@ async fn attempt(
                 *shared.unreachable.lock().expect("unreachable lock") = None;
             }
             tracing::debug!(to = %mask(&delivery.email), reply = %mask_all(&reply.to_string()), "sent");
+            shared
+                .throttled
+                .lock()
+                .expect("throttled lock")
+                .remove(&delivery.id);
+            if let Some(limits) = shared.rate.clean() {
+                tracing::info!(rate = ?limits.rate, sessions = limits.sessions, "replies are clean: sending pace raised");
+            }
             OutcomeKind::Sent { reply }
+        }
+        Err(failed)
+            if matches!(&failed.failure, super::SendFailure::Transient(r) if super::is_throttle(r))
+                && {
+                    let mut counts = shared.throttled.lock().expect("throttled lock");
+                    let n = counts.entry(delivery.id).or_default();
+                    *n += 1;
+                    *n <= MAX_THROTTLED
+                } =>
+        {
+            // The relay asks to slow down: no attempt spent, the recipient goes back to the queue
+            // and the pace drops.
+            if let Some(limits) = shared.rate.throttled() {
+                tracing::warn!(reply = %mask_all(&failed.failure.text()), rate = ?limits.rate, sessions = limits.sessions, "the relay asks to slow down: sending pace lowered");
+            }
+            OutcomeKind::Released
         }
         Err(failed) if failed.sender_refused => {
             let reason = failed.failure.text();

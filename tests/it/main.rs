@@ -28,4 +28,5 @@ mod servers;
 mod service;
 mod smtp_tls;
 mod spamassassin;
+mod throttling;
 mod unsubscribe;
