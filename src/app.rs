@@ -306,7 +306,7 @@ async fn drive(
     while !stop.is_cancelled() {
         // The watchdog ping comes from here: a loop stuck in the database or the sender stops it.
         progress.notifier.alive();
-        progress.update().await;
+        progress.update(dispatcher.throttled_to()).await;
         let tick = scheduler.tick().await.context("scheduler")?;
         let pumped = dispatcher.pump().await.context("sender")?;
         if !tick.started.is_empty() || pumped.dispatched > 0 {
@@ -352,7 +352,7 @@ impl Progress {
         }
     }
 
-    async fn update(&mut self) {
+    async fn update(&mut self, throttled: Option<crate::send::Limits>) {
         let elapsed = match self.last {
             Some(at) if at.elapsed() < Self::EVERY => return,
             Some(at) => Some(at.elapsed()),
@@ -394,11 +394,20 @@ impl Progress {
             done_now.insert(issue.id, done);
         }
         self.done = done_now;
-        let status = if parts.is_empty() {
+        let mut status = if parts.is_empty() {
             "idle: nothing to send".to_owned()
         } else {
             parts.join("; ")
         };
+        if let Some(limits) = throttled {
+            let rate = limits
+                .rate
+                .map_or("no rate limit".to_owned(), |r| format!("{r:.0} msg/s"));
+            status.push_str(&format!(
+                " (the relay asked to slow down: {rate}, {} sessions)",
+                limits.sessions
+            ));
+        }
         self.notifier.status(&status);
     }
 }

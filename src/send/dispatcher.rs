@@ -137,6 +137,14 @@ impl Dispatcher {
         self
     }
 
+    /// The pace in force when a relay's "slow down" replies lowered it below the configuration.
+    pub fn throttled_to(&self) -> Option<super::rate::Limits> {
+        self.shared
+            .rate
+            .is_throttled()
+            .then(|| self.shared.rate.in_force())
+    }
+
     pub fn in_flight(&self) -> usize {
         self.shared.in_flight.load(Ordering::SeqCst)
     }

@@ -17,6 +17,6 @@ mod worker;
 pub use dispatcher::{Dispatcher, PumpReport};
 pub use message::MessageTemplate;
 pub use outcome::{SendFailure, is_throttle, outcome_for};
-pub use rate::RateLimiter;
+pub use rate::{Limits, RateLimiter};
 pub use session::{Connector, OpenError, OpenFailure, Session};
 pub use tls::Trust;
