@@ -600,3 +600,22 @@ fn every_image_of_a_template_points_at_the_placeholder() {
         assert!(rewritten.contains(pointed), "{pointed}:\n{rewritten}");
     }
 }
+
+#[test]
+fn pixels_differ_beyond_the_tolerance_and_rows_only_one_screenshot_has_all_differ() {
+    let grey = |rows: u32| Rgb {
+        width: 2,
+        height: rows,
+        data: [100].repeat(2 * rows as usize * 3),
+    };
+    let (a, mut b) = (grey(2), grey(3));
+    b.data[0] += TOLERANCE; // within the tolerance: the same pixel
+    b.data[4] += TOLERANCE + 1; // the second pixel's green channel: a different pixel
+
+    let (percent, diff) = compare(&a, &b);
+
+    // 1 differing pixel in the shared rows, 2 in the row only b has, of 2 × 3.
+    assert_eq!(percent, 50.0);
+    assert_eq!((diff.width, diff.height), (2, 3));
+    assert_eq!(&diff.data[3..6], &[255, 0, 0]);
+}
