@@ -1,7 +1,10 @@
-//! MJML to HTML with mrml, behind two checks mrml does not make itself: `<mjml>` and `<mj-*>` elements
-//! nest properly (mrml only says "end of stream" for an element left open), and no element sits deeper
-//! than [`MAX_ELEMENT_DEPTH`] (mrml parses and renders recursively, so a deep document would overflow
-//! the stack and abort the process). Errors carry the byte offset in the document mrml was given.
+//! MJML to HTML with mrml (herald's copy, vendor/mrml), which reads MJML as leniently as mjml 4 does
+//! (vendor/mrml/PATCHES.md): an element left open is closed where its parent ends, an end tag that
+//! closes nothing is ignored, with a warning each. It refuses what mjml 4 refuses (no `<mjml>`
+//! element, a document that does not start with one) and, as mrml parses and renders recursively, any
+//! element nested deeper than [`MAX_ELEMENT_DEPTH`] (so that a deep document cannot overflow the stack
+//! and abort the process; mrml's own guard, `mrml::prelude::parser::MAX_DEPTH`, is the same number).
+//! Errors and warnings carry the byte offset in the document mrml was given.
 //!
 //! Two things mrml writes are changed, as mailbox providers read them:
 //! - `<html lang="und">` for an `<mjml>` without `lang`: the list's language is used instead.
@@ -11,6 +14,7 @@
 //!   `visibility:hidden`, and `mso-hide:all` for Outlook's Word engine.
 
 use super::{RenderError, limits::MAX_ELEMENT_DEPTH, placeholder::line_column, stash::Hidden};
+use mrml::prelude::parser::WarningKind;
 
 /// One `<tag …>` of an MJML or HTML text; comments, `<!doctype>` and `<?xml?>` are skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,58 +91,6 @@ fn is_void(name: &str) -> bool {
     )
 }
 
-/// Checks that `<mjml>` and `<mj-*>` elements nest properly and that no element is deeper than
-/// [`MAX_ELEMENT_DEPTH`], naming the offending tag's offset.
-fn check_nesting(mjml: &str) -> Result<(), (Option<usize>, String)> {
-    let mut open: Vec<(&str, usize)> = Vec::new();
-    let mut depth: usize = 0;
-    for tag in tags(mjml) {
-        depth = depth.saturating_add_signed(tag.depth_change());
-        if depth > MAX_ELEMENT_DEPTH {
-            return Err((
-                Some(tag.at),
-                format!(
-                    "`<{}>` is nested more than {MAX_ELEMENT_DEPTH} elements deep; herald refuses deeper nesting",
-                    tag.name
-                ),
-            ));
-        }
-        let name = tag.name;
-        if !(name == "mjml" || name.starts_with("mj-")) || tag.empty {
-            continue;
-        }
-        if !tag.closing {
-            open.push((name, tag.at));
-            continue;
-        }
-        match open.pop() {
-            Some((expected, _)) if expected == name => {}
-            Some((expected, opened)) => {
-                let (line, _) = line_column(mjml, opened);
-                return Err((
-                    Some(tag.at),
-                    format!(
-                        "invalid MJML: `</{name}>` closes `<{expected}>` opened on line {line}"
-                    ),
-                ));
-            }
-            None => {
-                return Err((
-                    Some(tag.at),
-                    format!("invalid MJML: `</{name}>` has no matching `<{name}>`"),
-                ));
-            }
-        }
-    }
-    match open.pop() {
-        Some((name, opened)) => Err((
-            Some(opened),
-            format!("invalid MJML: `<{name}>` is never closed"),
-        )),
-        None => Ok(()),
-    }
-}
-
 /// How mrml 5 opens the `<mj-preview>` text (`mj_body/render.rs`).
 const MRML_PREVIEW: &str = r#"<div style="display:none;font-size:1px;color:#ffffff;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;">"#;
 /// herald's instead: hidden without a colour, so that no low-contrast rule sees text in it.
@@ -147,8 +99,56 @@ const HIDDEN_PREVIEW: &str = r#"<div style="display:none;font-size:1px;line-heig
 /// Renders MJML to HTML; an error carries the byte offset mrml reported, if any. `lang` is the
 /// document's language when its `<mjml>` names none.
 pub fn mjml_to_html(mjml: &str, lang: Option<&str>) -> Result<String, (Option<usize>, String)> {
+    mjml_to_html_warned(mjml, lang).map(|(html, _)| html)
+}
+
+/// The name of the element whose start tag (`<name…`) is at `at` in `mjml`.
+fn element_at(mjml: &str, at: usize) -> &str {
+    let tag = mjml.get(at..).unwrap_or("").trim_start_matches('<');
+    let end = tag
+        .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
+        .unwrap_or(tag.len());
+    &tag[..end]
+}
+
+/// What herald says about a warning of mrml's, for the element or attribute at `at`.
+fn warning_text(mjml: &str, kind: WarningKind, at: usize, end: usize) -> String {
+    let name = element_at(mjml, at);
+    match kind {
+        WarningKind::UnclosedElement if mrml::prelude::parser::is_ending_tag(name) => format!(
+            "`<{name}>` is not closed: it ends where its parent does, and mjml 4 renders it without content"
+        ),
+        WarningKind::UnclosedElement => {
+            format!("`<{name}>` is not closed: it ends where its parent does, as in mjml 4")
+        }
+        WarningKind::IgnoredContent => format!(
+            "`<{name}>` holds content that mjml 4 does not render (is it missing its end tag or `/>`?)"
+        ),
+        WarningKind::IgnoredElement => {
+            format!("`<{name}>` is not rendered where it stands, as in mjml 4")
+        }
+        WarningKind::UnexpectedAttribute => format!(
+            "attribute `{}` is not one MJML knows here; it is ignored",
+            mjml.get(at..end)
+                .unwrap_or("")
+                .split('=')
+                .next()
+                .unwrap_or("")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// A warning about an MJML document: the byte offset it is about, and what it says.
+pub type MjmlWarning = (usize, String);
+
+/// [`mjml_to_html`], with mrml's warnings.
+pub fn mjml_to_html_warned(
+    mjml: &str,
+    lang: Option<&str>,
+) -> Result<(String, Vec<MjmlWarning>), (Option<usize>, String)> {
     use mrml::prelude::parser::Error as E;
-    check_nesting(mjml)?;
+    const _: () = assert!(mrml::prelude::parser::MAX_DEPTH == MAX_ELEMENT_DEPTH);
     let parsed = mrml::parse(mjml).map_err(|e| {
         let offset = match &e {
             E::UnexpectedElement { position, .. }
@@ -156,6 +156,7 @@ pub fn mjml_to_html(mjml: &str, lang: Option<&str>) -> Result<String, (Option<us
             | E::MissingAttribute { position, .. }
             | E::InvalidAttribute { position, .. }
             | E::InvalidFormat { position, .. }
+            | E::DepthLimitExceeded { position, .. }
             | E::IncludeLoaderError { position, .. } => Some(position.start),
             E::ParserError { source, .. } => {
                 // Row and column in characters, 1-based.
@@ -188,10 +189,29 @@ pub fn mjml_to_html(mjml: &str, lang: Option<&str>) -> Result<String, (Option<us
             E::EndOfStream { .. } => {
                 "invalid MJML: the document ends before every element is closed".to_owned()
             }
+            E::NoRootNode => "invalid MJML: there is no `<mjml>` element".to_owned(),
+            E::UnexpectedElement { position, .. } => format!(
+                "invalid MJML: the document starts with `<{}>`; an MJML document is enclosed in `<mjml>` tags",
+                element_at(mjml, position.start)
+            ),
+            E::DepthLimitExceeded { position, .. } => format!(
+                "`<{}>` is nested more than {MAX_ELEMENT_DEPTH} elements deep; herald refuses deeper nesting",
+                element_at(mjml, position.start)
+            ),
             _ => format!("invalid MJML: {reason}"),
         };
         (offset, reason)
     })?;
+    let warnings = parsed
+        .warnings
+        .iter()
+        .map(|w| {
+            (
+                w.span.start,
+                warning_text(mjml, w.kind, w.span.start, w.span.end),
+            )
+        })
+        .collect();
     let mut root = parsed.element;
     if root.attributes.lang.is_none() {
         root.attributes.lang = lang.map(str::to_owned);
@@ -199,7 +219,7 @@ pub fn mjml_to_html(mjml: &str, lang: Option<&str>) -> Result<String, (Option<us
     let html = root
         .render(&mrml::prelude::render::RenderOptions::default())
         .map_err(|e| (None, format!("MJML cannot be rendered: {e}")))?;
-    Ok(html.replacen(MRML_PREVIEW, HIDDEN_PREVIEW, 1))
+    Ok((html.replacen(MRML_PREVIEW, HIDDEN_PREVIEW, 1), warnings))
 }
 
 /// Points an MJML error at the line of `source` (the text `hidden` was made from), or, for a Markdown
@@ -246,12 +266,13 @@ mod tests {
     }
 
     #[test]
-    fn a_parser_error_after_wide_characters_points_into_its_line() {
-        let mjml = "<mjml>\n<mj-body>\n<mj-raw>\u{3000}\u{3000}\u{3000}<p a=></p></mj-raw></mj-body></mjml>";
+    fn an_error_after_wide_characters_points_into_its_line() {
+        let mjml = "<!-- \u{3000} -->\n\n\u{3000}\u{3000}\u{3000}<mj-body><mj-raw><p a=></p></mj-raw></mj-body>";
         let (offset, reason) = mjml_to_html(mjml, None).unwrap_err();
         let offset = offset.expect("an offset");
         assert!(mjml.is_char_boundary(offset), "{offset}: {reason}");
-        assert_eq!(line_column(mjml, offset).0, 3, "{reason}");
+        assert_eq!(line_column(mjml, offset), (3, 4), "{reason}");
+        assert!(reason.contains("`<mj-body>`"), "{reason}");
     }
 
     #[test]
@@ -278,15 +299,31 @@ mod tests {
     }
 
     #[test]
-    fn elements_nested_too_deep_are_refused_before_mrml_sees_them() {
-        let deep = format!(
-            "<mjml><mj-body><mj-raw>{}{}</mj-raw></mj-body></mjml>",
-            "<div>".repeat(MAX_ELEMENT_DEPTH),
-            "</div>".repeat(MAX_ELEMENT_DEPTH)
-        );
-        let (offset, reason) = mjml_to_html(&deep, None).unwrap_err();
+    fn elements_nested_too_deep_are_refused_closed_or_not() {
+        for (open, close) in [("<div>", "</div>"), ("<div>", ""), ("<div a=b/>", "")] {
+            let deep = format!(
+                "<mjml><mj-body>{}{}</mj-body></mjml>",
+                open.repeat(MAX_ELEMENT_DEPTH),
+                close.repeat(MAX_ELEMENT_DEPTH)
+            );
+            let (offset, reason) = mjml_to_html(&deep, None).unwrap_err();
+            assert!(
+                reason.contains("`<div>` is nested more than 64"),
+                "{reason}"
+            );
+            let at = offset.unwrap();
+            assert_eq!(&deep[at..at + 4], "<div", "{open}");
+        }
+        // Far deeper, unclosed, and in elements mrml knows: refused, no stack overflow.
+        let deep = format!("<mjml><mj-body>{}", "<mj-wrapper>".repeat(100_000));
+        let (_, reason) = mjml_to_html(&deep, None).unwrap_err();
         assert!(reason.contains("nested more than"), "{reason}");
-        let at = offset.unwrap();
-        assert_eq!(&deep[at..at + 5], "<div>");
+    }
+
+    #[test]
+    fn deep_html_in_an_ending_tag_is_its_raw_content_and_is_not_refused() {
+        let html = "<div>".repeat(2 * MAX_ELEMENT_DEPTH) + "deep";
+        let mjml = format!("<mjml><mj-body><mj-raw>{html}</mj-raw></mj-body></mjml>");
+        assert!(mjml_to_html(&mjml, None).unwrap().contains(&html));
     }
 }

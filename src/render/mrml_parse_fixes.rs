@@ -18,3 +18,154 @@ fn crlf_line_endings_parse_as_lf_ones_do() {
     assert_eq!(render(&crlf), render(lf));
     assert!(render(&crlf).contains("Hello"));
 }
+
+/// Wraps `column` (the content of one `mj-column`) in a document.
+fn in_column(column: &str) -> String {
+    format!(
+        "<mjml><mj-body><mj-section><mj-column>{column}</mj-column></mj-section></mj-body></mjml>"
+    )
+}
+
+/// The content of each `mj-text` of `html`, as mrml (and mjml 4) write it: the `<div>` inside the
+/// cell.
+fn texts(html: &str) -> Vec<&str> {
+    html.split("<div style=\"font-family:")
+        .skip(1)
+        .map(|d| {
+            let inner = &d[d.find('>').unwrap() + 1..];
+            &inner[..inner.find("</div></td>").unwrap()]
+        })
+        .collect()
+}
+
+#[test]
+fn html_syntax_mjml4_reads_is_read() {
+    // Unquoted values (one ending in `/`), attributes without a space between them, a value-less
+    // attribute, `--` inside a comment, a `<` in text, a doctype and an XML declaration.
+    let html = render(
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE html>\n<mjml><mj-body background-color=#f0f0f0>\
+         <mj-section padding=0px css-class=a/><mj-column>\
+         <mj-text align=center color=\"#333\"font-size='20px'>a < b <!-- x -- y --></mj-text>\
+         <mj-button href=https://example.com/a/>Go</mj-button>\
+         </mj-column></mj-section></mj-body></mjml>",
+    );
+    assert!(html.contains("padding:0px"), "{html}");
+    assert!(html.contains("background-color:#f0f0f0"), "{html}");
+    assert_eq!(texts(&html), ["a < b <!-- x -- y -->"], "{html}");
+    assert!(
+        html.contains("text-align:center;color:#333;") || html.contains("color:#333"),
+        "{html}"
+    );
+    assert!(html.contains("font-size:20px"), "{html}");
+    assert!(html.contains("href=\"https://example.com/a/\""), "{html}");
+}
+
+#[test]
+fn comments_are_accepted_wherever_mjml4_accepts_them() {
+    let html = render(
+        "<!-- before --><mjml><!-- m --><mj-head><!-- h -->\
+         <mj-attributes><!-- a --><mj-all font-family=\"Arial\"/><!-- b -->\
+         <mj-text color=\"#123456\"><!-- c --></mj-text></mj-attributes></mj-head>\
+         <mj-body><mj-section><mj-column><mj-social><!-- s -->\
+         <mj-social-element name=\"facebook\" href=\"https://f.example\">F</mj-social-element>\
+         </mj-social><mj-navbar><!-- n --><mj-navbar-link href=\"/a\">A</mj-navbar-link></mj-navbar>\
+         <mj-text>x</mj-text><!-- in column --></mj-column></mj-section></mj-body></mjml>",
+    );
+    assert!(html.contains("font-family:Arial"), "{html}");
+    assert!(html.contains("color:#123456"), "{html}");
+    assert!(html.contains("<!-- in column -->"), "{html}");
+}
+
+#[test]
+fn ending_tags_keep_their_content_as_raw_html() {
+    // Inline tags left open and end tags that close nothing stay as written, as mjml 4 keeps them.
+    let html = render(&in_column(
+        "<mj-text>\n  <p>a<br>b\n</mj-text>\
+         <mj-text>a</b>c</span></p>d</mj-text>\
+         <mj-text>A<mj-text>B</mj-text>C</mj-text>\
+         <mj-button href=\"#\">Go<br>on</mj-button>\
+         <mj-table><tr><td>1<td>2</mj-table>",
+    ));
+    assert_eq!(
+        texts(&html),
+        ["<p>a<br>b", "a</b>c</span></p>d", "A<mj-text>B</mj-text>C"],
+        "{html}"
+    );
+    assert!(html.contains(">Go<br>on</a>"), "{html}");
+    assert!(html.contains("<tr><td>1<td>2</table>"), "{html}");
+}
+
+#[test]
+fn stray_end_tags_between_elements_are_ignored() {
+    let html = render(&in_column(
+        "<mj-text>a</mj-text></p></mj-image></div><mj-text>b</mj-text>",
+    ));
+    assert_eq!(texts(&html), ["a", "b"], "{html}");
+}
+
+#[test]
+fn unclosed_elements_close_where_their_parent_does_with_a_warning() {
+    // mjml 4 closes an unclosed `mj-text` at its parent's end tag and renders it without content;
+    // an unclosed `mj-image` takes the elements after it as its children, and renders none of them.
+    let mjml = "<mjml><mj-body>\n<mj-section><mj-column>\n<mj-text>lost</mj-column></mj-section>\n\
+                <mj-section><mj-column><mj-image src=\"a.png\">\n<mj-text>also lost</mj-text>\
+                </mj-column></mj-section>\n<mj-section><mj-column><mj-text>kept</mj-text>";
+    let (html, warnings) = super::mjml::mjml_to_html_warned(mjml, None).unwrap();
+    assert_eq!(texts(&html), ["", "kept"], "{html}");
+    assert!(html.contains("src=\"a.png\""), "{html}");
+    let line = |at| super::placeholder::line_column(mjml, at).0;
+    let said: Vec<_> = warnings
+        .iter()
+        .map(|(at, w)| (line(*at), w.as_str()))
+        .collect();
+    assert!(
+        said.contains(&(
+            3,
+            "`<mj-text>` is not closed: it ends where its parent does, and mjml 4 renders it without content"
+        )),
+        "{said:?}"
+    );
+    assert!(
+        said.contains(&(
+            4,
+            "`<mj-image>` holds content that mjml 4 does not render (is it missing its end tag or `/>`?)"
+        )),
+        "{said:?}"
+    );
+    // The document itself ends unclosed: rendered, as mjml 4 renders it.
+    assert!(
+        said.iter()
+            .any(|(l, w)| *l == 1 && w.starts_with("`<mjml>` is not closed")),
+        "{said:?}"
+    );
+}
+
+#[test]
+fn refusals_point_at_the_line_and_column_of_the_file() {
+    use crate::render::{IssueContext, IssueSource, Layouts, SourceKind, render_issue};
+    let layout = Layouts::new(std::path::Path::new("templates"))
+        .load("default")
+        .unwrap();
+    let context = IssueContext {
+        list_name: "Weekly".into(),
+        list_address: "news@example.com".into(),
+        list_language: "en".into(),
+        list_postal_address: String::new(),
+    };
+    let refusal = |text: &str| {
+        let source = IssueSource::parse("bad.mjml", SourceKind::Mjml, text).unwrap();
+        render_issue(&source, Some("S"), &context, &layout).unwrap_err()
+    };
+    // Not enclosed in `<mjml>` (mjml 4: "Malformed MJML"), in a CRLF file, after a placeholder.
+    let err = refusal("<!-- {{ unsubscribe_url }} -->\r\n\r\n  <mj-body></mj-body>\r\n");
+    assert_eq!((err.line, err.column), (Some(3), Some(3)), "{err}");
+    assert!(err.reason.contains("enclosed in `<mjml>`"), "{err}");
+    // Nested deeper than herald allows, unclosed.
+    let deep = format!(
+        "<mjml>\r\n<mj-body>{{{{ unsubscribe_url }}}}\r\n{}",
+        "<mj-wrapper>".repeat(100)
+    );
+    let err = refusal(&deep);
+    assert_eq!(err.line, Some(3), "{err}");
+    assert!(err.reason.contains("nested more than"), "{err}");
+}

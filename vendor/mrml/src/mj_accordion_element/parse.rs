@@ -15,8 +15,11 @@ impl ParseChildren<MjAccordionElementChildren> for MrmlParser<'_> {
         let mut result = MjAccordionElementChildren::default();
 
         loop {
-            let token = cursor.assert_next()?;
-            match token {
+            // herald: the end of the text closes the element (see `assert_element_close`).
+            let Some(token) = cursor.next_token() else {
+                return Ok(result);
+            };
+            match token? {
                 MrmlToken::ElementStart(inner) => match inner.local.as_str() {
                     MJ_ACCORDION_TEXT => {
                         result.text = Some(self.parse(cursor, inner.local)?);
@@ -25,22 +28,16 @@ impl ParseChildren<MjAccordionElementChildren> for MrmlParser<'_> {
                         result.title = Some(self.parse(cursor, inner.local)?);
                     }
                     _ => {
-                        return Err(Error::UnexpectedElement {
-                            origin: cursor.origin(),
-                            position: inner.span.into(),
-                        });
+                        // herald: mjml 4 does not render it here; skipped with a warning.
+                        cursor.skip_element(inner.span)?;
                     }
                 },
                 MrmlToken::ElementClose(inner) => {
                     cursor.rewind(MrmlToken::ElementClose(inner));
                     return Ok(result);
                 }
-                other => {
-                    return Err(Error::UnexpectedToken {
-                        origin: cursor.origin(),
-                        position: other.span(),
-                    });
-                }
+                // herald: text outside ending tags is ignored, as mjml 4 ignores it.
+                _ => {}
             }
         }
     }

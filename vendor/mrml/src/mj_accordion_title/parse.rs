@@ -20,6 +20,19 @@ impl ParseChildren<Vec<Text>> for MrmlParser<'_> {
     fn parse_children(&self, cursor: &mut MrmlCursor<'_>) -> Result<Vec<Text>, Error> {
         parse_children(cursor)
     }
+
+    /// herald: `mj-accordion-title` keeps its content as the raw text mjml 4 keeps.
+    fn parse_children_of(
+        &self,
+        cursor: &mut MrmlCursor<'_>,
+        tag: &str,
+    ) -> Result<Vec<Text>, Error> {
+        match cursor.raw_content(tag) {
+            Some("") => Ok(Vec::new()),
+            Some(content) => Ok(vec![Text::from(content)]),
+            None => parse_children(cursor),
+        }
+    }
 }
 
 #[cfg(feature = "async")]

@@ -101,7 +101,11 @@ impl ParseChildren<Vec<MjAttributesChild>> for MrmlParser<'_> {
         let mut result = Vec::new();
 
         loop {
-            match cursor.assert_next()? {
+            // herald: the end of the text closes the element (see `assert_element_close`).
+            let Some(token) = cursor.next_token() else {
+                return Ok(result);
+            };
+            match token? {
                 MrmlToken::ElementStart(inner) => {
                     if inner.local.as_str() == MJ_INCLUDE {
                         result.extend(
@@ -115,12 +119,9 @@ impl ParseChildren<Vec<MjAttributesChild>> for MrmlParser<'_> {
                     cursor.rewind(MrmlToken::ElementClose(inner));
                     return Ok(result);
                 }
-                other => {
-                    return Err(Error::UnexpectedToken {
-                        origin: cursor.origin(),
-                        position: other.span(),
-                    })
-                }
+                // herald: comments and text are ignored here, as mjml 4 ignores them (it reads
+                // each child of `mj-attributes` as the defaults of the element it names).
+                _ => {}
             }
         }
     }

@@ -153,6 +153,19 @@ impl AsyncParseElement<MjBodyChild> for AsyncMrmlParser {
 }
 
 impl ParseChildren<Vec<MjBodyChild>> for MrmlParser<'_> {
+    /// herald: `mj-button` and `mj-table` keep their content as the raw text mjml 4 keeps.
+    fn parse_children_of(
+        &self,
+        cursor: &mut MrmlCursor<'_>,
+        tag: &str,
+    ) -> Result<Vec<MjBodyChild>, Error> {
+        match cursor.raw_content(tag) {
+            Some("") => Ok(Vec::new()),
+            Some(content) => Ok(vec![MjBodyChild::Text(Text::from(content))]),
+            None => self.parse_children(cursor),
+        }
+    }
+
     fn parse_children(&self, cursor: &mut MrmlCursor<'_>) -> Result<Vec<MjBodyChild>, Error> {
         let mut result = Vec::new();
         while let Some(token) = cursor.next_token() {
@@ -160,6 +173,9 @@ impl ParseChildren<Vec<MjBodyChild>> for MrmlParser<'_> {
                 MrmlToken::Comment(inner) => {
                     result.push(MjBodyChild::Comment(Comment::from(inner.text.as_str())));
                 }
+                // herald: text directly inside an `mj-*` element (`mj-section`, `mj-column`…) is
+                // not rendered by mjml 4, which keeps only the content of its ending tags.
+                MrmlToken::Text(_) if cursor.in_mj_element() => {}
                 MrmlToken::Text(inner) => {
                     result.push(MjBodyChild::Text(Text::from(inner.text.as_str())));
                 }

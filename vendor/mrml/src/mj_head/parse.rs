@@ -16,27 +16,44 @@ use crate::prelude::parser::{
     Error, MrmlCursor, MrmlParser, MrmlToken, ParseChildren, ParseElement,
 };
 
+/// herald: the elements `mj-head` holds.
+fn is_head_element(name: &str) -> bool {
+    [
+        MJ_ATTRIBUTES,
+        MJ_BREAKPOINT,
+        MJ_FONT,
+        MJ_INCLUDE,
+        MJ_PREVIEW,
+        MJ_RAW,
+        MJ_STYLE,
+        MJ_TITLE,
+    ]
+    .contains(&name)
+}
+
 impl ParseChildren<Vec<MjHeadChild>> for MrmlParser<'_> {
     fn parse_children(&self, cursor: &mut MrmlCursor<'_>) -> Result<Vec<MjHeadChild>, Error> {
         let mut result = Vec::new();
         loop {
-            match cursor.assert_next()? {
+            // herald: the end of the text closes the element (see `assert_element_close`).
+            let Some(token) = cursor.next_token() else {
+                return Ok(result);
+            };
+            match token? {
                 MrmlToken::Comment(inner) => {
                     result.push(MjHeadChild::Comment(Comment::from(inner.text.as_str())));
                 }
-                MrmlToken::ElementStart(inner) => {
+                MrmlToken::ElementStart(inner) if is_head_element(inner.local.as_str()) => {
                     result.push(self.parse(cursor, inner.local)?);
                 }
+                // herald: an element mjml 4 does not know in `mj-head` is skipped with a warning.
+                MrmlToken::ElementStart(inner) => cursor.skip_element(inner.span)?,
                 MrmlToken::ElementClose(close) => {
                     cursor.rewind(MrmlToken::ElementClose(close));
                     return Ok(result);
                 }
-                other => {
-                    return Err(Error::UnexpectedToken {
-                        origin: cursor.origin(),
-                        position: other.span(),
-                    });
-                }
+                // herald: text outside ending tags is ignored, as mjml 4 ignores it.
+                _ => {}
             }
         }
     }

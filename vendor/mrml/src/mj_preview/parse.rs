@@ -7,6 +7,24 @@ use crate::prelude::OneOrMany;
 use crate::text::Text;
 
 impl ParseChildren<OneOrMany<MjPreviewChild>> for MrmlParser<'_> {
+    /// herald: `mj-preview` keeps its content as the raw text mjml 4 keeps.
+    fn parse_children_of(
+        &self,
+        cursor: &mut MrmlCursor<'_>,
+        tag: &str,
+    ) -> Result<OneOrMany<MjPreviewChild>, Error> {
+        match cursor.raw_content(tag) {
+            Some(content) => Ok(OneOrMany::Many(
+                Some(content)
+                    .filter(|c| !c.is_empty())
+                    .map(|c| MjPreviewChild::Text(Text::from(c)))
+                    .into_iter()
+                    .collect(),
+            )),
+            None => self.parse_children(cursor),
+        }
+    }
+
     fn parse_children(
         &self,
         cursor: &mut MrmlCursor<'_>,

@@ -107,6 +107,20 @@ impl ParseChildren<Vec<MjRawChild>> for MrmlParser<'_> {
     fn parse_children(&self, cursor: &mut MrmlCursor<'_>) -> Result<Vec<MjRawChild>, Error> {
         parse_raw_children(cursor)
     }
+
+    /// herald: `mj-raw`, `mj-text`, `mj-navbar-link`, `mj-accordion-text` and `mj-social-element`
+    /// keep their content as the raw text mjml 4 keeps.
+    fn parse_children_of(
+        &self,
+        cursor: &mut MrmlCursor<'_>,
+        tag: &str,
+    ) -> Result<Vec<MjRawChild>, Error> {
+        match cursor.raw_content(tag) {
+            Some("") => Ok(Vec::new()),
+            Some(content) => Ok(vec![MjRawChild::Text(Text::from(content))]),
+            None => parse_raw_children(cursor),
+        }
+    }
 }
 
 #[cfg(feature = "async")]

@@ -12,7 +12,11 @@ impl ParseChildren<Vec<MjSocialChild>> for MrmlParser<'_> {
         let mut result = Vec::new();
 
         loop {
-            match cursor.assert_next()? {
+            // herald: the end of the text closes the element (see `assert_element_close`).
+            let Some(token) = cursor.next_token() else {
+                return Ok(result);
+            };
+            match token? {
                 MrmlToken::Comment(inner) => {
                     result.push(MjSocialChild::Comment(Comment::from(inner.text.as_str())));
                 }
@@ -22,22 +26,16 @@ impl ParseChildren<Vec<MjSocialChild>> for MrmlParser<'_> {
                             self.parse(cursor, inner.local)?,
                         ));
                     } else {
-                        return Err(Error::UnexpectedElement {
-                            origin: cursor.origin(),
-                            position: inner.span.into(),
-                        });
+                        // herald: mjml 4 does not render it here; skipped with a warning.
+                        cursor.skip_element(inner.span)?;
                     }
                 }
                 MrmlToken::ElementClose(inner) => {
                     cursor.rewind(MrmlToken::ElementClose(inner));
                     return Ok(result);
                 }
-                other => {
-                    return Err(Error::UnexpectedToken {
-                        origin: cursor.origin(),
-                        position: other.span(),
-                    })
-                }
+                // herald: text outside ending tags is ignored, as mjml 4 ignores it.
+                _ => {}
             }
         }
     }

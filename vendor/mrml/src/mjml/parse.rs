@@ -70,8 +70,13 @@ impl ParseChildren<MjmlChildren> for MrmlParser<'_> {
         let mut children = MjmlChildren::default();
 
         loop {
-            match cursor.assert_next()? {
-                MrmlToken::ElementClose(close) if close.local.as_str() == super::NAME => {
+            // herald: the end of the text closes the element (see `assert_element_close`).
+            let Some(token) = cursor.next_token() else {
+                return Ok(children);
+            };
+            match token? {
+                // herald: an end tag that reaches here closes `mjml` (strays are dropped).
+                MrmlToken::ElementClose(close) => {
                     cursor.rewind(MrmlToken::ElementClose(close));
                     return Ok(children);
                 }
@@ -116,19 +121,11 @@ impl ParseChildren<MjmlChildren> for MrmlParser<'_> {
                         cursor.with_warnings(sub.warnings());
                         merge_include_children(&mut children, included);
                     }
-                    _ => {
-                        return Err(Error::UnexpectedElement {
-                            origin: cursor.origin(),
-                            position: start.span.into(),
-                        });
-                    }
+                    // herald: mjml 4 renders only `mj-head` and `mj-body` here.
+                    _ => cursor.skip_element(start.span)?,
                 },
-                other => {
-                    return Err(Error::UnexpectedToken {
-                        origin: cursor.origin(),
-                        position: other.span(),
-                    });
-                }
+                // herald: text is ignored, as mjml 4 ignores it outside ending tags.
+                _ => {}
             }
         }
     }

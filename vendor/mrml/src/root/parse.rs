@@ -17,12 +17,21 @@ impl crate::prelude::parser::ParseChildren<Vec<RootChild>> for MrmlParser<'_> {
                 MrmlToken::ElementStart(inner) if inner.local.eq("mjml") => {
                     result.push(RootChild::Mjml(self.parse(cursor, inner.local)?));
                 }
-                other => {
-                    return Err(Error::UnexpectedToken {
+                // herald: mjml 4 refuses a document whose first element is not `mjml` ("Malformed
+                // MJML"); an element after it is skipped with a warning.
+                MrmlToken::ElementStart(inner)
+                    if result.iter().any(|c| matches!(c, RootChild::Mjml(_))) =>
+                {
+                    cursor.skip_element(inner.span)?;
+                }
+                MrmlToken::ElementStart(inner) => {
+                    return Err(Error::UnexpectedElement {
                         origin: cursor.origin(),
-                        position: other.span(),
+                        position: inner.span.into(),
                     });
                 }
+                // herald: text (a byte order mark, a line break) is ignored, as mjml 4 ignores it.
+                _ => {}
             }
         }
         Ok(result)

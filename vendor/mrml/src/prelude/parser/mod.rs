@@ -1,12 +1,15 @@
 use std::marker::PhantomData;
 
-use htmlparser::{StrSpan, Tokenizer};
+use htmlparser::StrSpan;
+
+use self::lexer::Lexer;
 
 use self::loader::IncludeLoaderError;
 use super::hash::Map;
 
 #[cfg(feature = "http-loader-base")]
 pub mod http_loader;
+pub mod lexer;
 pub mod loader;
 #[cfg(feature = "local-loader")]
 pub mod local_loader;
@@ -66,6 +69,14 @@ pub enum Error {
     /// The Mjml document must have at least one element.
     #[error("unable to find mjml element")]
     NoRootNode,
+    /// herald: an element nested deeper than [`MAX_DEPTH`]; mrml parses and renders recursively,
+    /// so a deeper document could overflow the stack.
+    #[error("element nested more than {max} elements deep in {origin} at position {position}")]
+    DepthLimitExceeded {
+        origin: Origin,
+        position: Span,
+        max: usize,
+    },
     #[error("unable to load included template in {origin} at position {position}")]
     IncludeLoaderError {
         origin: Origin,
@@ -120,6 +131,15 @@ impl Error {
                 origin,
                 position: adj(position),
                 source,
+            },
+            Self::DepthLimitExceeded {
+                origin,
+                position,
+                max,
+            } => Self::DepthLimitExceeded {
+                origin,
+                position: adj(position),
+                max,
             },
             // Variants without byte positions are returned unchanged.
             other @ (Self::EndOfStream { .. }
@@ -181,6 +201,37 @@ pub(crate) trait ParseAttributes<A> {
 
 pub(crate) trait ParseChildren<C> {
     fn parse_children(&self, cursor: &mut MrmlCursor<'_>) -> Result<C, Error>;
+
+    /// herald: the children of the element `tag`, whose start tag was just read. The children types
+    /// of mjml's "ending tags" (see [`is_ending_tag`]) read them as the raw text mjml 4 keeps.
+    fn parse_children_of(&self, cursor: &mut MrmlCursor<'_>, _tag: &str) -> Result<C, Error> {
+        self.parse_children(cursor)
+    }
+}
+
+/// herald: the deepest an element may be nested (`<mjml>` is at depth 1). mrml parses and renders
+/// recursively, so a deeper document could overflow the stack and abort the process.
+pub const MAX_DEPTH: usize = 64;
+
+/// herald: mjml 4's "ending tags" (components with `endingTag = true`): their content is not parsed
+/// as MJML but kept as the raw text between the start and the end tag, trimmed.
+pub fn is_ending_tag(name: &str) -> bool {
+    matches!(
+        name,
+        "mj-text"
+            | "mj-button"
+            | "mj-raw"
+            | "mj-table"
+            | "mj-navbar-link"
+            | "mj-accordion-title"
+            | "mj-accordion-text"
+            | "mj-social-element"
+            | "mj-carousel-image"
+            | "mj-style"
+            | "mj-title"
+            | "mj-preview"
+            | "mj-breakpoint"
+    )
 }
 
 #[cfg(feature = "async")]
@@ -191,8 +242,16 @@ pub(crate) trait AsyncParseChildren<C> {
 }
 
 pub struct MrmlCursor<'a> {
-    tokenizer: Tokenizer<'a>,
+    /// herald: the lenient tokenizer, in place of `htmlparser::Tokenizer`.
+    tokenizer: Lexer<'a>,
+    source: &'a str,
     buffer: Vec<MrmlToken<'a>>,
+    /// herald: the names of the elements open around the next token, outermost first, each with the
+    /// span of its start tag: an end tag for one of them closes the elements opened inside it (as
+    /// htmlparser2 does for mjml 4), an end tag for none of them is ignored.
+    open: Vec<(&'a str, Span)>,
+    /// herald: the name and span of the last start tag read.
+    last_start: Option<(&'a str, Span)>,
     origin: Origin,
     warnings: Vec<Warning>,
     /// Byte offset to subtract from token positions when reporting warnings.
@@ -203,8 +262,11 @@ pub struct MrmlCursor<'a> {
 impl<'a> MrmlCursor<'a> {
     pub fn new(source: &'a str) -> Self {
         Self {
-            tokenizer: Tokenizer::from(source),
+            tokenizer: Lexer::from(source),
+            source,
             buffer: Default::default(),
+            open: Vec::new(),
+            last_start: None,
             origin: Origin::Root,
             warnings: Default::default(),
             source_offset: 0,
@@ -217,8 +279,11 @@ impl<'a> MrmlCursor<'a> {
         source: &'b str,
     ) -> MrmlCursor<'b> {
         MrmlCursor {
-            tokenizer: Tokenizer::from(source),
+            tokenizer: Lexer::from(source),
+            source,
             buffer: Default::default(),
+            open: Vec::new(),
+            last_start: None,
             origin: Origin::Include {
                 path: origin.into(),
             },
@@ -271,7 +336,7 @@ impl<'opts> MrmlParser<'opts> {
             return Ok((attributes, Default::default()));
         }
 
-        let children: C = self.parse_children(cursor)?;
+        let children: C = self.parse_children_of(cursor, tag.as_str())?;
 
         cursor.assert_element_close()?;
 
@@ -305,6 +370,13 @@ impl ParseChildren<String> for MrmlParser<'_> {
             .next_text()?
             .map(|inner| inner.text.to_string())
             .unwrap_or_default())
+    }
+
+    fn parse_children_of(&self, cursor: &mut MrmlCursor<'_>, tag: &str) -> Result<String, Error> {
+        match cursor.raw_content(tag) {
+            Some(content) => Ok(content.to_owned()),
+            None => self.parse_children(cursor),
+        }
     }
 }
 

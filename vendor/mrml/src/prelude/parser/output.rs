@@ -7,6 +7,14 @@ pub struct ParseOutput<E> {
 pub enum WarningKind {
     UnexpectedAttribute,
     InlineStyleUnsupported,
+    /// herald: an element closed by its parent's end tag or by the end of the text, as mjml 4
+    /// closes it (an ending tag closed so, such as `mj-text`, has no content in mjml 4).
+    UnclosedElement,
+    /// herald: content inside an element that has none (`<mj-image>` not closed, then more
+    /// elements), which mjml 4 reads as its children and does not render.
+    IgnoredContent,
+    /// herald: an element mjml 4 does not render where it stands (`mj-text` in `mj-social`).
+    IgnoredElement,
 }
 
 impl WarningKind {
@@ -14,6 +22,9 @@ impl WarningKind {
         match self {
             Self::UnexpectedAttribute => "unexpected-attribute",
             Self::InlineStyleUnsupported => "inline-style-unsupported",
+            Self::UnclosedElement => "unclosed-element",
+            Self::IgnoredContent => "ignored-content",
+            Self::IgnoredElement => "ignored-element",
         }
     }
 }
@@ -25,6 +36,9 @@ impl std::fmt::Display for WarningKind {
             Self::InlineStyleUnsupported => {
                 f.write_str("inlining styles is not supported in this build")
             }
+            Self::UnclosedElement => f.write_str("element not closed"),
+            Self::IgnoredContent => f.write_str("content ignored"),
+            Self::IgnoredElement => f.write_str("element ignored"),
         }
     }
 }
