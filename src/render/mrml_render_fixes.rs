@@ -135,3 +135,60 @@ fn a_full_width_section_keeps_its_outlook_background_inside_its_conditional_comm
     );
     assert_eq!(html.matches("<v:rect").count(), 1, "{html}");
 }
+
+/// The `width` attribute of every `<img>` in `html`, in order.
+fn img_widths(html: &str) -> Vec<&str> {
+    html.split("<img")
+        .skip(1)
+        .filter_map(|img| {
+            let img = &img[..img.find('>').unwrap_or(img.len())];
+            let at = img.find(" width=\"")? + 8;
+            Some(&img[at..at + img[at..].find('"')?])
+        })
+        .collect()
+}
+
+#[test]
+fn image_widths_are_the_column_box_less_paddings_and_borders_as_mjml_computes_them() {
+    let html = render(
+        "<mjml><mj-body>\
+         <mj-section padding=\"20px 0\">\
+         <mj-column><mj-image src=\"a.png\" width=\"184px\" padding=\"0 25px\" /></mj-column>\
+         <mj-column><mj-image src=\"b.png\" /></mj-column>\
+         <mj-column><mj-image src=\"c.png\" padding-left=\"0\" padding=\"10px 25px\" /></mj-column>\
+         </mj-section>\
+         <mj-section padding=\"40px 30px 0px 30px\" border-left=\"2px solid #e5e5e6\" \
+         border-right=\"2px solid #e5e5e6\">\
+         <mj-column width=\"48%\" padding=\"0px 0px 40px 0px\"><mj-image src=\"d.png\" padding=\"0px\" />\
+         </mj-column></mj-section>\
+         <mj-section>\
+         <mj-column width=\"33.33333333333333%\"><mj-image src=\"e.png\" /></mj-column>\
+         <mj-column width=\"66.66666666666666%\" padding=\"0 20px\" border=\"3px solid #000\" \
+         inner-border=\"4px solid #f00\"><mj-image src=\"f.png\" border=\"1px solid #000\" /></mj-column>\
+         </mj-section>\
+         <mj-section><mj-group>\
+         <mj-column><mj-image src=\"g.png\" /></mj-column><mj-column><mj-image src=\"g.png\" /></mj-column>\
+         <mj-column><mj-image src=\"g.png\" /></mj-column><mj-column><mj-image src=\"g.png\" /></mj-column>\
+         <mj-column><mj-image src=\"g.png\" /></mj-column><mj-column><mj-image src=\"g.png\" /></mj-column>\
+         <mj-column><mj-image src=\"g.png\" /></mj-column>\
+         </mj-group></mj-section>\
+         </mj-body></mjml>",
+    );
+    // mjml 4.18's widths for the same document: a unitless 0 in a shorthand is 0, a side's own
+    // padding wins over the shorthand, borders count, and a width in pixels is read with parseInt
+    // (536 × 48 % = 257.28 gives 257; 600 × 33.33333333333333 % = 199.99999999999997 gives 199).
+    assert_eq!(
+        img_widths(&html),
+        [
+            "150", "150", "175", "257", "149", "293", "35", "35", "35", "35", "35", "35", "35"
+        ],
+        "{html}"
+    );
+    assert!(html.contains("<td style=\"width:150px;\"><img"), "{html}");
+    assert!(html.contains("<td style=\"width:257px;\"><img"), "{html}");
+    // A column of a group of 7 is 14 % wide on phones, as mjml has it (not 14.285714 %).
+    assert_eq!(html.matches("width:14%;").count(), 7, "{html}");
+    // Column classes and Outlook widths as mjml writes them (JavaScript's numbers).
+    assert!(html.contains("mj-column-per-33-33333333333333"), "{html}");
+    assert!(html.contains("width:199.99999999999997px;"), "{html}");
+}

@@ -17,14 +17,14 @@ pub enum SizeParserError {
 pub enum Size {
     Pixel(Pixel),
     Percent(Percent),
-    Raw(f32),
+    Raw(f64),
 }
 
 impl Size {
-    pub fn percent(value: f32) -> Self {
+    pub fn percent(value: f64) -> Self {
         Self::Percent(Percent::new(value))
     }
-    pub fn pixel(value: f32) -> Self {
+    pub fn pixel(value: f64) -> Self {
         Self::Pixel(Pixel::new(value))
     }
 
@@ -32,11 +32,7 @@ impl Size {
         matches!(self, Self::Percent(_))
     }
 
-    pub fn is_pixel(&self) -> bool {
-        matches!(self, Self::Pixel(_))
-    }
-
-    pub fn value(&self) -> f32 {
+    pub fn value(&self) -> f64 {
         match self {
             Self::Pixel(p) => p.value(),
             Self::Percent(p) => p.value(),
@@ -54,7 +50,7 @@ impl TryFrom<&str> for Size {
         } else if value.ends_with('%') {
             Ok(Self::Percent(Percent::try_from(value)?))
         } else {
-            Ok(Self::Raw(value.parse::<f32>()?))
+            Ok(Self::Raw(value.parse::<f64>()?))
         }
     }
 }
@@ -70,14 +66,14 @@ impl std::fmt::Display for Size {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Percent(f32);
+pub struct Percent(f64);
 
 impl Percent {
-    pub fn new(value: f32) -> Self {
+    pub fn new(value: f64) -> Self {
         Self(value)
     }
 
-    pub fn value(&self) -> f32 {
+    pub fn value(&self) -> f64 {
         self.0
     }
 }
@@ -88,7 +84,7 @@ impl TryFrom<&str> for Percent {
     fn try_from(value: &str) -> Result<Self, Self::Error> {
         if let Some(value) = value.strip_suffix('%') {
             value
-                .parse::<f32>()
+                .parse::<f64>()
                 .map(Percent::new)
                 .map_err(SizeParserError::InvalidFloat)
         } else {
@@ -110,22 +106,15 @@ impl std::fmt::Display for Percent {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Pixel(f32);
+pub struct Pixel(f64);
 
 impl Pixel {
-    pub fn new(value: f32) -> Self {
+    pub fn new(value: f64) -> Self {
         Self(value)
     }
 
-    pub fn value(&self) -> f32 {
+    pub fn value(&self) -> f64 {
         self.0
-    }
-
-    pub fn from_border(input: &str) -> Option<Self> {
-        input
-            .split_whitespace()
-            .next()
-            .and_then(|value| Self::try_from(value).ok())
     }
 
     pub fn lower(&self) -> Self {
@@ -143,9 +132,12 @@ impl TryFrom<&str> for Pixel {
     fn try_from(value: &str) -> Result<Self, Self::Error> {
         if let Some(value) = value.strip_suffix("px") {
             value
-                .parse::<f32>()
+                .parse::<f64>()
                 .map(Pixel::new)
                 .map_err(SizeParserError::InvalidFloat)
+        } else if value == "0" {
+            // herald: a unitless zero is a length (as upstream's #644 has it).
+            Ok(Pixel::new(0.0))
         } else {
             Err(SizeParserError::MissingSuffix("px"))
         }
@@ -161,5 +153,82 @@ impl Default for Pixel {
 impl std::fmt::Display for Pixel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}px", self.0)
+    }
+}
+
+// herald: mjml computes widths with JavaScript's numbers (f64, hence `f64` above, not mrml's `f32`)
+// and reads lengths with `parseInt` and `parseFloat`; these read them the same way, so that every
+// width comes out as mjml 4's does.
+
+/// JavaScript's `parseInt(value, 10)`: leading whitespace, a sign, then the digits that follow
+/// (`"10px"` is 10, `"0"` is 0, `"1.5px"` is 1, `"5%"` is 5); `None` where it gives `NaN`.
+pub(crate) fn parse_int(value: &str) -> Option<f64> {
+    let value = value.trim_start();
+    let (negative, digits) = match value.as_bytes().first() {
+        Some(b'-') => (true, &value[1..]),
+        Some(b'+') => (false, &value[1..]),
+        _ => (false, value),
+    };
+    let end = digits
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    let number = digits[..end].parse::<f64>().ok()?;
+    Some(if negative { -number } else { number })
+}
+
+/// JavaScript's `parseFloat(value)`: the longest leading decimal number; `None` where it gives `NaN`.
+pub(crate) fn parse_float(value: &str) -> Option<f64> {
+    let value = value.trim_start();
+    let bytes = value.as_bytes();
+    let mut end = 0;
+    if matches!(bytes.first(), Some(b'-' | b'+')) {
+        end = 1;
+    }
+    let digits = |from: usize| {
+        bytes[from..]
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .map_or(bytes.len(), |n| from + n)
+    };
+    let int_end = digits(end);
+    let mut number_end = int_end;
+    if bytes.get(int_end) == Some(&b'.') {
+        number_end = digits(int_end + 1);
+    }
+    if number_end == end || (number_end == end + 1 && bytes[end] == b'.') {
+        return None;
+    }
+    if matches!(bytes.get(number_end), Some(b'e' | b'E')) {
+        let mut exp = number_end + 1;
+        if matches!(bytes.get(exp), Some(b'-' | b'+')) {
+            exp += 1;
+        }
+        let exp_end = digits(exp);
+        if exp_end > exp {
+            number_end = exp_end;
+        }
+    }
+    value[..number_end].parse::<f64>().ok()
+}
+
+/// mjml's `widthParser(width, { parseFloatToInt })`: the unit is what follows the number (`px` when
+/// none); pixels, and percentages unless `parse_float_to_int` is false, are read with `parseInt`.
+/// `None` for a width JavaScript reads as `NaN`.
+pub(crate) fn parse_width(width: &str, parse_float_to_int: bool) -> Option<Size> {
+    let after_number = width
+        .bytes()
+        .rposition(|b| b.is_ascii_digit())
+        .map_or(0, |at| at + 1);
+    let unit = width[after_number..].trim_start_matches(['.', ',']);
+    if unit == "%" {
+        let value = if parse_float_to_int {
+            parse_int(width)
+        } else {
+            parse_float(width)
+        };
+        value.map(Size::percent)
+    } else {
+        parse_int(width).map(Size::pixel)
     }
 }

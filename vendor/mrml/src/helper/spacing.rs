@@ -1,191 +1,43 @@
-use std::convert::TryFrom;
+// herald: mrml's `Spacing` (a shorthand whose every part had to end in `px`) gave way to mjml's own
+// readings of shorthands and borders below, the only ones box widths use.
 
-use crate::helper::size::{Pixel, SizeParserError};
-
-#[derive(Debug, thiserror::Error)]
-pub enum SpacingParserError {
-    #[error("{0}")]
-    InvalidSize(
-        #[from]
-        #[source]
-        SizeParserError,
-    ),
-    #[error("no value provided")]
-    Empty,
+/// A side of a box, as mjml names it in `getShorthandAttrValue` and `getShorthandBorderValue`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    Top,
+    Right,
+    Bottom,
+    Left,
 }
 
-/// representation of spacing
-pub enum Spacing {
-    Single(Pixel),
-    Two(Pixel, Pixel),
-    Three(Pixel, Pixel, Pixel),
-    Four(Pixel, Pixel, Pixel, Pixel),
+/// mjml's `shorthandParser(value, side)`: one side of a CSS shorthand (`padding="0 25px"`) read with
+/// JavaScript's `parseInt`, so a unitless `0` is 0 (herald: mrml's `Spacing` refused the whole value
+/// then, and the padding counted as none). `None` where mjml gets `NaN`.
+pub(crate) fn shorthand_side(value: &str, side: Side) -> Option<f64> {
+    let mut parts = value.split_whitespace();
+    let first = parts.next();
+    let parts = [first, parts.next(), parts.next(), parts.next()];
+    let index = match (parts.iter().flatten().count(), side) {
+        (2, Side::Top | Side::Bottom) => 0,
+        (2, Side::Left | Side::Right) => 1,
+        (3, Side::Top) => 0,
+        (3, Side::Left | Side::Right) => 1,
+        (3, Side::Bottom) => 2,
+        (4, Side::Top) => 0,
+        (4, Side::Right) => 1,
+        (4, Side::Bottom) => 2,
+        (4, Side::Left) => 3,
+        _ => return crate::helper::size::parse_int(value),
+    };
+    crate::helper::size::parse_int(parts[index].unwrap_or("0"))
 }
 
-impl Spacing {
-    #[cfg(test)]
-    pub fn top(&self) -> &Pixel {
-        match self {
-            Self::Single(top) => top,
-            Self::Two(vertical, _horizontal) => vertical,
-            Self::Three(top, _horizontal, _bottom) => top,
-            Self::Four(top, _right, _bottom, _left) => top,
-        }
-    }
-
-    pub fn into_top(self) -> Pixel {
-        match self {
-            Self::Single(top) => top,
-            Self::Two(vertical, _horizontal) => vertical,
-            Self::Three(top, _horizontal, _bottom) => top,
-            Self::Four(top, _right, _bottom, _left) => top,
-        }
-    }
-
-    pub fn right(&self) -> &Pixel {
-        match self {
-            Self::Single(top) => top,
-            Self::Two(_vertical, horizontal) => horizontal,
-            Self::Three(_top, horizontal, _bottom) => horizontal,
-            Self::Four(_top, right, _bottom, _left) => right,
-        }
-    }
-
-    pub fn into_right(self) -> Pixel {
-        match self {
-            Self::Single(top) => top,
-            Self::Two(_vertical, horizontal) => horizontal,
-            Self::Three(_top, horizontal, _bottom) => horizontal,
-            Self::Four(_top, right, _bottom, _left) => right,
-        }
-    }
-
-    #[cfg(test)]
-    pub fn bottom(&self) -> &Pixel {
-        match self {
-            Self::Single(top) => top,
-            Self::Two(vertical, _horizontal) => vertical,
-            Self::Three(_top, _horizontal, bottom) => bottom,
-            Self::Four(_top, _right, bottom, _left) => bottom,
-        }
-    }
-
-    pub fn into_bottom(self) -> Pixel {
-        match self {
-            Self::Single(top) => top,
-            Self::Two(vertical, _horizontal) => vertical,
-            Self::Three(_top, _horizontal, bottom) => bottom,
-            Self::Four(_top, _right, bottom, _left) => bottom,
-        }
-    }
-
-    pub fn left(&self) -> &Pixel {
-        match self {
-            Self::Single(top) => top,
-            Self::Two(_vertical, horizontal) => horizontal,
-            Self::Three(_top, horizontal, _bottom) => horizontal,
-            Self::Four(_top, _right, _bottom, left) => left,
-        }
-    }
-
-    pub fn into_left(self) -> Pixel {
-        match self {
-            Self::Single(top) => top,
-            Self::Two(_vertical, horizontal) => horizontal,
-            Self::Three(_top, horizontal, _bottom) => horizontal,
-            Self::Four(_top, _right, _bottom, left) => left,
-        }
-    }
-}
-
-impl std::fmt::Display for Spacing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Single(first) => write!(f, "{first}"),
-            Self::Two(first, second) => write!(f, "{first} {second}"),
-            Self::Three(first, second, third) => write!(f, "{first} {second} {third}"),
-            Self::Four(first, second, third, fourth) => {
-                write!(f, "{first} {second} {third} {fourth}")
-            }
-        }
-    }
-}
-
-impl TryFrom<&str> for Spacing {
-    type Error = SpacingParserError;
-
-    fn try_from(input: &str) -> Result<Self, Self::Error> {
-        let mut sections = input.split(' ');
-        match (
-            sections.next(),
-            sections.next(),
-            sections.next(),
-            sections.next(),
-        ) {
-            (Some(first), None, None, None) => Ok(Self::Single(Pixel::try_from(first)?)),
-            (Some(first), Some(second), None, None) => {
-                Ok(Self::Two(Pixel::try_from(first)?, Pixel::try_from(second)?))
-            }
-            (Some(first), Some(second), Some(third), None) => Ok(Self::Three(
-                Pixel::try_from(first)?,
-                Pixel::try_from(second)?,
-                Pixel::try_from(third)?,
-            )),
-            (Some(first), Some(second), Some(third), Some(four)) => Ok(Self::Four(
-                Pixel::try_from(first)?,
-                Pixel::try_from(second)?,
-                Pixel::try_from(third)?,
-                Pixel::try_from(four)?,
-            )),
-            _ => Err(SpacingParserError::Empty),
-        }
-    }
-}
-
-#[cfg(test)]
-pub mod tests {
-    use super::*;
-    use crate::helper::size::Pixel;
-
-    #[test]
-    fn single_value() {
-        let res: Spacing = Spacing::try_from("1px").unwrap();
-        assert_eq!(res.top(), &Pixel::new(1.0));
-        assert_eq!(res.top(), res.bottom());
-        assert_eq!(res.top(), res.right());
-        assert_eq!(res.right(), res.left());
-    }
-
-    #[test]
-    fn two_values() {
-        let res: Spacing = Spacing::try_from("2px 4px").unwrap();
-        assert_eq!(res.top(), &Pixel::new(2.0));
-        assert_eq!(res.top(), res.bottom());
-        assert_eq!(res.left(), &Pixel::new(4.0));
-        assert_eq!(res.left(), res.right());
-    }
-
-    #[test]
-    fn three_values() {
-        let res: Spacing = Spacing::try_from("2px 3px 4px").unwrap();
-        assert_eq!(res.top(), &Pixel::new(2.0));
-        assert_eq!(res.right(), &Pixel::new(3.0));
-        assert_eq!(res.left(), res.right());
-        assert_eq!(res.bottom(), &Pixel::new(4.0));
-    }
-
-    #[test]
-    fn four_values() {
-        let res: Spacing = Spacing::try_from("2px 3px 4px 5px").unwrap();
-        assert_eq!(res.top(), &Pixel::new(2.0));
-        assert_eq!(res.right(), &Pixel::new(3.0));
-        assert_eq!(res.bottom(), &Pixel::new(4.0));
-        assert_eq!(res.left(), &Pixel::new(5.0));
-    }
-
-    #[test]
-    fn invalid_values() {
-        let res = Spacing::try_from("2tx 3px 4px 5px");
-        assert!(res.is_err());
-    }
+/// mjml's `borderParser(border)`: the width of a CSS border (`"2px solid #eee"` is 2): the first
+/// number at the start of the value or after a space, read with `parseInt`; 0 when there is none.
+pub(crate) fn border_width(border: &str) -> f64 {
+    let bytes = border.as_bytes();
+    (0..bytes.len())
+        .find(|&at| bytes[at].is_ascii_digit() && (at == 0 || bytes[at - 1] == b' '))
+        .and_then(|at| crate::helper::size::parse_int(&border[at..]))
+        .unwrap_or(0.0)
 }

@@ -1,29 +1,22 @@
 use super::{MjButton, NAME};
-use crate::helper::size::Pixel;
+use crate::helper::size::{parse_width, Pixel, Size};
+use crate::helper::spacing::Side;
 use crate::prelude::render::*;
 
 impl<'root> Renderer<'root, MjButton, ()> {
+    /// mjml's `calculateAWidth`: a width in pixels (read with `parseInt`) less the inner paddings
+    /// and the borders; none for a width in percent.
     fn content_width(&self) -> Option<String> {
-        if let Some(width) = self.attribute_as_pixel("width") {
-            let pad_left = self
-                .attribute_as_pixel("inner-padding-left")
-                .map(|pad| pad.value())
-                .or_else(|| {
-                    self.attribute_as_spacing("inner-padding")
-                        .map(|pad| pad.left().value())
-                })
-                .unwrap_or(0.0);
-            let pad_right = self
-                .attribute_as_pixel("inner-padding-right")
-                .map(|pad| pad.value())
-                .or_else(|| {
-                    self.attribute_as_spacing("inner-padding")
-                        .map(|pad| pad.right().value())
-                })
-                .unwrap_or(0.0);
-            Some(Pixel::new(width.value() - pad_left - pad_right).to_string())
-        } else {
-            None
+        let width = self.attribute("width")?;
+        match parse_width(width, true)? {
+            Size::Pixel(width) => {
+                let inner_paddings =
+                    self.shorthand_value("inner-padding", "inner-padding-left", Side::Left)
+                        + self.shorthand_value("inner-padding", "inner-padding-right", Side::Right);
+                let borders = self.get_border_horizontal().value();
+                Some(Pixel::new(width.value() - inner_paddings - borders).to_string())
+            }
+            _ => None,
         }
     }
 

@@ -41,7 +41,7 @@ impl<'root> Renderer<'root, MjCarousel, MjCarouselExtra> {
             self.attribute_as_pixel("tb-width")
                 .or_else(|| {
                     self.container_width.as_ref().map(|width| {
-                        let value = width.value() / (count as f32);
+                        let value = width.value() / (count as f64);
                         if value < 110.0 {
                             Pixel::new(value)
                         } else {

@@ -1,5 +1,5 @@
 use super::{MjColumn, NAME};
-use crate::helper::size::{Pixel, Size};
+use crate::helper::size::{parse_width, Pixel, Size};
 use crate::prelude::hash::Map;
 use crate::prelude::render::*;
 
@@ -8,32 +8,26 @@ struct MjColumnExtra<'a> {
 }
 
 impl<'root> Renderer<'root, MjColumn, MjColumnExtra<'root>> {
+    /// mjml's `getChildContext`: the column's width (its `width`, else an equal share of the
+    /// parent's, in pixels read with `parseInt` as mjml's `widthParser` reads them) less its
+    /// paddings, borders and inner borders.
     fn current_width(&self) -> Option<Pixel> {
         let parent_width = self.container_width.as_ref()?;
-        let non_raw_siblings = self.non_raw_siblings();
-        let borders = self.get_border_horizontal();
-        let paddings = self.get_padding_horizontal();
-        let inner_border_left = self
-            .get_inner_border_left()
-            .map(|size| size.value())
-            .unwrap_or(0.0);
-        let inner_border_right = self
-            .get_inner_border_right()
-            .map(|size| size.value())
-            .unwrap_or(0.0);
-        let inner_borders = inner_border_left + inner_border_right;
-        let all_paddings = paddings.value() + borders.value() + inner_borders;
-
-        let container_width = self
-            .attribute_as_size("width")
-            .unwrap_or_else(|| Size::pixel(parent_width.value() / (non_raw_siblings as f32)));
-        if let Size::Percent(pc) = container_width {
-            Some(Pixel::new(
-                (parent_width.value() * pc.value() / 100.0) - all_paddings,
-            ))
-        } else {
-            Some(Pixel::new(container_width.value() - all_paddings))
-        }
+        let all_paddings = self.get_padding_horizontal().value()
+            + self.get_border_horizontal().value()
+            + self.get_inner_border_horizontal().value();
+        let width = match self.attribute("width") {
+            Some(width) => parse_width(width, false),
+            None => Some(Size::pixel(
+                (parent_width.value() / self.non_raw_siblings() as f64).trunc(),
+            )),
+        }?;
+        Some(match width {
+            Size::Percent(pc) => {
+                Pixel::new(parent_width.value() * pc.value() / 100.0 - all_paddings)
+            }
+            other => Pixel::new(other.value() - all_paddings),
+        })
     }
 
     fn non_raw_siblings(&self) -> usize {
@@ -41,8 +35,9 @@ impl<'root> Renderer<'root, MjColumn, MjColumnExtra<'root>> {
     }
 
     fn get_parsed_width(&self) -> Size {
-        self.attribute_as_size("width")
-            .unwrap_or_else(|| Size::percent(100.0 / (self.non_raw_siblings() as f32)))
+        self.attribute("width")
+            .and_then(|width| parse_width(width, false))
+            .unwrap_or_else(|| Size::percent(100.0 / (self.non_raw_siblings() as f64)))
     }
 
     fn get_column_class(&self) -> (String, Size) {
@@ -59,18 +54,20 @@ impl<'root> Renderer<'root, MjColumn, MjColumnExtra<'root>> {
         if !self.attribute_exists("mobile-width") {
             return Some(Size::percent(100.0));
         }
-        if let Some(width) = self.attribute_as_size("width") {
-            if width.is_percent() {
-                Some(width)
-            } else if width.is_pixel() {
-                self.container_width
+        // mjml's `getMobileWidth`, in a group: a share of 100 % read with `parseInt`, a width in
+        // pixels over the container's width read with `parseInt`.
+        if let Some(width) = self.attribute("width") {
+            match parse_width(width, false)? {
+                width @ Size::Percent(_) => Some(width),
+                width => self
+                    .container_width
                     .as_ref()
-                    .map(|w| Size::percent(width.value() / w.value() * 100.0))
-            } else {
-                None
+                    .map(|w| Size::percent(width.value() / w.value().trunc() * 100.0)),
             }
         } else {
-            Some(Size::percent(100.0 / (self.non_raw_siblings() as f32)))
+            Some(Size::percent(
+                (100.0 / (self.non_raw_siblings() as f64)).trunc(),
+            ))
         }
     }
 
@@ -82,18 +79,18 @@ impl<'root> Renderer<'root, MjColumn, MjColumnExtra<'root>> {
             || self.attribute_exists("padding-top")
     }
 
+    /// mjml's `getWidthAsPixel`.
+    fn width_as_pixel(&self) -> Option<Pixel> {
+        let container_width = self.container_width.as_ref()?;
+        Some(match self.get_parsed_width() {
+            Size::Percent(value) => Pixel::new(container_width.value() * value.value() / 100.0),
+            other => Pixel::new(other.value()),
+        })
+    }
+
     fn get_width_as_pixel(&self) -> String {
-        if let Some(ref container_width) = self.container_width {
-            let parsed_width = self.get_parsed_width();
-            match parsed_width {
-                Size::Percent(value) => {
-                    Pixel::new(container_width.value() * value.value() / 100.0).to_string()
-                }
-                _ => parsed_width.to_string(),
-            }
-        } else {
-            String::from("100%")
-        }
+        self.width_as_pixel()
+            .map_or_else(|| String::from("100%"), |width| width.to_string())
     }
 
     fn set_style_td_outlook<'a, 't>(&'a self, tag: Tag<'t>) -> Tag<'t>
@@ -268,8 +265,11 @@ impl<'root> Render<'root> for Renderer<'root, MjColumn, MjColumnExtra<'root>> {
         }
     }
 
+    /// The width of the column's Outlook cell in a group: mjml's `getWidthAsPixel`, read with
+    /// `parseInt` (mjml-group's `getElementWidth`).
     fn get_width(&self) -> Option<Size> {
-        self.current_width().map(Size::Pixel)
+        self.width_as_pixel()
+            .map(|width| Size::Pixel(Pixel::new(width.value().trunc())))
     }
 
     fn raw_attribute(&self, key: &str) -> Option<&'root str> {

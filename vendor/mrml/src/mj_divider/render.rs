@@ -1,5 +1,5 @@
 use super::{MjDivider, NAME};
-use crate::helper::size::{Pixel, Size};
+use crate::helper::size::{parse_width, Pixel, Size};
 use crate::prelude::render::*;
 
 impl<'root> Renderer<'root, MjDivider, ()> {
@@ -39,20 +39,23 @@ impl<'root> Renderer<'root, MjDivider, ()> {
             .maybe_add_style("width", self.get_outlook_width().map(|v| v.to_string()))
     }
 
+    /// mjml's `getOutlookWidth`: from the container's width read with `parseInt`, less the
+    /// paddings, and a percentage read with `parseInt`.
     fn get_outlook_width(&self) -> Option<Pixel> {
-        let container_width = self.container_width.as_ref()?;
+        let container_width = self.container_width.as_ref()?.value().trunc();
         let padding_horizontal = self.get_padding_horizontal();
         let width = self
-            .attribute_as_size("width")
+            .attribute("width")
+            .and_then(|width| parse_width(width, true))
             .unwrap_or_else(|| Size::percent(100.0));
         Some(match width {
             Size::Percent(value) => {
-                let effective = container_width.value() - padding_horizontal.value();
+                let effective = container_width - padding_horizontal.value();
                 let multiplier = value.value() / 100.0;
                 Pixel::new(effective * multiplier)
             }
             Size::Pixel(value) => value,
-            _ => Pixel::new(container_width.value() - padding_horizontal.value()),
+            _ => Pixel::new(container_width - padding_horizontal.value()),
         })
     }
 

@@ -1,33 +1,24 @@
 use std::borrow::Cow;
 
 use super::{MjGroup, NAME};
-use crate::helper::size::{Pixel, Size};
+use crate::helper::size::{parse_width, Pixel, Size};
 use crate::prelude::render::*;
 
 impl<'root> Renderer<'root, MjGroup, ()> {
+    /// mjml's `getChildContext`: the group's width (its `width`, else an equal share of the
+    /// parent's, in pixels read with `parseInt` as mjml's `widthParser` reads them) less its paddings.
     fn current_width(&self) -> Option<Pixel> {
         let parent_width = self.container_width.as_ref()?;
-        let non_raw_siblings = self.non_raw_siblings();
-        let borders = self.get_border_horizontal();
-        let paddings = self.get_padding_horizontal();
-        let inner_border_left = self
-            .get_inner_border_left()
-            .map(|size| size.value())
-            .unwrap_or(0.0);
-        let inner_border_right = self
-            .get_inner_border_right()
-            .map(|size| size.value())
-            .unwrap_or(0.0);
-        let inner_borders = inner_border_left + inner_border_right;
-        let all_paddings = paddings.value() + borders.value() + inner_borders;
-
-        let container_width = self
-            .attribute_as_size("width")
-            .unwrap_or_else(|| Size::pixel(parent_width.value() / (non_raw_siblings as f32)));
-        Some(if let Size::Percent(pc) = container_width {
-            Pixel::new((parent_width.value() * pc.value() / 100.0) - all_paddings)
-        } else {
-            Pixel::new(container_width.value() - all_paddings)
+        let paddings = self.get_padding_horizontal().value();
+        let width = match self.attribute("width") {
+            Some(width) => parse_width(width, false),
+            None => Some(Size::pixel(
+                (parent_width.value() / self.non_raw_siblings() as f64).trunc(),
+            )),
+        }?;
+        Some(match width {
+            Size::Percent(pc) => Pixel::new(parent_width.value() * pc.value() / 100.0 - paddings),
+            other => Pixel::new(other.value() - paddings),
         })
     }
 
@@ -37,7 +28,7 @@ impl<'root> Renderer<'root, MjGroup, ()> {
 
     fn get_parsed_width(&self) -> Size {
         self.attribute_as_size("width")
-            .unwrap_or_else(|| Size::percent(100.0 / (self.non_raw_siblings() as f32)))
+            .unwrap_or_else(|| Size::percent(100.0 / (self.non_raw_siblings() as f64)))
     }
 
     fn get_column_class(&self) -> (String, Size) {

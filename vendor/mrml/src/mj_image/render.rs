@@ -1,5 +1,5 @@
 use super::{MjImage, NAME};
-use crate::helper::size::Pixel;
+use crate::helper::size::{parse_int, Pixel};
 use crate::prelude::render::*;
 
 impl<'root> Renderer<'root, MjImage, ()> {
@@ -13,28 +13,25 @@ impl<'root> Renderer<'root, MjImage, ()> {
         self.attribute_exists("full-width")
     }
 
+    /// mjml's `getBoxWidths().box`: the container's width, read with `parseInt`, less the image's
+    /// paddings and borders.
     fn get_box_width(&self) -> Option<Pixel> {
         self.container_width.as_ref().map(|width| {
             let hborder = self.get_border_horizontal();
             let hpadding = self.get_padding_horizontal();
-            Pixel::new(width.value() - hborder.value() - hpadding.value())
+            Pixel::new(width.value().trunc() - hborder.value() - hpadding.value())
         })
     }
 
+    /// mjml's `getContentWidth`: the smaller of the `width` attribute (read with `parseInt`) and
+    /// the box.
     fn get_content_width(&self) -> Option<Pixel> {
-        self.attribute_as_pixel("width")
-            .map(|width| match self.get_box_width() {
-                Some(box_size) => {
-                    if width.value() < box_size.value() {
-                        width
-                    } else {
-                        box_size
-                    }
-                }
-                None => width,
-            })
-            // when no width given
-            .or_else(|| self.get_box_width())
+        let width = self.attribute("width").and_then(parse_int).map(Pixel::new);
+        match (width, self.get_box_width()) {
+            (Some(width), Some(box_width)) if box_width.value() < width.value() => Some(box_width),
+            (Some(width), _) => Some(width),
+            (None, box_width) => box_width,
+        }
     }
 
     fn set_style_img<'a, 't>(&'a self, tag: Tag<'t>) -> Tag<'t>

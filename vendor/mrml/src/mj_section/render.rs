@@ -220,11 +220,13 @@ pub trait SectionLikeRender<'root>: WithMjSectionBackground<'root> {
         self.attribute_exists("full-width")
     }
 
+    /// mjml's `getBoxWidths().box`: the container's width, read with `parseInt`, less the
+    /// paddings and borders.
     fn current_width(&self) -> Option<Pixel> {
         self.container_width().as_ref().map(|width| {
             let hborder = self.get_border_horizontal();
             let hpadding = self.get_padding_horizontal();
-            Pixel::new(width.value() - hborder.value() - hpadding.value())
+            Pixel::new(width.value().trunc() - hborder.value() - hpadding.value())
         })
     }
 

@@ -4,11 +4,13 @@ use crate::mj_section::{SectionLikeRender, WithMjSectionBackground};
 use crate::prelude::render::*;
 
 impl Renderer<'_, MjWrapper, ()> {
+    /// mjml's `getBoxWidths().box`: the container's width, read with `parseInt`, less the
+    /// paddings and borders.
     fn current_width(&self) -> Option<Pixel> {
         self.container_width.as_ref().map(|width| {
             let hborder = self.get_border_horizontal();
             let hpadding = self.get_padding_horizontal();
-            Pixel::new(width.value() - hborder.value() - hpadding.value())
+            Pixel::new(width.value().trunc() - hborder.value() - hpadding.value())
         })
     }
 }

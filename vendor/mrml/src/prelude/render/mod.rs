@@ -1,8 +1,8 @@
 use std::convert::TryFrom;
 use std::sync::atomic::{AtomicU16, Ordering};
 
-use crate::helper::size::{Pixel, Size};
-use crate::helper::spacing::Spacing;
+use crate::helper::size::{parse_int, Pixel, Size};
+use crate::helper::spacing::{border_width, shorthand_side, Side};
 
 mod buffer;
 mod header;
@@ -111,11 +111,6 @@ pub(crate) trait Render<'root> {
             .and_then(|value| Size::try_from(value).ok())
     }
 
-    fn attribute_as_spacing(&self, name: &str) -> Option<Spacing> {
-        self.attribute(name)
-            .and_then(|value| Spacing::try_from(value).ok())
-    }
-
     fn attribute_equals(&self, key: &str, value: &str) -> bool {
         self.attribute(key).map(|res| res == value).unwrap_or(false)
     }
@@ -124,69 +119,50 @@ pub(crate) trait Render<'root> {
         self.attribute(key).is_some()
     }
 
-    fn get_border_left(&self) -> Option<Pixel> {
-        self.attribute("border-left")
-            .and_then(Pixel::from_border)
-            .or_else(|| self.attribute("border").and_then(Pixel::from_border))
+    /// mjml's `getShorthandAttrValue(attribute, side)`: the `side_attribute` (`padding-left`) if
+    /// given, else that side of the `attribute` shorthand (`padding`), else 0; read with JavaScript's
+    /// `parseInt` (herald: mrml wanted `px` on every part, so `padding="0 25px"` counted as no padding,
+    /// and a `padding-left="0"` gave way to the shorthand). Where mjml gets `NaN`, 0.
+    fn shorthand_value(&self, attribute: &str, side_attribute: &str, side: Side) -> f64 {
+        if let Some(value) = self.attribute(side_attribute).filter(|v| !v.is_empty()) {
+            return parse_int(value).unwrap_or(0.0);
+        }
+        self.attribute(attribute)
+            .filter(|v| !v.is_empty())
+            .and_then(|value| shorthand_side(value, side))
+            .unwrap_or(0.0)
     }
 
-    fn get_border_right(&self) -> Option<Pixel> {
-        self.attribute("border-right")
-            .and_then(Pixel::from_border)
-            .or_else(|| self.attribute("border").and_then(Pixel::from_border))
+    /// mjml's `getShorthandBorderValue(side, attribute)`: the width of `side_attribute`
+    /// (`border-left`) if given, else of `attribute` (`border`), else 0.
+    fn border_value(&self, attribute: &str, side_attribute: &str) -> f64 {
+        self.attribute(side_attribute)
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.attribute(attribute).filter(|v| !v.is_empty()))
+            .map_or(0.0, border_width)
     }
 
     fn get_border_horizontal(&self) -> Pixel {
-        let left = self.get_border_left().map(|v| v.value()).unwrap_or(0.0);
-        let right = self.get_border_right().map(|v| v.value()).unwrap_or(0.0);
+        let left = self.border_value("border", "border-left");
+        let right = self.border_value("border", "border-right");
         Pixel::new(left + right)
     }
 
-    fn get_inner_border_left(&self) -> Option<Pixel> {
-        self.attribute_as_pixel("inner-border-left").or_else(|| {
-            self.attribute_as_spacing("inner-border")
-                .map(|s| s.into_left())
-        })
-    }
-
-    fn get_inner_border_right(&self) -> Option<Pixel> {
-        self.attribute_as_pixel("inner-border-right").or_else(|| {
-            self.attribute_as_spacing("inner-border")
-                .map(|s| s.into_right())
-        })
-    }
-
-    fn get_padding_top(&self) -> Option<Pixel> {
-        self.attribute_as_pixel("padding-top")
-            .or_else(|| self.attribute_as_spacing("padding").map(|s| s.into_top()))
-    }
-
-    fn get_padding_bottom(&self) -> Option<Pixel> {
-        self.attribute_as_pixel("padding-bottom").or_else(|| {
-            self.attribute_as_spacing("padding")
-                .map(|s| s.into_bottom())
-        })
-    }
-
-    fn get_padding_left(&self) -> Option<Pixel> {
-        self.attribute_as_pixel("padding-left")
-            .or_else(|| self.attribute_as_spacing("padding").map(|s| s.into_left()))
-    }
-
-    fn get_padding_right(&self) -> Option<Pixel> {
-        self.attribute_as_pixel("padding-right")
-            .or_else(|| self.attribute_as_spacing("padding").map(|s| s.into_right()))
+    fn get_inner_border_horizontal(&self) -> Pixel {
+        let left = self.border_value("inner-border", "inner-border-left");
+        let right = self.border_value("inner-border", "inner-border-right");
+        Pixel::new(left + right)
     }
 
     fn get_padding_horizontal(&self) -> Pixel {
-        let left = self.get_padding_left().map(|v| v.value()).unwrap_or(0.0);
-        let right = self.get_padding_right().map(|v| v.value()).unwrap_or(0.0);
+        let left = self.shorthand_value("padding", "padding-left", Side::Left);
+        let right = self.shorthand_value("padding", "padding-right", Side::Right);
         Pixel::new(left + right)
     }
 
     fn get_padding_vertical(&self) -> Pixel {
-        let top = self.get_padding_top().map(|v| v.value()).unwrap_or(0.0);
-        let bottom = self.get_padding_bottom().map(|v| v.value()).unwrap_or(0.0);
+        let top = self.shorthand_value("padding", "padding-top", Side::Top);
+        let bottom = self.shorthand_value("padding", "padding-bottom", Side::Bottom);
         Pixel::new(top + bottom)
     }
 
