@@ -33,6 +33,7 @@ pub struct App {
     listener: tokio::net::TcpListener,
     /// The DKIM keys, parsed once; `None` when no `[[dkim]]` is configured.
     signer: Option<Arc<crate::send::dkim::Signer>>,
+    reload: Option<Reload>,
     _lock: std::fs::File,
 }
 
@@ -46,6 +47,133 @@ pub async fn run(
         .await?
         .run(shutdown, options)
         .await
+}
+
+/// [`run`], re-reading the configuration whenever `reload` asks (SIGHUP).
+pub async fn run_reloadable(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: RunOptions,
+    reload: Reload,
+) -> anyhow::Result<()> {
+    let mut app = App::build(config, Arc::new(SystemClock)).await?;
+    app.reload = Some(reload);
+    app.run(shutdown, options).await
+}
+
+/// How `serve` re-reads its configuration (SIGHUP, `systemctl reload herald`).
+pub struct Reload {
+    /// One message per request.
+    pub requests: tokio::sync::mpsc::Receiver<()>,
+    /// Set with each request, so a hand-out in progress stops for it.
+    pub pending: Arc<std::sync::atomic::AtomicBool>,
+    /// Reads the configuration again, from the same file and environment as at start.
+    pub load: LoadConfig,
+    /// Applies a new log filter (`log.filter`; `HERALD_LOG` in the environment still wins).
+    pub set_log_filter: SetLogFilter,
+}
+
+/// Reads the configuration (file and environment) again.
+pub type LoadConfig =
+    Box<dyn Fn() -> Result<crate::config::Loaded, crate::config::ConfigProblems> + Send>;
+/// Replaces the log filter of the running subscriber.
+pub type SetLogFilter = Box<dyn Fn(&str) -> Result<(), String> + Send>;
+
+impl Reload {
+    /// Reads the configuration again and applies what can change while running: the pace and the
+    /// sessions, the retry policy, the DKIM keys, the log filter. A configuration with problems, or
+    /// keys that cannot be loaded, change nothing: the reason is logged and the running one stays.
+    fn apply(
+        &self,
+        running: &Arc<Config>,
+        dispatcher: &mut Dispatcher,
+        notifier: &Notifier,
+    ) -> Option<Arc<Config>> {
+        notifier.reloading();
+        self.pending
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        let outcome = self.read(running);
+        let status = match &outcome {
+            Some(_) => "ready: configuration reloaded",
+            None => "ready: configuration NOT reloaded (see the log)",
+        };
+        if let Some((config, signer)) = &outcome {
+            dispatcher.reconfigure(config.clone(), signer.clone());
+        }
+        notifier.ready(status);
+        outcome.map(|(config, _)| config)
+    }
+
+    fn read(
+        &self,
+        running: &Config,
+    ) -> Option<(Arc<Config>, Option<Arc<crate::send::dkim::Signer>>)> {
+        let loaded = match (self.load)() {
+            Ok(l) => l,
+            Err(problems) => {
+                tracing::error!(%problems, "configuration not reloaded: the running configuration stays");
+                return None;
+            }
+        };
+        for warning in &loaded.warnings {
+            tracing::warn!("{warning}");
+        }
+        let config = loaded.config;
+        let signer = match crate::send::dkim::Signer::load(&config.dkim) {
+            Ok(s) => s.map(Arc::new),
+            Err(e) => {
+                tracing::error!(error = %e, "configuration not reloaded: the running configuration stays");
+                return None;
+            }
+        };
+        if std::env::var_os("HERALD_LOG").is_none()
+            && let Err(e) = (self.set_log_filter)(&config.log.filter)
+        {
+            tracing::warn!(error = %e, "log.filter not applied");
+        }
+        let needs_restart: Vec<&str> = [
+            ("database.url", running.database.url != config.database.url),
+            ("http.listen", running.http.listen != config.http.listen),
+            (
+                "smtp.transport",
+                running.smtp.transport != config.smtp.transport,
+            ),
+            ("smtp.host", running.smtp.host != config.smtp.host),
+            ("smtp.port", running.smtp.port != config.smtp.port),
+            ("smtp.tls", running.smtp.tls != config.smtp.tls),
+            (
+                "smtp.outbox_dir",
+                running.smtp.outbox_dir != config.smtp.outbox_dir,
+            ),
+            (
+                "scheduler",
+                running.scheduler.poll_interval != config.scheduler.poll_interval
+                    || running.scheduler.timezone != config.scheduler.timezone,
+            ),
+            (
+                "bounce",
+                running.bounce.maildir != config.bounce.maildir
+                    || running.bounce.imap.as_ref().map(|i| &i.host)
+                        != config.bounce.imap.as_ref().map(|i| &i.host),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(key, changed)| changed.then_some(key))
+        .collect();
+        if !needs_restart.is_empty() {
+            tracing::warn!(keys = %needs_restart.join(", "), "these settings changed but apply only after a restart");
+        }
+        tracing::info!(
+            rate_per_second = config.smtp.rate_per_second,
+            connections = config.smtp.connections,
+            max_attempts = config.sending.max_attempts,
+            retry_base_seconds = config.sending.retry_base.as_secs(),
+            dkim_keys = config.dkim.len(),
+            log_filter = %config.log.filter,
+            "configuration reloaded"
+        );
+        Some((Arc::new(config), signer))
+    }
 }
 
 /// The token key: `http.token_secret` if set, else one generated on first run and kept in the database.
@@ -108,6 +236,7 @@ impl App {
             tokens,
             listener,
             signer,
+            reload: None,
             _lock: lock,
         })
     }
@@ -128,6 +257,7 @@ impl App {
             tokens,
             listener,
             signer,
+            mut reload,
             _lock,
         } = self;
         let stop = CancellationToken::new();
@@ -185,6 +315,9 @@ impl App {
             stop.clone(),
         )
         .watched_by(notifier.clone());
+        if let Some(r) = &reload {
+            dispatcher = dispatcher.interrupted_by(r.pending.clone());
+        }
         // Migrated, recovered, listening, scheduling: systemd may now consider herald started.
         notifier.ready("ready: nothing to send yet");
         let mut progress = Progress::new(store.clone(), notifier.clone());
@@ -195,6 +328,7 @@ impl App {
             config.scheduler.poll_interval,
             options,
             &mut progress,
+            (&mut reload, config.clone()),
         )
         .await;
         notifier.stopping();
@@ -302,8 +436,15 @@ async fn drive(
     poll: Duration,
     options: RunOptions,
     progress: &mut Progress,
+    (reload, mut running): (&mut Option<Reload>, Arc<Config>),
 ) -> anyhow::Result<()> {
     while !stop.is_cancelled() {
+        if let Some(r) = reload.as_mut()
+            && r.requests.try_recv().is_ok()
+            && let Some(new) = r.apply(&running, dispatcher, &progress.notifier)
+        {
+            running = new;
+        }
         // The watchdog ping comes from here: a loop stuck in the database or the sender stops it.
         progress.notifier.alive();
         progress.update(dispatcher.throttled_to()).await;
@@ -323,9 +464,22 @@ async fn drive(
         } else {
             Duration::from_millis(10)
         };
+        let reloaded = async {
+            match reload.as_mut() {
+                Some(r) => r.requests.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(rest) => {}
             _ = stop.cancelled() => {}
+            Some(()) = reloaded => {
+                if let Some(r) = reload.as_ref()
+                    && let Some(new) = r.apply(&running, dispatcher, &progress.notifier)
+                {
+                    running = new;
+                }
+            }
         }
     }
     Ok(())

@@ -80,6 +80,14 @@ impl Notifier {
         }
     }
 
+    /// SIGHUP: the configuration is being read again (`READY=1` follows).
+    pub fn reloading(&self) {
+        self.send(&[
+            sd_notify::NotifyState::Reloading,
+            sd_notify::NotifyState::Status("reloading the configuration"),
+        ]);
+    }
+
     pub fn stopping(&self) {
         self.send(&[
             sd_notify::NotifyState::Stopping,

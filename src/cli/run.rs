@@ -14,7 +14,7 @@ use crate::{
 };
 use anyhow::Context;
 use clap::Parser;
-use std::process::ExitCode;
+use std::{process::ExitCode, sync::Arc};
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -37,7 +37,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_logging(&loaded.config, matches!(cli.command, Command::Serve { .. }));
+    let set_log_filter = init_logging(&loaded.config, matches!(cli.command, Command::Serve { .. }));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -48,7 +48,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli, loaded)) {
+    match runtime.block_on(run(cli, loaded, set_log_filter)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
@@ -57,22 +57,49 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(config: &Config, serving: bool) {
+/// Sets `log.filter` (or `HERALD_LOG`) and the format up; returns how to change the filter later.
+fn init_logging(config: &Config, serving: bool) -> app::SetLogFilter {
+    use tracing_subscriber::{
+        EnvFilter, Layer, layer::SubscriberExt, reload, util::SubscriberInitExt,
+    };
     let default = if serving {
         config.log.filter.as_str()
     } else {
         "warn"
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HERALD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if config.log.json {
-        builder.json().init()
+    let filter = EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let (filter, handle) = reload::Layer::new(filter);
+    let format = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let format = if config.log.json {
+        format.json().boxed()
     } else {
-        builder.init()
+        format.boxed()
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(format)
+        .init();
+    Box::new(move |f: &str| {
+        let filter = EnvFilter::try_new(f).map_err(|e| format!("`{f}`: {e}"))?;
+        handle.reload(filter).map_err(|e| e.to_string())
+    })
+}
+
+/// One message per SIGHUP, for `serve` to re-read its configuration.
+fn reload_requests(pending: Arc<std::sync::atomic::AtomicBool>) -> tokio::sync::mpsc::Receiver<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    #[cfg(unix)]
+    if let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reading the configuration again");
+                pending.store(true, std::sync::atomic::Ordering::SeqCst);
+                // A request already waiting covers this one too.
+                let _ = tx.try_send(());
+            }
+        });
     }
+    rx
 }
 
 fn check_config(loaded: Result<Loaded, config::ConfigProblems>, out: Output) -> ExitCode {
@@ -123,14 +150,23 @@ fn check_config(loaded: Result<Loaded, config::ConfigProblems>, out: Output) -> 
     }
 }
 
-async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
+async fn run(cli: Cli, loaded: Loaded, set_log_filter: app::SetLogFilter) -> anyhow::Result<()> {
     let out = Output { json: cli.json };
     let config = loaded.config;
     if let Command::Serve { until_idle } = cli.command {
         for warning in &loaded.warnings {
             tracing::warn!("{warning}");
         }
-        return app::run(config, shutdown_signal(), RunOptions { until_idle }).await;
+        let path = cli.config.clone();
+        let pending = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reload = app::Reload {
+            requests: reload_requests(pending.clone()),
+            pending,
+            load: Box::new(move || config::load(path.as_deref(), std::env::vars())),
+            set_log_filter,
+        };
+        return app::run_reloadable(config, shutdown_signal(), RunOptions { until_idle }, reload)
+            .await;
     }
     if let Command::Bounce(BounceCommand::Parse { files }) = &cli.command {
         return bounces::parse(&config, files, out);
@@ -193,7 +229,7 @@ fn ingest(
             return ExitCode::from(EX_TEMPFAIL);
         }
     };
-    init_logging(&loaded.config, false);
+    let _ = init_logging(&loaded.config, false);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -32,6 +32,9 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 /// How often a long dispatch re-reads its issue's state to notice a pause or cancel.
 const STATE_CHECK: Duration = Duration::from_millis(200);
+/// How often a hand-out waiting for busy sessions looks at the interrupt flag (and feeds the
+/// watchdog, whose interval is never this short).
+const INTERRUPT_CHECK: Duration = Duration::from_millis(250);
 
 pub struct Dispatcher {
     store: Store,
@@ -46,6 +49,17 @@ pub struct Dispatcher {
     signer: Option<Arc<super::dkim::Signer>>,
     /// Watchdog pings while the hand-out waits for busy sessions (see `crate::service`).
     notifier: Arc<crate::service::Notifier>,
+    /// Set when the hand-out should stop early (see `interrupted_by`).
+    interrupt: Arc<std::sync::atomic::AtomicBool>,
+    workers: Workers,
+}
+
+/// What starting more sessions on reload needs.
+struct Workers {
+    tracker: TaskTracker,
+    jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    /// Worker tasks started so far (they park while beyond the sessions allowed).
+    started: usize,
 }
 
 /// What one round of dispatching did.
@@ -91,7 +105,7 @@ impl Dispatcher {
         let shared = Arc::new(Shared {
             rate: RateLimiter::with_sessions(config.smtp.rate_per_second, workers),
             throttled: Mutex::default(),
-            config,
+            config: RwLock::new(config),
             clock,
             tokens,
             recorder,
@@ -117,7 +131,7 @@ impl Dispatcher {
             tracker.spawn(worker::run(shared.clone(), rx.clone(), n));
         }
         tracing::info!(transport = %shared.connector.describe(), workers, "sender started");
-        let database = shared.config.database_path();
+        let database = shared.config().database_path();
         let database = std::fs::canonicalize(&database).unwrap_or(database);
         let id_tag = shared.tokens.tag_for(database.to_string_lossy().as_bytes());
         Self {
@@ -128,12 +142,50 @@ impl Dispatcher {
             id_tag,
             signer,
             notifier: Arc::new(crate::service::Notifier::disabled()),
+            interrupt: Arc::default(),
+            workers: Workers {
+                tracker: tracker.clone(),
+                jobs: rx,
+                started: workers,
+            },
         }
+    }
+
+    /// A configuration re-read on SIGHUP: the pace, the number of sessions, the retry policy and the
+    /// DKIM keys apply from the next message; sessions in flight are not dropped. Issues already
+    /// prepared keep the keys they were signed with only for jobs already handed out.
+    pub fn reconfigure(&mut self, config: Arc<Config>, signer: Option<Arc<super::dkim::Signer>>) {
+        let connections = match self.shared.connector {
+            Connector::Outbox { .. } => 1,
+            Connector::Smtp { .. } => config.smtp.connections,
+        };
+        self.shared
+            .rate
+            .reconfigure(config.smtp.rate_per_second, connections);
+        for n in self.workers.started..connections {
+            self.workers.tracker.spawn(worker::run(
+                self.shared.clone(),
+                self.workers.jobs.clone(),
+                n,
+            ));
+        }
+        self.workers.started = self.workers.started.max(connections);
+        *self.shared.config.write().expect("config lock") = config;
+        self.signer = signer;
+        // Built again, with the new keys, on the next hand-out.
+        self.templates.clear();
     }
 
     /// Feeds `notifier`'s watchdog while the hand-out waits for busy sessions.
     pub fn watched_by(mut self, notifier: Arc<crate::service::Notifier>) -> Self {
         self.notifier = notifier;
+        self
+    }
+
+    /// A hand-out waiting for busy sessions stops (its unsent jobs go back to pending) once `flag`
+    /// is set, so a reload (SIGHUP) is not held up by a slow batch.
+    pub fn interrupted_by(mut self, flag: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.interrupt = flag;
         self
     }
 
@@ -175,7 +227,7 @@ impl Dispatcher {
             let now = self.shared.clock.now();
             let batch = self
                 .store
-                .claim_batch(issue.id, self.shared.config.sending.batch_size, now)
+                .claim_batch(issue.id, self.shared.config().sending.batch_size, now)
                 .await?;
             if batch.is_empty() {
                 if self.store.finish_issue_if_done(issue.id, now).await? {
@@ -225,11 +277,10 @@ impl Dispatcher {
             // Waiting for a session to take the job is work going on, not a wedge: the watchdog
             // is fed while it lasts (the sessions' own timeouts bound it).
             let permit = loop {
-                let wait = self
-                    .notifier
-                    .watchdog_interval()
-                    .map_or(Duration::from_secs(3600), |w| w / 2);
-                match tokio::time::timeout(wait, jobs.reserve()).await {
+                if self.interrupt.load(Ordering::SeqCst) {
+                    break None;
+                }
+                match tokio::time::timeout(INTERRUPT_CHECK, jobs.reserve()).await {
                     Ok(permit) => break permit.ok(),
                     Err(_) => self.notifier.alive(),
                 }
@@ -274,7 +325,7 @@ impl Dispatcher {
             .record_outcomes(
                 &outcomes,
                 &[],
-                &self.shared.config.bounce.policy,
+                &self.shared.config().bounce.policy,
                 self.shared.clock.now(),
             )
             .await
@@ -291,7 +342,7 @@ impl Dispatcher {
             return Ok(Some(t.clone()));
         }
         let list = self.store.list_by_id(issue.list_id).await?;
-        let c = &self.shared.config;
+        let c = self.shared.config();
         match MessageTemplate::new(
             issue,
             &list,
@@ -343,18 +394,18 @@ impl Dispatcher {
             return Some(format!(
                 "{} refused the envelope sender {} ({reply}); check sending.bounce_address and the SMTP login",
                 self.shared.connector.describe(),
-                self.shared.config.sending.bounce_address
+                self.shared.config().sending.bounce_address
             ));
         }
         let guard = self.shared.unreachable.lock().expect("unreachable lock");
         match &*guard {
             Some((since, reason))
-                if since.elapsed() >= self.shared.config.smtp.unreachable_pause =>
+                if since.elapsed() >= self.shared.config().smtp.unreachable_pause =>
             {
                 Some(format!(
                     "{} unreachable for over {}s ({reason})",
                     self.shared.connector.describe(),
-                    self.shared.config.smtp.unreachable_pause.as_secs()
+                    self.shared.config().smtp.unreachable_pause.as_secs()
                 ))
             }
             _ => None,

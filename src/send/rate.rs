@@ -16,15 +16,15 @@ const STEP: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 pub struct RateLimiter {
-    /// Messages per second configured; `None`: unlimited.
-    configured: Option<f64>,
-    /// Sessions configured.
-    connections: usize,
     state: Mutex<State>,
 }
 
 #[derive(Debug)]
 struct State {
+    /// Messages per second configured; `None`: unlimited.
+    configured: Option<f64>,
+    /// Sessions configured.
+    connections: usize,
     next: Instant,
     /// The rate in force while throttled; `None`: the configured one.
     throttled: Option<f64>,
@@ -56,9 +56,9 @@ impl RateLimiter {
     pub fn with_sessions(per_second: f64, connections: usize) -> Self {
         let now = Instant::now();
         Self {
-            configured: (per_second > 0.0).then_some(per_second),
-            connections: connections.max(1),
             state: Mutex::new(State {
+                configured: (per_second > 0.0).then_some(per_second),
+                connections: connections.max(1),
                 next: now,
                 throttled: None,
                 ceiling: None,
@@ -83,7 +83,7 @@ impl RateLimiter {
                 s.window_start = now;
                 s.window_count = 0;
             }
-            let Some(rate) = s.throttled.or(self.configured) else {
+            let Some(rate) = s.throttled.or(s.configured) else {
                 return;
             };
             let at = s.next.max(now);
@@ -101,7 +101,7 @@ impl RateLimiter {
         if s.throttled.is_some() && now - s.last_change < STEP {
             return None;
         }
-        let current = match s.throttled.or(self.configured) {
+        let current = match s.throttled.or(s.configured) {
             Some(rate) => rate,
             None => {
                 let achieved = s.observed.max(f64::from(s.window_count)).max(MIN_RATE);
@@ -125,22 +125,45 @@ impl RateLimiter {
             return None;
         }
         let raised = rate + (rate * INCREASE).max(0.5);
-        let top = self.configured.or(s.ceiling).unwrap_or(f64::INFINITY);
+        let top = s.configured.or(s.ceiling).unwrap_or(f64::INFINITY);
         if raised >= top {
             s.throttled = None;
             s.ceiling = None;
         } else {
             s.throttled = Some(raised);
         }
-        s.sessions = (s.sessions + 1).min(self.connections);
+        s.sessions = (s.sessions + 1).min(s.connections);
         s.last_change = now;
         Some(self.limits(&s))
     }
 
     fn limits(&self, s: &State) -> Limits {
         Limits {
-            rate: s.throttled.or(self.configured),
+            rate: s.throttled.or(s.configured),
             sessions: s.sessions,
+        }
+    }
+
+    /// New configured limits (`smtp.rate_per_second`, `smtp.connections`, on reload). A throttled
+    /// pace stays as low as the relay made it, within the new limits.
+    pub fn reconfigure(&self, per_second: f64, connections: usize) {
+        let mut s = self.state.lock().expect("rate lock");
+        s.configured = (per_second > 0.0).then_some(per_second);
+        s.connections = connections.max(1);
+        if let (Some(t), Some(c)) = (s.throttled, s.configured)
+            && t >= c
+        {
+            s.throttled = None;
+        }
+        s.sessions = if s.throttled.is_some() {
+            s.sessions.min(s.connections)
+        } else {
+            s.connections
+        };
+        // A slower pace applies from the next message, not after the queue of turns already given.
+        let now = Instant::now();
+        if s.next > now {
+            s.next = now;
         }
     }
 

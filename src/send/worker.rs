@@ -60,7 +60,8 @@ pub const MAX_THROTTLED: u32 = 5;
 
 /// State shared by the dispatcher and its workers.
 pub struct Shared {
-    pub config: Arc<Config>,
+    /// Replaced on reload (SIGHUP): read it with [`Shared::config`].
+    pub config: RwLock<Arc<Config>>,
     pub clock: SharedClock,
     pub tokens: Tokens,
     pub recorder: Recorder,
@@ -87,6 +88,11 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().expect("config lock").clone()
+    }
+
     fn is_active(&self, issue: IssueId) -> bool {
         self.active.read().expect("active lock").contains(&issue)
     }
@@ -278,7 +284,7 @@ async fn attempt(
                 failed.failure,
                 delivery.attempts,
                 delivery.unconfirmed,
-                &shared.config.sending,
+                &shared.config().sending,
                 shared.clock.now(),
             );
             match &kind {

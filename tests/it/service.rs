@@ -131,3 +131,74 @@ fn the_shipped_unit_keeps_systemds_exposure_score_at_most_1_5() {
         assert!(unit_text.contains(line), "the unit lacks {line}");
     }
 }
+
+fn sighup(child: &std::process::Child) {
+    std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+}
+
+#[test]
+fn sighup_applies_a_new_pace_and_keeps_the_running_configuration_when_the_new_one_is_broken() {
+    let sink = SmtpSink::start(&[]);
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[("smtp.rate_per_second", "2"), ("smtp.connections", "1")],
+    );
+    app.list_with_subscribers(60);
+    let id = app.queue_issue(&[]);
+    let log = app.path("serve.log");
+    let mut server = app
+        .command(&["serve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    app.wait_for_issue(id, Duration::from_secs(30), |i| count(i, "sent") >= 3);
+    let good = std::fs::read_to_string(&app.config).unwrap();
+
+    // A broken file changes nothing: the reason is logged, sending goes on at the old pace.
+    std::fs::write(&app.config, format!("{good}\n[smtp]\nport = \"many\"\n")).unwrap();
+    sighup(&server);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("configuration not reloaded")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // (The CLI would refuse the broken file too: count at the server.)
+    let sent = sink.messages().len();
+    assert!(sent < 30, "still at 2 msg/s: {sent} sent");
+    assert!(server.try_wait().unwrap().is_none(), "serve keeps running");
+
+    // The fixed file with a faster pace and two sessions: the rest goes out at once.
+    std::fs::write(
+        &app.config,
+        good.replace("rate_per_second = 2", "rate_per_second = 500")
+            .replace("connections = 1", "connections = 2"),
+    )
+    .unwrap();
+    let reloaded_at = Instant::now();
+    sighup(&server);
+    app.wait_for_issue(id, Duration::from_secs(10), |i| count(i, "sent") == 60);
+    assert!(
+        reloaded_at.elapsed() < Duration::from_secs(10),
+        "the new pace applied"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("configuration reloaded"), "{text}");
+    sigterm(&server);
+    assert!(wait_exit(&mut server, Duration::from_secs(20)).success());
+    let mut recipients: Vec<String> = sink.messages().into_iter().map(|m| m.rcpt).collect();
+    recipients.sort();
+    recipients.dedup();
+    assert_eq!(recipients.len(), 60, "everyone once");
+    assert_eq!(sink.messages().len(), 60, "nobody twice");
+}
