@@ -192,3 +192,32 @@ fn image_widths_are_the_column_box_less_paddings_and_borders_as_mjml_computes_th
     assert!(html.contains("mj-column-per-33-33333333333333"), "{html}");
     assert!(html.contains("width:199.99999999999997px;"), "{html}");
 }
+
+#[test]
+fn raw_content_in_a_wrapper_stands_outside_outlook_conditional_comments() {
+    let html = render(
+        "<mjml><mj-body><mj-wrapper>\
+         <mj-raw>&lt;!--[if !mso]&gt;</mj-raw>\
+         <mj-section><mj-column><mj-text>A</mj-text></mj-column></mj-section>\
+         <mj-raw><p>between</p></mj-raw>\
+         <mj-section><mj-column><mj-text>B</mj-text></mj-column></mj-section>\
+         <mj-raw><p>last</p></mj-raw>\
+         </mj-wrapper></mj-body></mjml>",
+    );
+    assert_balanced_conditionals(&html);
+    let visible = outside_comments(&html);
+    for raw in ["&lt;!--[if !mso]&gt;", "<p>between</p>", "<p>last</p>"] {
+        assert!(
+            visible.contains(raw),
+            "{raw} is hidden in a comment: {html}"
+        );
+    }
+    // As mjml 4: Outlook's row of the previous section closes, the raw content follows, and the
+    // next section's row opens, each part of Outlook's in its own conditional comment.
+    assert!(
+        html.contains(
+            "<!--[if mso | IE]></td></tr><![endif]--><p>between</p><!--[if mso | IE]><tr>"
+        ),
+        "{html}"
+    );
+}

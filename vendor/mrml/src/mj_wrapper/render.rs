@@ -38,7 +38,11 @@ impl<'root> SectionLikeRender<'root> for Renderer<'root, MjWrapper, ()> {
             renderer.set_raw_siblings(raw_siblings);
             renderer.set_container_width(current_width);
             if child.is_raw() {
+                // As mjml 4: raw content stands outside Outlook's conditional comment, which is
+                // closed before it and opened again after it (herald: mrml wrote it inside).
+                cursor.buffer.end_conditional_tag();
                 renderer.render(cursor)?;
+                cursor.buffer.start_conditional_tag();
             } else {
                 let td = renderer
                     .set_style("td-outlook", Tag::td())
