@@ -135,6 +135,10 @@ fn warning_text(mjml: &str, kind: WarningKind, at: usize, end: usize) -> String 
                 .next()
                 .unwrap_or("")
         ),
+        WarningKind::InlineStyleUnsupported => "`<mj-style inline=\"inline\">`: herald keeps these rules in a \
+            `<style>` block instead of inlining them into each element as mjml 4 does, so mail clients \
+            that ignore `<style>` do not apply them"
+            .to_owned(),
         other => other.to_string(),
     }
 }

@@ -169,3 +169,36 @@ fn refusals_point_at_the_line_and_column_of_the_file() {
     assert_eq!(err.line, Some(3), "{err}");
     assert!(err.reason.contains("nested more than"), "{err}");
 }
+
+#[test]
+fn mj_body_takes_its_attributes_from_mj_attributes() {
+    let html = render(
+        "<mjml><mj-head><mj-attributes><mj-body background-color=\"#eeeeee\" width=\"500px\"/>\
+         </mj-attributes></mj-head><mj-body><mj-section><mj-column><mj-text>x</mj-text>\
+         </mj-column></mj-section></mj-body></mjml>",
+    );
+    // mjml 4: `<body style="word-spacing:normal;background-color:#eeeeee;">`, the same colour on the
+    // content `div`, and 500px sections.
+    assert!(
+        html.contains("<body style=\"word-spacing:normal;background-color:#eeeeee;\">"),
+        "{html}"
+    );
+    assert!(html.contains("max-width:500px"), "{html}");
+    assert!(!html.contains("600px"), "{html}");
+}
+
+#[test]
+fn inline_mj_style_rules_are_kept_in_a_style_block_with_a_warning() {
+    let mjml = "<mjml><mj-head><mj-style inline=\"inline\">.red { color: #ff0000; }</mj-style>\
+                </mj-head><mj-body><mj-section><mj-column>\
+                <mj-text><span class=\"red\">x</span></mj-text></mj-column></mj-section></mj-body></mjml>";
+    let (html, warnings) = super::mjml::mjml_to_html_warned(mjml, None).unwrap();
+    assert!(
+        html.contains("<style type=\"text/css\">.red { color: #ff0000; }</style>"),
+        "{html}"
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let (at, said) = &warnings[0];
+    assert!(mjml[*at..].starts_with("inline=\"inline\""), "{at}");
+    assert!(said.contains("instead of inlining them"), "{said}");
+}

@@ -65,6 +65,11 @@ impl<'root> Renderer<'root, MjBody, ()> {
 }
 
 impl<'root> Render<'root> for Renderer<'root, MjBody, ()> {
+    /// herald: named, so that `<mj-attributes><mj-body …/></mj-attributes>` applies to it.
+    fn tag(&self) -> Option<&str> {
+        Some(super::NAME)
+    }
+
     fn raw_attribute(&self, key: &str) -> Option<&'root str> {
         match self.element.attributes.get(key) {
             Some(Some(inner)) => Some(inner),
