@@ -4,12 +4,16 @@
 
 use herald::render::{
     IssueContext, IssueSource, Layout, Layouts, PersonalTemplate, SourceKind, render_issue,
+    render_mjml,
 };
 use proptest::prelude::*;
 use std::{path::Path, sync::OnceLock};
 
 const EXAMPLE: &str = include_str!("../../examples/issue.md");
 const LAYOUT_MJML: &str = include_str!("../../templates/default.mjml");
+/// Two of the official MJML templates: one with CRLF line endings, one with most elements.
+const RACOON: &str = include_str!("../corpora/mjml-templates/racoon.mjml");
+const UGG_ROYALE: &str = include_str!("../corpora/mjml-templates/ugg-royale.mjml");
 
 /// The default layout as a whole MJML issue.
 fn example_mjml() -> String {
@@ -57,6 +61,11 @@ fn syntax_char() -> impl Strategy<Value = String> {
             "{{", "}}", "{", "}", "|", "default:", "<", ">", "/", "*", "_", "`", "#", "[", "](",
             ")", "&#112;", "<mj-section>", "</mj-column>", "<mj-wrapper>", " a=", "=\"x\"", "&#123;", "&amp;", "<mj-text>", "</mj-text>", "<div>", "</div>", "<!--", "-->",
             "hrldph", "0z", "subject:", "{{ unsubscribe_url }}", "{{ content }}", "é", "😀",
+            // What the lenient MJML parser reads as mjml 4 does.
+            "\r", "=", "'", "/>", "<br>", "<p>", "</p>", "</mj-section>", "<mj-image src=x>",
+            "</mj-image>", "<mj-raw>", "<mj-attributes>", "<mj-all a=b/>", "<mj-style inline=inline>",
+            "<!--[if mso]>", "<![endif]-->", "<![CDATA[", "]]>", "<?xml ", "<!DOCTYPE html>",
+            "<script>", "</style>", "<mj-social>", "<mj-navbar-link>", "a=b/",
         ])
         .prop_map(str::to_owned),
         1 => any::<char>().prop_map(String::from),
@@ -123,6 +132,82 @@ proptest! {
     #[test]
     fn a_mutated_mjml_issue_never_panics(text in mutated(example_mjml())) {
         render_whole(SourceKind::Mjml, &text);
+    }
+
+    /// mrml alone (no front matter, no placeholders in the way), on arbitrary text: the lenient
+    /// parser accepts far more than it refuses, so this reaches the renderer with odd trees.
+    #[test]
+    fn arbitrary_text_never_panics_mrml(text in any::<String>()) {
+        let _ = render_mjml(&text);
+        let _ = render_mjml(&format!("<mjml><mj-body>{text}"));
+        let _ = render_mjml(&format!("<mjml><mj-body><mj-section><mj-column><mj-text>{text}"));
+    }
+
+    #[test]
+    fn mjml_made_of_syntax_never_panics_mrml(pieces in prop::collection::vec(syntax_char(), 0..60)) {
+        let _ = render_mjml(&format!("<mjml><mj-head>{}", pieces.concat()));
+        let _ = render_mjml(&format!("<mjml><mj-body>{}</mj-body></mjml>", pieces.concat()));
+    }
+
+    #[test]
+    fn real_templates_mutated_never_panic_mrml(
+        text in prop_oneof![mutated(RACOON.to_owned()), mutated(UGG_ROYALE.to_owned())]
+    ) {
+        let _ = render_mjml(&text);
+    }
+
+    /// Elements left open, nested at random: refused past the depth limit, never a stack overflow.
+    #[test]
+    fn unclosed_nesting_never_overflows(
+        tags in prop::collection::vec(
+            prop::sample::select(vec![
+                "<mj-section>", "<mj-column>", "<mj-wrapper>", "<mj-hero>", "<mj-group>", "<div>",
+                "<div a=b/>", "<mj-text>", "<mj-raw>", "<mj-image>", "<mj-button>", "<mj-social>",
+                "<mj-navbar>", "<mj-accordion>", "<mj-accordion-element>", "<mj-carousel>", "</div>",
+                "</mj-section>", "<mj-attributes>", "<mj-head>", "<mj-body>",
+            ]),
+            0..400,
+        )
+    ) {
+        let _ = render_mjml(&format!("<mjml>{}", tags.concat()));
+    }
+}
+
+/// Every prefix of real templates (a file cut short, mid-tag or mid-comment) renders or is refused,
+/// and never panics: mjml 4 closes whatever is open at the end of the text, and so does mrml.
+#[test]
+fn truncated_mjml_never_panics() {
+    let example = example_mjml();
+    // Every tag boundary of the example; every 53rd byte of the templates (debug builds render a
+    // template in milliseconds).
+    let at_tags: Vec<usize> = example
+        .match_indices(['<', '>', '"', '='])
+        .flat_map(|(i, _)| [i, i + 1])
+        .collect();
+    let cuts = |text: &str, step| -> Vec<usize> {
+        (0..text.len())
+            .step_by(step)
+            .filter(|&i| text.is_char_boundary(i))
+            .collect()
+    };
+    for (text, cuts) in [
+        (example.as_str(), at_tags),
+        (RACOON, cuts(RACOON, 53)),
+        (UGG_ROYALE, cuts(UGG_ROYALE, 53)),
+    ] {
+        for cut in cuts {
+            let _ = render_mjml(&text[..cut]);
+        }
+    }
+}
+
+/// The official templates render, CRLF ones too.
+#[test]
+fn the_official_templates_render() {
+    for text in [RACOON, UGG_ROYALE] {
+        render_mjml(text).unwrap();
+        render_mjml(&text.replace("\r\n", "\n")).unwrap();
+        render_mjml(&text.replace("\r\n", "\n").replace('\n', "\r\n")).unwrap();
     }
 }
 
