@@ -139,7 +139,6 @@ fn warning_text(mjml: &str, kind: WarningKind, at: usize, end: usize) -> String 
             `<style>` block instead of inlining them into each element as mjml 4 does, so mail clients \
             that ignore `<style>` do not apply them"
             .to_owned(),
-        other => other.to_string(),
     }
 }
 
