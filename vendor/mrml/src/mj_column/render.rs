@@ -16,12 +16,12 @@ impl<'root> Renderer<'root, MjColumn, MjColumnExtra<'root>> {
         let all_paddings = self.get_padding_horizontal().value()
             + self.get_border_horizontal().value()
             + self.get_inner_border_horizontal().value();
-        let width = match self.attribute("width") {
-            Some(width) => parse_width(width, false),
-            None => Some(Size::pixel(
-                (parent_width.value() / self.non_raw_siblings() as f64).trunc(),
-            )),
-        }?;
+        let width = self
+            .attribute("width")
+            .and_then(|width| parse_width(width, false))
+            .unwrap_or_else(|| {
+                Size::pixel((parent_width.value() / self.non_raw_siblings() as f64).trunc())
+            });
         Some(match width {
             Size::Percent(pc) => {
                 Pixel::new(parent_width.value() * pc.value() / 100.0 - all_paddings)
@@ -56,10 +56,13 @@ impl<'root> Renderer<'root, MjColumn, MjColumnExtra<'root>> {
         }
         // mjml's `getMobileWidth`, in a group: a share of 100 % read with `parseInt`, a width in
         // pixels over the container's width read with `parseInt`.
-        if let Some(width) = self.attribute("width") {
-            match parse_width(width, false)? {
-                width @ Size::Percent(_) => Some(width),
-                width => self
+        if let Some(width) = self
+            .attribute("width")
+            .and_then(|width| parse_width(width, false))
+        {
+            match width {
+                Size::Percent(_) => Some(width),
+                _ => self
                     .container_width
                     .as_ref()
                     .map(|w| Size::percent(width.value() / w.value().trunc() * 100.0)),

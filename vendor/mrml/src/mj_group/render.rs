@@ -10,12 +10,12 @@ impl<'root> Renderer<'root, MjGroup, ()> {
     fn current_width(&self) -> Option<Pixel> {
         let parent_width = self.container_width.as_ref()?;
         let paddings = self.get_padding_horizontal().value();
-        let width = match self.attribute("width") {
-            Some(width) => parse_width(width, false),
-            None => Some(Size::pixel(
-                (parent_width.value() / self.non_raw_siblings() as f64).trunc(),
-            )),
-        }?;
+        let width = self
+            .attribute("width")
+            .and_then(|width| parse_width(width, false))
+            .unwrap_or_else(|| {
+                Size::pixel((parent_width.value() / self.non_raw_siblings() as f64).trunc())
+            });
         Some(match width {
             Size::Percent(pc) => Pixel::new(parent_width.value() * pc.value() / 100.0 - paddings),
             other => Pixel::new(other.value() - paddings),
