@@ -31,6 +31,8 @@ pub struct App {
     clock: SharedClock,
     tokens: Tokens,
     listener: tokio::net::TcpListener,
+    /// `/metrics`, when `admin.listen` is not off.
+    admin: Option<tokio::net::TcpListener>,
     /// The DKIM keys, parsed once; `None` when no `[[dkim]]` is configured.
     signer: Option<Arc<crate::send::dkim::Signer>>,
     reload: Option<Reload>,
@@ -229,12 +231,21 @@ impl App {
         let listener = tokio::net::TcpListener::bind(config.http.listen)
             .await
             .with_context(|| format!("binding http.listen {}", config.http.listen))?;
+        let admin = match config.admin.listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding admin.listen {addr}"))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             config: Arc::new(config),
             store,
             clock,
             tokens,
             listener,
+            admin,
             signer,
             reload: None,
             _lock: lock,
@@ -256,6 +267,7 @@ impl App {
             clock,
             tokens,
             listener,
+            admin,
             signer,
             mut reload,
             _lock,
@@ -292,6 +304,19 @@ impl App {
             },
             stop.clone(),
         ));
+        if let Some(admin) = admin {
+            tracing::info!(listen = %admin.local_addr()?, "admin listening (/metrics)");
+            tracker.spawn(http::serve(
+                admin,
+                http::admin_router(store.clone()),
+                http::Limits {
+                    max_connections: 16,
+                    header_timeout: config.http.header_timeout,
+                    connection_lifetime: config.http.connection_lifetime,
+                },
+                stop.clone(),
+            ));
+        }
         spawn_bounce_intakes(&config, &store, &tokens, &clock, &tracker, &stop);
         let scheduler = Arc::new(Scheduler::new(
             store.clone(),

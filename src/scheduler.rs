@@ -79,7 +79,7 @@ impl Scheduler {
                         tracing::warn!(issue_id = %issue.id, %reason, "issue held");
                         report.held.push(issue.id);
                     } else {
-                        self.start(issue.id, &mut report).await?;
+                        self.start(issue.id, Some(at), &mut report).await?;
                     }
                 }
                 Some(_) => {}
@@ -106,7 +106,7 @@ impl Scheduler {
                     tracing::warn!(issue_id = %issue.id, list = %list.slug, slot = %slot.to_rfc3339(),
                         "slot missed while herald was down (scheduler.missed = hold); waiting for the next slot");
                 }
-                Some(issue) => self.start(issue.id, &mut report).await?,
+                Some(issue) => self.start(issue.id, Some(slot), &mut report).await?,
                 None => {}
             }
             self.store.set_last_slot(list.id, slot).await?;
@@ -115,7 +115,7 @@ impl Scheduler {
         for (list_id, issues) in waiting_for_slot {
             if self.store.list_by_id(list_id).await?.schedule.is_none() {
                 for issue in issues {
-                    self.start(issue.id, &mut report).await?;
+                    self.start(issue.id, None, &mut report).await?;
                 }
             }
         }
@@ -128,10 +128,23 @@ impl Scheduler {
             && (now - due).to_std().unwrap_or_default() > self.config.grace
     }
 
-    async fn start(&self, issue: IssueId, report: &mut TickReport) -> Result<(), StoreError> {
+    /// Starts `issue`, due at `due` (its `--at` or its list's slot; `None`: as soon as queued).
+    async fn start(
+        &self,
+        issue: IssueId,
+        due: Option<DateTime<Utc>>,
+        report: &mut TickReport,
+    ) -> Result<(), StoreError> {
         let began = std::time::Instant::now();
-        match self.store.start_issue(issue, self.clock.now()).await {
+        let now = self.clock.now();
+        match self.store.start_issue(issue, now).await {
             Ok(recipients) => {
+                if let Some(due) = due {
+                    let lag = (now - due).to_std().unwrap_or_default().as_secs_f64();
+                    crate::metrics::Metrics::get()
+                        .scheduler_lag_seconds
+                        .set(lag);
+                }
                 let freeze_ms = began.elapsed().as_millis() as u64;
                 tracing::info!(issue_id = %issue, recipients, freeze_ms, "issue started");
                 report.started.push((issue, recipients));

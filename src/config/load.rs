@@ -406,6 +406,17 @@ impl Reader {
                 1,
             ),
         };
+        let admin = AdminConfig {
+            listen: self.get("admin.listen", d.admin.listen, |v| {
+                let s = as_string(v)?;
+                if s == "off" {
+                    return Ok(None);
+                }
+                s.parse().map(Some).map_err(|_| {
+                    format!("`{s}` is not an address:port such as 127.0.0.1:9464 (or \"off\")")
+                })
+            }),
+        };
         let scheduler = SchedulerConfig {
             poll_interval: Duration::from_millis(self.int(
                 "scheduler.poll_milliseconds",
@@ -446,6 +457,7 @@ impl Reader {
             smtp,
             sending,
             http,
+            admin,
             scheduler,
             render,
             log,
@@ -707,6 +719,17 @@ impl Reader {
                 "`smtp.tls` is `none` for non-loopback host `{}`: mail and credentials travel in clear text",
                 c.smtp.host
             ));
+        }
+        if let Some(admin) = c.admin.listen {
+            if admin == c.http.listen {
+                self.problems.push(format!(
+                    "`admin.listen` is `http.listen` ({admin}): metrics must not be served on the public listener"
+                ));
+            } else if !admin.ip().is_loopback() {
+                self.warnings.push(format!(
+                    "`admin.listen` {admin} is not loopback: anyone who can reach it reads herald's metrics"
+                ));
+            }
         }
         if !c.http.public_url.starts_with("https://") {
             self.warnings.push(

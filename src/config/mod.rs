@@ -6,7 +6,7 @@ mod model;
 
 pub use load::{ConfigProblems, Loaded, load};
 pub use model::{
-    AfterProcessing, BounceConfig, Config, DatabaseConfig, DkimConfig, HttpConfig, ImapConfig,
-    LogConfig, MissedSlots, RenderConfig, SchedulerConfig, Secret, SendingConfig, SmtpConfig,
-    TlsMode, TransportKind,
+    AdminConfig, AfterProcessing, BounceConfig, Config, DatabaseConfig, DkimConfig, HttpConfig,
+    ImapConfig, LogConfig, MissedSlots, RenderConfig, SchedulerConfig, Secret, SendingConfig,
+    SmtpConfig, TlsMode, TransportKind,
 };

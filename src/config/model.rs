@@ -9,6 +9,7 @@ pub struct Config {
     pub smtp: SmtpConfig,
     pub sending: SendingConfig,
     pub http: HttpConfig,
+    pub admin: AdminConfig,
     pub scheduler: SchedulerConfig,
     pub render: RenderConfig,
     pub log: LogConfig,
@@ -106,6 +107,13 @@ pub struct HttpConfig {
     pub header_timeout: Duration,
     /// A connection is closed after this, whatever it is doing.
     pub connection_lifetime: Duration,
+}
+
+/// The admin listener: `/metrics`. Never the public address.
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    /// `None` (`admin.listen = "off"`): no admin listener.
+    pub listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,6 +248,9 @@ impl Default for Config {
                 max_connections: 256,
                 header_timeout: Duration::from_secs(10),
                 connection_lifetime: Duration::from_secs(60),
+            },
+            admin: AdminConfig {
+                listen: Some("127.0.0.1:9464".parse().expect("valid default")),
             },
             scheduler: SchedulerConfig {
                 poll_interval: Duration::from_secs(1),

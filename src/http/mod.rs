@@ -1,9 +1,11 @@
 //! HTTP edge: the one-click unsubscribe endpoint (RFC 8058) and a health check, served with limits
-//! that keep hostile clients from starving the sender.
+//! that keep hostile clients from starving the sender; and the admin listener's `/metrics`.
 
+mod admin;
 mod pages;
 mod server;
 mod unsubscribe;
 
+pub use admin::admin_router;
 pub use server::{Limits, serve};
 pub use unsubscribe::router;

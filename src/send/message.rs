@@ -113,6 +113,8 @@ impl EncodedBody {
 #[derive(Debug)]
 pub struct MessageTemplate {
     pub issue_id: IssueId,
+    /// The list's slug, for metrics and logs.
+    pub list: String,
     /// From, Reply-To, Subject, MIME-Version, List-Id, List-Unsubscribe-Post, Content-Type.
     static_headers: String,
     text: EncodedBody,
@@ -207,6 +209,7 @@ impl MessageTemplate {
         });
         Ok(Self {
             issue_id: issue.id,
+            list: list.slug.to_string(),
             static_headers: h,
             text_part_head,
             html_part_head,

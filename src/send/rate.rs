@@ -55,7 +55,7 @@ impl RateLimiter {
 
     pub fn with_sessions(per_second: f64, connections: usize) -> Self {
         let now = Instant::now();
-        Self {
+        let limiter = Self {
             state: Mutex::new(State {
                 configured: (per_second > 0.0).then_some(per_second),
                 connections: connections.max(1),
@@ -68,7 +68,9 @@ impl RateLimiter {
                 window_count: 0,
                 observed: 0.0,
             }),
-        }
+        };
+        limiter.publish(&limiter.state.lock().expect("rate lock"));
+        limiter
     }
 
     /// Waits for this caller's turn.
@@ -112,6 +114,7 @@ impl RateLimiter {
         s.throttled = Some((current * DECREASE).max(MIN_RATE));
         s.sessions = s.sessions.saturating_sub(1).max(1);
         s.last_change = now;
+        self.publish(&s);
         Some(self.limits(&s))
     }
 
@@ -134,6 +137,7 @@ impl RateLimiter {
         }
         s.sessions = (s.sessions + 1).min(s.connections);
         s.last_change = now;
+        self.publish(&s);
         Some(self.limits(&s))
     }
 
@@ -142,6 +146,14 @@ impl RateLimiter {
             rate: s.throttled.or(s.configured),
             sessions: s.sessions,
         }
+    }
+
+    /// The limits in force, to the metrics.
+    fn publish(&self, s: &State) {
+        let m = crate::metrics::Metrics::get();
+        m.rate_limit
+            .set(s.throttled.or(s.configured).unwrap_or(0.0));
+        m.sessions_allowed.set(s.sessions as i64);
     }
 
     /// New configured limits (`smtp.rate_per_second`, `smtp.connections`, on reload). A throttled
@@ -165,6 +177,7 @@ impl RateLimiter {
         if s.next > now {
             s.next = now;
         }
+        self.publish(&s);
     }
 
     /// The limits in force now.

@@ -100,6 +100,7 @@ impl Connector {
                         },
                         reason: e.to_string(),
                     })?;
+                crate::metrics::Metrics::get().sessions_open.inc();
                 Ok(Session::Smtp {
                     connection: Box::new(connection),
                     timeout: config.timeout,
@@ -250,6 +251,9 @@ impl Session {
     }
 
     pub async fn close(self) {
+        if matches!(self, Session::Smtp { .. }) {
+            crate::metrics::Metrics::get().sessions_open.dec();
+        }
         if let Session::Smtp {
             mut connection,
             broken: false,

@@ -134,6 +134,7 @@ pub async fn run(
         let Some(job) = job else { break };
         let mut job = job;
         let kind = attempt(&shared, &mut job, &mut session, &mut backoff, worker).await;
+        count_outcome(&kind, &job.message.list);
         let outcome = Outcome {
             delivery: job.delivery.id,
             issue: job.delivery.issue_id,
@@ -228,7 +229,9 @@ async fn attempt(
     };
     let stem = format!("{}-{}", job.message.issue_id, delivery.id);
     let reused = open.is_reused();
+    let began = std::time::Instant::now();
     let result = open.send(&from, &delivery.email, bytes, &stem).await;
+    count_reply(&result, began.elapsed(), open);
     if !open.is_usable()
         && let Some(broken) = session.take()
     {
@@ -305,4 +308,49 @@ async fn attempt(
             kind
         }
     }
+}
+
+/// `herald_messages_total{outcome, list}`.
+fn count_outcome(kind: &OutcomeKind, list: &str) {
+    let outcome = match kind {
+        OutcomeKind::Sent { .. } => "sent",
+        OutcomeKind::Deferred { .. } => "deferred",
+        OutcomeKind::Failed {
+            bounce: Some(b), ..
+        } if b.class == crate::domain::BounceClass::Hard => "bounced",
+        OutcomeKind::Failed { .. } => "failed",
+        OutcomeKind::Unconfirmed { .. } => "unconfirmed",
+        OutcomeKind::Released => "released",
+    };
+    crate::metrics::Metrics::get()
+        .messages
+        .get_or_create(&crate::metrics::OutcomeLabels {
+            outcome: outcome.to_owned(),
+            list: list.to_owned(),
+        })
+        .inc();
+}
+
+/// `herald_smtp_replies_total{code}` and the transaction's time, for an SMTP session.
+fn count_reply(
+    result: &Result<crate::domain::SmtpReply, super::transaction::Failed>,
+    took: Duration,
+    session: &Session,
+) {
+    if !matches!(session, Session::Smtp { .. }) {
+        return;
+    }
+    let m = crate::metrics::Metrics::get();
+    m.smtp_seconds.observe(took.as_secs_f64());
+    let code = match result {
+        Ok(reply) => Some(reply.code),
+        Err(failed) => match &failed.failure {
+            super::SendFailure::Transient(r) | super::SendFailure::Permanent(r) => Some(r.code),
+            _ => None,
+        },
+    };
+    let code = code.map_or_else(|| "none".to_owned(), |c| c.to_string());
+    m.smtp_replies
+        .get_or_create(&crate::metrics::CodeLabels { code })
+        .inc();
 }

@@ -135,7 +135,18 @@ impl BounceIntake {
             .iter()
             .zip(recorded)
             .map(|(p, recorded)| {
+                // A report handed in again is recognised and changes nothing: not counted again.
+                let again = !recorded.is_empty() && recorded.iter().all(|r| r.effect.is_none());
                 for (event, r) in p.report.events.iter().zip(&recorded) {
+                    if !again {
+                        crate::metrics::Metrics::get()
+                            .bounces
+                            .get_or_create(&crate::metrics::BounceLabels {
+                                kind: event.kind.to_string(),
+                                class: event.class.to_string(),
+                            })
+                            .inc();
+                    }
                     tracing::info!(
                         source = %event.source,
                         kind = %event.kind,

@@ -62,9 +62,15 @@ impl Recorder {
                         }
                     })
                     .collect();
+                let began = std::time::Instant::now();
                 let result = store
                     .record_outcomes(&outcomes, &refunds, &policy, clock.now())
                     .await
+                    .inspect(|_| {
+                        crate::metrics::Metrics::get()
+                            .db_write_seconds
+                            .observe(began.elapsed().as_secs_f64())
+                    })
                     .map(|bounces| {
                         for paused in bounces.iter().filter_map(|b| b.paused) {
                             tracing::warn!(issue_id = %paused, "issue paused: too many refusals about the sender (blocked, spam, policy)");

@@ -26,6 +26,8 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     pub http_port: u16,
+    /// The admin listener (`/metrics`).
+    pub admin_port: u16,
 }
 
 impl TestApp {
@@ -44,6 +46,9 @@ impl TestApp {
             ),
         );
         set("http", format!("listen = \"127.0.0.1:{http_port}\""));
+        // Tests run in parallel: each daemon gets its own admin port.
+        let admin_port = free_port();
+        set("admin", format!("listen = \"127.0.0.1:{admin_port}\""));
         set(
             "http",
             format!("public_url = \"http://127.0.0.1:{http_port}\""),
@@ -108,6 +113,7 @@ impl TestApp {
             dir,
             config,
             http_port,
+            admin_port,
         }
     }
 

@@ -18,6 +18,7 @@ mod hygiene;
 mod idn;
 mod import_csv;
 mod list_fields;
+mod metrics;
 mod mjml_fidelity;
 mod pause_resume;
 mod queue_refusals;
