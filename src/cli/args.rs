@@ -207,6 +207,15 @@ pub enum IssueCommand {
     Ls { list: Option<String> },
     /// One issue with delivery counts.
     Show { id: String },
+    /// Follow an issue until every delivery is final: a progress bar with rate and ETA on a
+    /// terminal, a line every few seconds otherwise. Exits 0 when the issue is sent, 1 when it is
+    /// paused or cancelled (with the reason).
+    Watch {
+        id: String,
+        /// How often to look, in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        every_ms: u64,
+    },
     /// Each recipient's fate: state, attempts and the server's last reply.
     Deliveries {
         id: String,

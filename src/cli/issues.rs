@@ -75,6 +75,15 @@ pub async fn run(
                 s
             })
         }
+        IssueCommand::Watch { id, every_ms } => {
+            super::watch::watch(
+                store,
+                parse_id(&id)?,
+                std::time::Duration::from_millis(every_ms.max(50)),
+                out,
+            )
+            .await
+        }
         IssueCommand::Show { id } => {
             let summary = store.issue_summary(parse_id(&id)?).await?;
             out.emit(&summary, human_summary)

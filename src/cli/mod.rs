@@ -11,6 +11,7 @@ mod output;
 mod preview;
 mod run;
 mod subscribers;
+mod watch;
 
 pub use args::Cli;
 pub use run::main;

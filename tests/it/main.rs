@@ -32,3 +32,4 @@ mod smtp_tls;
 mod spamassassin;
 mod throttling;
 mod unsubscribe;
+mod watch;
