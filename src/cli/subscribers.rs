@@ -13,6 +13,10 @@ use crate::{
 };
 use anyhow::Context;
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
+
+/// Files larger than this get a progress bar on a terminal.
+const PROGRESS_FROM: u64 = 1 << 20;
 
 /// Rows per import transaction.
 const IMPORT_CHUNK: usize = 10_000;
@@ -76,6 +80,24 @@ pub async fn run(
             let input = std::fs::File::open(&file)
                 .with_context(|| format!("opening {}", file.display()))?;
             let importer = store.bulk_import(list.id, SystemClock.now())?;
+            // A large file on a terminal: a bar of the bytes read, with rate and ETA.
+            let size = input.metadata().map(|m| m.len()).unwrap_or(0);
+            let bar =
+                (!out.json && size > PROGRESS_FROM && std::io::stderr().is_terminal()).then(|| {
+                    let bar = indicatif::ProgressBar::new(size);
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "importing [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec}, ETA {eta}",
+                        )
+                        .expect("a valid template")
+                        .progress_chars("=> "),
+                    );
+                    bar
+                });
+            let input: Box<dyn std::io::Read> = match &bar {
+                Some(bar) => Box::new(bar.wrap_read(input)),
+                None => Box::new(input),
+            };
             let read = csv_rows::read(
                 std::io::BufReader::with_capacity(1 << 16, input),
                 IMPORT_CHUNK,
@@ -86,6 +108,9 @@ pub async fn run(
                 },
             )
             .await;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
             // The writer's own error, if it stopped, says more than the failed hand-over.
             let counts = importer.finish().await?;
             let rejected = read.with_context(|| file.display().to_string())?;

@@ -78,3 +78,33 @@ fn on_a_terminal_watch_draws_a_progress_bar() {
     assert!(screen.contains("[====="), "no bar: {screen:?}");
     assert!(screen.contains("3/3"), "{screen:?}");
 }
+
+#[test]
+fn a_large_import_on_a_terminal_shows_a_progress_bar_and_a_pipe_gets_the_summary_only() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    app.create_list(&[]);
+    let mut csv = String::from("email,name,city\n");
+    for i in 0..30_000 {
+        csv.push_str(&format!("reader{i}@example.com,Reader{i} Person,City{i}\n"));
+    }
+    assert!(csv.len() > 1 << 20);
+    let file = app.write("big.csv", &csv);
+    let command = format!(
+        "{HERALD} --config {} subscriber import weekly {}",
+        app.config.display(),
+        file.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .output()
+        .expect("util-linux script");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(screen.contains("importing ["), "no bar: {screen:?}");
+    assert!(screen.contains("added 30000"), "{screen:?}");
+    let piped = app.run(&["subscriber", "import", "weekly", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&piped.stdout);
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains("importing ["));
+    assert!(stdout.contains("updated 30000"), "{stdout}");
+}
