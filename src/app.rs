@@ -36,6 +36,7 @@ pub struct App {
     /// The DKIM keys, parsed once; `None` when no `[[dkim]]` is configured.
     signer: Option<Arc<crate::send::dkim::Signer>>,
     reload: Option<Reload>,
+    view: Option<Arc<dyn ProgressView>>,
     _lock: std::fs::File,
 }
 
@@ -51,15 +52,32 @@ pub async fn run(
         .await
 }
 
-/// [`run`], re-reading the configuration whenever `reload` asks (SIGHUP).
-pub async fn run_reloadable(
+/// Where `serve` shows each sending issue's progress live (a terminal's progress bars).
+pub trait ProgressView: Send + Sync {
+    fn show(
+        &self,
+        issue: crate::domain::IssueId,
+        list: &str,
+        done: i64,
+        total: i64,
+        rate: Option<f64>,
+    );
+    /// The issue left `sending`.
+    fn finish(&self, issue: crate::domain::IssueId);
+}
+
+/// [`run`], re-reading the configuration whenever `reload` asks (SIGHUP), with live progress shown
+/// in `view` (a terminal's bars) when there is one.
+pub async fn run_with_view(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
     options: RunOptions,
     reload: Reload,
+    view: Option<Arc<dyn ProgressView>>,
 ) -> anyhow::Result<()> {
     let mut app = App::build(config, Arc::new(SystemClock)).await?;
     app.reload = Some(reload);
+    app.view = view;
     app.run(shutdown, options).await
 }
 
@@ -248,6 +266,7 @@ impl App {
             admin,
             signer,
             reload: None,
+            view: None,
             _lock: lock,
         })
     }
@@ -270,6 +289,7 @@ impl App {
             admin,
             signer,
             mut reload,
+            view,
             _lock,
         } = self;
         let stop = CancellationToken::new();
@@ -345,7 +365,7 @@ impl App {
         }
         // Migrated, recovered, listening, scheduling: systemd may now consider herald started.
         notifier.ready("ready: nothing to send yet");
-        let mut progress = Progress::new(store.clone(), notifier.clone());
+        let mut progress = Progress::new(store.clone(), notifier.clone(), view);
         let result = drive(
             &scheduler,
             &mut dispatcher,
@@ -517,23 +537,31 @@ struct Progress {
     last: Option<std::time::Instant>,
     /// Final deliveries per issue at the last refresh, for the rate.
     done: std::collections::HashMap<crate::domain::IssueId, i64>,
+    /// A terminal's live bars, refreshed every second.
+    view: Option<Arc<dyn ProgressView>>,
 }
 
 impl Progress {
     const EVERY: Duration = Duration::from_secs(5);
 
-    fn new(store: Store, notifier: Arc<Notifier>) -> Self {
+    fn new(store: Store, notifier: Arc<Notifier>, view: Option<Arc<dyn ProgressView>>) -> Self {
         Self {
             store,
             notifier,
             last: None,
             done: Default::default(),
+            view,
         }
     }
 
     async fn update(&mut self, throttled: Option<crate::send::Limits>) {
+        let every = if self.view.is_some() {
+            Duration::from_secs(1)
+        } else {
+            Self::EVERY
+        };
         let elapsed = match self.last {
-            Some(at) if at.elapsed() < Self::EVERY => return,
+            Some(at) if at.elapsed() < every => return,
             Some(at) => Some(at.elapsed()),
             None => None,
         };
@@ -563,14 +591,21 @@ impl Progress {
                     (seconds > 0.0).then(|| done as f64 / seconds)
                 }
                 _ => None,
+            };
+            if let Some(view) = &self.view {
+                view.show(issue.id, &summary.list, done, total, rate);
             }
-            .map(|r| format!(", {r:.0} msg/s"))
-            .unwrap_or_default();
+            let rate = rate.map(|r| format!(", {r:.0} msg/s")).unwrap_or_default();
             parts.push(format!(
                 "sending issue {} to {}: {done} of {total}{rate}",
                 issue.id, summary.list
             ));
             done_now.insert(issue.id, done);
+        }
+        if let Some(view) = &self.view {
+            for gone in self.done.keys().filter(|id| !done_now.contains_key(id)) {
+                view.finish(*gone);
+            }
         }
         self.done = done_now;
         let mut status = if parts.is_empty() {

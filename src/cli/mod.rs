@@ -7,6 +7,7 @@ mod csv_rows;
 mod dkim;
 mod issues;
 mod lists;
+mod live;
 mod output;
 mod preview;
 mod run;

@@ -58,6 +58,9 @@ pub fn main() -> ExitCode {
 }
 
 /// Sets `log.filter` (or `HERALD_LOG`) and the format up; returns how to change the filter later.
+/// `serve` on a terminal (text logs): the bars the log lines are written around.
+static BARS: std::sync::OnceLock<indicatif::MultiProgress> = std::sync::OnceLock::new();
+
 fn init_logging(config: &Config, serving: bool) -> app::SetLogFilter {
     use tracing_subscriber::{
         EnvFilter, Layer, layer::SubscriberExt, reload, util::SubscriberInitExt,
@@ -69,11 +72,21 @@ fn init_logging(config: &Config, serving: bool) -> app::SetLogFilter {
     };
     let filter = EnvFilter::try_from_env("HERALD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let (filter, handle) = reload::Layer::new(filter);
-    let format = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    use std::io::IsTerminal;
     let format = if config.log.json {
-        format.json().boxed()
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .json()
+            .boxed()
+    } else if serving && std::io::stderr().is_terminal() {
+        let bars = BARS.get_or_init(indicatif::MultiProgress::new).clone();
+        tracing_subscriber::fmt::layer()
+            .with_writer(move || super::live::AroundBars(bars.clone()))
+            .boxed()
     } else {
-        format.boxed()
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed()
     };
     tracing_subscriber::registry()
         .with(filter)
@@ -165,8 +178,17 @@ async fn run(cli: Cli, loaded: Loaded, set_log_filter: app::SetLogFilter) -> any
             load: Box::new(move || config::load(path.as_deref(), std::env::vars())),
             set_log_filter,
         };
-        return app::run_reloadable(config, shutdown_signal(), RunOptions { until_idle }, reload)
-            .await;
+        let view = BARS.get().map(|bars| {
+            Arc::new(super::live::Live::new(bars.clone())) as Arc<dyn app::ProgressView>
+        });
+        return app::run_with_view(
+            config,
+            shutdown_signal(),
+            RunOptions { until_idle },
+            reload,
+            view,
+        )
+        .await;
     }
     if let Command::Bounce(BounceCommand::Parse { files }) = &cli.command {
         return bounces::parse(&config, files, out);

@@ -108,3 +108,28 @@ fn a_large_import_on_a_terminal_shows_a_progress_bar_and_a_pipe_gets_the_summary
     assert!(!String::from_utf8_lossy(&piped.stderr).contains("importing ["));
     assert!(stdout.contains("updated 30000"), "{stdout}");
 }
+
+#[test]
+fn serve_on_a_terminal_draws_a_bar_per_issue_with_the_log_lines_around_it() {
+    let sink = SmtpSink::start(&[]);
+    let app = TestApp::new(Smtp::Port(sink.port), &[]);
+    app.list_with_subscribers(30);
+    app.queue_issue(&[]);
+    let command = format!(
+        "HERALD_SMTP__RATE_PER_SECOND=10 {HERALD} --config {} serve --until-idle",
+        app.config.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .output()
+        .expect("util-linux script");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(screen.contains("issue 1 to weekly ["), "no bar: {screen:?}");
+    assert!(screen.contains("msg/s, ETA "), "{screen:?}");
+    assert!(
+        screen.contains("issue started"),
+        "the log lines still show: {screen:?}"
+    );
+}
