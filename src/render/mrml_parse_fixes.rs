@@ -101,6 +101,12 @@ fn stray_end_tags_between_elements_are_ignored() {
         "<mj-text>a</mj-text></p></mj-image></div><mj-text>b</mj-text>",
     ));
     assert_eq!(texts(&html), ["a", "b"], "{html}");
+    // However many: they are skipped in a loop, not by recursion.
+    let html = render(&in_column(&format!(
+        "<mj-text>a</mj-text>{}<mj-text>b</mj-text>",
+        "</p>".repeat(200_000)
+    )));
+    assert_eq!(texts(&html), ["a", "b"]);
 }
 
 #[test]

@@ -286,31 +286,27 @@ impl<'a> super::MrmlCursor<'a> {
     }
 
     fn read_next_token(&mut self) -> Option<Result<MrmlToken<'a>, super::Error>> {
-        self.tokenizer
-            .next()
-            .map(|res| {
-                res.map_err(|source| super::Error::ParserError {
+        // herald: a loop, not recursion: a run of skipped tokens (end tags that close nothing) can
+        // be as long as the text.
+        loop {
+            let token = match self.tokenizer.next()? {
+                Ok(token) => MrmlToken::parse(self, token),
+                Err(source) => Err(super::Error::ParserError {
                     origin: self.origin(),
                     source,
-                })
-                .and_then(|token| MrmlToken::parse(self, token))
-            })
-            .and_then(|token| match token {
+                }),
+            };
+            match token {
                 // Whitespace between elements, from a line break on: `\n` or, in a file with CRLF
                 // line endings, `\r\n` (herald: CRLF was refused as an unexpected token).
                 Ok(MrmlToken::Text(inner))
-                    if inner.text.starts_with(['\n', '\r']) && inner.text.trim().is_empty() =>
-                {
-                    self.read_next_token()
-                }
+                    if inner.text.starts_with(['\n', '\r']) && inner.text.trim().is_empty() => {}
                 // herald: an end tag that closes no open element is ignored, as htmlparser2 does.
                 Ok(MrmlToken::ElementClose(close))
-                    if !self.is_open(self.name_of(&close.prefix, &close.local)) =>
-                {
-                    self.read_next_token()
-                }
-                other => Some(other),
-            })
+                    if !self.is_open(self.name_of(&close.prefix, &close.local)) => {}
+                other => return Some(other),
+            }
+        }
     }
 
     pub(crate) fn next_token(&mut self) -> Option<Result<MrmlToken<'a>, super::Error>> {
