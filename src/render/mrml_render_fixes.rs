@@ -221,3 +221,15 @@ fn raw_content_in_a_wrapper_stands_outside_outlook_conditional_comments() {
         "{html}"
     );
 }
+
+#[test]
+fn carousel_arrows_are_hidden_only_where_mjml_hides_them() {
+    let html = render(&in_column(
+        "<mj-carousel><mj-carousel-image src=\"https://example.com/a.png\" />\
+         <mj-carousel-image src=\"https://example.com/b.png\" /></mj-carousel>",
+    ));
+    // mjml 4 writes `@media screen yahoo`, which browsers never match; with a comma every screen
+    // matched it and the arrows (and thumbnails' hover borders) went.
+    assert!(html.contains("@media screen yahoo {"), "{html}");
+    assert!(!html.contains("screen, yahoo"), "{html}");
+}

@@ -396,9 +396,12 @@ impl<'root> Renderer<'root, MjCarousel, MjCarouselExtra> {
         style.push(".mj-carousel noinput .mj-carousel-arrows, .mj-carousel noinput .mj-carousel-thumbnails { display: none !important; }".into());
         style.push("[owa] .mj-carousel-thumbnail { display: none !important; }".into());
 
+        // As mjml 4, `screen yahoo` (no comma): a media query no client matches but Yahoo's old
+        // mail, which rewrote it (herald: mrml wrote `screen, yahoo`, which every screen matches,
+        // so the arrows disappeared and the images took their place).
         style.push(format!(
             r#"
-        @media screen, yahoo {{
+        @media screen yahoo {{
             .mj-carousel-{}-icons-cell,
             .mj-carousel-previous-icons,
             .mj-carousel-next-icons {{
