@@ -233,3 +233,17 @@ fn carousel_arrows_are_hidden_only_where_mjml_hides_them() {
     assert!(html.contains("@media screen yahoo {"), "{html}");
     assert!(!html.contains("screen, yahoo"), "{html}");
 }
+
+#[test]
+fn an_image_takes_its_side_borders_from_its_border_side_attributes() {
+    let html = render(&in_column(
+        "<mj-image src=\"https://example.com/a.png\" border-left=\"3px solid #f00\" \
+         border-bottom=\"2px dashed #00f\" />",
+    ));
+    // mjml 4.18: the width less the left border, and both borders on the img.
+    assert!(
+        html.contains("border:0;border-left:3px solid #f00;border-bottom:2px dashed #00f;"),
+        "{html}"
+    );
+    assert_eq!(img_widths(&html), ["547"], "{html}");
+}

@@ -41,10 +41,11 @@ impl<'root> Renderer<'root, MjImage, ()> {
     {
         let tag = tag
             .maybe_add_style("border", self.attribute("border"))
-            .maybe_add_style("border-left", self.attribute("left"))
-            .maybe_add_style("border-right", self.attribute("right"))
-            .maybe_add_style("border-top", self.attribute("top"))
-            .maybe_add_style("border-bottom", self.attribute("bottom"))
+            // herald: mrml read `left`, `right`, `top` and `bottom`; mjml 4 reads `border-left`…
+            .maybe_add_style("border-left", self.attribute("border-left"))
+            .maybe_add_style("border-right", self.attribute("border-right"))
+            .maybe_add_style("border-top", self.attribute("border-top"))
+            .maybe_add_style("border-bottom", self.attribute("border-bottom"))
             .maybe_add_style("border-radius", self.attribute("border-radius"))
             .add_style("display", "block")
             .add_style("outline", "none")
