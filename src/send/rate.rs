@@ -32,7 +32,10 @@ struct State {
     ceiling: Option<f64>,
     /// Sessions allowed to send now.
     sessions: usize,
-    last_change: Instant,
+    /// The last cut and the last raise: cuts come at most once a second, raises a second after
+    /// either (a raise never holds back the next cut).
+    last_cut: Instant,
+    last_raise: Instant,
     /// Messages handed out in the current second, and the last full second's rate.
     window_start: Instant,
     window_count: u32,
@@ -63,7 +66,8 @@ impl RateLimiter {
                 throttled: None,
                 ceiling: None,
                 sessions: connections.max(1),
-                last_change: now,
+                last_cut: now,
+                last_raise: now,
                 window_start: now,
                 window_count: 0,
                 observed: 0.0,
@@ -100,7 +104,7 @@ impl RateLimiter {
     pub fn throttled(&self) -> Option<Limits> {
         let mut s = self.state.lock().expect("rate lock");
         let now = Instant::now();
-        if s.throttled.is_some() && now - s.last_change < STEP {
+        if s.throttled.is_some() && now - s.last_cut < STEP {
             return None;
         }
         let current = match s.throttled.or(s.configured) {
@@ -113,7 +117,8 @@ impl RateLimiter {
         };
         s.throttled = Some((current * DECREASE).max(MIN_RATE));
         s.sessions = s.sessions.saturating_sub(1).max(1);
-        s.last_change = now;
+        s.last_cut = now;
+        s.last_raise = now;
         self.publish(&s);
         Some(self.limits(&s))
     }
@@ -124,7 +129,7 @@ impl RateLimiter {
         let mut s = self.state.lock().expect("rate lock");
         let now = Instant::now();
         let rate = s.throttled?;
-        if now - s.last_change < STEP {
+        if now - s.last_cut < STEP || now - s.last_raise < STEP {
             return None;
         }
         let raised = rate + (rate * INCREASE).max(0.5);
@@ -136,7 +141,7 @@ impl RateLimiter {
             s.throttled = Some(raised);
         }
         s.sessions = (s.sessions + 1).min(s.connections);
-        s.last_change = now;
+        s.last_raise = now;
         self.publish(&s);
         Some(self.limits(&s))
     }
@@ -247,6 +252,16 @@ mod tests {
             limiter.clean();
         }
         assert_eq!(limiter.in_force().rate, None, "unlimited again");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_raise_never_holds_back_the_next_cut() {
+        // A relay that allows N a second: each second starts clean and ends refusing.
+        let limiter = RateLimiter::with_sessions(100.0, 2);
+        limiter.throttled().unwrap();
+        tokio::time::advance(STEP).await;
+        assert!(limiter.clean().is_some());
+        assert!(limiter.throttled().is_some(), "the refusals after a raise still cut");
     }
 
     #[test]
