@@ -11,6 +11,8 @@ mod layout;
 mod limits;
 mod markdown;
 mod mjml;
+#[cfg(test)]
+mod mrml_render_fixes;
 mod personalise;
 mod placeholder;
 mod source;
