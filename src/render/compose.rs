@@ -11,7 +11,7 @@ use super::{
     html_text::html_to_text,
     limits::GMAIL_CLIP_BYTES,
     markdown,
-    mjml::{locate_error, mjml_to_html},
+    mjml::{locate_error, mjml_to_html, mjml_to_html_warned},
     placeholder::{Var, line_column},
     source::{IssueSource, SourceKind},
     stash::{IssueValues, Stash},
@@ -142,6 +142,8 @@ pub fn render_with(
     }
     let lang = Some(values.context.list_language.as_str()).filter(|l| !l.is_empty());
     let mut stash = Stash::new(&[&source.body, &layout.mjml, &layout.text]);
+    // What mrml let pass but mjml 4 warns about too (an unclosed element, ignored content), located.
+    let mut located: Vec<RenderError> = Vec::new();
     let (html, text) = match source.kind {
         SourceKind::Markdown => {
             let shows = |var: &str| {
@@ -173,9 +175,20 @@ pub fn render_with(
                 1,
                 Some(&markdown::to_html(&body.text)),
             )?;
-            let html = mjml_to_html(&mjml.text, lang).map_err(|(offset, reason)| {
-                locate_error(&layout.mjml, &layout.mjml_file, &mjml, file, offset, reason)
-            })?;
+            let (html, warned) =
+                mjml_to_html_warned(&mjml.text, lang).map_err(|(offset, reason)| {
+                    locate_error(&layout.mjml, &layout.mjml_file, &mjml, file, offset, reason)
+                })?;
+            located.extend(warned.into_iter().map(|(offset, reason)| {
+                locate_error(
+                    &layout.mjml,
+                    &layout.mjml_file,
+                    &mjml,
+                    file,
+                    Some(offset),
+                    reason,
+                )
+            }));
             let text = stash.hide(
                 &layout.text,
                 &layout.text_file,
@@ -186,9 +199,13 @@ pub fn render_with(
         }
         SourceKind::Mjml => {
             let mjml = stash.hide(&source.body, file, 1, None)?;
-            let html = mjml_to_html(&mjml.text, lang).map_err(|(offset, reason)| {
-                locate_error(&source.body, file, &mjml, file, offset, reason)
-            })?;
+            let (html, warned) =
+                mjml_to_html_warned(&mjml.text, lang).map_err(|(offset, reason)| {
+                    locate_error(&source.body, file, &mjml, file, offset, reason)
+                })?;
+            located.extend(warned.into_iter().map(|(offset, reason)| {
+                locate_error(&source.body, file, &mjml, file, Some(offset), reason)
+            }));
             let text = html_to_text(&html);
             (html, text)
         }
@@ -206,6 +223,31 @@ pub fn render_with(
     }
     let refused = |reason| RenderError::at(file, None, reason);
     let html_template = stash.reveal(&html, &values, true).map_err(refused)?;
+    // The link can be written and still not reach the HTML: inside an element left open, which
+    // mjml renders empty (and herald, as mjml does).
+    if !html_template.contains("{{ unsubscribe_url")
+        && stash
+            .placeholders
+            .iter()
+            .any(|p| p.var == Var::UnsubscribeUrl)
+    {
+        let why = "the {{ unsubscribe_url }} link does not reach the rendered HTML";
+        let mut error = match located.first() {
+            Some(w) => RenderError {
+                reason: format!("{why}: {}", w.reason),
+                ..w.clone()
+            },
+            None => RenderError::at(file, None, why),
+        };
+        if strictness == Strictness::Queue {
+            error
+                .reason
+                .push_str("; every issue must let readers leave");
+            return Err(error);
+        }
+        warnings.push(format!("{error} (`issue queue` refuses it)"));
+    }
+    warnings.extend(located.iter().map(|w| w.to_string()));
     let text_template = stash.reveal(&text, &values, false).map_err(refused)?;
     if html_template.len() > GMAIL_CLIP_BYTES {
         warnings.push(format!(

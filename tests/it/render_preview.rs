@@ -39,14 +39,24 @@ fn a_template_without_subject_or_unsubscribe_link_previews_with_warnings_and_que
 }
 
 #[test]
-fn an_mjml_error_in_a_rendered_file_names_file_line_and_column() {
+fn what_mjml_warns_about_is_a_warning_with_file_line_and_column_and_what_it_refuses_an_error() {
     let app = TestApp::new(Smtp::Outbox, &[]);
+    // mjml 4 renders this, closing the column where its section ends, and warns.
     let file = app.write(
-        "broken.mjml",
+        "unclosed.mjml",
         "<mjml>\n<mj-body>\n  <mj-section>\n    <mj-column>\n  </mj-section>\n</mj-body>\n</mjml>\n",
     );
     let out = app.run(&["render", file.to_str().unwrap(), "--subject", "S"]);
-    assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("broken.mjml:5:3:"), "{stderr}");
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("unclosed.mjml:4:5:") && stderr.contains("`<mj-column>` is not closed"),
+        "{stderr}"
+    );
+    // mjml 4 refuses a document that is not MJML at all.
+    let file = app.write("not.mjml", "<html>\n<body>hello</body>\n</html>\n");
+    let out = app.run(&["render", file.to_str().unwrap(), "--subject", "S"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("not.mjml:1:"), "{stderr}");
 }
