@@ -261,7 +261,10 @@ mod tests {
         limiter.throttled().unwrap();
         tokio::time::advance(STEP).await;
         assert!(limiter.clean().is_some());
-        assert!(limiter.throttled().is_some(), "the refusals after a raise still cut");
+        assert!(
+            limiter.throttled().is_some(),
+            "the refusals after a raise still cut"
+        );
     }
 
     #[test]
