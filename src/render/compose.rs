@@ -12,7 +12,7 @@ use super::{
     limits::GMAIL_CLIP_BYTES,
     markdown,
     mjml::{locate_error, mjml_to_html, mjml_to_html_warned},
-    placeholder::{Var, line_column},
+    placeholder::{Var, line_column, neutralise_unknown},
     source::{IssueSource, SourceKind},
     stash::{IssueValues, Stash},
 };
@@ -67,6 +67,25 @@ pub fn render_with(
 ) -> Result<RenderedIssue, RenderError> {
     let file = source.file.as_str();
     let mut warnings = Vec::new();
+    // A preview shows another tool's placeholders as written, as mjml would; queueing refuses them.
+    let neutralised;
+    let source = if strictness == Strictness::Preview {
+        let (body, found) = neutralise_unknown(&source.body);
+        for (offset, name) in &found {
+            let (line, column) = line_column(&source.body, *offset);
+            warnings.push(format!(
+                "{file}:{}:{column}: `{{{{ {name} }}}}` is not a herald placeholder; shown as written (`issue queue` refuses it)",
+                line + source.body_line - 1
+            ));
+        }
+        neutralised = IssueSource {
+            body,
+            ..source.clone()
+        };
+        &neutralised
+    } else {
+        source
+    };
     let how = match source.kind {
         SourceKind::Markdown => "add `subject:` to the front matter",
         SourceKind::Mjml => "add <mj-title> to <mj-head>",

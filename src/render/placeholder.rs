@@ -158,6 +158,35 @@ pub fn scan(text: &str) -> Result<Vec<Piece<'_>>, PlaceholderError> {
     Ok(pieces)
 }
 
+/// For a preview of a template written for another tool: each `{{ Name }}` herald does not know
+/// (`{{FirstName}}`, `{{Company}}`) is kept as written, with a word joiner (U+2060, invisible and
+/// zero-width) between its braces so it is no longer a placeholder. Returns the text and, for each,
+/// its byte offset in `text` and its name. Malformed placeholders of herald's own are left alone.
+pub fn neutralise_unknown(text: &str) -> (String, Vec<(usize, String)>) {
+    let mut out = String::with_capacity(text.len());
+    let mut found = Vec::new();
+    let mut rest = 0;
+    while let Some(open) = text[rest..].find("{{").map(|i| i + rest) {
+        let Some(close) = text[open..].find("}}").map(|i| i + open) else {
+            break;
+        };
+        let inner = text[open + 2..close].trim();
+        let path = inner.split_once('|').map_or(inner, |(p, _)| p.trim());
+        out.push_str(&text[rest..open]);
+        if Var::parse(path).is_none() {
+            out.push_str("{\u{2060}{");
+            out.push_str(&text[open + 2..close]);
+            out.push_str("}\u{2060}}");
+            found.push((open, path.to_owned()));
+        } else {
+            out.push_str(&text[open..close + 2]);
+        }
+        rest = close + 2;
+    }
+    out.push_str(&text[rest..]);
+    (out, found)
+}
+
 fn parse_inner(inner: &str) -> Result<Placeholder, String> {
     let (path, filter) = match inner.split_once('|') {
         Some((p, f)) => (p.trim(), Some(f.trim())),
@@ -211,6 +240,27 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
         .unwrap_or(0)
         + 1;
     (line, column)
+}
+
+#[cfg(test)]
+mod neutralise_tests {
+    use super::*;
+
+    #[test]
+    fn another_tools_placeholders_are_kept_as_written_and_herald_s_own_left_alone() {
+        let (out, found) =
+            neutralise_unknown("Hi {{FirstName}}, {{ subscriber.name }} at {{ Company | x }}");
+        assert_eq!(
+            out,
+            "Hi {\u{2060}{FirstName}\u{2060}}, {{ subscriber.name }} at {\u{2060}{ Company | x }\u{2060}}"
+        );
+        assert_eq!(
+            found,
+            [(3, "FirstName".to_owned()), (43, "Company".to_owned())]
+        );
+        assert!(scan(&out).is_ok());
+        assert_eq!(neutralise_unknown("a {{ b").0, "a {{ b");
+    }
 }
 
 #[cfg(test)]

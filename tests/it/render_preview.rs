@@ -60,3 +60,48 @@ fn what_mjml_warns_about_is_a_warning_with_file_line_and_column_and_what_it_refu
     assert!(!out.status.success());
     assert!(stderr.contains("not.mjml:1:"), "{stderr}");
 }
+
+#[test]
+fn another_tools_placeholders_preview_as_written_and_queueing_refuses_them() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    let file = app.write(
+        "esp.mjml",
+        "<mjml><mj-body><mj-section><mj-column>\n<mj-text>Hello {{FirstName}} from {{ unsubscribe_url }}</mj-text>\n</mj-column></mj-section></mj-body></mjml>\n",
+    );
+    let html = app.path("esp.html");
+    let out = app.run(&[
+        "render",
+        file.to_str().unwrap(),
+        "--subject",
+        "S",
+        "-o",
+        html.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("esp.mjml:2:16: `{{ FirstName }}` is not a herald placeholder"),
+        "{stderr}"
+    );
+    // Shown as written: the braces kept apart by an invisible word joiner.
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("Hello {\u{2060}{FirstName}\u{2060}}"),
+        "{page}"
+    );
+    app.list_with_subscribers(1);
+    let queued = app.run(&[
+        "issue",
+        "queue",
+        "weekly",
+        file.to_str().unwrap(),
+        "--subject",
+        "S",
+    ]);
+    assert!(!queued.status.success());
+    assert!(
+        String::from_utf8_lossy(&queued.stderr).contains("unknown placeholder `{{ FirstName }}`"),
+        "{}",
+        String::from_utf8_lossy(&queued.stderr)
+    );
+}
