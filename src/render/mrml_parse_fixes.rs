@@ -208,3 +208,21 @@ fn inline_mj_style_rules_are_kept_in_a_style_block_with_a_warning() {
     assert!(mjml[*at..].starts_with("inline=\"inline\""), "{at}");
     assert!(said.contains("instead of inlining them"), "{said}");
 }
+
+#[test]
+fn a_repeated_attribute_keeps_its_first_value() {
+    // mjml 4 (htmlparser2) keeps the first value, in `mj-attributes` as on the element; names are
+    // case-sensitive, so `COLOR` is another (unknown) attribute.
+    let html = render(
+        "<mjml><mj-head><mj-attributes><mj-button background-color=\"#aa0000\" \
+         background-color=\"#00aa00\"/></mj-attributes></mj-head><mj-body><mj-section><mj-column>\
+         <mj-text font-size=\"12px\" font-size=\"14px\" color=\"#111111\" COLOR=\"#222222\">x</mj-text>\
+         <mj-button href=\"#\">Go</mj-button></mj-column></mj-section></mj-body></mjml>",
+    );
+    assert!(html.contains("font-size:12px"), "{html}");
+    assert!(!html.contains("font-size:14px"), "{html}");
+    assert!(html.contains("color:#111111"), "{html}");
+    assert!(!html.contains("#222222"), "{html}");
+    assert!(html.contains("background:#aa0000"), "{html}");
+    assert!(!html.contains("#00aa00"), "{html}");
+}

@@ -252,6 +252,9 @@ pub struct MrmlCursor<'a> {
     open: Vec<(&'a str, Span)>,
     /// herald: the name and span of the last start tag read.
     last_start: Option<(&'a str, Span)>,
+    /// herald: the names of the attributes read since the last start tag: a repeated one is
+    /// skipped, as htmlparser2 keeps an attribute's first value for mjml 4.
+    attribute_names: Vec<&'a str>,
     origin: Origin,
     warnings: Vec<Warning>,
     /// Byte offset to subtract from token positions when reporting warnings.
@@ -267,6 +270,7 @@ impl<'a> MrmlCursor<'a> {
             buffer: Default::default(),
             open: Vec::new(),
             last_start: None,
+            attribute_names: Vec::new(),
             origin: Origin::Root,
             warnings: Default::default(),
             source_offset: 0,
@@ -284,6 +288,7 @@ impl<'a> MrmlCursor<'a> {
             buffer: Default::default(),
             open: Vec::new(),
             last_start: None,
+            attribute_names: Vec::new(),
             origin: Origin::Include {
                 path: origin.into(),
             },

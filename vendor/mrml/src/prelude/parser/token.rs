@@ -318,6 +318,7 @@ impl<'a> super::MrmlCursor<'a> {
         if let Some(Ok(MrmlToken::ElementStart(start))) = &token {
             let name = self.name_of(&start.prefix, &start.local);
             self.last_start = Some((name, start.span.into()));
+            self.attribute_names.clear();
         }
         token
     }
@@ -334,17 +335,28 @@ impl<'a> super::MrmlCursor<'a> {
         })
     }
 
+    /// The next attribute of the start tag just read. herald: an attribute the tag already had is
+    /// skipped: htmlparser2 keeps the first value for mjml 4 (mrml kept the last).
     pub(crate) fn next_attribute(&mut self) -> Result<Option<Attribute<'a>>, super::Error> {
-        match self.next_token() {
-            Some(Ok(MrmlToken::Attribute(inner))) => Ok(Some(inner)),
-            Some(Ok(other)) => {
-                self.rewind(other);
-                Ok(None)
-            }
-            Some(Err(inner)) => Err(inner),
-            None => Err(super::Error::EndOfStream {
-                origin: self.origin(),
-            }),
+        loop {
+            return match self.next_token() {
+                Some(Ok(MrmlToken::Attribute(inner))) => {
+                    let name = self.name_of(&inner.prefix, &inner.local);
+                    if self.attribute_names.contains(&name) {
+                        continue;
+                    }
+                    self.attribute_names.push(name);
+                    Ok(Some(inner))
+                }
+                Some(Ok(other)) => {
+                    self.rewind(other);
+                    Ok(None)
+                }
+                Some(Err(inner)) => Err(inner),
+                None => Err(super::Error::EndOfStream {
+                    origin: self.origin(),
+                }),
+            };
         }
     }
 
