@@ -226,3 +226,34 @@ fn a_repeated_attribute_keeps_its_first_value() {
     assert!(html.contains("background:#aa0000"), "{html}");
     assert!(!html.contains("#00aa00"), "{html}");
 }
+
+#[test]
+fn upper_case_tag_names_are_read_in_lower_case() {
+    // htmlparser2 lower-cases tag names (not attribute names) for mjml 4; the content of an ending
+    // tag stays as written, and mjml 4 cuts it at its last `</mj-text` written in lower case, so an
+    // `mj-text` closed by `</MJ-TEXT>` renders empty (herald warns).
+    let mjml = "<MJML><MJ-HEAD><MJ-ATTRIBUTES><MJ-TEXT color=\"#123456\"/></MJ-ATTRIBUTES></MJ-HEAD>\
+                <MJ-BODY><Mj-Section><MJ-COLUMN><MJ-TEXT Font-Size=\"20px\">Hello <B>bold</B></mj-text>\
+                <MJ-TEXT>Gone</MJ-TEXT><MJ-BUTTON href=\"#\">Go</mj-button></MJ-COLUMN></MJ-SECTION>\
+                </MJ-BODY></MJML>";
+    let (html, warnings) = super::mjml::mjml_to_html_warned(mjml, None).unwrap();
+    assert_eq!(texts(&html), ["Hello <B>bold</B>", ""], "{html}");
+    assert!(html.contains("color:#123456"), "{html}");
+    assert!(!html.contains("font-size:20px"), "{html}");
+    assert!(html.contains(">Go</a>"), "{html}");
+    let gone = mjml.find("<MJ-TEXT>Gone").unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|(at, said)| *at == gone && said.contains("content that mjml 4 does not render")),
+        "{warnings:?}"
+    );
+    // Lower case throughout renders the same.
+    let lower = render(
+        "<mjml><mj-head><mj-attributes><mj-text color=\"#123456\"/></mj-attributes></mj-head>\
+         <mj-body><mj-section><mj-column><mj-text Font-Size=\"20px\">Hello <B>bold</B></mj-text>\
+         <mj-text></mj-text><mj-button href=\"#\">Go</mj-button></mj-column></mj-section>\
+         </mj-body></mjml>",
+    );
+    assert_eq!(html, lower);
+}

@@ -84,7 +84,9 @@ impl MrmlParser<'_> {
         let wrapped = format!("{FRAGMENT_OPEN}{content}{FRAGMENT_CLOSE}");
         let offset = FRAGMENT_OPEN.len();
         let with_position = |err: Error| err.adjust_positions(offset);
-        let mut sub = cursor.new_child(&path, wrapped.as_str());
+        // herald: tag names in lower case, as htmlparser2 reads them.
+        let tags = crate::prelude::parser::lexer::lower_tag_names(&wrapped);
+        let mut sub = cursor.new_child(&path, wrapped.as_str(), &tags);
         sub.set_source_offset(offset);
         sub.assert_element_start().map_err(&with_position)?;
         sub.assert_element_end().map_err(&with_position)?;
@@ -169,7 +171,9 @@ impl AsyncMrmlParser {
         let wrapped = format!("{FRAGMENT_OPEN}{content}{FRAGMENT_CLOSE}");
         let offset = FRAGMENT_OPEN.len();
         let with_position = |err: Error| err.adjust_positions(offset);
-        let mut sub = cursor.new_child(&path, wrapped.as_str());
+        // herald: tag names in lower case, as htmlparser2 reads them.
+        let tags = crate::prelude::parser::lexer::lower_tag_names(&wrapped);
+        let mut sub = cursor.new_child(&path, wrapped.as_str(), &tags);
         sub.set_source_offset(offset);
         sub.assert_element_start().map_err(&with_position)?;
         sub.assert_element_end().map_err(&with_position)?;

@@ -111,7 +111,9 @@ impl ParseChildren<MjmlChildren> for MrmlParser<'_> {
                         let wrapped = format!("{WRAPPER_OPEN}{content}{WRAPPER_CLOSE}");
                         let offset = WRAPPER_OPEN.len();
                         let with_position = |err: Error| err.adjust_positions(offset);
-                        let mut sub = cursor.new_child(&path, wrapped.as_str());
+                        // herald: tag names in lower case, as htmlparser2 reads them.
+                        let tags = crate::prelude::parser::lexer::lower_tag_names(&wrapped);
+                        let mut sub = cursor.new_child(&path, wrapped.as_str(), &tags);
                         sub.set_source_offset(offset);
                         sub.assert_element_start().map_err(&with_position)?;
                         sub.assert_element_end().map_err(&with_position)?;
@@ -190,7 +192,9 @@ impl AsyncParseChildren<MjmlChildren> for AsyncMrmlParser {
                         let wrapped = format!("{WRAPPER_OPEN}{content}{WRAPPER_CLOSE}");
                         let offset = WRAPPER_OPEN.len();
                         let with_position = |err: Error| err.adjust_positions(offset);
-                        let mut sub = cursor.new_child(&path, wrapped.as_str());
+                        // herald: tag names in lower case, as htmlparser2 reads them.
+                        let tags = crate::prelude::parser::lexer::lower_tag_names(&wrapped);
+                        let mut sub = cursor.new_child(&path, wrapped.as_str(), &tags);
                         sub.set_source_offset(offset);
                         sub.assert_element_start().map_err(&with_position)?;
                         sub.assert_element_end().map_err(&with_position)?;
@@ -248,7 +252,9 @@ impl Mjml {
         opts: &ParserOptions,
     ) -> Result<ParseOutput<Self>, Error> {
         let parser = MrmlParser::new(opts);
-        let mut cursor = MrmlCursor::new(value.as_ref());
+        // herald: tag names in lower case, as htmlparser2 reads them for mjml 4.
+        let tags = crate::prelude::parser::lexer::lower_tag_names(value.as_ref());
+        let mut cursor = MrmlCursor::with_tag_names(value.as_ref(), &tags);
         let element = parser.parse_root(&mut cursor)?;
         Ok(ParseOutput {
             element,
@@ -262,7 +268,9 @@ impl Mjml {
         opts: std::sync::Arc<crate::prelude::parser::AsyncParserOptions>,
     ) -> Result<ParseOutput<Self>, Error> {
         let parser = AsyncMrmlParser::new(opts);
-        let mut cursor = MrmlCursor::new(value.as_ref());
+        // herald: tag names in lower case, as htmlparser2 reads them for mjml 4.
+        let tags = crate::prelude::parser::lexer::lower_tag_names(value.as_ref());
+        let mut cursor = MrmlCursor::with_tag_names(value.as_ref(), &tags);
         let element = parser.parse_root(&mut cursor).await?;
         Ok(ParseOutput {
             element,
@@ -275,7 +283,9 @@ impl Mjml {
     pub fn parse<T: AsRef<str>>(value: T) -> Result<ParseOutput<Self>, Error> {
         let opts = ParserOptions::default();
         let parser = MrmlParser::new(&opts);
-        let mut cursor = MrmlCursor::new(value.as_ref());
+        // herald: tag names in lower case, as htmlparser2 reads them for mjml 4.
+        let tags = crate::prelude::parser::lexer::lower_tag_names(value.as_ref());
+        let mut cursor = MrmlCursor::with_tag_names(value.as_ref(), &tags);
         let element = parser.parse_root(&mut cursor)?;
         Ok(ParseOutput {
             element,
@@ -288,7 +298,9 @@ impl Mjml {
     /// [options](crate::prelude::parser::ParserOptions).
     pub async fn async_parse<T: AsRef<str>>(value: T) -> Result<ParseOutput<Self>, Error> {
         let parser = AsyncMrmlParser::default();
-        let mut cursor = MrmlCursor::new(value.as_ref());
+        // herald: tag names in lower case, as htmlparser2 reads them for mjml 4.
+        let tags = crate::prelude::parser::lexer::lower_tag_names(value.as_ref());
+        let mut cursor = MrmlCursor::with_tag_names(value.as_ref(), &tags);
         let element = parser.parse_root(&mut cursor).await?;
         Ok(ParseOutput {
             element,

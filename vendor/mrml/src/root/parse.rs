@@ -80,7 +80,9 @@ impl super::Root {
         opts: &ParserOptions,
     ) -> Result<ParseOutput<Self>, Error> {
         let parser = MrmlParser::new(opts);
-        let mut cursor = MrmlCursor::new(value.as_ref());
+        // herald: tag names in lower case, as htmlparser2 reads them for mjml 4.
+        let tags = crate::prelude::parser::lexer::lower_tag_names(value.as_ref());
+        let mut cursor = MrmlCursor::with_tag_names(value.as_ref(), &tags);
         let element = Self(parser.parse_children(&mut cursor)?);
         Ok(ParseOutput {
             element,
@@ -96,7 +98,9 @@ impl super::Root {
         use crate::prelude::parser::{AsyncMrmlParser, AsyncParseChildren};
 
         let parser = AsyncMrmlParser::new(opts);
-        let mut cursor = MrmlCursor::new(value.as_ref());
+        // herald: tag names in lower case, as htmlparser2 reads them for mjml 4.
+        let tags = crate::prelude::parser::lexer::lower_tag_names(value.as_ref());
+        let mut cursor = MrmlCursor::with_tag_names(value.as_ref(), &tags);
         let element = Self(parser.async_parse_children(&mut cursor).await?);
         Ok(ParseOutput {
             element,

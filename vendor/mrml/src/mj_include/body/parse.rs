@@ -299,7 +299,9 @@ impl ParseElement<MjIncludeBody> for MrmlParser<'_> {
             let with_position = |err: Error| err.adjust_positions(offset);
             match attributes.kind {
                 MjIncludeBodyKind::Html => {
-                    let mut sub = cursor.new_child(&attributes.path, wrapped.as_str());
+                    // herald: tag names in lower case, as htmlparser2 reads them.
+                    let tags = crate::prelude::parser::lexer::lower_tag_names(&wrapped);
+                    let mut sub = cursor.new_child(&attributes.path, wrapped.as_str(), &tags);
                     sub.set_source_offset(offset);
                     sub.assert_element_start().map_err(&with_position)?;
                     sub.assert_element_end().map_err(&with_position)?;
@@ -313,7 +315,9 @@ impl ParseElement<MjIncludeBody> for MrmlParser<'_> {
                     ))]
                 }
                 MjIncludeBodyKind::Mjml => {
-                    let mut sub = cursor.new_child(&attributes.path, wrapped.as_str());
+                    // herald: tag names in lower case, as htmlparser2 reads them.
+                    let tags = crate::prelude::parser::lexer::lower_tag_names(&wrapped);
+                    let mut sub = cursor.new_child(&attributes.path, wrapped.as_str(), &tags);
                     sub.set_source_offset(offset);
                     sub.assert_element_start().map_err(&with_position)?;
                     sub.assert_element_end().map_err(&with_position)?;
@@ -364,7 +368,9 @@ impl crate::prelude::parser::AsyncParseElement<MjIncludeBody> for AsyncMrmlParse
             let with_position = |err: Error| err.adjust_positions(offset);
             match attributes.kind {
                 MjIncludeBodyKind::Html => {
-                    let mut sub = cursor.new_child(&attributes.path, wrapped.as_str());
+                    // herald: tag names in lower case, as htmlparser2 reads them.
+                    let tags = crate::prelude::parser::lexer::lower_tag_names(&wrapped);
+                    let mut sub = cursor.new_child(&attributes.path, wrapped.as_str(), &tags);
                     sub.set_source_offset(offset);
                     sub.assert_element_start().map_err(&with_position)?;
                     sub.assert_element_end().map_err(&with_position)?;
@@ -380,7 +386,9 @@ impl crate::prelude::parser::AsyncParseElement<MjIncludeBody> for AsyncMrmlParse
                     ))]
                 }
                 MjIncludeBodyKind::Mjml => {
-                    let mut sub = cursor.new_child(&attributes.path, wrapped.as_str());
+                    // herald: tag names in lower case, as htmlparser2 reads them.
+                    let tags = crate::prelude::parser::lexer::lower_tag_names(&wrapped);
+                    let mut sub = cursor.new_child(&attributes.path, wrapped.as_str(), &tags);
                     sub.set_source_offset(offset);
                     sub.assert_element_start().map_err(&with_position)?;
                     sub.assert_element_end().map_err(&with_position)?;

@@ -250,7 +250,9 @@ impl ParseElement<MjIncludeHead> for MrmlParser<'_> {
                 }
                 MjIncludeHeadKind::Css { inline: true } => unimplemented!(),
                 MjIncludeHeadKind::Mjml => {
-                    let mut sub = cursor.new_child(&attributes.path, wrapped.as_str());
+                    // herald: tag names in lower case, as htmlparser2 reads them.
+                    let tags = crate::prelude::parser::lexer::lower_tag_names(&wrapped);
+                    let mut sub = cursor.new_child(&attributes.path, wrapped.as_str(), &tags);
                     sub.set_source_offset(offset);
                     sub.assert_element_start().map_err(&with_position)?;
                     sub.assert_element_end().map_err(&with_position)?;
@@ -307,7 +309,9 @@ impl AsyncParseElement<MjIncludeHead> for AsyncMrmlParser {
                 }
                 MjIncludeHeadKind::Css { inline: true } => unimplemented!(),
                 MjIncludeHeadKind::Mjml => {
-                    let mut sub = cursor.new_child(&attributes.path, wrapped.as_str());
+                    // herald: tag names in lower case, as htmlparser2 reads them.
+                    let tags = crate::prelude::parser::lexer::lower_tag_names(&wrapped);
+                    let mut sub = cursor.new_child(&attributes.path, wrapped.as_str(), &tags);
                     sub.set_source_offset(offset);
                     sub.assert_element_start().map_err(&with_position)?;
                     sub.assert_element_end().map_err(&with_position)?;

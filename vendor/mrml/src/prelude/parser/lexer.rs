@@ -13,6 +13,12 @@
 //!   and `</` not followed by a letter are skipped, as mjml 4 ignores them.
 //! - `<script>`, `<style>` and `<title>` hold text up to their closing tag.
 //! - Any other `<` is text.
+//!
+//! Tag names are lower-cased as htmlparser2 does, by [`lower_tag_names`], on a copy of the text
+//! that the tokenizer reads (ASCII only, so every byte offset stays); the content of mjml's ending
+//! tags is taken from the text as written.
+
+use std::borrow::Cow;
 
 use htmlparser::{ElementEnd, Error, StrSpan, Stream, Token};
 
@@ -70,7 +76,61 @@ fn qname(text: &str, start: usize, end: usize) -> (StrSpan<'_>, StrSpan<'_>) {
     }
 }
 
+/// Whether `text` may have a tag whose name starts with `mj` (as `mjml` and every MJML element's
+/// does) and has an upper-case ASCII letter: the only names whose case changes how mrml reads the
+/// document (HTML names are compared ignoring case).
+fn may_have_upper_case_mj_tag(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while let Some(lt) = b[i..].iter().position(|&c| c == b'<') {
+        let mut at = i + lt + 1;
+        if b.get(at) == Some(&b'/') {
+            at += 1;
+        }
+        if b.get(at..at + 2)
+            .is_some_and(|n| n.eq_ignore_ascii_case(b"mj"))
+            && b[at..]
+                .iter()
+                .take_while(|&&c| !is_space(c) && !matches!(c, b'/' | b'>'))
+                .any(u8::is_ascii_uppercase)
+        {
+            return true;
+        }
+        i = at;
+    }
+    false
+}
+
+/// herald: `text` with the names of its start and end tags in lower case, as htmlparser2 reads them
+/// for mjml 4 (`<MJ-TEXT>` is `mj-text`). Only ASCII letters change, so offsets into the copy are
+/// offsets into `text`. Borrowed (no copy, no second pass) unless an MJML tag name has an upper-case
+/// letter.
+pub fn lower_tag_names(text: &str) -> Cow<'_, str> {
+    if !may_have_upper_case_mj_tag(text) {
+        return Cow::Borrowed(text);
+    }
+    let mut lowered = text.to_owned();
+    for token in Lexer::from(text) {
+        let (prefix, local) = match token {
+            Ok(Token::ElementStart { prefix, local, .. })
+            | Ok(Token::ElementEnd {
+                end: ElementEnd::Close(prefix, local),
+                ..
+            }) => (prefix, local),
+            _ => continue,
+        };
+        // An empty prefix is an empty span at the name's start.
+        lowered[prefix.start()..local.end()].make_ascii_lowercase();
+    }
+    Cow::Owned(lowered)
+}
+
 impl<'a> Lexer<'a> {
+    /// The text this reads.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
     /// Byte offset of the next token.
     pub fn pos(&self) -> usize {
         self.pos

@@ -216,6 +216,10 @@ pub const MAX_DEPTH: usize = 64;
 /// herald: mjml 4's "ending tags" (components with `endingTag = true`): their content is not parsed
 /// as MJML but kept as the raw text between the start and the end tag, trimmed.
 pub fn is_ending_tag(name: &str) -> bool {
+    // herald: whatever the case it is written in, as htmlparser2 lower-cases tag names.
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        return is_ending_tag(&name.to_ascii_lowercase());
+    }
     matches!(
         name,
         "mj-text"
@@ -242,8 +246,10 @@ pub(crate) trait AsyncParseChildren<C> {
 }
 
 pub struct MrmlCursor<'a> {
-    /// herald: the lenient tokenizer, in place of `htmlparser::Tokenizer`.
+    /// herald: the lenient tokenizer, in place of `htmlparser::Tokenizer`; it reads the text with
+    /// its tag names in lower case (see [`lexer::lower_tag_names`]).
     tokenizer: Lexer<'a>,
+    /// The text as written (herald: the content of ending tags is taken from it).
     source: &'a str,
     buffer: Vec<MrmlToken<'a>>,
     /// herald: the names of the elements open around the next token, outermost first, each with the
@@ -264,8 +270,15 @@ pub struct MrmlCursor<'a> {
 
 impl<'a> MrmlCursor<'a> {
     pub fn new(source: &'a str) -> Self {
+        Self::with_tag_names(source, source)
+    }
+
+    /// herald: a cursor over `source` whose tokens are read from `tags`, the same text with its tag
+    /// names in lower case (from [`lexer::lower_tag_names`]), as htmlparser2 reads them for mjml 4.
+    pub(crate) fn with_tag_names(source: &'a str, tags: &'a str) -> Self {
+        debug_assert_eq!(source.len(), tags.len());
         Self {
-            tokenizer: Lexer::from(source),
+            tokenizer: Lexer::from(tags),
             source,
             buffer: Default::default(),
             open: Vec::new(),
@@ -277,13 +290,16 @@ impl<'a> MrmlCursor<'a> {
         }
     }
 
+    /// A cursor over an included template, `source`; `tags` as in [`Self::with_tag_names`].
     pub(crate) fn new_child<'b, O: Into<String>>(
         &self,
         origin: O,
         source: &'b str,
+        tags: &'b str,
     ) -> MrmlCursor<'b> {
+        debug_assert_eq!(source.len(), tags.len());
         MrmlCursor {
-            tokenizer: Lexer::from(source),
+            tokenizer: Lexer::from(tags),
             source,
             buffer: Default::default(),
             open: Vec::new(),

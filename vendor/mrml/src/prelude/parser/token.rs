@@ -267,7 +267,8 @@ impl<'a> super::MrmlCursor<'a> {
         if prefix.is_empty() {
             local.as_str()
         } else {
-            self.source
+            self.tokenizer
+                .text()
                 .get(prefix.start()..local.end())
                 .unwrap_or(local.as_str())
         }
@@ -531,6 +532,16 @@ impl<'a> super::MrmlCursor<'a> {
                     } else if closing.eq_ignore_ascii_case(name) || self.is_open(closing) {
                         // Its own end tag, or one that closes it with an element it is in.
                         let content = ending_tag_content(self.source, start, span.end() - 1, name);
+                        // mjml 4 cuts the content at the last `</name` written in lower case: an
+                        // end tag written otherwise (`</MJ-TEXT>`) leaves it empty.
+                        if content.is_empty()
+                            && closing.eq_ignore_ascii_case(name)
+                            && !self.source[start..span.start()].trim().is_empty()
+                        {
+                            if let Some(&(_, at)) = self.open.last() {
+                                self.add_warning(WarningKind::IgnoredContent, at);
+                            }
+                        }
                         self.rewind(MrmlToken::ElementClose(ElementClose {
                             prefix,
                             local,
