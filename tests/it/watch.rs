@@ -4,6 +4,19 @@
 use crate::helpers::*;
 use std::time::Duration;
 
+/// What `command` (a shell command line) draws when run on a pseudo-terminal (util-linux `script`);
+/// it must succeed.
+fn on_a_terminal(command: &str) -> String {
+    let out = std::process::Command::new("script")
+        .args(["-qec", command, "/dev/null"])
+        .env("TERM", "xterm")
+        .output()
+        .expect("util-linux script");
+    let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{screen}");
+    screen
+}
+
 #[test]
 fn watch_follows_an_issue_to_the_end_in_plain_lines_and_exits_0() {
     let sink = SmtpSink::start(&[]);
@@ -59,7 +72,6 @@ fn watch_of_a_paused_issue_exits_1_with_the_reason_and_json_gives_the_summary() 
 
 #[test]
 fn on_a_terminal_watch_draws_a_progress_bar() {
-    // util-linux `script` gives the command a pseudo-terminal.
     let app = TestApp::new(Smtp::Outbox, &[]);
     app.list_with_subscribers(3);
     let id = app.queue_issue(&[]);
@@ -68,13 +80,7 @@ fn on_a_terminal_watch_draws_a_progress_bar() {
         "{HERALD} --config {} issue watch {id}",
         app.config.display()
     );
-    let out = std::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env("TERM", "xterm")
-        .output()
-        .expect("util-linux script");
-    let screen = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{screen}");
+    let screen = on_a_terminal(&command);
     assert!(screen.contains("[====="), "no bar: {screen:?}");
     assert!(screen.contains("3/3"), "{screen:?}");
 }
@@ -94,13 +100,7 @@ fn a_large_import_on_a_terminal_shows_a_progress_bar_and_a_pipe_gets_the_summary
         app.config.display(),
         file.display()
     );
-    let out = std::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env("TERM", "xterm")
-        .output()
-        .expect("util-linux script");
-    let screen = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{screen}");
+    let screen = on_a_terminal(&command);
     assert!(screen.contains("importing ["), "no bar: {screen:?}");
     assert!(screen.contains("added 30000"), "{screen:?}");
     let piped = app.run(&["subscriber", "import", "weekly", file.to_str().unwrap()]);
@@ -119,13 +119,7 @@ fn serve_on_a_terminal_draws_a_bar_per_issue_with_the_log_lines_around_it() {
         "HERALD_SMTP__RATE_PER_SECOND=10 {HERALD} --config {} serve --until-idle",
         app.config.display()
     );
-    let out = std::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env("TERM", "xterm")
-        .output()
-        .expect("util-linux script");
-    let screen = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{screen}");
+    let screen = on_a_terminal(&command);
     assert!(screen.contains("issue 1 to weekly ["), "no bar: {screen:?}");
     assert!(screen.contains("msg/s, ETA "), "{screen:?}");
     assert!(
