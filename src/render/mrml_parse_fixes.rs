@@ -257,3 +257,33 @@ fn upper_case_tag_names_are_read_in_lower_case() {
     );
     assert_eq!(html, lower);
 }
+
+#[test]
+fn raw_content_in_social_navbar_and_accordion_is_rendered_as_mjml4_renders_it() {
+    let html = render(&in_column(
+        "<mj-social><mj-social-element name=\"facebook\" href=\"https://f.example\">F\
+         </mj-social-element><mj-raw><p class=\"raw-social\">S</p></mj-raw><!-- social comment -->\
+         <mj-social-element name=\"twitter\" href=\"https://t.example\">T</mj-social-element>\
+         </mj-social>\
+         <mj-social mode=\"vertical\"><mj-social-element name=\"facebook\" href=\"https://f.example\">\
+         F</mj-social-element><mj-raw><p class=\"raw-vertical\">V</p></mj-raw></mj-social>\
+         <mj-navbar><mj-navbar-link href=\"/a\">A</mj-navbar-link><mj-raw><p class=\"raw-nav\">N</p>\
+         </mj-raw><mj-navbar-link href=\"/b\">B</mj-navbar-link></mj-navbar>\
+         <mj-accordion><mj-accordion-element><mj-accordion-title>T</mj-accordion-title>\
+         <mj-accordion-text>X</mj-accordion-text></mj-accordion-element>\
+         <mj-raw><p class=\"raw-accordion\">A</p></mj-raw></mj-accordion>",
+    ));
+    // mjml 4 writes a raw child (a comment is one) as it is: between a social element's Outlook
+    // cells, not in a cell and table of its own; in the vertical table's body; between navbar
+    // links' Outlook cells; after the accordion's rows.
+    for expected in [
+        "<!--[if mso | IE]></td><![endif]--><p class=\"raw-social\">S</p><!-- social comment -->\
+         <!--[if mso | IE]><td><![endif]--><table",
+        "</tr><p class=\"raw-vertical\">V</p></tbody>",
+        "<!--[if mso | IE]></td><![endif]--><p class=\"raw-nav\">N</p>\
+         <!--[if mso | IE]><td style=\"padding:15px 10px;\"><![endif]-->",
+        "</label></td></tr><p class=\"raw-accordion\">A</p></tbody>",
+    ] {
+        assert!(html.contains(expected), "{expected}\n{html}");
+    }
+}

@@ -1,5 +1,6 @@
 use crate::comment::Comment;
 use crate::mj_accordion_element::MjAccordionElement;
+use crate::mj_raw::MjRaw;
 
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
@@ -8,4 +9,6 @@ use crate::mj_accordion_element::MjAccordionElement;
 pub enum MjAccordionChild {
     Comment(Comment),
     MjAccordionElement(MjAccordionElement),
+    /// herald: mjml 4 renders an `mj-raw` here, as it stands.
+    MjRaw(MjRaw),
 }

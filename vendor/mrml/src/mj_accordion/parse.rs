@@ -1,6 +1,7 @@
 use super::MjAccordionChild;
 use crate::comment::Comment;
 use crate::mj_accordion_element::NAME as MJ_ACCORDION_ELEMENT;
+use crate::mj_raw::NAME as MJ_RAW;
 #[cfg(feature = "async")]
 use crate::prelude::parser::{AsyncMrmlParser, AsyncParseChildren, AsyncParseElement};
 use crate::prelude::parser::{
@@ -27,6 +28,9 @@ impl ParseChildren<Vec<MjAccordionChild>> for MrmlParser<'_> {
                         result.push(MjAccordionChild::MjAccordionElement(
                             self.parse(cursor, inner.local)?,
                         ));
+                    } else if inner.local.as_str() == MJ_RAW {
+                        // herald: mjml 4 renders an `mj-raw` here, as it stands.
+                        result.push(MjAccordionChild::MjRaw(self.parse(cursor, inner.local)?));
                     } else {
                         // herald: mjml 4 does not render it here; skipped with a warning.
                         cursor.skip_element(inner.span)?;
@@ -63,6 +67,10 @@ impl AsyncParseChildren<Vec<MjAccordionChild>> for AsyncMrmlParser {
                 MrmlToken::ElementStart(inner) => {
                     if inner.local.as_str() == MJ_ACCORDION_ELEMENT {
                         result.push(MjAccordionChild::MjAccordionElement(
+                            self.async_parse(cursor, inner.local).await?,
+                        ));
+                    } else if inner.local.as_str() == MJ_RAW {
+                        result.push(MjAccordionChild::MjRaw(
                             self.async_parse(cursor, inner.local).await?,
                         ));
                     } else {

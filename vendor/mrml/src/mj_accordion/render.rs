@@ -141,6 +141,7 @@ impl<'render, 'root: 'render> Renderable<'render, 'root> for MjAccordionChild {
     ) -> Box<dyn Render<'root> + 'render> {
         match self {
             Self::MjAccordionElement(elt) => elt.renderer(context),
+            Self::MjRaw(elt) => elt.renderer(context),
             Self::Comment(elt) => elt.renderer(context),
         }
     }

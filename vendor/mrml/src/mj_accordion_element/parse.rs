@@ -28,7 +28,9 @@ impl ParseChildren<MjAccordionElementChildren> for MrmlParser<'_> {
                         result.title = Some(self.parse(cursor, inner.local)?);
                     }
                     _ => {
-                        // herald: mjml 4 does not render it here; skipped with a warning.
+                        // herald: skipped with a warning. mjml 4 renders an `mj-raw` here, in
+                        // the order of the children (a missing title first); mrml's accordion
+                        // element holds only a title and a text, so it is not supported.
                         cursor.skip_element(inner.span)?;
                     }
                 },

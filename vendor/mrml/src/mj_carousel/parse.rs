@@ -26,7 +26,9 @@ impl ParseChildren<Vec<MjCarouselChild>> for MrmlParser<'_> {
                             self.parse(cursor, inner.local)?,
                         ));
                     } else {
-                        // herald: mjml 4 does not render it here; skipped with a warning.
+                        // herald: mjml 4 does not render it here (an `mj-raw`, or a comment, makes
+                        // mj-carousel fail: "component.renderRadio is not a function"); skipped
+                        // with a warning.
                         cursor.skip_element(inner.span)?;
                     }
                 }

@@ -1,5 +1,6 @@
 use crate::comment::Comment;
 use crate::mj_navbar_link::MjNavbarLink;
+use crate::mj_raw::MjRaw;
 
 #[derive(Clone, Debug)]
 #[cfg_attr(feature = "json", derive(serde::Deserialize, serde::Serialize))]
@@ -8,4 +9,6 @@ use crate::mj_navbar_link::MjNavbarLink;
 pub enum MjNavbarChild {
     Comment(Comment),
     MjNavbarLink(MjNavbarLink),
+    /// herald: mjml 4 renders an `mj-raw` here, as it stands.
+    MjRaw(MjRaw),
 }

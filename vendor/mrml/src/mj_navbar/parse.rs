@@ -1,6 +1,7 @@
 use super::MjNavbarChild;
 use crate::comment::Comment;
 use crate::mj_navbar_link::NAME as MJ_NAVBAR_LINK;
+use crate::mj_raw::NAME as MJ_RAW;
 #[cfg(feature = "async")]
 use crate::prelude::parser::{AsyncMrmlParser, AsyncParseChildren, AsyncParseElement};
 use crate::prelude::parser::{
@@ -25,6 +26,9 @@ impl ParseChildren<Vec<MjNavbarChild>> for MrmlParser<'_> {
                         result.push(MjNavbarChild::MjNavbarLink(
                             self.parse(cursor, inner.local)?,
                         ));
+                    } else if inner.local.as_str() == MJ_RAW {
+                        // herald: mjml 4 renders an `mj-raw` here, as it stands.
+                        result.push(MjNavbarChild::MjRaw(self.parse(cursor, inner.local)?));
                     } else {
                         // herald: mjml 4 does not render it here; skipped with a warning.
                         cursor.skip_element(inner.span)?;
@@ -59,6 +63,10 @@ impl AsyncParseChildren<Vec<MjNavbarChild>> for AsyncMrmlParser {
                 MrmlToken::ElementStart(inner) => {
                     if inner.local.as_str() == MJ_NAVBAR_LINK {
                         result.push(MjNavbarChild::MjNavbarLink(
+                            self.async_parse(cursor, inner.local).await?,
+                        ));
+                    } else if inner.local.as_str() == MJ_RAW {
+                        result.push(MjNavbarChild::MjRaw(
                             self.async_parse(cursor, inner.local).await?,
                         ));
                     } else {

@@ -9,6 +9,7 @@ impl<'render, 'root: 'render> Renderable<'render, 'root> for MjNavbarChild {
     ) -> Box<dyn Render<'root> + 'render> {
         match self {
             Self::MjNavbarLink(elt) => elt.renderer(context),
+            Self::MjRaw(elt) => elt.renderer(context),
             Self::Comment(elt) => elt.renderer(context),
         }
     }

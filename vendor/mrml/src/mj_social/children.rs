@@ -1,4 +1,5 @@
 use crate::comment::Comment;
+use crate::mj_raw::MjRaw;
 use crate::mj_social_element::MjSocialElement;
 
 #[derive(Clone, Debug)]
@@ -8,4 +9,6 @@ use crate::mj_social_element::MjSocialElement;
 pub enum MjSocialChild {
     Comment(Comment),
     MjSocialElement(MjSocialElement),
+    /// herald: mjml 4 renders an `mj-raw` here, as it stands.
+    MjRaw(MjRaw),
 }

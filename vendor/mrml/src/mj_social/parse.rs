@@ -1,5 +1,6 @@
 use super::MjSocialChild;
 use crate::comment::Comment;
+use crate::mj_raw::NAME as MJ_RAW;
 use crate::mj_social_element::NAME as MJ_SOCIAL_ELEMENT;
 #[cfg(feature = "async")]
 use crate::prelude::parser::{AsyncMrmlParser, AsyncParseChildren, AsyncParseElement};
@@ -25,6 +26,9 @@ impl ParseChildren<Vec<MjSocialChild>> for MrmlParser<'_> {
                         result.push(MjSocialChild::MjSocialElement(
                             self.parse(cursor, inner.local)?,
                         ));
+                    } else if inner.local.as_str() == MJ_RAW {
+                        // herald: mjml 4 renders an `mj-raw` here, as it stands.
+                        result.push(MjSocialChild::MjRaw(self.parse(cursor, inner.local)?));
                     } else {
                         // herald: mjml 4 does not render it here; skipped with a warning.
                         cursor.skip_element(inner.span)?;
@@ -59,6 +63,10 @@ impl AsyncParseChildren<Vec<MjSocialChild>> for AsyncMrmlParser {
                 MrmlToken::ElementStart(inner) => {
                     if inner.local.as_str() == MJ_SOCIAL_ELEMENT {
                         result.push(MjSocialChild::MjSocialElement(
+                            self.async_parse(cursor, inner.local).await?,
+                        ));
+                    } else if inner.local.as_str() == MJ_RAW {
+                        result.push(MjSocialChild::MjRaw(
                             self.async_parse(cursor, inner.local).await?,
                         ));
                     } else {

@@ -9,6 +9,7 @@ impl<'render, 'root: 'render> Renderable<'render, 'root> for MjSocialChild {
     ) -> Box<dyn Render<'root> + 'render> {
         match self {
             Self::MjSocialElement(elt) => elt.renderer(context),
+            Self::MjRaw(elt) => elt.renderer(context),
             Self::Comment(elt) => elt.renderer(context),
         }
     }
@@ -83,6 +84,13 @@ impl Renderer<'_, MjSocial, ()> {
         cursor.buffer.end_conditional_tag();
 
         for (index, child) in self.element.children.iter().enumerate() {
+            // herald: a raw child (`mj-raw`, or a comment, which mjml 4 reads as one) is written as
+            // it is, outside the cell and table of a social element, as mj-social's
+            // `renderHorizontal` writes it.
+            if matches!(child, MjSocialChild::MjRaw(_) | MjSocialChild::Comment(_)) {
+                child.renderer(self.context()).render(cursor)?;
+                continue;
+            }
             cursor.buffer.start_conditional_tag();
             td.render_open(&mut cursor.buffer)?;
             cursor.buffer.end_conditional_tag();
