@@ -256,6 +256,19 @@ fn upper_case_tag_names_are_read_in_lower_case() {
          </mj-body></mjml>",
     );
     assert_eq!(html, lower);
+    // The official templates with their start tags in upper case render as they are.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpora/mjml-templates");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "mjml") {
+            continue;
+        }
+        let mjml = std::fs::read_to_string(&path).unwrap();
+        let upper = mjml.replace("<mj", "<MJ");
+        assert_eq!(render(&upper), render(&mjml), "{}", path.display());
+        // Everything in upper case (end tags too, so ending tags lose their content) still renders.
+        let _ = super::mjml::mjml_to_html_warned(&mjml.to_ascii_uppercase(), None);
+    }
 }
 
 #[test]
