@@ -165,6 +165,28 @@ impl Reload {
                 "smtp.outbox_dir",
                 running.smtp.outbox_dir != config.smtp.outbox_dir,
             ),
+            // Sessions are opened with the connector made at start.
+            (
+                "smtp.username / password",
+                running.smtp.username != config.smtp.username
+                    || running.smtp.password != config.smtp.password,
+            ),
+            ("smtp.ca_file", running.smtp.ca_file != config.smtp.ca_file),
+            (
+                "smtp.timeout_seconds / data_timeout_seconds",
+                running.smtp.timeout != config.smtp.timeout
+                    || running.smtp.data_timeout != config.smtp.data_timeout,
+            ),
+            (
+                "smtp.hello_name",
+                running.smtp.hello_name != config.smtp.hello_name,
+            ),
+            // The recorder applies the bounce policy and the breaker it started with.
+            (
+                "bounce policy / sending.breaker_run",
+                running.bounce.policy != config.bounce.policy
+                    || running.sending.breaker_run != config.sending.breaker_run,
+            ),
             (
                 "scheduler",
                 running.scheduler.poll_interval != config.scheduler.poll_interval
@@ -249,12 +271,15 @@ impl App {
         let listener = tokio::net::TcpListener::bind(config.http.listen)
             .await
             .with_context(|| format!("binding http.listen {}", config.http.listen))?;
+        // Metrics are not worth refusing to send for: a port taken is an error in the log.
         let admin = match config.admin.listen {
-            Some(addr) => Some(
-                tokio::net::TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("binding admin.listen {addr}"))?,
-            ),
+            Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => Some(listener),
+                Err(e) => {
+                    tracing::error!(%addr, error = %e, "cannot bind admin.listen: serving without /metrics");
+                    None
+                }
+            },
             None => None,
         };
         Ok(Self {
@@ -485,6 +510,7 @@ async fn drive(
 ) -> anyhow::Result<()> {
     while !stop.is_cancelled() {
         if let Some(r) = reload.as_mut()
+            && !stop.is_cancelled()
             && r.requests.try_recv().is_ok()
             && let Some(new) = r.apply(&running, dispatcher, &progress.notifier)
         {
@@ -520,6 +546,7 @@ async fn drive(
             _ = stop.cancelled() => {}
             Some(()) = reloaded => {
                 if let Some(r) = reload.as_ref()
+                    && !stop.is_cancelled()
                     && let Some(new) = r.apply(&running, dispatcher, &progress.notifier)
                 {
                     running = new;

@@ -18,7 +18,7 @@ use std::sync::{OnceLock, atomic::AtomicU64};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
-    /// sent, deferred, failed, bounced, unconfirmed, released, throttled.
+    /// sent, deferred, failed, bounced, unconfirmed, released (a slow-down reply releases too).
     pub outcome: String,
     pub list: String,
 }

@@ -584,9 +584,22 @@ impl Reader {
         match (given, file) {
             (Some(p), None) => Some(Secret::new(p)),
             (None, Some(file)) => match std::fs::read_to_string(&file) {
-                Ok(p) => Some(Secret::new(
-                    p.lines().next().unwrap_or_default().trim_end().to_owned(),
-                )),
+                Ok(p) => {
+                    // The first line, without its line end: spaces are part of a password.
+                    let first = p
+                        .split('\n')
+                        .next()
+                        .unwrap_or_default()
+                        .trim_end_matches('\r');
+                    if first.is_empty() {
+                        self.problems.push(format!(
+                            "`{file_key}`: {file} holds no password on its first line"
+                        ));
+                        None
+                    } else {
+                        Some(Secret::new(first.to_owned()))
+                    }
+                }
                 Err(e) => {
                     self.problems
                         .push(format!("`{file_key}`: cannot read {file}: {e}"));

@@ -25,7 +25,7 @@ pub enum Suppress {
 }
 
 /// The operator's bounce rules (`[bounce]` in the configuration).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BouncePolicy {
     pub soft_limit: u32,
     pub soft_window: Duration,

@@ -277,7 +277,11 @@ impl Dispatcher {
             // Waiting for a session to take the job is work going on, not a wedge: the watchdog
             // is fed while it lasts (the sessions' own timeouts bound it).
             let permit = loop {
-                if self.interrupt.load(Ordering::SeqCst) {
+                // A reload, a shutdown, or a commit that failed (the workers are gone): stop.
+                if self.interrupt.load(Ordering::SeqCst)
+                    || self.shared.shutdown.is_cancelled()
+                    || self.shared.fatal.lock().expect("fatal lock").is_some()
+                {
                     break None;
                 }
                 match tokio::time::timeout(INTERRUPT_CHECK, jobs.reserve()).await {
@@ -293,6 +297,8 @@ impl Dispatcher {
             };
             permit.send(job);
             handed += 1;
+            // A long hand-out at a slow pace is work going on: the watchdog hears of each job.
+            self.notifier.alive();
         }
         Ok(handed)
     }

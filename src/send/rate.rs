@@ -128,10 +128,19 @@ impl RateLimiter {
     pub fn clean(&self) -> Option<Limits> {
         let mut s = self.state.lock().expect("rate lock");
         let now = Instant::now();
-        let rate = s.throttled?;
         if now - s.last_cut < STEP || now - s.last_raise < STEP {
             return None;
         }
+        let Some(rate) = s.throttled else {
+            // The pace is back; sessions parked by the cuts come back one a second.
+            if s.sessions >= s.connections {
+                return None;
+            }
+            s.sessions += 1;
+            s.last_raise = now;
+            self.publish(&s);
+            return Some(self.limits(&s));
+        };
         let raised = rate + (rate * INCREASE).max(0.5);
         let top = s.configured.or(s.ceiling).unwrap_or(f64::INFINITY);
         if raised >= top {
@@ -165,7 +174,12 @@ impl RateLimiter {
     /// pace stays as low as the relay made it, within the new limits.
     pub fn reconfigure(&self, per_second: f64, connections: usize) {
         let mut s = self.state.lock().expect("rate lock");
+        let before = s.configured;
         s.configured = (per_second > 0.0).then_some(per_second);
+        // Throttled, now unlimited: the climb ends where the old limit was.
+        if s.configured.is_none() && s.throttled.is_some() && s.ceiling.is_none() {
+            s.ceiling = before.or(Some(s.observed.max(MIN_RATE)));
+        }
         s.connections = connections.max(1);
         if let (Some(t), Some(c)) = (s.throttled, s.configured)
             && t >= c
@@ -265,6 +279,35 @@ mod tests {
             limiter.throttled().is_some(),
             "the refusals after a raise still cut"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_session_comes_back_even_when_the_pace_recovers_first() {
+        let limiter = RateLimiter::with_sessions(2.0, 8);
+        for _ in 0..4 {
+            limiter.throttled();
+            tokio::time::advance(STEP).await;
+        }
+        assert_eq!(limiter.in_force().sessions, 4);
+        for _ in 0..20 {
+            tokio::time::advance(STEP).await;
+            limiter.clean();
+        }
+        assert!(!limiter.is_throttled());
+        assert_eq!(limiter.in_force().sessions, 8);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reload_to_unlimited_while_throttled_still_ends_the_climb() {
+        let limiter = RateLimiter::with_sessions(100.0, 1);
+        limiter.throttled();
+        limiter.reconfigure(0.0, 1);
+        for _ in 0..30 {
+            tokio::time::advance(STEP).await;
+            limiter.clean();
+        }
+        assert!(!limiter.is_throttled());
+        assert_eq!(limiter.in_force().rate, None);
     }
 
     #[test]

@@ -55,7 +55,8 @@ impl Job {
     }
 }
 
-/// How many "slow down" replies in a row one delivery may get before it is deferred as a failure.
+/// How many "slow down" replies in a row one delivery is released for without spending an attempt;
+/// the next one in the same run is deferred like any 4xx.
 pub const MAX_THROTTLED: u32 = 5;
 
 /// State shared by the dispatcher and its workers.
@@ -217,8 +218,16 @@ async fn attempt(
         Some(signing) => match signing.await {
             Ok(built) => built,
             Err(e) => {
+                // A bug (a panic) that would repeat on every try: the delivery fails, with the reason,
+                // rather than being handed out again and again.
                 tracing::error!(error = %e, "building a signed message failed");
-                return OutcomeKind::Released;
+                return OutcomeKind::Failed {
+                    error: crate::domain::AttemptError::Unsendable(format!(
+                        "building the signed message failed: {e}"
+                    )),
+                    gave_up_after: None,
+                    bounce: None,
+                };
             }
         },
         None => {
@@ -239,20 +248,26 @@ async fn attempt(
     }
     match result {
         Ok(reply) => {
-            if !reused {
-                // A fresh session delivered: whatever failed to open before is over.
-                *shared.unreachable.lock().expect("unreachable lock") = None;
-            }
-            tracing::debug!(to = %mask(&delivery.email), reply = %mask_all(&reply.to_string()), "sent");
             shared
                 .throttled
                 .lock()
                 .expect("throttled lock")
                 .remove(&delivery.id);
+            if !reused {
+                // A fresh session delivered: whatever failed to open before is over.
+                *shared.unreachable.lock().expect("unreachable lock") = None;
+            }
+            tracing::debug!(to = %mask(&delivery.email), reply = %mask_all(&reply.to_string()), "sent");
             if let Some(limits) = shared.rate.clean() {
                 tracing::info!(rate = ?limits.rate, sessions = limits.sessions, "replies are clean: sending pace raised");
             }
             OutcomeKind::Sent { reply }
+        }
+        // A reused session that broke before the body went out had gone stale: nothing was
+        // delivered, so the delivery goes back unattempted and the next session is a fresh one.
+        Err(failed) if failed.broken && failed.before_data && reused => {
+            tracing::info!(reply = %mask_all(&failed.failure.text()), "reused session was dropped by the server");
+            OutcomeKind::Released
         }
         Err(failed)
             if matches!(&failed.failure, super::SendFailure::Transient(r) if super::is_throttle(r))
@@ -276,13 +291,13 @@ async fn attempt(
             *shared.sender_refused.lock().expect("sender lock") = Some(reason);
             OutcomeKind::Released
         }
-        // A reused session that broke before the body went out had gone stale: nothing was
-        // delivered, so the delivery goes back unattempted and the next session is a fresh one.
-        Err(failed) if failed.broken && failed.before_data && reused => {
-            tracing::info!(reply = %mask_all(&failed.failure.text()), "reused session was dropped by the server");
-            OutcomeKind::Released
-        }
         Err(failed) => {
+            // Not a slow-down: the next one starts a new run of them.
+            shared
+                .throttled
+                .lock()
+                .expect("throttled lock")
+                .remove(&delivery.id);
             let kind = outcome_for(
                 failed.failure,
                 delivery.attempts,
