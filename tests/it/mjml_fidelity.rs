@@ -42,7 +42,7 @@ const TOLERANCE: u8 = 16;
 /// The share of differing pixels a template may have at each width, in percent.
 const WITHIN_PERCENT: f64 = 1.0;
 /// At least this many templates must be within at both widths (a ratchet; issue 9's target is 23).
-const FLOOR: usize = 24;
+const FLOOR: usize = 25;
 /// Templates herald refuses today; every other template must render. (`herald render` shows another
 /// tool's `{{FirstName}}`-style placeholders as written, as mjml does, and warns.)
 const REFUSED_TODAY: &[&str] = &[];
