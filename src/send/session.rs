@@ -59,6 +59,9 @@ pub enum Session {
         /// Messages this session has carried.
         carried: u32,
         last_used: tokio::time::Instant,
+        /// Counts the session in `herald_smtp_sessions_open` for as long as it exists, however it
+        /// ends (closed, dropped broken, or with a worker that panicked).
+        _open: OpenGauge,
     },
     Outbox {
         dir: PathBuf,
@@ -100,7 +103,6 @@ impl Connector {
                         },
                         reason: e.to_string(),
                     })?;
-                crate::metrics::Metrics::get().sessions_open.inc();
                 Ok(Session::Smtp {
                     connection: Box::new(connection),
                     timeout: config.timeout,
@@ -109,6 +111,7 @@ impl Connector {
                     broken: false,
                     carried: 0,
                     last_used: tokio::time::Instant::now(),
+                    _open: OpenGauge::new(),
                 })
             }
             Self::Outbox { dir } => {
@@ -151,6 +154,7 @@ impl Session {
                 broken,
                 carried,
                 last_used,
+                ..
             } => {
                 let (from, to) = (
                     address(from).map_err(refused)?,
@@ -251,9 +255,6 @@ impl Session {
     }
 
     pub async fn close(self) {
-        if matches!(self, Session::Smtp { .. }) {
-            crate::metrics::Metrics::get().sessions_open.dec();
-        }
         if let Session::Smtp {
             mut connection,
             broken: false,
@@ -262,6 +263,22 @@ impl Session {
         {
             let _ = tokio::time::timeout(Duration::from_secs(5), connection.quit()).await;
         }
+    }
+}
+
+/// One open SMTP session in the `sessions_open` gauge, from creation to drop.
+pub struct OpenGauge(());
+
+impl OpenGauge {
+    fn new() -> Self {
+        crate::metrics::Metrics::get().sessions_open.inc();
+        Self(())
+    }
+}
+
+impl Drop for OpenGauge {
+    fn drop(&mut self) {
+        crate::metrics::Metrics::get().sessions_open.dec();
     }
 }
 
