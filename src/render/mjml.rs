@@ -6,12 +6,9 @@
 //! and abort the process; mrml's own guard, `mrml::prelude::parser::MAX_DEPTH`, is the same number).
 //! Errors and warnings carry the byte offset in the document mrml was given.
 //!
-//! Two things mrml writes are changed, as mailbox providers read them:
-//! - `<html lang="und">` for an `<mjml>` without `lang`: the list's language is used instead.
-//! - The `<mj-preview>` text is hidden in white (`color:#ffffff`), which on any light background is
-//!   SpamAssassin's HTML_FONT_LOW_CONTRAST (hidden text, a spam signature) on every message. herald
-//!   hides it as large ESPs do, with no colour of its own: `display:none`, zero size, `opacity:0`,
-//!   `visibility:hidden`, and `mso-hide:all` for Outlook's Word engine.
+//! `<html lang="und">`, mrml's choice for an `<mjml>` without `lang`, never reaches a reader: the
+//! list's language is used instead. (The `<mj-preview>` text is hidden without white text by herald's
+//! mrml itself: vendor/mrml/PATCHES.md.)
 
 use super::{RenderError, limits::MAX_ELEMENT_DEPTH, placeholder::line_column, stash::Hidden};
 use mrml::prelude::parser::WarningKind;
@@ -90,11 +87,6 @@ fn is_void(name: &str) -> bool {
             | "wbr"
     )
 }
-
-/// How mrml 5 opens the `<mj-preview>` text (`mj_body/render.rs`).
-const MRML_PREVIEW: &str = r#"<div style="display:none;font-size:1px;color:#ffffff;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;">"#;
-/// herald's instead: hidden without a colour, so that no low-contrast rule sees text in it.
-const HIDDEN_PREVIEW: &str = r#"<div style="display:none;font-size:1px;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;visibility:hidden;mso-hide:all;">"#;
 
 /// Renders MJML to HTML; an error carries the byte offset mrml reported, if any. `lang` is the
 /// document's language when its `<mjml>` names none.
@@ -222,7 +214,7 @@ pub fn mjml_to_html_warned(
     let html = root
         .render(&mrml::prelude::render::RenderOptions::default())
         .map_err(|e| (None, format!("MJML cannot be rendered: {e}")))?;
-    Ok((html.replacen(MRML_PREVIEW, HIDDEN_PREVIEW, 1), warnings))
+    Ok((html, warnings))
 }
 
 /// Points an MJML error at the line of `source` (the text `hidden` was made from), or, for a Markdown
@@ -260,6 +252,9 @@ pub fn locate_error(
 mod tests {
     use super::*;
 
+    /// How herald's mrml opens the `<mj-preview>` text: hidden, with no colour of its own.
+    const HIDDEN_PREVIEW: &str = r#"<div style="display:none;font-size:1px;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;visibility:hidden;mso-hide:all;">"#;
+
     #[test]
     fn tags_skip_comments_and_declarations_and_know_void_elements() {
         let found: Vec<_> = tags("<!doctype html><!-- <b> --><p>a<br>b<img/></p>< 3")
@@ -289,7 +284,7 @@ mod tests {
         let html = mjml_to_html(&doc(""), Some("pt-BR")).unwrap();
         assert!(
             html.contains(&format!("{HIDDEN_PREVIEW}Three charts</div>")),
-            "mrml no longer opens the preview with MRML_PREVIEW: {html}"
+            "the preview is not hidden as herald's mrml hides it: {html}"
         );
         assert!(!html.contains("#ffffff"), "{html}");
         assert!(html.contains(r#"<html lang="pt-BR""#), "{html}");

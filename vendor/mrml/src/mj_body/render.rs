@@ -34,7 +34,9 @@ impl<'root> Renderer<'root, MjBody, ()> {
 
     fn render_preview(&self, buf: &mut RenderBuffer) {
         if let Some(value) = self.context.header.preview() {
-            buf.push_str(r#"<div style="display:none;font-size:1px;color:#ffffff;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;">"#);
+            // herald: hidden without a colour of its own (mrml and mjml write white text, which
+            // SpamAssassin's HTML_FONT_LOW_CONTRAST reads as hidden spam text on light backgrounds).
+            buf.push_str(r#"<div style="display:none;font-size:1px;line-height:1px;max-height:0px;max-width:0px;opacity:0;overflow:hidden;visibility:hidden;mso-hide:all;">"#);
             buf.push_str(value);
             buf.push_str("</div>");
         }
