@@ -602,12 +602,8 @@ impl Progress {
             let Ok(summary) = self.store.issue_summary(issue.id).await else {
                 continue;
             };
-            let total: i64 = summary.deliveries.values().sum();
-            let open: i64 = ["pending", "sending", "deferred"]
-                .iter()
-                .filter_map(|s| summary.deliveries.get(s))
-                .sum();
-            let done = total - open;
+            let total = summary.total();
+            let done = total - summary.open();
             // Over the last refresh, or on the first one, since the issue started.
             let rate = match (elapsed, self.done.get(&issue.id), summary.started_at) {
                 (Some(e), Some(before), _) if e.as_secs_f64() > 0.0 => {

@@ -66,11 +66,7 @@ pub fn run(config: &Config, command: DkimCommand, out: Output) -> anyhow::Result
                 "rsa" => Algorithm::Rsa,
                 _ => Algorithm::Ed25519,
             };
-            if !selector.split('.').all(|l| {
-                !l.is_empty()
-                    && l.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            }) {
+            if !crate::send::dkim::is_selector(&selector) {
                 bail!("--selector `{selector}` is not a DNS label such as `s2026`");
             }
             let domain = match domain {

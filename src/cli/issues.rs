@@ -60,10 +60,7 @@ pub async fn run(
                     "ID", "LIST", "STATE", "SENT", "LEFT", "FAILED", "BOUNCED", "COMPLAINED", "SUBJECT"
                 );
                 for i in issues {
-                    let left: i64 = ["pending", "sending", "deferred"]
-                        .iter()
-                        .map(|k| i.deliveries.get(k).copied().unwrap_or(0))
-                        .sum();
+                    let left = i.open();
                     let failed = i.deliveries.get("failed").copied().unwrap_or(0);
                     let bounced = i.deliveries.get("bounced").copied().unwrap_or(0);
                     let sent = i.deliveries.get("sent").copied().unwrap_or(0);

@@ -94,11 +94,7 @@ struct Progress {
 
 impl Progress {
     fn of(summary: &IssueSummary) -> Self {
-        let total: i64 = summary.deliveries.values().sum();
-        let open: i64 = ["pending", "sending", "deferred"]
-            .iter()
-            .filter_map(|s| summary.deliveries.get(s))
-            .sum();
+        let (total, open) = (summary.total(), summary.open());
         Self {
             total,
             done: total - open,

@@ -641,15 +641,8 @@ impl Reader {
             }
             let selector = self.get(&format!("{prefix}selector"), None, |v| {
                 let s = as_string(v)?;
-                let ok = !s.is_empty()
-                    && s.split('.').all(|label| {
-                        !label.is_empty()
-                            && label.len() <= 63
-                            && label
-                                .chars()
-                                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-                    });
-                ok.then_some(Some(s.clone()))
+                crate::send::dkim::is_selector(&s)
+                    .then_some(Some(s.clone()))
                     .ok_or_else(|| format!("`{s}` is not a DNS label such as `s2026`"))
             });
             let key_file = self.optional_string(&format!("{prefix}key_file"));

@@ -86,4 +86,18 @@ impl IssueSummary {
     pub fn count(&self, state: DeliveryState) -> i64 {
         self.deliveries.get(state.as_str()).copied().unwrap_or(0)
     }
+
+    /// Every delivery of the issue.
+    pub fn total(&self) -> i64 {
+        self.deliveries.values().sum()
+    }
+
+    /// Deliveries still to be settled (pending, sending, deferred): not [`DeliveryState::is_final`].
+    pub fn open(&self) -> i64 {
+        DeliveryState::ALL
+            .iter()
+            .filter(|s| !s.is_final())
+            .map(|s| self.count(*s))
+            .sum()
+    }
 }

@@ -9,6 +9,17 @@ pub use canon::RelaxedBody;
 pub use key::{Algorithm, KeyError, PrivateKey, generate, zone_line};
 pub use signer::{Signature, Signer};
 
+/// A DKIM selector (`s=`): one or more DNS labels of letters, digits, `-` and `_`, e.g. `s2026`.
+pub fn is_selector(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+}
+
 /// DMARC's relaxed alignment of a From domain with a signing domain: the same organizational domain.
 /// Without a public-suffix list that is approximated as sharing the last two labels, or the last three
 /// when the second-level label is a common public one under a country code (`co.uk`, `com.au`, …).
