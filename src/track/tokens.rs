@@ -39,7 +39,9 @@ pub struct TokenPair {
 
 #[derive(Clone)]
 pub struct Tokens {
-    key: Vec<u8>,
+    /// HMAC-SHA256 keyed once (its inner and outer pads hashed): cloned per token, so a message's
+    /// tokens cost no key schedule, and cloning `Tokens` allocates nothing.
+    keyed: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -51,12 +53,12 @@ impl std::fmt::Debug for Tokens {
 impl Tokens {
     pub fn new(secret: &[u8]) -> Self {
         Self {
-            key: secret.to_vec(),
+            keyed: Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length"),
         }
     }
 
     fn mac(&self, id: u64) -> [u8; 32] {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = self.keyed.clone();
         mac.update(b"herald-delivery-v1");
         mac.update(&id.to_be_bytes());
         mac.finalize().into_bytes().into()
@@ -77,7 +79,7 @@ impl Tokens {
     /// A short hex tag derived from the key and `label`: stable for one installation, different
     /// for another (whose key differs) or another database file (a different label).
     pub fn tag_for(&self, label: &[u8]) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = self.keyed.clone();
         mac.update(b"herald-tag-v1");
         mac.update(label);
         mac.finalize().into_bytes()[..6]
