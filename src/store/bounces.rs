@@ -98,7 +98,7 @@ impl Store {
     /// Records `reports` in one transaction, applying `policy`; one result per event, per report.
     pub async fn record_reports(
         &self,
-        reports: &[NewReport],
+        reports: &[&NewReport],
         policy: &BouncePolicy,
         now: DateTime<Utc>,
     ) -> Result<Vec<Vec<RecordedBounce>>, StoreError> {
@@ -603,11 +603,11 @@ mod tests {
         let now = Utc::now();
         let policy = BouncePolicy::default();
         store
-            .record_reports(&[event("old")], &policy, now - chrono::Duration::days(40))
+            .record_reports(&[&event("old")], &policy, now - chrono::Duration::days(40))
             .await
             .unwrap();
         store
-            .record_reports(&[event("new")], &policy, now)
+            .record_reports(&[&event("new")], &policy, now)
             .await
             .unwrap();
 

@@ -126,7 +126,8 @@ impl BounceIntake {
                 Err(e) => return Err(e),
             }
         }
-        let reports: Vec<NewReport> = prepared.iter().map(|p| p.report.clone()).collect();
+        // Borrowed, not copied: a report carries its raw message.
+        let reports: Vec<&NewReport> = prepared.iter().map(|p| &p.report).collect();
         let recorded = self
             .store
             .record_reports(&reports, &self.policy, now)
@@ -165,7 +166,7 @@ impl BounceIntake {
                     kind: p.kind,
                     delivery: p.attribution.map(|a| a.delivery),
                     found_in: p.attribution.map(|a| a.found_in),
-                    duplicate: !recorded.is_empty() && recorded.iter().all(|r| r.effect.is_none()),
+                    duplicate: again,
                     unsubscribed: p.unsubscribe.is_some_and(|d| unsubscribed.contains(&d)),
                     events: recorded,
                 }
