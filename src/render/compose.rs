@@ -12,7 +12,7 @@ use super::{
     limits::GMAIL_CLIP_BYTES,
     markdown,
     mjml::{locate_error, mjml_to_html, mjml_to_html_warned},
-    placeholder::{Var, line_column, neutralise_unknown},
+    placeholder::{Piece, Var, line_column, neutralise_unknown, scan},
     source::{IssueSource, SourceKind},
     stash::{IssueValues, Stash},
 };
@@ -165,17 +165,26 @@ pub fn render_with(
     let mut located: Vec<RenderError> = Vec::new();
     let (html, text) = match source.kind {
         SourceKind::Markdown => {
-            let shows = |var: &str| {
-                let squeezed: String = layout.mjml.split_whitespace().collect();
-                squeezed.contains(&format!("{{{{{var}}}}}"))
-                    || squeezed.contains(&format!("{{{{{var}|"))
-            };
+            // What the layout shows, read by the placeholder scanner itself (a broken layout is
+            // reported below, by `hide`).
+            let layout_vars: Vec<Var> = scan(&layout.mjml)
+                .map(|pieces| {
+                    pieces
+                        .into_iter()
+                        .filter_map(|p| match p {
+                            Piece::Slot(p, _) => Some(p.var),
+                            Piece::Text(_) => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let shows = |var: Var| layout_vars.contains(&var);
             let (body, notes) = drop_repeated_headline(
                 &source.body,
                 source.body_line,
                 file,
-                (&values.title, shows("title")),
-                (&values.deck, shows("deck")),
+                (&values.title, shows(Var::Title)),
+                (&values.deck, shows(Var::Deck)),
             );
             warnings.extend(notes);
             let body = stash.hide(&body, file, source.body_line, None)?;
