@@ -40,18 +40,6 @@ pub struct App {
     _lock: std::fs::File,
 }
 
-/// Runs herald until `shutdown` completes (or, with `until_idle`, until there is nothing to do).
-pub async fn run(
-    config: Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    options: RunOptions,
-) -> anyhow::Result<()> {
-    App::build(config, Arc::new(SystemClock))
-        .await?
-        .run(shutdown, options)
-        .await
-}
-
 /// Where `serve` shows each sending issue's progress live (a terminal's progress bars).
 pub trait ProgressView: Send + Sync {
     fn show(
@@ -66,17 +54,18 @@ pub trait ProgressView: Send + Sync {
     fn finish(&self, issue: crate::domain::IssueId);
 }
 
-/// [`run`], re-reading the configuration whenever `reload` asks (SIGHUP), with live progress shown
-/// in `view` (a terminal's bars) when there is one.
-pub async fn run_with_view(
+/// Runs herald until `shutdown` completes (or, with `until_idle`, until there is nothing to do),
+/// re-reading the configuration whenever `reload` asks (SIGHUP), with live progress shown in `view`
+/// (a terminal's bars) when there is one.
+pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
     options: RunOptions,
-    reload: Reload,
+    reload: Option<Reload>,
     view: Option<Arc<dyn ProgressView>>,
 ) -> anyhow::Result<()> {
     let mut app = App::build(config, Arc::new(SystemClock)).await?;
-    app.reload = Some(reload);
+    app.reload = reload;
     app.view = view;
     app.run(shutdown, options).await
 }
@@ -582,6 +571,10 @@ impl Progress {
     }
 
     async fn update(&mut self, throttled: Option<crate::send::Limits>) {
+        // Nobody to tell (no systemd notify socket, no terminal): no queries.
+        if !self.notifier.is_enabled() && self.view.is_none() {
+            return;
+        }
         let every = if self.view.is_some() {
             Duration::from_secs(1)
         } else {

@@ -105,8 +105,8 @@ impl Notifier {
         }
     }
 
-    /// How often the work loop must come round at least (half `WatchdogSec=`), if systemd watches.
-    pub fn watchdog_interval(&self) -> Option<Duration> {
-        self.watchdog
+    /// Whether a service manager listens (`NOTIFY_SOCKET`).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
     }
 }

@@ -181,11 +181,11 @@ async fn run(cli: Cli, loaded: Loaded, set_log_filter: app::SetLogFilter) -> any
         let view = BARS.get().map(|bars| {
             Arc::new(super::live::Live::new(bars.clone())) as Arc<dyn app::ProgressView>
         });
-        return app::run_with_view(
+        return app::run(
             config,
             shutdown_signal(),
             RunOptions { until_idle },
-            reload,
+            Some(reload),
             view,
         )
         .await;
