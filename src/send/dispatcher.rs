@@ -54,12 +54,23 @@ pub struct Dispatcher {
     workers: Workers,
 }
 
-/// What starting more sessions on reload needs.
+/// The worker tasks, one per session, and what starting more on reload needs.
 struct Workers {
     tracker: TaskTracker,
     jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
     /// Worker tasks started so far (they park while beyond the sessions allowed).
     started: usize,
+}
+
+impl Workers {
+    /// Starts workers until there are `n` (never stops any: extra ones park).
+    fn grow_to(&mut self, n: usize, shared: &Arc<Shared>) {
+        for index in self.started..n {
+            self.tracker
+                .spawn(worker::run(shared.clone(), self.jobs.clone(), index));
+        }
+        self.started = self.started.max(n);
+    }
 }
 
 /// What one round of dispatching did.
@@ -98,10 +109,7 @@ impl Dispatcher {
             tracker,
         );
         let connector = Connector::from_config(&config);
-        let workers = match connector {
-            Connector::Outbox { .. } => 1,
-            Connector::Smtp { .. } => config.smtp.connections,
-        };
+        let workers = connector.sessions(&config);
         let shared = Arc::new(Shared {
             rate: RateLimiter::with_sessions(config.smtp.rate_per_second, workers),
             throttled: Mutex::default(),
@@ -126,10 +134,12 @@ impl Dispatcher {
             workers
         };
         let (tx, rx) = mpsc::channel(depth);
-        let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        for n in 0..workers {
-            tracker.spawn(worker::run(shared.clone(), rx.clone(), n));
-        }
+        let mut pool = Workers {
+            tracker: tracker.clone(),
+            jobs: Arc::new(tokio::sync::Mutex::new(rx)),
+            started: 0,
+        };
+        pool.grow_to(workers, &shared);
         tracing::info!(transport = %shared.connector.describe(), workers, "sender started");
         let database = shared.config().database_path();
         let database = std::fs::canonicalize(&database).unwrap_or(database);
@@ -143,11 +153,7 @@ impl Dispatcher {
             signer,
             notifier: Arc::new(crate::service::Notifier::disabled()),
             interrupt: Arc::default(),
-            workers: Workers {
-                tracker: tracker.clone(),
-                jobs: rx,
-                started: workers,
-            },
+            workers: pool,
         }
     }
 
@@ -155,21 +161,11 @@ impl Dispatcher {
     /// DKIM keys apply from the next message; sessions in flight are not dropped. Issues already
     /// prepared keep the keys they were signed with only for jobs already handed out.
     pub fn reconfigure(&mut self, config: Arc<Config>, signer: Option<Arc<super::dkim::Signer>>) {
-        let connections = match self.shared.connector {
-            Connector::Outbox { .. } => 1,
-            Connector::Smtp { .. } => config.smtp.connections,
-        };
+        let connections = self.shared.connector.sessions(&config);
         self.shared
             .rate
             .reconfigure(config.smtp.rate_per_second, connections);
-        for n in self.workers.started..connections {
-            self.workers.tracker.spawn(worker::run(
-                self.shared.clone(),
-                self.workers.jobs.clone(),
-                n,
-            ));
-        }
-        self.workers.started = self.workers.started.max(connections);
+        self.workers.grow_to(connections, &self.shared);
         *self.shared.config.write().expect("config lock") = config;
         self.signer = signer;
         // Built again, with the new keys, on the next hand-out.
@@ -191,10 +187,7 @@ impl Dispatcher {
 
     /// The pace in force when a relay's "slow down" replies lowered it below the configuration.
     pub fn throttled_to(&self) -> Option<super::rate::Limits> {
-        self.shared
-            .rate
-            .is_throttled()
-            .then(|| self.shared.rate.in_force())
+        self.shared.rate.throttled_limits()
     }
 
     pub fn in_flight(&self) -> usize {

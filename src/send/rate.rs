@@ -51,11 +51,8 @@ pub struct Limits {
 }
 
 impl RateLimiter {
-    /// `per_second` of 0 means unlimited.
-    pub fn new(per_second: f64) -> Self {
-        Self::with_sessions(per_second, 1)
-    }
-
+    /// `per_second` messages a second over `connections` sessions; a `per_second` of 0 means
+    /// unlimited.
     pub fn with_sessions(per_second: f64, connections: usize) -> Self {
         let now = Instant::now();
         let limiter = Self {
@@ -209,6 +206,12 @@ impl RateLimiter {
         index < self.state.lock().expect("rate lock").sessions
     }
 
+    /// The limits in force while throttled below the configured ones.
+    pub fn throttled_limits(&self) -> Option<Limits> {
+        let s = self.state.lock().expect("rate lock");
+        s.throttled.is_some().then(|| self.limits(&s))
+    }
+
     /// Throttled below the configured limits.
     pub fn is_throttled(&self) -> bool {
         self.state.lock().expect("rate lock").throttled.is_some()
@@ -221,7 +224,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn ten_per_second_spaces_calls_a_tenth_of_a_second_apart() {
-        let limiter = RateLimiter::new(10.0);
+        let limiter = RateLimiter::with_sessions(10.0, 1);
         let start = Instant::now();
         for _ in 0..11 {
             limiter.acquire().await;

@@ -81,6 +81,14 @@ impl Connector {
         }
     }
 
+    /// Sessions to run: `smtp.connections`, or one writer for the outbox.
+    pub fn sessions(&self, config: &Config) -> usize {
+        match self {
+            Self::Smtp { .. } => config.smtp.connections,
+            Self::Outbox { .. } => 1,
+        }
+    }
+
     /// `smtp 127.0.0.1:25` or `outbox var/outbox`, for logs and pause reasons.
     pub fn describe(&self) -> String {
         match self {
