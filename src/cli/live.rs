@@ -24,11 +24,7 @@ impl ProgressView for Live {
         let mut bars = self.bars.lock().expect("bars lock");
         let bar = bars.entry(issue).or_insert_with(|| {
             let bar = self.multi.add(ProgressBar::new(total as u64));
-            bar.set_style(
-                ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {msg}")
-                    .expect("a valid template")
-                    .progress_chars("=> "),
-            );
+            bar.set_style(issue_bar_style());
             bar.set_prefix(format!("issue {issue} to {list}"));
             bar
         });
@@ -36,15 +32,7 @@ impl ProgressView for Live {
         bar.set_position(done as u64);
         let open = total - done;
         bar.set_message(match rate.filter(|r| *r > 0.0) {
-            Some(r) => {
-                let eta = (open as f64 / r) as u64;
-                format!(
-                    "{r:.0} msg/s, ETA {}:{:02}:{:02}",
-                    eta / 3600,
-                    eta / 60 % 60,
-                    eta % 60
-                )
-            }
+            Some(r) => format!("{r:.0} msg/s, ETA {}", hms((open as f64 / r) as u64)),
             None => String::new(),
         });
     }
@@ -55,6 +43,23 @@ impl ProgressView for Live {
             self.multi.remove(&bar);
         }
     }
+}
+
+/// The bar of an issue's deliveries, for `serve` and `issue watch`.
+pub fn issue_bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {msg}")
+        .expect("a valid template")
+        .progress_chars("=> ")
+}
+
+/// `h:mm:ss`.
+pub fn hms(seconds: u64) -> String {
+    format!(
+        "{}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
 }
 
 /// Log output written around the bars.

@@ -19,11 +19,7 @@ pub async fn watch(store: &Store, id: IssueId, every: Duration, out: Output) -> 
     let tty = !out.json && std::io::stderr().is_terminal();
     let bar = tty.then(|| {
         let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} {msg}")
-                .expect("a valid template")
-                .progress_chars("=> "),
-        );
+        bar.set_style(super::live::issue_bar_style());
         bar.set_prefix(format!("issue {id}"));
         bar
     });
@@ -144,8 +140,7 @@ fn describe(
         parts.push(format!("{r:.0} msg/s"));
     }
     if let Some(eta) = eta.filter(|_| progress.open > 0) {
-        let s = eta.as_secs();
-        parts.push(format!("ETA {}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60));
+        parts.push(format!("ETA {}", super::live::hms(eta.as_secs())));
     }
     parts.push(counts(summary));
     parts.join(", ")
