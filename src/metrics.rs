@@ -163,6 +163,38 @@ impl Metrics {
     }
 }
 
+/// The `outcome` label values of `herald_messages_total`, in [`ListCounters`]' order.
+pub const OUTCOMES: [&str; 6] = [
+    "sent",
+    "deferred",
+    "failed",
+    "bounced",
+    "unconfirmed",
+    "released",
+];
+
+/// One list's `herald_messages_total` counters, looked up once per issue rather than per message.
+#[derive(Debug, Clone)]
+pub struct ListCounters([Counter; 6]);
+
+impl ListCounters {
+    /// Counts one message whose outcome is `OUTCOMES[outcome]`.
+    pub fn inc(&self, outcome: usize) {
+        self.0[outcome].inc();
+    }
+}
+
+impl Metrics {
+    pub fn list_counters(&self, list: &str) -> ListCounters {
+        ListCounters(OUTCOMES.map(|outcome| {
+            self.messages.get_or_create_owned(&OutcomeLabels {
+                outcome: outcome.to_owned(),
+                list: list.to_owned(),
+            })
+        }))
+    }
+}
+
 /// The text format's media type, for the response.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 

@@ -113,8 +113,8 @@ impl EncodedBody {
 #[derive(Debug)]
 pub struct MessageTemplate {
     pub issue_id: IssueId,
-    /// The list's slug, for metrics and logs.
-    pub list: String,
+    /// The list's `herald_messages_total` counters.
+    pub counters: crate::metrics::ListCounters,
     /// From, Reply-To, Subject, MIME-Version, List-Id, List-Unsubscribe-Post, Content-Type.
     static_headers: String,
     text: EncodedBody,
@@ -209,7 +209,7 @@ impl MessageTemplate {
         });
         Ok(Self {
             issue_id: issue.id,
-            list: list.slug.to_string(),
+            counters: crate::metrics::Metrics::get().list_counters(list.slug.as_str()),
             static_headers: h,
             text_part_head,
             html_part_head,

@@ -135,7 +135,7 @@ pub async fn run(
         let Some(job) = job else { break };
         let mut job = job;
         let kind = attempt(&shared, &mut job, &mut session, &mut backoff, worker).await;
-        count_outcome(&kind, &job.message.list);
+        count_outcome(&kind, &job.message.counters);
         let outcome = Outcome {
             delivery: job.delivery.id,
             issue: job.delivery.issue_id,
@@ -326,24 +326,18 @@ async fn attempt(
 }
 
 /// `herald_messages_total{outcome, list}`.
-fn count_outcome(kind: &OutcomeKind, list: &str) {
-    let outcome = match kind {
-        OutcomeKind::Sent { .. } => "sent",
-        OutcomeKind::Deferred { .. } => "deferred",
+fn count_outcome(kind: &OutcomeKind, counters: &crate::metrics::ListCounters) {
+    // Indexes into `metrics::OUTCOMES`.
+    counters.inc(match kind {
+        OutcomeKind::Sent { .. } => 0,
+        OutcomeKind::Deferred { .. } => 1,
         OutcomeKind::Failed {
             bounce: Some(b), ..
-        } if b.class == crate::domain::BounceClass::Hard => "bounced",
-        OutcomeKind::Failed { .. } => "failed",
-        OutcomeKind::Unconfirmed { .. } => "unconfirmed",
-        OutcomeKind::Released => "released",
-    };
-    crate::metrics::Metrics::get()
-        .messages
-        .get_or_create(&crate::metrics::OutcomeLabels {
-            outcome: outcome.to_owned(),
-            list: list.to_owned(),
-        })
-        .inc();
+        } if b.class == crate::domain::BounceClass::Hard => 3,
+        OutcomeKind::Failed { .. } => 2,
+        OutcomeKind::Unconfirmed { .. } => 4,
+        OutcomeKind::Released => 5,
+    });
 }
 
 /// `herald_smtp_replies_total{code}` and the transaction's time, for an SMTP session.
@@ -364,8 +358,20 @@ fn count_reply(
             _ => None,
         },
     };
-    let code = code.map_or_else(|| "none".to_owned(), |c| c.to_string());
-    m.smtp_replies
-        .get_or_create(&crate::metrics::CodeLabels { code })
-        .inc();
+    // The counter of each code this thread has seen, so a reply costs no label string.
+    thread_local! {
+        static BY_CODE: std::cell::RefCell<HashMap<Option<u16>, prometheus_client::metrics::counter::Counter>> =
+            std::cell::RefCell::default();
+    }
+    BY_CODE.with(|by_code| {
+        by_code
+            .borrow_mut()
+            .entry(code)
+            .or_insert_with(|| {
+                let code = code.map_or_else(|| "none".to_owned(), |c| c.to_string());
+                m.smtp_replies
+                    .get_or_create_owned(&crate::metrics::CodeLabels { code })
+            })
+            .inc();
+    });
 }
