@@ -3,12 +3,13 @@
 //!
 //! # Exactly once, across crashes
 //! A delivery is claimed (`pending → sending`) before it is handed out, and its outcome is committed
-//! (`sending → sent | deferred | failed`) before its worker starts another SMTP transaction. So when the
-//! process dies at any instant, every row still in `sending` is either one that was never attempted, or
-//! the one message (per connection) whose transaction was in progress. On restart
+//! (`sending → sent | deferred | failed`) before its worker sends the body of another message (the
+//! next envelope may already be out: a server delivers nothing before the end of the body). So when
+//! the process dies at any instant, every row still in `sending` is either one the server cannot
+//! have accepted, or the one message (per connection) that was last accepted. On restart
 //! `Store::recover_interrupted` puts them all back to `pending`: the unattempted ones are sent once,
-//! and at most `smtp.connections` recipients, those in a transaction at the moment of the crash, may
-//! receive the issue a second time. Nobody is skipped, because nothing becomes `sent` before the server
+//! and at most `smtp.connections` recipients, one per connection whose last message was accepted
+//! but not yet recorded, may receive the issue a second time. Nobody is skipped, because nothing becomes `sent` before the server
 //! has answered 2xx. A pause, a cancel or a shutdown releases claimed rows back to `pending` unsent.
 
 use super::{

@@ -139,13 +139,15 @@ impl Connector {
 }
 
 impl Session {
-    /// Sends one message; `Ok` carries the server's reply.
+    /// Sends one message; `Ok` carries the server's reply. `gate` is awaited right before the message
+    /// itself goes out (after the envelope was accepted); if it fails, nothing is delivered.
     pub async fn send(
         &mut self,
         from: &str,
         to: &str,
         mut message: Vec<u8>,
         file_stem: &str,
+        gate: impl std::future::Future<Output = Result<(), String>>,
     ) -> Result<crate::domain::SmtpReply, Failed> {
         let refused = |failure| Failed {
             failure,
@@ -205,6 +207,7 @@ impl Session {
                         &from.envelope,
                         &to.envelope,
                         message,
+                        gate,
                     ),
                 )
                 .await;
@@ -231,9 +234,13 @@ impl Session {
                     Ok(Ok(reply)) => Ok(reply),
                 }
             }
-            Session::Outbox { dir } => outbox::write(dir, file_stem, from, &message)
-                .await
-                .map_err(refused),
+            Session::Outbox { dir } => {
+                gate.await
+                    .map_err(|reason| refused(SendFailure::Connection(reason)))?;
+                outbox::write(dir, file_stem, from, &message)
+                    .await
+                    .map_err(refused)
+            }
         }
     }
 

@@ -92,7 +92,11 @@ fn mail_parameters(smtputf8: bool, message: &str) -> Vec<MailParameter> {
 }
 
 /// Sends `message` (CRLF lines, 7-bit unless `smtputf8`, no line starting with `.`, ending with the
-/// end-of-data line `.` CRLF) from `from` to `to`.
+/// end-of-data line `.` CRLF) from `from` to `to`. `gate` is awaited once the server is ready for
+/// the body (after its 354), before the body goes out: the caller's previous outcome is committed
+/// meanwhile (see `crate::track::recorder`). When it fails, the body is never sent and the session is
+/// dropped mid-DATA, so the server discards the transaction.
+#[allow(clippy::too_many_arguments)]
 pub async fn send(
     connection: &mut AsyncSmtpConnection,
     pipelining: bool,
@@ -101,6 +105,7 @@ pub async fn send(
     from: &lettre::Address,
     to: &lettre::Address,
     message: &str,
+    gate: impl std::future::Future<Output = Result<(), String>>,
 ) -> Result<SmtpReply, Failed> {
     let Timeouts {
         command: limit,
@@ -147,6 +152,14 @@ pub async fn send(
         (Some(e), Err(_)) => Err(abandon(connection, e, false).await),
         (None, Err(e)) => Err(abandon(connection, e, false).await),
         (None, Ok(_)) => {
+            if let Err(reason) = gate.await {
+                return Err(Failed {
+                    failure: SendFailure::Connection(reason),
+                    broken: true,
+                    before_data: true,
+                    sender_refused,
+                });
+            }
             // The body and the reply to its final dot get `data_limit` (RFC 5321 suggests ten
             // minutes: relays may scan the message before they answer).
             match tokio::time::timeout(data_limit, connection.command(Raw(message))).await {

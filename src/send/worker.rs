@@ -1,6 +1,7 @@
-//! A connection worker: owns one session, takes jobs from the shared queue, sends, and waits for the
-//! recorder to commit each outcome before taking the next job. See `crate::send::dispatcher` for why
-//! this gives crash safety.
+//! A connection worker: owns one session, takes jobs from the shared queue and sends them. Each
+//! outcome is parked with the recorder; the next message's body goes out only once it is committed
+//! (its envelope goes out meanwhile), and a worker about to wait for work settles it first. See
+//! `crate::send::dispatcher` for why this gives crash safety.
 
 use super::{Connector, MessageTemplate, OpenFailure, RateLimiter, Session, outcome_for};
 use crate::{
@@ -113,6 +114,39 @@ fn date_header(now: chrono::DateTime<chrono::Utc>) -> String {
     })
 }
 
+/// The worker's outcomes not yet known to be committed: the last one parked, and how many.
+#[derive(Default)]
+struct Unsettled {
+    last: Option<crate::track::Parked>,
+    count: usize,
+}
+
+impl Unsettled {
+    fn push(&mut self, parked: crate::track::Parked) {
+        self.last = Some(parked);
+        self.count += 1;
+    }
+
+    /// Waits until every outcome parked so far is committed. A failed commit stops sending.
+    /// Cancel-safe (the transaction's timeout may drop it): what it did not settle stays.
+    async fn settle(&mut self, shared: &Shared) -> Result<(), String> {
+        let Some(last) = self.last.as_mut() else {
+            return Ok(());
+        };
+        let settled = shared.recorder.settle(last).await;
+        self.last = None;
+        shared
+            .in_flight
+            .fetch_sub(std::mem::take(&mut self.count), Ordering::SeqCst);
+        settled.map_err(|e| {
+            let reason = e.to_string();
+            *shared.fatal.lock().expect("fatal lock") = Some(reason.clone());
+            shared.shutdown.cancel();
+            reason
+        })
+    }
+}
+
 pub async fn run(
     shared: Arc<Shared>,
     jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
@@ -120,9 +154,13 @@ pub async fn run(
 ) {
     let mut session: Option<Session> = None;
     let mut backoff = Duration::from_millis(250);
+    let mut unsettled = Unsettled::default();
     loop {
         // A session beyond what the relay's "slow down" replies left allowed closes and waits.
         while !shared.rate.session_allowed(worker) && !shared.shutdown.is_cancelled() {
+            if unsettled.settle(&shared).await.is_err() {
+                break;
+            }
             if let Some(parked) = session.take() {
                 parked.close().await;
             }
@@ -131,24 +169,43 @@ pub async fn run(
                 _ = shared.shutdown.cancelled() => {}
             }
         }
-        let job = jobs.lock().await.recv().await;
-        let Some(job) = job else { break };
-        let mut job = job;
-        let kind = attempt(&shared, &mut job, &mut session, &mut backoff, worker).await;
+        // A job at hand is taken at once. Otherwise (no job, or another worker holds the queue while
+        // it waits for one) this worker's outcomes are committed first: nobody else would ask for
+        // that while it waits.
+        let next = jobs
+            .try_lock()
+            .ok()
+            .and_then(|mut queue| queue.try_recv().ok());
+        let job = match next {
+            Some(job) => Some(job),
+            None => {
+                if unsettled.settle(&shared).await.is_err() {
+                    break;
+                }
+                jobs.lock().await.recv().await
+            }
+        };
+        let Some(mut job) = job else { break };
+        let kind = attempt(
+            &shared,
+            &mut job,
+            &mut session,
+            &mut backoff,
+            worker,
+            &mut unsettled,
+        )
+        .await;
         count_outcome(&kind, &job.message.counters);
-        let outcome = Outcome {
+        unsettled.push(shared.recorder.park(Outcome {
             delivery: job.delivery.id,
             issue: job.delivery.issue_id,
             kind,
-        };
-        let recorded = shared.recorder.record(outcome).await;
-        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if let Err(e) = recorded {
-            *shared.fatal.lock().expect("fatal lock") = Some(e.to_string());
-            shared.shutdown.cancel();
+        }));
+        if shared.fatal.lock().expect("fatal lock").is_some() {
             break;
         }
     }
+    let _ = unsettled.settle(&shared).await;
     if let Some(session) = session {
         session.close().await;
     }
@@ -161,6 +218,7 @@ async fn attempt(
     session: &mut Option<Session>,
     backoff: &mut Duration,
     worker: usize,
+    unsettled: &mut Unsettled,
 ) -> OutcomeKind {
     tracing::Span::current().record("worker", worker);
     if shared.shutdown.is_cancelled() || !shared.is_active(job.message.issue_id) {
@@ -239,8 +297,16 @@ async fn attempt(
     let stem = format!("{}-{}", job.message.issue_id, delivery.id);
     let reused = open.is_reused();
     let began = std::time::Instant::now();
-    let result = open.send(&from, &delivery.email, bytes, &stem).await;
-    count_reply(&result, began.elapsed(), open);
+    // The time spent waiting for the previous outcome's commit is not the server's.
+    let mut committing = Duration::ZERO;
+    let gate = async {
+        let waited = std::time::Instant::now();
+        let settled = unsettled.settle(shared).await;
+        committing = waited.elapsed();
+        settled
+    };
+    let result = open.send(&from, &delivery.email, bytes, &stem, gate).await;
+    count_reply(&result, began.elapsed().saturating_sub(committing), open);
     if !open.is_usable()
         && let Some(broken) = session.take()
     {
@@ -262,6 +328,10 @@ async fn attempt(
                 tracing::info!(rate = ?limits.rate, sessions = limits.sessions, "replies are clean: sending pace raised");
             }
             OutcomeKind::Sent { reply }
+        }
+        // Recording an earlier outcome failed, so this body was held back: sending stops.
+        Err(failed) if failed.before_data && shared.fatal.lock().expect("fatal lock").is_some() => {
+            OutcomeKind::Released
         }
         // A reused session that broke before the body went out had gone stale: nothing was
         // delivered, so the delivery goes back unattempted and the next session is a fresh one.

@@ -117,6 +117,99 @@ const RECORD_RELEASED: &str = "UPDATE deliveries SET updated_at = ?1,
 
 pub type DeliveryCounts = BTreeMap<DeliveryState, i64>;
 
+/// A group of outcomes as statements: one set-based UPDATE per resulting state, each taking its
+/// rows as a JSON array (so a group costs the same few statements whatever its size), the 5xx
+/// refusals to record as bounce events, and the deliveries of this group a refunded run covers.
+pub(super) struct OutcomePlan {
+    pub(super) statements: Vec<(&'static str, String)>,
+    pub(super) bounces: Vec<(DeliveryId, NewBounce)>,
+    pub(super) refunded_here: std::collections::HashSet<i64>,
+}
+
+impl OutcomePlan {
+    pub(super) fn new(outcomes: &[Outcome], refunds: &[Refund]) -> Self {
+        // Outcomes of this group that belong to a refunded run are recorded as released: back to
+        // pending, their attempt not counted, no bounce event.
+        let refunded_here: std::collections::HashSet<i64> = refunds
+            .iter()
+            .flat_map(|r| r.deliveries.iter().map(|d| d.0))
+            .filter(|d| outcomes.iter().any(|o| o.delivery.0 == *d))
+            .collect();
+        let mut sent = Vec::new();
+        let mut deferred = Vec::new();
+        let mut unconfirmed = Vec::new();
+        let mut failed = Vec::new();
+        let mut released = Vec::new();
+        let mut bounces = Vec::new();
+        for o in outcomes {
+            let id = o.delivery.0;
+            let r = o.kind.last_reply();
+            if refunded_here.contains(&id) {
+                released.push(serde_json::json!({ "i": id }));
+                continue;
+            }
+            match &o.kind {
+                    OutcomeKind::Sent { .. } => sent.push(serde_json::json!({ "i": id, "r": r })),
+                    OutcomeKind::Deferred {
+                        retry_at,
+                        unconfirmed: u,
+                        ..
+                    } => deferred.push(
+                        serde_json::json!({ "i": id, "r": r, "t": to_millis(*retry_at), "u": i64::from(*u) }),
+                    ),
+                    OutcomeKind::Unconfirmed { .. } => {
+                        unconfirmed.push(serde_json::json!({ "i": id, "r": r }))
+                    }
+                    OutcomeKind::Failed { bounce, .. } => {
+                        failed.push(serde_json::json!({ "i": id, "r": r }));
+                        if let Some(b) = bounce {
+                            bounces.push((
+                                o.delivery,
+                                NewBounce {
+                                    source: BounceSource::Smtp,
+                                    kind: BounceKind::Bounce,
+                                    class: b.class,
+                                    reason: b.reason,
+                                    status: b.status,
+                                    reply_code: Some(b.reply.code),
+                                    action: Some("failed".into()),
+                                    diagnostic: Some(b.reply.to_string()),
+                                    remote_mta: None,
+                                    recipient: None,
+                                    is_failure: true,
+                                    report: None,
+                                    raw_deflated: None,
+                                },
+                            ));
+                        }
+                    }
+                    OutcomeKind::Released => released.push(serde_json::json!({ "i": id })),
+                }
+        }
+        let statements = [
+            (RECORD_SENT, sent),
+            (RECORD_DEFERRED, deferred),
+            (RECORD_UNCONFIRMED, unconfirmed),
+            (RECORD_FAILED, failed),
+            (RECORD_RELEASED, released),
+        ]
+        .into_iter()
+        .filter(|(_, rows)| !rows.is_empty())
+        .map(|(sql, rows)| (sql, serde_json::Value::Array(rows).to_string()))
+        .collect();
+        Self {
+            statements,
+            bounces,
+            refunded_here,
+        }
+    }
+
+    /// Only state changes: no bounce event to apply the policy to, no refunded run.
+    pub(super) fn is_plain(&self, refunds: &[Refund]) -> bool {
+        self.bounces.is_empty() && refunds.is_empty()
+    }
+}
+
 /// A run of refusals the circuit breaker blames on the relay: the issue pauses with `reason`, and
 /// the run's deliveries go back to `pending` with their attempt refunded.
 #[derive(Debug, Clone)]
@@ -301,80 +394,9 @@ impl Store {
         policy: &BouncePolicy,
         now: DateTime<Utc>,
     ) -> Result<Vec<RecordedBounce>, StoreError> {
-        // Outcomes of this group that belong to a refunded run are recorded as released: back to
-        // pending, their attempt not counted, no bounce event.
-        let refunded_here: std::collections::HashSet<i64> = refunds
-            .iter()
-            .flat_map(|r| r.deliveries.iter().map(|d| d.0))
-            .filter(|d| outcomes.iter().any(|o| o.delivery.0 == *d))
-            .collect();
-        let mut sent = Vec::new();
-        let mut deferred = Vec::new();
-        let mut unconfirmed = Vec::new();
-        let mut failed = Vec::new();
-        let mut released = Vec::new();
-        let mut bounces = Vec::new();
-        for o in outcomes {
-            let id = o.delivery.0;
-            let r = o.kind.last_reply();
-            if refunded_here.contains(&id) {
-                released.push(serde_json::json!({ "i": id }));
-                continue;
-            }
-            match &o.kind {
-                OutcomeKind::Sent { .. } => sent.push(serde_json::json!({ "i": id, "r": r })),
-                OutcomeKind::Deferred {
-                    retry_at,
-                    unconfirmed: u,
-                    ..
-                } => deferred.push(
-                    serde_json::json!({ "i": id, "r": r, "t": to_millis(*retry_at), "u": i64::from(*u) }),
-                ),
-                OutcomeKind::Unconfirmed { .. } => {
-                    unconfirmed.push(serde_json::json!({ "i": id, "r": r }))
-                }
-                OutcomeKind::Failed { bounce, .. } => {
-                    failed.push(serde_json::json!({ "i": id, "r": r }));
-                    if let Some(b) = bounce {
-                        bounces.push((
-                            o.delivery,
-                            NewBounce {
-                                source: BounceSource::Smtp,
-                                kind: BounceKind::Bounce,
-                                class: b.class,
-                                reason: b.reason,
-                                status: b.status,
-                                reply_code: Some(b.reply.code),
-                                action: Some("failed".into()),
-                                diagnostic: Some(b.reply.to_string()),
-                                remote_mta: None,
-                                recipient: None,
-                                is_failure: true,
-                                report: None,
-                                raw_deflated: None,
-                            },
-                        ));
-                    }
-                }
-                OutcomeKind::Released => released.push(serde_json::json!({ "i": id })),
-            }
-        }
-        let statements: Vec<(&str, String)> = [
-            (RECORD_SENT, sent),
-            (RECORD_DEFERRED, deferred),
-            (RECORD_UNCONFIRMED, unconfirmed),
-            (RECORD_FAILED, failed),
-            (RECORD_RELEASED, released),
-        ]
-        .into_iter()
-        .filter(|(_, rows)| !rows.is_empty())
-        .map(|(sql, rows)| (sql, serde_json::Value::Array(rows).to_string()))
-        .collect();
+        let plan = OutcomePlan::new(outcomes, refunds);
         let at = to_millis(now);
-        if let ([(sql, rows)], true) = (
-            statements.as_slice(),
-            bounces.is_empty() && refunds.is_empty(),
-        ) {
+        if let ([(sql, rows)], true) = (plan.statements.as_slice(), plan.is_plain(refunds)) {
             sqlx::query(sql)
                 .bind(at)
                 .bind(rows)
@@ -383,19 +405,19 @@ impl Store {
             return Ok(vec![]);
         }
         let mut tx = self.write_transaction().await?;
-        for (sql, rows) in &statements {
+        for (sql, rows) in &plan.statements {
             sqlx::query(sql)
                 .bind(at)
                 .bind(rows)
                 .execute(&mut *tx)
                 .await?;
         }
-        let mut recorded = Vec::with_capacity(bounces.len());
-        for (delivery, b) in &bounces {
+        let mut recorded = Vec::with_capacity(plan.bounces.len());
+        for (delivery, b) in &plan.bounces {
             recorded.push(apply_smtp_bounce(&mut tx, *delivery, b, policy, now).await?);
         }
         for refund in refunds {
-            refund_run(&mut tx, refund, &refunded_here, at).await?;
+            refund_run(&mut tx, refund, &plan.refunded_here, at).await?;
         }
         tx.commit().await?;
         Ok(recorded)

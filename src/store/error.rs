@@ -10,6 +10,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("database: {0}")]
     Sqlx(#[from] sqlx::Error),
+    /// From the connections herald steps itself (the bulk importer's, the recorder's).
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot create the database directory {path}: {source}")]

@@ -10,8 +10,10 @@ use std::{path::Path, time::Duration};
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(super) pool: SqlitePool,
-    /// The database file, for the bulk importer's own connection.
+    /// The database file, for the bulk importer's and the recorder's own connections.
     pub(super) path: std::path::PathBuf,
+    /// How long a statement waits for another connection's write lock.
+    pub(super) busy: Duration,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -148,6 +150,9 @@ impl Store {
             .pragma("cache_size", format!("-{}", cache_mib * 1024));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // No ping (a round trip to the connection's thread) each time a connection is taken:
+            // a local file does not go away like a server connection.
+            .test_before_acquire(false)
             .min_connections(1)
             .acquire_timeout(busy * 2 + Duration::from_secs(1))
             .connect_with(options)
@@ -156,6 +161,7 @@ impl Store {
         Ok(Self {
             pool,
             path: path.to_owned(),
+            busy,
         })
     }
 

@@ -11,5 +11,5 @@ mod tokens;
 pub use attribution::{Attribution, attribute, attribute_with, unsubscribe_request};
 pub use breaker::{Breaker, Trip};
 pub use intake::{BounceIntake, IngestOutcome, PreparedReport, deflate, inflate, parse_guarded};
-pub use recorder::{Recorder, RecorderError};
+pub use recorder::{Parked, Recorder, RecorderError};
 pub use tokens::{Purpose, TokenPair, Tokens};

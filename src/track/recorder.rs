@@ -1,9 +1,17 @@
-//! The recorder: one task that commits delivery outcomes to the store in groups.
+//! The recorder: one thread that commits delivery outcomes to the store in groups.
 //!
-//! A sending connection hands its outcome to the recorder and waits for the commit before it starts
-//! its next SMTP transaction. That wait is what makes a crash safe: at any instant, each connection
-//! has at most one message whose fate is not yet in SQLite, the one in its SMTP transaction. Grouping
-//! the outcomes of all connections into one transaction keeps that rule cheap.
+//! A sending connection parks each outcome with the recorder and goes on; before it sends the body of
+//! its next message it waits until that outcome is committed ([`Recorder::settle`]). That rule is
+//! what makes a crash safe: at any instant, each connection has at most one message the server may
+//! have accepted whose fate is not yet in SQLite. Outcomes are committed when a connection needs
+//! one committed (or goes idle), and then every parked outcome goes in the same transaction: with
+//! several connections a group commit usually covers the others' outcomes too, so most of them
+//! never wait and never wake the recorder. Meanwhile the connection's next envelope (MAIL, RCPT,
+//! DATA) is already out, so the commit costs no round trip.
+//!
+//! The recorder runs on a blocking thread with a connection of its own
+//! ([`crate::store::OutcomeWriter`]): a commit there costs one wake-up each way, where the pool's
+//! worker thread costs two per statement.
 
 use super::Breaker;
 use crate::{
@@ -11,25 +19,35 @@ use crate::{
     domain::BouncePolicy,
     store::{Outcome, Refund, Store},
 };
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("cannot record delivery outcomes: {0}")]
 pub struct RecorderError(String);
 
-type Request = (Outcome, oneshot::Sender<Result<(), RecorderError>>);
+type Done = Result<(), RecorderError>;
+type Request = (Outcome, oneshot::Sender<Done>);
 
 #[derive(Debug, Clone)]
 pub struct Recorder {
-    tx: mpsc::Sender<Request>,
+    /// Outcomes waiting for the next group commit, in the order they were parked.
+    parked: Arc<Mutex<Vec<Request>>>,
+    /// Asks the recorder to commit what is parked.
+    commit: mpsc::Sender<()>,
 }
+
+/// An outcome parked with the recorder, not yet known to be committed.
+#[derive(Debug)]
+pub struct Parked(oneshot::Receiver<Done>);
 
 /// At most this many outcomes go into one transaction.
 const MAX_GROUP: usize = 1024;
 
 impl Recorder {
-    /// Starts the recorder on `tracker`; it ends once every `Recorder` handle is dropped and the queue
-    /// is drained, so nothing handed to it is lost at shutdown.
+    /// Starts the recorder on `tracker` (a blocking thread; call it inside the runtime). It ends once
+    /// every `Recorder` handle is dropped, after committing what is still parked, so nothing handed
+    /// to it is lost at shutdown.
     pub fn spawn(
         store: Store,
         clock: SharedClock,
@@ -37,65 +55,120 @@ impl Recorder {
         breaker_run: usize,
         tracker: &tokio_util::task::TaskTracker,
     ) -> Self {
-        let (tx, mut rx) = mpsc::channel::<Request>(MAX_GROUP);
-        tracker.spawn(async move {
-            let mut group = Vec::with_capacity(MAX_GROUP);
+        let (commit, mut requests) = mpsc::channel::<()>(MAX_GROUP);
+        let parked: Arc<Mutex<Vec<Request>>> = Arc::default();
+        let runtime = tokio::runtime::Handle::current();
+        let queue = parked.clone();
+        tracker.spawn_blocking(move || {
+            let mut writer = store.outcome_writer(runtime).map_err(|e| {
+                tracing::error!(error = %e, "cannot open the recorder's database connection");
+                RecorderError(format!("cannot open the recorder's connection: {e}"))
+            });
             let mut breaker = Breaker::new(breaker_run);
-            while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
-                let (outcomes, replies): (Vec<_>, Vec<_>) = group.drain(..).unzip();
-                // The breaker sees the group before it is committed, so a tripped run is refunded
-                // in the same transaction as the outcomes that tripped it.
-                let refunds: Vec<Refund> = breaker
-                    .observe(&outcomes)
-                    .into_iter()
-                    .map(|trip| {
-                        tracing::warn!(issue_id = %trip.issue, deliveries = trip.deliveries.len(), reply = %crate::domain::mask_all(&trip.reply), "circuit breaker: pausing the issue, refunding the run");
-                        Refund {
-                            reason: format!(
-                                "paused automatically: deliveries in a row were refused with `{}`, which is about \
-                                 the relay or the sender, not the readers; they are pending again. Fix the cause, \
-                                 then `herald issue resume {}`",
-                                trip.reply, trip.issue
-                            ),
-                            issue: trip.issue,
-                            deliveries: trip.deliveries,
+            let mut signals = Vec::with_capacity(MAX_GROUP);
+            loop {
+                let open = requests.blocking_recv_many(&mut signals, MAX_GROUP) > 0;
+                signals.clear();
+                loop {
+                    let group: Vec<Request> = {
+                        let mut queue = queue.lock().expect("recorder queue");
+                        let n = queue.len().min(MAX_GROUP);
+                        queue.drain(..n).collect()
+                    };
+                    if group.is_empty() {
+                        break;
+                    }
+                    let (outcomes, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+                    let result = match &mut writer {
+                        Ok(writer) => {
+                            commit_group(writer, &mut breaker, &outcomes, &policy, &clock)
                         }
-                    })
-                    .collect();
-                let began = std::time::Instant::now();
-                let result = store
-                    .record_outcomes(&outcomes, &refunds, &policy, clock.now())
-                    .await
-                    .inspect(|_| {
-                        crate::metrics::Metrics::get()
-                            .db_write_seconds
-                            .observe(began.elapsed().as_secs_f64())
-                    })
-                    .map(|bounces| {
-                        for paused in bounces.iter().filter_map(|b| b.paused) {
-                            tracing::warn!(issue_id = %paused, "issue paused: too many refusals about the sender (blocked, spam, policy)");
-                        }
-                    })
-                    .map_err(|e| {
-                        tracing::error!(error = %e, count = outcomes.len(), "recording outcomes failed");
-                        RecorderError(e.to_string())
-                    });
-                for reply in replies {
-                    let _ = reply.send(result.clone());
+                        Err(e) => Err(e.clone()),
+                    };
+                    if let Err(e) = &result {
+                        // Nothing more is written once a commit failed: sending stops.
+                        writer = Err(e.clone());
+                    }
+                    for reply in replies {
+                        let _ = reply.send(result.clone());
+                    }
+                }
+                if !open {
+                    break;
                 }
             }
         });
-        Self { tx }
+        Self { parked, commit }
+    }
+
+    /// Parks `outcome` for the next group commit, without asking for one.
+    pub fn park(&self, outcome: Outcome) -> Parked {
+        let (reply, done) = oneshot::channel();
+        self.parked
+            .lock()
+            .expect("recorder queue")
+            .push((outcome, reply));
+        Parked(done)
+    }
+
+    /// Returns once `parked` is committed (and with it every outcome parked before it), asking for a
+    /// commit unless one already took it.
+    /// Cancel-safe: a settle dropped while it waits can be started again with the same `parked`.
+    pub async fn settle(&self, parked: &mut Parked) -> Result<(), RecorderError> {
+        let stopped = || RecorderError("the recorder has stopped".into());
+        match parked.0.try_recv() {
+            Ok(done) => return done,
+            Err(oneshot::error::TryRecvError::Closed) => return Err(stopped()),
+            Err(oneshot::error::TryRecvError::Empty) => {}
+        }
+        self.commit.send(()).await.map_err(|_| stopped())?;
+        (&mut parked.0).await.map_err(|_| stopped())?
     }
 
     /// Records `outcome`, returning once it is committed.
     pub async fn record(&self, outcome: Outcome) -> Result<(), RecorderError> {
-        let (reply, done) = oneshot::channel();
-        self.tx
-            .send((outcome, reply))
-            .await
-            .map_err(|_| RecorderError("the recorder has stopped".into()))?;
-        done.await
-            .map_err(|_| RecorderError("the recorder has stopped".into()))?
+        self.settle(&mut self.park(outcome)).await
     }
+}
+
+/// Commits one group. The breaker sees the group before it is committed, so a tripped run is
+/// refunded in the same transaction as the outcomes that tripped it.
+fn commit_group(
+    writer: &mut crate::store::OutcomeWriter,
+    breaker: &mut Breaker,
+    outcomes: &[Outcome],
+    policy: &BouncePolicy,
+    clock: &SharedClock,
+) -> Result<(), RecorderError> {
+    let refunds: Vec<Refund> = breaker
+        .observe(outcomes)
+        .into_iter()
+        .map(|trip| {
+            tracing::warn!(issue_id = %trip.issue, deliveries = trip.deliveries.len(), reply = %crate::domain::mask_all(&trip.reply), "circuit breaker: pausing the issue, refunding the run");
+            Refund {
+                reason: format!(
+                    "paused automatically: deliveries in a row were refused with `{}`, which is about \
+                     the relay or the sender, not the readers; they are pending again. Fix the cause, \
+                     then `herald issue resume {}`",
+                    trip.reply, trip.issue
+                ),
+                issue: trip.issue,
+                deliveries: trip.deliveries,
+            }
+        })
+        .collect();
+    let began = std::time::Instant::now();
+    let bounces = writer
+        .record(outcomes, &refunds, policy, clock.now())
+        .map_err(|e| {
+            tracing::error!(error = %e, count = outcomes.len(), "recording outcomes failed");
+            RecorderError(e.to_string())
+        })?;
+    crate::metrics::Metrics::get()
+        .db_write_seconds
+        .observe(began.elapsed().as_secs_f64());
+    for paused in bounces.iter().filter_map(|b| b.paused) {
+        tracing::warn!(issue_id = %paused, "issue paused: too many refusals about the sender (blocked, spam, policy)");
+    }
+    Ok(())
 }
