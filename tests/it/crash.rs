@@ -45,6 +45,47 @@ fn after_kill_9_mid_send_everyone_gets_the_issue_and_at_most_one_per_connection_
     assert!(twice.iter().all(|(_, n)| **n == 2));
 }
 
+/// Three kills while four connections send fast. Outcomes are committed in groups while the next
+/// envelope is answered, so at a kill each connection usually holds one accepted, unrecorded
+/// message: nobody is missed, and each kill repeats at most one message per connection.
+#[test]
+fn three_kill_9s_at_full_speed_miss_nobody_and_repeat_at_most_one_per_connection_each() {
+    let sink = SmtpSink::start(&[]);
+    let connections = 4;
+    let kills = [500, 1300, 2100];
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[("smtp.connections", "4"), ("sending.batch_size", "200")],
+    );
+    app.list_with_subscribers(3000);
+    let id = app.queue_issue(&[]);
+    for at in kills {
+        let mut server = app.spawn_serve_paced(2000);
+        let before = app.wait_for_issue(id, Duration::from_secs(60), |i| count(i, "sent") >= at);
+        sigkill(&server);
+        server.wait().unwrap();
+        assert!(count(&before, "sent") < 3000, "killed mid-send: {before}");
+    }
+    app.serve_until_idle();
+
+    let issue = app.issue(id);
+    assert_eq!(
+        (issue["state"].as_str(), count(&issue, "sent")),
+        (Some("sent"), 3000)
+    );
+    let mut per_recipient: BTreeMap<String, usize> = BTreeMap::new();
+    for m in sink.messages() {
+        *per_recipient.entry(m.rcpt).or_default() += 1;
+    }
+    assert_eq!(per_recipient.len(), 3000, "every recipient got the issue");
+    let twice: Vec<_> = per_recipient.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.len() <= connections * kills.len(),
+        "at most one repeated message per connection and kill: {twice:?}"
+    );
+    assert!(twice.iter().all(|(_, n)| **n == 2));
+}
+
 #[test]
 fn sigterm_mid_send_releases_what_was_claimed_and_exits_0_with_nobody_mailed_twice() {
     let sink = SmtpSink::start(&[]);
