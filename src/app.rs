@@ -339,10 +339,14 @@ impl App {
             stop.clone(),
         ));
         if let Some(admin) = admin {
-            tracing::info!(listen = %admin.local_addr()?, "admin listening (/metrics)");
+            tracing::info!(listen = %admin.local_addr()?, "admin listening (/metrics, /api/v1)");
             tracker.spawn(http::serve(
                 admin,
-                http::admin_router(store.clone()),
+                http::admin_router(http::ApiState::new(
+                    store.clone(),
+                    config.clone(),
+                    clock.clone(),
+                )),
                 http::Limits {
                     max_connections: 16,
                     header_timeout: config.http.header_timeout,

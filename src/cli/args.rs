@@ -42,6 +42,9 @@ pub enum Command {
     /// configured keys.
     #[command(subcommand)]
     Dkim(DkimCommand),
+    /// Bearer tokens for the admin API (`/api/v1` on `admin.listen`).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Preview the HTML (or with --text the plain part) a subscriber would get.
     Render {
         file: PathBuf,
@@ -239,4 +242,19 @@ pub enum IssueCommand {
         #[arg(long)]
         reason: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print it, once: only its hash is kept.
+    Create {
+        name: String,
+        /// The token can read but not change anything (GET only).
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// List tokens (names, prefixes, access, last use), revoked ones included.
+    Ls,
+    /// Revoke the token in force with this name.
+    Revoke { name: String },
 }

@@ -4,12 +4,12 @@ use super::{args::ListCommand, output::Output};
 use crate::{
     clock::{Clock, SystemClock},
     config::Config,
-    domain::{CronSchedule, EmailAddress, LanguageTag, ListSlug, Mailbox, PostalAddress},
-    render::Layouts,
-    store::{List, ListUpdate, NewList, Store},
+    ops::{
+        OpsError,
+        lists::{self, ListView},
+    },
+    store::Store,
 };
-use anyhow::Context;
-use chrono::{DateTime, Utc};
 
 pub async fn run(
     store: &Store,
@@ -17,57 +17,32 @@ pub async fn run(
     command: ListCommand,
     out: Output,
 ) -> anyhow::Result<()> {
+    let now = SystemClock.now();
     match command {
         ListCommand::Create(c) => {
-            let slug = ListSlug::parse(&c.slug)?;
-            let from = Mailbox::parse(&c.from).context("--from")?;
-            let reply_to = c
-                .reply_to
-                .as_deref()
-                .map(EmailAddress::parse)
-                .transpose()
-                .context("--reply-to")?;
-            let zone = c.timezone.as_deref().unwrap_or(&config.scheduler.timezone);
-            let schedule = c
-                .schedule
-                .as_deref()
-                .map(|s| CronSchedule::parse(s, zone))
-                .transpose()
-                .context("--schedule")?;
-            let language = LanguageTag::parse(&c.language).context("--language")?;
-            let postal_address = c
-                .postal_address
-                .as_deref()
-                .map(PostalAddress::parse)
-                .transpose()
-                .context("--postal-address")?;
-            Layouts::new(&config.render.templates_dir)
-                .load(&c.layout)
-                .context("--layout")?;
-            let now = SystemClock.now();
-            let list = store
-                .create_list(
-                    &NewList {
-                        slug,
-                        name: c.name,
-                        from,
-                        reply_to,
-                        schedule,
-                        layout: c.layout,
-                        language,
-                        postal_address,
-                    },
-                    now,
-                )
-                .await?;
-            if list.postal_address.is_none() {
-                eprintln!(
-                    "note: list {} has no postal address; many jurisdictions require one in \
-                     commercial mail (herald list update {} --postal-address …)",
-                    list.slug, list.slug
-                );
+            let created = lists::create(
+                store,
+                config,
+                lists::CreateList {
+                    slug: c.slug,
+                    name: c.name,
+                    from: c.from,
+                    reply_to: c.reply_to,
+                    schedule: c.schedule,
+                    timezone: c.timezone,
+                    layout: c.layout,
+                    language: c.language,
+                    postal_address: c.postal_address,
+                },
+                now,
+            )
+            .await
+            .map_err(flags)?;
+            for note in &created.notes {
+                eprintln!("note: {note}");
             }
-            out.emit(&ListView::new(&list, now), |c| {
+            out.emit(&created, |c| {
+                let c = &c.list;
                 let mut s = format!(
                     "created list {} ({}) in language {}",
                     c.slug, c.name, c.language
@@ -82,31 +57,14 @@ pub async fn run(
             })
         }
         ListCommand::Update(u) => {
-            let slug = ListSlug::parse(&u.slug)?;
-            let update = ListUpdate {
-                language: u
-                    .language
-                    .as_deref()
-                    .map(LanguageTag::parse)
-                    .transpose()
-                    .context("--language")?,
-                // An empty value removes the address.
-                postal_address: u
-                    .postal_address
-                    .as_deref()
-                    .map(|a| {
-                        (!a.trim().is_empty())
-                            .then(|| PostalAddress::parse(a))
-                            .transpose()
-                    })
-                    .transpose()
-                    .context("--postal-address")?,
+            let update = lists::UpdateList {
+                language: u.language,
+                postal_address: u.postal_address,
             };
-            if update.language.is_none() && update.postal_address.is_none() {
-                anyhow::bail!("nothing to change: pass --language and/or --postal-address");
-            }
-            let list = store.update_list(&slug, &update).await?;
-            out.emit(&ListView::new(&list, SystemClock.now()), |l| {
+            let list = lists::update(store, &u.slug, update, now)
+                .await
+                .map_err(flags)?;
+            out.emit(&list, |l| {
                 format!(
                     "updated list {}: language {}, postal address {}",
                     l.slug,
@@ -119,12 +77,12 @@ pub async fn run(
             })
         }
         ListCommand::Show { slug } => {
-            let list = store.list(&ListSlug::parse(&slug)?).await?;
-            out.emit(&ListView::new(&list, SystemClock.now()), human_view)
+            let list = lists::show(store, &slug, now).await?;
+            out.emit(&list, human_view)
         }
         ListCommand::Ls => {
-            let lists = store.list_summaries().await?;
-            out.emit(&lists, |lists| {
+            let all = lists::all(store).await?;
+            out.emit(&all, |lists| {
                 let mut s = format!(
                     "{:<24} {:<8} {:>8} {:>13} {:>8} {:>10}  {}\n",
                     "LIST", "LANG", "ACTIVE", "UNSUBSCRIBED", "BOUNCED", "COMPLAINED", "SCHEDULE"
@@ -151,40 +109,13 @@ pub async fn run(
     }
 }
 
-/// A list as `create`, `update` and `show` print it.
-#[derive(serde::Serialize)]
-struct ListView {
-    slug: String,
-    name: String,
-    from: String,
-    reply_to: Option<String>,
-    schedule: Option<String>,
-    timezone: Option<String>,
-    next_slot: Option<String>,
-    layout: String,
-    language: String,
-    /// Lines joined by `\n`.
-    postal_address: Option<String>,
-}
-
-impl ListView {
-    fn new(list: &List, now: DateTime<Utc>) -> Self {
-        Self {
-            slug: list.slug.to_string(),
-            name: list.name.clone(),
-            from: list.from.to_string(),
-            reply_to: list.reply_to.as_ref().map(|a| a.to_string()),
-            schedule: list.schedule.as_ref().map(|s| s.pattern().to_owned()),
-            timezone: list.schedule.as_ref().map(|s| s.zone().to_owned()),
-            next_slot: list
-                .schedule
-                .as_ref()
-                .and_then(|s| s.next_after(now))
-                .map(|t| t.to_rfc3339()),
-            layout: list.layout.clone(),
-            language: list.language.to_string(),
-            postal_address: list.postal_address.as_ref().map(|a| a.to_string()),
+/// A refused field named as the command's flag (`--postal-address`), not as the JSON member.
+fn flags(e: OpsError) -> anyhow::Error {
+    match e {
+        OpsError::Invalid { field, message } => {
+            anyhow::anyhow!("--{}: {message}", field.replace('_', "-"))
         }
+        other => other.into(),
     }
 }
 

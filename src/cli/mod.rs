@@ -12,6 +12,7 @@ mod output;
 mod preview;
 mod run;
 mod subscribers;
+mod tokens;
 mod watch;
 
 pub use args::Cli;

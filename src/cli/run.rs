@@ -5,7 +5,7 @@ use super::{
     args::{BounceCommand, Command},
     bounces, dkim, issues, lists,
     output::Output,
-    preview, subscribers,
+    preview, subscribers, tokens,
 };
 use crate::{
     app::{self, RunOptions},
@@ -205,6 +205,7 @@ async fn run(cli: Cli, loaded: Loaded, set_log_filter: app::SetLogFilter) -> any
         Command::Subscriber(c) => subscribers::run(&store, &config, c, out).await,
         Command::Issue(c) => issues::run(&store, &config, c, out).await,
         Command::Bounce(c) => bounces::run(&store, c, out).await,
+        Command::Token(c) => tokens::run(&store, c, out).await,
         Command::Render {
             file,
             list,

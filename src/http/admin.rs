@@ -1,5 +1,5 @@
 //! The admin listener (`admin.listen`, loopback by default, never the public one): `/metrics` for
-//! Prometheus.
+//! Prometheus, and the operator's API under `/api/v1` (`super::api`).
 
 use crate::{
     domain::IssueState,
@@ -8,10 +8,11 @@ use crate::{
 };
 use axum::{Router, extract::State, http::header, response::IntoResponse, routing::get};
 
-pub fn admin_router(store: Store) -> Router {
+pub fn admin_router(api: super::api::ApiState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
-        .with_state(store)
+        .with_state(api.store.clone())
+        .merge(super::api::router(api))
 }
 
 async fn metrics(State(store): State<Store>) -> impl IntoResponse {

@@ -13,6 +13,7 @@ use hyper_util::{
 use std::{sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::Semaphore};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tower::ServiceExt;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -34,8 +35,8 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, stop: 
             a = listener.accept() => a,
             _ = stop.cancelled() => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // EMFILE/ENFILE and friends: a local, passing shortage. Wait and accept again.
                 tracing::warn!(error = %e, "cannot accept an HTTP connection; retrying shortly");
@@ -43,7 +44,15 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, stop: 
                 continue;
             }
         };
-        let service = TowerToHyperService::new(router.clone());
+        // The client's address, for handlers that count per client (`ConnectInfo`).
+        let service = TowerToHyperService::new(router.clone().map_request(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        ));
         let stop = stop.clone();
         connections.spawn(async move {
             let _permit = permit;

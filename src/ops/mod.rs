@@ -1,4 +1,9 @@
 //! Operations: what a command does, validated and orchestrated once, returning values both faces
-//! (the CLI today, the HTTP API next) print as text or as the same JSON.
+//! (the CLI and the HTTP API) print as text or as the same JSON.
 
 pub mod bounces;
+mod error;
+pub mod lists;
+pub mod tokens;
+
+pub use error::OpsError;

@@ -15,6 +15,7 @@ mod records;
 mod settings;
 mod sqlite;
 mod subscribers;
+mod tokens;
 
 pub use bounces::{BounceFilter, BounceRow, NewBounce, NewReport, RecordedBounce};
 pub use deliveries::{
@@ -28,3 +29,4 @@ pub use outcome_writer::OutcomeWriter;
 pub use records::{Issue, IssueSummary, List, ListSummary, Subscriber};
 pub use sqlite::{Store, create_database_file, create_private_dir, warn_if_readable_by_others};
 pub use subscribers::{DeliveryRecipient, ImportRow};
+pub use tokens::{StoredToken, TokenRow};

@@ -1,0 +1,118 @@
+//! Bearer tokens on the admin API: a missing or wrong token is 401, a read-only token asking to
+//! change something is 403. Refusals are logged (with the token's first characters only) and
+//! counted per client address: after [`MAX_FAILURES`] within [`WINDOW`], that address gets 429
+//! until the window ends, token or not.
+
+use super::{ApiState, Problem};
+use crate::ops::tokens::{self, Access};
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+pub const MAX_FAILURES: u32 = 10;
+pub const WINDOW: Duration = Duration::from_secs(60);
+
+/// Refused attempts per client address, in the current window.
+#[derive(Debug, Default)]
+pub struct Failures(Mutex<HashMap<IpAddr, (Instant, u32)>>);
+
+impl Failures {
+    /// When `ip` is locked out, how long until it may try again.
+    fn locked(&self, ip: IpAddr) -> Option<Duration> {
+        let map = self.0.lock().expect("failures lock");
+        let (since, n) = map.get(&ip)?;
+        let left = WINDOW.checked_sub(since.elapsed())?;
+        (*n >= MAX_FAILURES).then_some(left)
+    }
+
+    fn count(&self, ip: IpAddr) {
+        let mut map = self.0.lock().expect("failures lock");
+        // Old windows go, so the map stays as small as the set of recent offenders.
+        map.retain(|_, (since, _)| since.elapsed() < WINDOW);
+        let entry = map.entry(ip).or_insert((Instant::now(), 0));
+        entry.1 += 1;
+    }
+}
+
+/// The token's first characters, for logs: enough to tell which, never enough to use.
+fn shown(token: &str) -> String {
+    let head: String = token.chars().take(8).collect();
+    format!("{head}…")
+}
+
+fn unauthorized(detail: &str) -> Response {
+    let mut response = Problem::new(StatusCode::UNAUTHORIZED, detail).into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+pub async fn require_token(
+    State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let ip = peer.ip();
+    if let Some(left) = state.failures.locked(ip) {
+        let mut response = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many refused tokens from {ip}; try again in {} s",
+                left.as_secs() + 1
+            ),
+        )
+        .into_response();
+        if let Ok(v) = HeaderValue::from_str(&(left.as_secs() + 1).to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return response;
+    }
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let Some(presented) = presented else {
+        state.failures.count(ip);
+        tracing::warn!(peer = %ip, path = %request.uri().path(), "admin API: no bearer token");
+        return unauthorized(
+            "this API needs `Authorization: Bearer TOKEN` (herald token create NAME)",
+        );
+    };
+    let access = match tokens::authenticate(&state.store, presented, state.clock.now()).await {
+        Ok(Ok((access, name))) => {
+            tracing::debug!(token = %name, method = %request.method(), path = %request.uri().path(), "admin API request");
+            access
+        }
+        Ok(Err(refusal)) => {
+            state.failures.count(ip);
+            tracing::warn!(peer = %ip, token = %shown(presented), ?refusal, "admin API: token refused");
+            return unauthorized("the token is not valid (unknown, revoked or mistyped)");
+        }
+        Err(e) => return Problem::from(e).into_response(),
+    };
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD);
+    if access == Access::ReadOnly && !reads {
+        return Problem::new(
+            StatusCode::FORBIDDEN,
+            "this token is read-only; changing something needs a read-write token",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}

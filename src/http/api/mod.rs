@@ -1,0 +1,74 @@
+//! The operator's API: JSON under `/api/v1` on the admin listener (`admin.listen`, loopback by
+//! default; never on the public one), behind bearer tokens (`herald token create`). Each handler
+//! calls the operation the CLI calls (`crate::ops`), so both return the same JSON; errors are RFC
+//! 9457 problems.
+
+mod auth;
+mod lists;
+mod problem;
+
+pub use problem::Problem;
+
+use crate::{clock::SharedClock, config::Config, store::Store};
+use axum::{
+    Router,
+    extract::{FromRequest, Request, rejection::JsonRejection},
+    http::StatusCode,
+    middleware,
+    routing::get,
+};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub clock: SharedClock,
+    failures: Arc<auth::Failures>,
+}
+
+impl ApiState {
+    pub fn new(store: Store, config: Arc<Config>, clock: SharedClock) -> Self {
+        Self {
+            store,
+            config,
+            clock,
+            failures: Arc::default(),
+        }
+    }
+}
+
+/// `/api/v1/…`, every route behind a token.
+pub fn router(state: ApiState) -> Router {
+    let api = Router::new()
+        .route("/lists", get(lists::index).post(lists::create))
+        .route("/lists/{list}", get(lists::show).patch(lists::update))
+        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such API path") })
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
+        .with_state(state);
+    Router::new().nest("/api/v1", api)
+}
+
+/// A JSON body whose refusal is a problem document naming what is wrong (axum's own is plain text).
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => {
+                let status = match &rejection {
+                    JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    JsonRejection::JsonDataError(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                Err(Problem::new(status, rejection.body_text()))
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The operator's API on the admin listener: tokens made by `herald token create`, 401/403/429,
+//! RFC 9457 problems, and the same JSON as the CLI.
+
+use crate::helpers::*;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+struct Api {
+    base: String,
+}
+
+impl Api {
+    fn new(app: &TestApp) -> Self {
+        Self {
+            base: format!("http://127.0.0.1:{}/api/v1", app.admin_port),
+        }
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> HttpResponse {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(a) = &auth {
+            headers.push(("Authorization", a));
+        }
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        http_request(
+            method,
+            &format!("{}{path}", self.base),
+            &headers,
+            &body,
+            Duration::from_secs(10),
+        )
+    }
+}
+
+fn problem(r: &HttpResponse) -> Value {
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/problem+json"),
+        "{} {}",
+        r.status,
+        r.body
+    );
+    let p: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(p["status"], r.status, "{p}");
+    assert!(p["title"].as_str().is_some_and(|t| !t.is_empty()), "{p}");
+    p
+}
+
+fn token(app: &TestApp, name: &str, read_only: bool) -> String {
+    let mut args = vec!["token", "create", name];
+    if read_only {
+        args.push("--read-only");
+    }
+    let made = app.json(&args);
+    let t = made["token"].as_str().unwrap().to_owned();
+    assert!(t.starts_with("hld_") && t.len() > 40, "{made}");
+    t
+}
+
+#[test]
+fn lists_through_the_api_need_a_token_and_answer_like_the_cli() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    let rw = token(&app, "ci", false);
+    let ro = token(&app, "dashboard", true);
+    let server = app.spawn_serve();
+    wait_http(app.http_port);
+    let api = Api::new(&app);
+
+    // No token, a wrong one, a malformed one: 401 with a problem and a Bearer challenge.
+    for t in [None, Some("hld_AAAAAAAAnot-the-secret"), Some("garbage")] {
+        let r = api.call("GET", "/lists", t, None);
+        assert_eq!(r.status, 401, "{t:?}: {}", r.body);
+        assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+        problem(&r);
+    }
+
+    // Create with the read-write token: 201 and the JSON `list show --json` prints.
+    let new = json!({"slug": "weekly", "name": "Weekly Analysis", "from": "Weekly <news@example.com>",
+                     "postal_address": "1 Main St\nSpringfield"});
+    let created = api.call("POST", "/lists", Some(&rw), Some(new.clone()));
+    assert_eq!(created.status, 201, "{}", created.body);
+    let created: Value = serde_json::from_str(&created.body).unwrap();
+    let shown = app.json(&["list", "show", "weekly"]);
+    assert_eq!(created["slug"], "weekly");
+    for key in [
+        "slug",
+        "name",
+        "from",
+        "language",
+        "postal_address",
+        "layout",
+    ] {
+        assert_eq!(created[key], shown[key], "{key}");
+    }
+    let got = api.call("GET", "/lists/weekly", Some(&ro), None);
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(serde_json::from_str::<Value>(&got.body).unwrap(), shown);
+
+    // The read-only token reads, but may not write.
+    let refused = api.call(
+        "PATCH",
+        "/lists/weekly",
+        Some(&ro),
+        Some(json!({"language": "de"})),
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    problem(&refused);
+    let changed = api.call(
+        "PATCH",
+        "/lists/weekly",
+        Some(&rw),
+        Some(json!({"language": "de"})),
+    );
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(app.json(&["list", "show", "weekly"])["language"], "de");
+
+    // Refusals name what is wrong.
+    let bad = api.call(
+        "POST",
+        "/lists",
+        Some(&rw),
+        Some(json!({"slug": "b", "name": "B", "from": "not an address"})),
+    );
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let p = problem(&bad);
+    assert_eq!(p["field"], "from", "{p}");
+    let twice = api.call("POST", "/lists", Some(&rw), Some(new));
+    assert_eq!(twice.status, 409, "{}", twice.body);
+    problem(&twice);
+    let missing = api.call("GET", "/lists/nope", Some(&rw), None);
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    problem(&missing);
+    let unknown = api.call(
+        "POST",
+        "/lists",
+        Some(&rw),
+        Some(json!({"slug": "c", "name": "C", "from": "c@example.com", "colour": "red"})),
+    );
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
+    assert!(
+        problem(&unknown)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("colour")
+    );
+
+    // Listing gives what `list ls --json` gives.
+    let all = api.call("GET", "/lists", Some(&ro), None);
+    assert_eq!(all.status, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&all.body).unwrap(),
+        app.json(&["list", "ls"])
+    );
+
+    // A revoked token stops working at once; `token ls` shows it revoked, never the secret.
+    app.ok(&["token", "revoke", "dashboard"]);
+    assert_eq!(api.call("GET", "/lists", Some(&ro), None).status, 401);
+    let listed = app.ok(&["token", "ls"]);
+    assert!(
+        !listed.contains(&ro[10..]) && !listed.contains(&rw[10..]),
+        "{listed}"
+    );
+    let tokens = app.json(&["token", "ls"]);
+    let dashboard = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "dashboard")
+        .unwrap();
+    assert!(dashboard["revoked_at"].is_string(), "{tokens}");
+
+    // The public listener has no API.
+    let public = http(
+        "GET",
+        &format!("http://127.0.0.1:{}/api/v1/lists", app.http_port),
+        None,
+    );
+    assert_eq!(public.status, 404);
+
+    sigterm(&server);
+    let out = server.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("token refused"), "refusals are logged");
+    assert!(
+        !log.contains(&rw) && !log.contains(&ro),
+        "no token in the log"
+    );
+}
+
+#[test]
+fn a_client_that_keeps_presenting_wrong_tokens_is_slowed_to_429() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    let rw = token(&app, "ci", false);
+    let mut server = app.spawn_serve();
+    wait_http(app.http_port);
+    let api = Api::new(&app);
+    for i in 0..10 {
+        let r = api.call(
+            "GET",
+            "/lists",
+            Some(&format!("hld_guess{i:04}xxxxxxxx")),
+            None,
+        );
+        assert_eq!(r.status, 401);
+    }
+    let locked = api.call("GET", "/lists", Some(&rw), None);
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert!(locked.header("retry-after").is_some());
+    problem(&locked);
+    sigterm(&server);
+    server.wait().unwrap();
+}
+
+#[test]
+fn token_names_are_unique_among_tokens_in_force() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    token(&app, "ci", false);
+    let again = app.run(&["token", "create", "ci"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+    app.ok(&["token", "revoke", "ci"]);
+    token(&app, "ci", true);
+    let bad = app.run(&["token", "create", "has space"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("token name"));
+}
