@@ -158,6 +158,10 @@ pub enum SubscriberCommand {
         #[arg(long)]
         status: Option<String>,
     },
+    /// One subscriber of a list.
+    Show { list: String, email: String },
+    /// Unsubscribe an address from a list (as if they had used the link).
+    Unsubscribe { list: String, email: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,7 +3,6 @@
 
 mod args;
 mod bounces;
-mod csv_rows;
 mod dkim;
 mod issues;
 mod lists;

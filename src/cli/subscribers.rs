@@ -2,14 +2,14 @@
 
 use super::{
     args::SubscriberCommand,
-    csv_rows,
     output::{Output, parse_state},
 };
 use crate::{
     clock::{Clock, SystemClock},
     config::Config,
-    domain::{EmailAddress, ListSlug, SubscriberStatus},
-    store::{ImportRow, Store},
+    domain::SubscriberStatus,
+    ops::{OpsError, subscribers},
+    store::Store,
 };
 use anyhow::Context;
 use std::collections::BTreeMap;
@@ -18,16 +18,12 @@ use std::io::IsTerminal;
 /// Files larger than this get a progress bar on a terminal.
 const PROGRESS_FROM: u64 = 1 << 20;
 
-/// Rows per import transaction.
-const IMPORT_CHUNK: usize = 10_000;
-
 pub async fn run(
     store: &Store,
     config: &Config,
     command: SubscriberCommand,
     out: Output,
 ) -> anyhow::Result<()> {
-    let smtputf8 = config.smtp.smtputf8;
     match command {
         SubscriberCommand::Add {
             list,
@@ -35,12 +31,6 @@ pub async fn run(
             name,
             attrs,
         } => {
-            let list = store.list(&ListSlug::parse(&list)?).await?;
-            let email = if smtputf8 {
-                EmailAddress::parse_international(&email)?
-            } else {
-                EmailAddress::parse(&email)?
-            };
             let attributes = attrs
                 .iter()
                 .map(|a| {
@@ -50,36 +40,19 @@ pub async fn run(
                         .ok_or_else(|| anyhow::anyhow!("--attr `{a}` is not KEY=VALUE"))
                 })
                 .collect::<anyhow::Result<BTreeMap<_, _>>>()?;
-            let row = ImportRow::new(email.clone(), name, attributes)
-                .map_err(|reason| anyhow::anyhow!("{email}: {reason}"))?;
-            // The same add-or-update as an import, for one row.
-            let importer = store.bulk_import(list.id, SystemClock.now())?;
-            importer.write(vec![row]).await?;
-            let counts = importer.finish().await?;
-            #[derive(serde::Serialize)]
-            struct Added {
-                email: String,
-                list: String,
-                result: &'static str,
-            }
-            let added = Added {
-                email: email.to_string(),
-                list: list.slug.to_string(),
-                result: if counts.added == 1 {
-                    "added"
-                } else {
-                    "updated"
-                },
+            let input = subscribers::AddSubscriber {
+                email,
+                name,
+                attributes,
             };
+            let added = subscribers::add(store, config, &list, input, SystemClock.now()).await?;
             out.emit(&added, |a| {
                 format!("{} {} to {}", a.result, a.email, a.list)
             })
         }
         SubscriberCommand::Import { list, file } => {
-            let list = store.list(&ListSlug::parse(&list)?).await?;
             let input = std::fs::File::open(&file)
                 .with_context(|| format!("opening {}", file.display()))?;
-            let importer = store.bulk_import(list.id, SystemClock.now())?;
             // A large file on a terminal: a bar of the bytes read, with rate and ETA.
             let size = input.metadata().map(|m| m.len()).unwrap_or(0);
             let bar =
@@ -94,42 +67,22 @@ pub async fn run(
                     );
                     bar
                 });
-            let input: Box<dyn std::io::Read> = match &bar {
+            let input: Box<dyn std::io::Read + Send> = match &bar {
                 Some(bar) => Box::new(bar.wrap_read(input)),
                 None => Box::new(input),
             };
-            let read = csv_rows::read(
-                std::io::BufReader::with_capacity(1 << 16, input),
-                IMPORT_CHUNK,
-                smtputf8,
-                |chunk| {
-                    let importer = &importer;
-                    async move { Ok(importer.write(chunk).await?) }
-                },
-            )
-            .await;
+            let report = subscribers::import(store, config, &list, input, SystemClock.now())
+                .await
+                .map_err(|e| match e {
+                    OpsError::Invalid { field, message } if field == "csv" => {
+                        anyhow::anyhow!("{}: {message}", file.display())
+                    }
+                    other => other.into(),
+                });
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
-            // The writer's own error, if it stopped, says more than the failed hand-over.
-            let counts = importer.finish().await?;
-            let rejected = read.with_context(|| file.display().to_string())?;
-            #[derive(serde::Serialize)]
-            struct Report {
-                list: String,
-                added: u64,
-                updated: u64,
-                rejected: usize,
-                rejected_rows: Vec<csv_rows::Rejected>,
-            }
-            let report = Report {
-                list: list.slug.to_string(),
-                added: counts.added,
-                updated: counts.updated,
-                rejected: rejected.len(),
-                rejected_rows: rejected,
-            };
-            out.emit(&report, |r| {
+            out.emit(&report?, |r| {
                 let mut s = format!(
                     "{}: added {}, updated {}, rejected {}\n",
                     r.list, r.added, r.updated, r.rejected
@@ -141,13 +94,29 @@ pub async fn run(
             })
         }
         SubscriberCommand::Ls { list, status } => {
-            let list = store.list(&ListSlug::parse(&list)?).await?;
             let status = status
                 .as_deref()
                 .map(|s| parse_state("status", s, SubscriberStatus::ALL))
                 .transpose()?;
-            let subscribers = store.subscribers(list.id, status).await?;
-            out.emit(&subscribers, |subs| {
+            // Every page, for people and for `--json` alike.
+            let mut all = Vec::new();
+            let mut cursor = None;
+            loop {
+                let page = subscribers::page(
+                    store,
+                    &list,
+                    status,
+                    cursor.as_deref(),
+                    subscribers::MAX_PAGE,
+                )
+                .await?;
+                all.extend(page.subscribers);
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+            out.emit(&all, |subs| {
                 let mut s = String::new();
                 for sub in subs {
                     s.push_str(&format!(
@@ -158,6 +127,35 @@ pub async fn run(
                     ));
                 }
                 s
+            })
+        }
+        SubscriberCommand::Show { list, email } => {
+            let sub = subscribers::show(store, config, &list, &email).await?;
+            out.emit(&sub, |s| {
+                let mut text = format!(
+                    "{} ({}) on {list} since {}\n",
+                    s.email,
+                    s.status,
+                    s.created_at.format("%Y-%m-%d")
+                );
+                if let Some(name) = &s.name {
+                    text.push_str(&format!("name  {name}\n"));
+                }
+                for (k, v) in &s.attributes {
+                    text.push_str(&format!("{k:<6}{v}\n"));
+                }
+                text
+            })
+        }
+        SubscriberCommand::Unsubscribe { list, email } => {
+            let done =
+                subscribers::unsubscribe(store, config, &list, &email, SystemClock.now()).await?;
+            out.emit(&done, |d| {
+                if d.changed {
+                    format!("unsubscribed {} from {}", d.email, d.list)
+                } else {
+                    format!("{} is already {} on {}", d.email, d.status, d.list)
+                }
             })
         }
     }

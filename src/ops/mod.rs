@@ -2,8 +2,10 @@
 //! (the CLI and the HTTP API) print as text or as the same JSON.
 
 pub mod bounces;
+pub mod csv_rows;
 mod error;
 pub mod lists;
+pub mod subscribers;
 pub mod tokens;
 
 pub use error::OpsError;

@@ -87,18 +87,77 @@ impl Store {
         .bind(status.map(|s| s.as_str()))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Subscriber {
-                    id: SubscriberId(r.get("id")),
-                    email: r.get("email"),
-                    name: r.get("name"),
-                    attributes: parse_attributes(r.get("attributes"))?,
-                    status: r.get::<&str, _>("status").parse()?,
-                    created_at: from_millis(r.get("created_at")),
-                })
-            })
-            .collect()
+        rows.iter().map(subscriber_of).collect()
+    }
+
+    /// Up to `limit` subscribers of `list` (optionally in `status`) with ids after `after`, in id
+    /// order: one page of a cursor-paginated listing.
+    pub async fn subscribers_page(
+        &self,
+        list: ListId,
+        status: Option<SubscriberStatus>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Subscriber>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, email, name, attributes, status, created_at FROM subscribers
+             WHERE list_id = ? AND (? IS NULL OR status = ?) AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(list.0)
+        .bind(status.map(|s| s.as_str()))
+        .bind(status.map(|s| s.as_str()))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(subscriber_of).collect()
+    }
+
+    /// The subscriber of `list` with address `email`.
+    pub async fn subscriber(
+        &self,
+        list: ListId,
+        email: &EmailAddress,
+    ) -> Result<Subscriber, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, email, name, attributes, status, created_at FROM subscribers
+             WHERE list_id = ? AND email = ?",
+        )
+        .bind(list.0)
+        .bind(email.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("subscriber {email}")))?;
+        subscriber_of(&row)
+    }
+
+    /// Unsubscribes `email` from `list` at the operator's request. Returns `false` when the
+    /// subscriber was not active (already unsubscribed, bounced or complained: left as it is).
+    pub async fn unsubscribe_address(
+        &self,
+        list: ListId,
+        email: &EmailAddress,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let subscriber = self.subscriber(list, email).await?;
+        if !subscriber
+            .status
+            .can_move_to(SubscriberStatus::Unsubscribed)
+        {
+            return Ok(false);
+        }
+        let changed = sqlx::query(
+            "UPDATE subscribers SET status = ?, unsubscribed_at = ?, updated_at = ? WHERE id = ? AND status = ?",
+        )
+        .bind(SubscriberStatus::Unsubscribed.as_str())
+        .bind(to_millis(now))
+        .bind(to_millis(now))
+        .bind(subscriber.id.0)
+        .bind(subscriber.status.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(changed == 1)
     }
 
     /// Unsubscribes the recipient of `delivery` from that delivery's list. Idempotent: returns `false`
@@ -149,6 +208,17 @@ impl Store {
             status: row.get::<&str, _>("status").parse()?,
         })
     }
+}
+
+fn subscriber_of(r: &sqlx::sqlite::SqliteRow) -> Result<Subscriber, StoreError> {
+    Ok(Subscriber {
+        id: SubscriberId(r.get("id")),
+        email: r.get("email"),
+        name: r.get("name"),
+        attributes: parse_attributes(r.get("attributes"))?,
+        status: r.get::<&str, _>("status").parse()?,
+        created_at: from_millis(r.get("created_at")),
+    })
 }
 
 pub(super) fn parse_attributes(json: &str) -> Result<BTreeMap<String, String>, StoreError> {

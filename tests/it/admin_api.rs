@@ -230,3 +230,175 @@ fn token_names_are_unique_among_tokens_in_force() {
     let bad = app.run(&["token", "create", "has space"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("token name"));
 }
+
+#[test]
+fn subscribers_through_the_api_add_import_page_show_and_unsubscribe() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    app.ok(&[
+        "list",
+        "create",
+        "weekly",
+        "--name",
+        "Weekly",
+        "--from",
+        "Weekly <news@example.com>",
+    ]);
+    let rw = token(&app, "ci", false);
+    let server = app.spawn_serve();
+    wait_http(app.http_port);
+    let api = Api::new(&app);
+
+    let ann = json!({"email": "ann@example.com", "name": "Ann", "attributes": {"city": "Lyon"}});
+    let added = api.call(
+        "POST",
+        "/lists/weekly/subscribers",
+        Some(&rw),
+        Some(ann.clone()),
+    );
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(
+        serde_json::from_str::<Value>(&added.body).unwrap()["result"],
+        "added"
+    );
+    let again = api.call("POST", "/lists/weekly/subscribers", Some(&rw), Some(ann));
+    assert_eq!(
+        again.status, 200,
+        "an address already there is updated: {}",
+        again.body
+    );
+
+    let bad = api.call(
+        "POST",
+        "/lists/weekly/subscribers",
+        Some(&rw),
+        Some(json!({"email": "not-an-address"})),
+    );
+    assert_eq!(bad.status, 422);
+    assert_eq!(problem(&bad)["field"], "email");
+
+    // A CSV body: the bad row is reported with its line, the rest imported.
+    let mut csv = String::from("email,name,city\n");
+    for i in 0..250 {
+        csv.push_str(&format!("r{i}@example.com,Reader {i},City{i}\n"));
+    }
+    csv.push_str("broken-row,Nobody,Nowhere\n");
+    let auth = format!("Bearer {rw}");
+    let url = format!("{}/lists/weekly/subscribers/import", api.base);
+    let imported = http_request(
+        "POST",
+        &url,
+        &[("Authorization", &auth), ("Content-Type", "text/csv")],
+        &csv,
+        Duration::from_secs(30),
+    );
+    assert_eq!(imported.status, 200, "{}", imported.body);
+    let report: Value = serde_json::from_str(&imported.body).unwrap();
+    assert_eq!(
+        (report["added"].as_u64(), report["rejected"].as_u64()),
+        (Some(250), Some(1)),
+        "{report}"
+    );
+    assert_eq!(report["rejected_rows"][0]["line"], 252, "{report}");
+    let wrong_type = http_request(
+        "POST",
+        &url,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        "{}",
+        Duration::from_secs(10),
+    );
+    assert_eq!(wrong_type.status, 415);
+    problem(&wrong_type);
+
+    // Pages of 100 with a cursor cover everyone once, in the order `subscriber ls` prints.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/lists/weekly/subscribers?limit=100&cursor={c}"),
+            None => "/lists/weekly/subscribers?limit=100".to_owned(),
+        };
+        let page = api.call("GET", &path, Some(&rw), None);
+        assert_eq!(page.status, 200, "{}", page.body);
+        let page: Value = serde_json::from_str(&page.body).unwrap();
+        for s in page["subscribers"].as_array().unwrap() {
+            seen.push(s["email"].as_str().unwrap().to_owned());
+        }
+        match page["next"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let cli: Vec<String> = app
+        .json(&["subscriber", "ls", "weekly"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["email"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(seen.len(), 251);
+    assert_eq!(seen, cli);
+
+    // Show and unsubscribe one; the status filter then finds exactly that one.
+    let shown = api.call(
+        "GET",
+        "/lists/weekly/subscribers/ann@example.com",
+        Some(&rw),
+        None,
+    );
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    let shown: Value = serde_json::from_str(&shown.body).unwrap();
+    assert_eq!(
+        (shown["name"].as_str(), shown["attributes"]["city"].as_str()),
+        (Some("Ann"), Some("Lyon"))
+    );
+    let left = api.call(
+        "POST",
+        "/lists/weekly/subscribers/ann@example.com/unsubscribe",
+        Some(&rw),
+        None,
+    );
+    assert_eq!(left.status, 200, "{}", left.body);
+    let left: Value = serde_json::from_str(&left.body).unwrap();
+    assert_eq!(
+        (left["changed"].as_bool(), left["status"].as_str()),
+        (Some(true), Some("unsubscribed"))
+    );
+    let unsubscribed = api.call(
+        "GET",
+        "/lists/weekly/subscribers?status=unsubscribed",
+        Some(&rw),
+        None,
+    );
+    let unsubscribed: Value = serde_json::from_str(&unsubscribed.body).unwrap();
+    assert_eq!(
+        unsubscribed["subscribers"].as_array().unwrap().len(),
+        1,
+        "{unsubscribed}"
+    );
+    let cli = app.json(&["subscriber", "show", "weekly", "ann@example.com"]);
+    assert_eq!(cli["status"], "unsubscribed");
+    let again = app.json(&["subscriber", "unsubscribe", "weekly", "ann@example.com"]);
+    assert_eq!(again["changed"], false);
+
+    let bad_status = api.call(
+        "GET",
+        "/lists/weekly/subscribers?status=happy",
+        Some(&rw),
+        None,
+    );
+    assert_eq!(bad_status.status, 422);
+    assert_eq!(problem(&bad_status)["field"], "status");
+    let nobody = api.call(
+        "GET",
+        "/lists/weekly/subscribers/nobody@example.com",
+        Some(&rw),
+        None,
+    );
+    assert_eq!(nobody.status, 404);
+    problem(&nobody);
+    sigterm(&server);
+    server.wait_with_output().unwrap();
+}

@@ -6,6 +6,7 @@
 mod auth;
 mod lists;
 mod problem;
+mod subscribers;
 
 pub use problem::Problem;
 
@@ -15,7 +16,7 @@ use axum::{
     extract::{FromRequest, Request, rejection::JsonRejection},
     http::StatusCode,
     middleware,
-    routing::get,
+    routing::{get, post},
 };
 use std::sync::Arc;
 
@@ -43,6 +44,19 @@ pub fn router(state: ApiState) -> Router {
     let api = Router::new()
         .route("/lists", get(lists::index).post(lists::create))
         .route("/lists/{list}", get(lists::show).patch(lists::update))
+        .route(
+            "/lists/{list}/subscribers",
+            get(subscribers::index).post(subscribers::add),
+        )
+        .route(
+            "/lists/{list}/subscribers/import",
+            post(subscribers::import),
+        )
+        .route("/lists/{list}/subscribers/{email}", get(subscribers::show))
+        .route(
+            "/lists/{list}/subscribers/{email}/unsubscribe",
+            post(subscribers::unsubscribe),
+        )
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such API path") })
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

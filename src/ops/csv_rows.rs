@@ -61,16 +61,12 @@ pub struct Rejected {
 /// Reads rows in chunks of `chunk` and hands each chunk to `sink` (so a million rows never sit in
 /// memory at once). Returns the rejected rows. Addresses with a non-ASCII local part are rejected
 /// unless `smtputf8` (`smtp.smtputf8 = true`).
-pub async fn read<R: Read, F, Fut>(
+pub fn read<R: Read>(
     input: R,
     chunk: usize,
     smtputf8: bool,
-    mut sink: F,
-) -> anyhow::Result<Vec<Rejected>>
-where
-    F: FnMut(Vec<ImportRow>) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
-{
+    mut sink: impl FnMut(Vec<ImportRow>) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<Rejected>> {
     let newlines = Rc::new(RefCell::new(VecDeque::new()));
     let mut lines = Lines {
         newlines: newlines.clone(),
@@ -170,11 +166,11 @@ where
             }
         }
         if rows.len() == chunk {
-            sink(std::mem::replace(&mut rows, Vec::with_capacity(chunk))).await?;
+            sink(std::mem::replace(&mut rows, Vec::with_capacity(chunk)))?;
         }
     }
     if !rows.is_empty() {
-        sink(rows).await?;
+        sink(rows)?;
     }
     Ok(rejected)
 }
@@ -183,15 +179,14 @@ where
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn bad_rows_are_reported_by_line_and_the_rest_kept() {
+    #[test]
+    fn bad_rows_are_reported_by_line_and_the_rest_kept() {
         let csv = "email,name,city\nann@example.com,Ann,Oslo\nnot-an-address,Bob,Rome\n\ncy@example.com,Cy\n\"dee@example.com\",Dee,\n";
         let mut kept = Vec::new();
         let rejected = read(csv.as_bytes(), 2, false, |chunk| {
             kept.extend(chunk);
-            async { Ok(()) }
+            Ok(())
         })
-        .await
         .unwrap();
         assert_eq!(
             kept.iter().map(|r| r.email.as_str()).collect::<Vec<_>>(),
@@ -206,28 +201,27 @@ mod tests {
         assert_eq!(lines, [3, 5]);
     }
 
-    async fn emails(csv: &str, smtputf8: bool) -> (Vec<String>, Vec<Rejected>) {
+    fn emails(csv: &str, smtputf8: bool) -> (Vec<String>, Vec<Rejected>) {
         let mut kept = Vec::new();
         let rejected = read(csv.as_bytes(), 10, smtputf8, |chunk| {
             kept.extend(chunk.into_iter().map(|r| r.email.as_str().to_owned()));
-            async { Ok(()) }
+            Ok(())
         })
-        .await
         .unwrap();
         (kept, rejected)
     }
 
-    #[tokio::test]
-    async fn international_domains_are_read_as_a_labels() {
-        let (kept, rejected) = emails("email\nAnna@Bücher.de\nbob@xn--bcher-kva.de\n", false).await;
+    #[test]
+    fn international_domains_are_read_as_a_labels() {
+        let (kept, rejected) = emails("email\nAnna@Bücher.de\nbob@xn--bcher-kva.de\n", false);
         assert_eq!(kept, ["anna@xn--bcher-kva.de", "bob@xn--bcher-kva.de"]);
         assert!(rejected.is_empty());
     }
 
-    #[tokio::test]
-    async fn a_non_ascii_local_part_is_rejected_by_line_unless_smtputf8_is_on() {
+    #[test]
+    fn a_non_ascii_local_part_is_rejected_by_line_unless_smtputf8_is_on() {
         let csv = "email\nann@example.de\njürgen@example.de\n";
-        let (kept, rejected) = emails(csv, false).await;
+        let (kept, rejected) = emails(csv, false);
         assert_eq!(kept, ["ann@example.de"]);
         assert_eq!(rejected.len(), 1);
         assert_eq!(rejected[0].line, 3);
@@ -236,7 +230,7 @@ mod tests {
             "{}",
             rejected[0].reason
         );
-        let (kept, rejected) = emails(csv, true).await;
+        let (kept, rejected) = emails(csv, true);
         assert_eq!(kept, ["ann@example.de", "jürgen@example.de"]);
         assert!(rejected.is_empty());
     }

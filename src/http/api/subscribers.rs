@@ -1,0 +1,115 @@
+//! `/api/v1/lists/{list}/subscribers`: the same operations and JSON as `herald subscriber …`. An
+//! import is a `text/csv` body, read as it arrives (a million rows are never held in memory).
+
+use super::{ApiJson, ApiState, Problem};
+use crate::ops::subscribers;
+use axum::{
+    Json,
+    body::Body,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode, header},
+    response::IntoResponse,
+};
+use futures_util::TryStreamExt;
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    status: Option<String>,
+    /// The previous page's `next`.
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Subscribers per page unless `limit` says otherwise.
+const DEFAULT_PAGE: u32 = 100;
+
+pub async fn index(
+    State(state): State<ApiState>,
+    Path(list): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Result<impl IntoResponse, Problem> {
+    let status = subscribers::status(q.status.as_deref())?;
+    let page = subscribers::page(
+        &state.store,
+        &list,
+        status,
+        q.cursor.as_deref(),
+        q.limit.unwrap_or(DEFAULT_PAGE),
+    )
+    .await?;
+    Ok(Json(page))
+}
+
+pub async fn add(
+    State(state): State<ApiState>,
+    Path(list): Path<String>,
+    ApiJson(input): ApiJson<subscribers::AddSubscriber>,
+) -> Result<impl IntoResponse, Problem> {
+    let added =
+        subscribers::add(&state.store, &state.config, &list, input, state.clock.now()).await?;
+    let status = if added.result == "added" {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(added)))
+}
+
+pub async fn import(
+    State(state): State<ApiState>,
+    Path(list): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<impl IntoResponse, Problem> {
+    let csv = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/csv"))
+        });
+    if !csv {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "an import is a CSV body: Content-Type: text/csv",
+        ));
+    }
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
+    let report = subscribers::import(
+        &state.store,
+        &state.config,
+        &list,
+        reader,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(report))
+}
+
+pub async fn show(
+    State(state): State<ApiState>,
+    Path((list, email)): Path<(String, String)>,
+) -> Result<impl IntoResponse, Problem> {
+    Ok(Json(
+        subscribers::show(&state.store, &state.config, &list, &email).await?,
+    ))
+}
+
+pub async fn unsubscribe(
+    State(state): State<ApiState>,
+    Path((list, email)): Path<(String, String)>,
+) -> Result<impl IntoResponse, Problem> {
+    Ok(Json(
+        subscribers::unsubscribe(
+            &state.store,
+            &state.config,
+            &list,
+            &email,
+            state.clock.now(),
+        )
+        .await?,
+    ))
+}
