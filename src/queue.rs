@@ -45,7 +45,17 @@ pub fn render_for_list(
     subject: Option<&str>,
     strictness: Strictness,
 ) -> Result<RenderedIssue, RenderError> {
-    let source = IssueSource::read(path)?;
+    render_source_for_list(config, list, &IssueSource::read(path)?, subject, strictness)
+}
+
+/// [`render_for_list`] for a source already read.
+pub fn render_source_for_list(
+    config: &Config,
+    list: &List,
+    source: &IssueSource,
+    subject: Option<&str>,
+    strictness: Strictness,
+) -> Result<RenderedIssue, RenderError> {
     let layout = Layouts::new(&config.render.templates_dir).load(&list.layout)?;
     let context = IssueContext {
         list_name: list.name.clone(),
@@ -57,7 +67,7 @@ pub fn render_for_list(
             .map(|a| a.to_string())
             .unwrap_or_default(),
     };
-    render_with(&source, subject, &context, &layout, strictness)
+    render_with(source, subject, &context, &layout, strictness)
 }
 
 pub async fn queue_issue(
@@ -69,18 +79,33 @@ pub async fn queue_issue(
     at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<QueuedIssue, QueueError> {
+    let source = IssueSource::read(path)?;
+    queue_source(store, config, slug, &source, subject, at, now).await
+}
+
+/// [`queue_issue`] for a source already read (the API's request body); `source.file` names it in
+/// errors and in the stored issue.
+pub async fn queue_source(
+    store: &Store,
+    config: &Config,
+    slug: &ListSlug,
+    source: &IssueSource,
+    subject: Option<&str>,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<QueuedIssue, QueueError> {
     if let Some(at) = at.filter(|at| *at < now - chrono::Duration::seconds(60)) {
         return Err(QueueError::InThePast(at.to_rfc3339()));
     }
     let list = store.list(slug).await?;
-    let rendered = render_for_list(config, &list, path, subject, Strictness::Queue)?;
+    let rendered = render_source_for_list(config, &list, source, subject, Strictness::Queue)?;
     let id = store
         .insert_issue(
             &NewIssue {
                 list_id: list.id,
                 subject: rendered.subject.clone(),
                 preheader: rendered.preheader,
-                source_path: path.display().to_string(),
+                source_path: source.file.clone(),
                 html_template: rendered.html_template,
                 text_template: rendered.text_template,
                 send_at: at,

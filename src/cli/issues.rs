@@ -8,6 +8,7 @@ use crate::{
     clock::{Clock, SystemClock},
     config::Config,
     domain::{DeliveryState, IssueId, IssueState, ListSlug},
+    ops::issues,
     queue::queue_issue,
     store::{IssueSummary, Store},
 };
@@ -49,12 +50,8 @@ pub async fn run(
             })
         }
         IssueCommand::Ls { list } => {
-            let list = match list {
-                Some(l) => Some(store.list(&ListSlug::parse(&l)?).await?.id),
-                None => None,
-            };
-            let issues = store.issue_summaries(list).await?;
-            out.emit(&issues, |issues| {
+            let all = issues::all(store, list.as_deref()).await?;
+            out.emit(&all, |issues| {
                 let mut s = format!(
                     "{:>5}  {:<16} {:<10} {:>8} {:>8} {:>8} {:>8} {:>10}  {}\n",
                     "ID", "LIST", "STATE", "SENT", "LEFT", "FAILED", "BOUNCED", "COMPLAINED", "SUBJECT"
@@ -82,7 +79,7 @@ pub async fn run(
             .await
         }
         IssueCommand::Show { id } => {
-            let summary = store.issue_summary(parse_id(&id)?).await?;
+            let summary = issues::show(store, parse_id(&id)?).await?;
             out.emit(&summary, human_summary)
         }
         IssueCommand::Deliveries { id, state } => {
@@ -108,20 +105,12 @@ pub async fn run(
             })
         }
         IssueCommand::Pause { id } => {
-            let id = parse_id(&id)?;
-            store
-                .move_issue(id, IssueState::Paused, Some("paused by the operator"), now)
-                .await?;
-            out.emit(&store.issue_summary(id).await?, |s| {
-                format!("paused issue {}", s.id)
-            })
+            let paused = issues::pause(store, parse_id(&id)?, now).await?;
+            out.emit(&paused, |s| format!("paused issue {}", s.id))
         }
         IssueCommand::Resume { id } => {
-            let id = parse_id(&id)?;
-            store.resume_issue(id, now).await?;
-            out.emit(&store.issue_summary(id).await?, |s| {
-                format!("resumed issue {}: {}", s.id, s.state)
-            })
+            let resumed = issues::resume(store, parse_id(&id)?, now).await?;
+            out.emit(&resumed, |s| format!("resumed issue {}: {}", s.id, s.state))
         }
         IssueCommand::Retry { id, state, reason } => {
             let id = parse_id(&id)?;
@@ -163,18 +152,8 @@ pub async fn run(
             )
         }
         IssueCommand::Cancel { id } => {
-            let id = parse_id(&id)?;
-            store
-                .move_issue(
-                    id,
-                    IssueState::Cancelled,
-                    Some("cancelled by the operator"),
-                    now,
-                )
-                .await?;
-            out.emit(&store.issue_summary(id).await?, |s| {
-                format!("cancelled issue {}", s.id)
-            })
+            let cancelled = issues::cancel(store, parse_id(&id)?, now).await?;
+            out.emit(&cancelled, |s| format!("cancelled issue {}", s.id))
         }
     }
 }

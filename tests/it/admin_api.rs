@@ -402,3 +402,101 @@ fn subscribers_through_the_api_add_import_page_show_and_unsubscribe() {
     sigterm(&server);
     server.wait_with_output().unwrap();
 }
+
+#[test]
+fn issues_through_the_api_queue_show_pause_resume_and_cancel() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    app.list_with_subscribers(3);
+    let rw = token(&app, "ci", false);
+    let server = app.spawn_serve();
+    wait_http(app.http_port);
+    let api = Api::new(&app);
+    let later = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let markdown = "---\nsubject: From the API\n---\n\nHello {{ subscriber.first_name | default: \"reader\" }}.\n";
+
+    let queued = api.call(
+        "POST",
+        "/lists/weekly/issues",
+        Some(&rw),
+        Some(json!({"source": markdown, "format": "markdown", "send_at": later})),
+    );
+    assert_eq!(queued.status, 201, "{}", queued.body);
+    let queued: Value = serde_json::from_str(&queued.body).unwrap();
+    let id = queued["id"].as_i64().unwrap();
+    assert_eq!(
+        queued,
+        app.json(&["issue", "show", &id.to_string()]),
+        "the same JSON as `issue show --json`"
+    );
+    assert_eq!(queued["subject"], "From the API");
+    assert_eq!(queued["state"], "queued");
+    let got = api.call("GET", &format!("/issues/{id}"), Some(&rw), None);
+    assert_eq!(serde_json::from_str::<Value>(&got.body).unwrap(), queued);
+    let listed = api.call("GET", "/issues?list=weekly", Some(&rw), None);
+    assert_eq!(
+        serde_json::from_str::<Value>(&listed.body).unwrap(),
+        app.json(&["issue", "ls", "weekly"])
+    );
+
+    // A template that does not render is refused when queued, with where and why.
+    let bad_liquid = api.call(
+        "POST",
+        "/lists/weekly/issues",
+        Some(&rw),
+        Some(json!({"source": "---\nsubject: T\n---\n\n{{ subscriber.name | nosuchfilter }}\n", "format": "markdown"})),
+    );
+    assert_eq!(bad_liquid.status, 422, "{}", bad_liquid.body);
+    let p = problem(&bad_liquid);
+    assert_eq!(p["field"], "source", "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("request.md"), "{p}");
+    let past = api.call(
+        "POST",
+        "/lists/weekly/issues",
+        Some(&rw),
+        Some(json!({"source": markdown, "format": "markdown", "send_at": "2020-01-01T00:00:00Z"})),
+    );
+    assert_eq!(past.status, 422);
+    assert_eq!(problem(&past)["field"], "send_at");
+    let format = api.call(
+        "POST",
+        "/lists/weekly/issues",
+        Some(&rw),
+        Some(json!({"source": markdown, "format": "docx"})),
+    );
+    assert_eq!(format.status, 422);
+    problem(&format);
+
+    // Pause, resume, cancel: each answers with the issue; a move the issue cannot make is 409.
+    let paused = api.call("POST", &format!("/issues/{id}/pause"), Some(&rw), None);
+    assert_eq!(paused.status, 200, "{}", paused.body);
+    assert_eq!(
+        serde_json::from_str::<Value>(&paused.body).unwrap()["state"],
+        "paused"
+    );
+    let resumed = api.call("POST", &format!("/issues/{id}/resume"), Some(&rw), None);
+    assert_eq!(resumed.status, 200, "{}", resumed.body);
+    assert_eq!(
+        serde_json::from_str::<Value>(&resumed.body).unwrap()["state"],
+        "queued"
+    );
+    let cancelled = api.call("POST", &format!("/issues/{id}/cancel"), Some(&rw), None);
+    assert_eq!(
+        serde_json::from_str::<Value>(&cancelled.body).unwrap()["state"],
+        "cancelled"
+    );
+    let again = api.call("POST", &format!("/issues/{id}/resume"), Some(&rw), None);
+    assert_eq!(again.status, 409, "{}", again.body);
+    problem(&again);
+    assert_eq!(
+        app.json(&["issue", "show", &id.to_string()])["state"],
+        "cancelled"
+    );
+    let missing = api.call("GET", "/issues/99999", Some(&rw), None);
+    assert_eq!(missing.status, 404);
+    problem(&missing);
+    let bad_id = api.call("GET", "/issues/abc", Some(&rw), None);
+    assert_eq!(bad_id.status, 422);
+    problem(&bad_id);
+    sigterm(&server);
+    server.wait_with_output().unwrap();
+}

@@ -4,6 +4,7 @@
 //! 9457 problems.
 
 mod auth;
+mod issues;
 mod lists;
 mod problem;
 mod subscribers;
@@ -44,6 +45,12 @@ pub fn router(state: ApiState) -> Router {
     let api = Router::new()
         .route("/lists", get(lists::index).post(lists::create))
         .route("/lists/{list}", get(lists::show).patch(lists::update))
+        .route("/lists/{list}/issues", post(issues::queue))
+        .route("/issues", get(issues::index))
+        .route("/issues/{id}", get(issues::show))
+        .route("/issues/{id}/pause", post(issues::pause))
+        .route("/issues/{id}/resume", post(issues::resume))
+        .route("/issues/{id}/cancel", post(issues::cancel))
         .route(
             "/lists/{list}/subscribers",
             get(subscribers::index).post(subscribers::add),
