@@ -158,6 +158,16 @@ pub enum SubscriberCommand {
         #[arg(long)]
         status: Option<String>,
     },
+    /// Write a list's subscribers to stdout: CSV (the columns `import` reads, then status and
+    /// created_at), or one JSON array with --json.
+    Export {
+        list: String,
+        #[arg(long)]
+        status: Option<String>,
+        /// CSV (the default unless --json).
+        #[arg(long)]
+        csv: bool,
+    },
     /// One subscriber of a list.
     Show { list: String, email: String },
     /// Unsubscribe an address from a list (as if they had used the link).

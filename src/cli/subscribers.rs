@@ -8,7 +8,7 @@ use crate::{
     clock::{Clock, SystemClock},
     config::Config,
     domain::SubscriberStatus,
-    ops::{OpsError, subscribers},
+    ops::{OpsError, export, subscribers},
     store::Store,
 };
 use anyhow::Context;
@@ -128,6 +128,22 @@ pub async fn run(
                 }
                 s
             })
+        }
+        SubscriberCommand::Export { list, status, csv } => {
+            let format = if out.json && !csv {
+                export::Format::Json
+            } else {
+                export::Format::Csv
+            };
+            let mut export =
+                export::Export::start(store, &list, export::status(status.as_deref())?, format)
+                    .await?;
+            let mut stdout = std::io::stdout().lock();
+            while let Some(piece) = export.next().await? {
+                std::io::Write::write_all(&mut stdout, &piece)?;
+            }
+            std::io::Write::flush(&mut stdout)?;
+            Ok(())
         }
         SubscriberCommand::Show { list, email } => {
             let sub = subscribers::show(store, config, &list, &email).await?;

@@ -1,5 +1,5 @@
 //! Reading subscribers from CSV: a header row with an `email` column (required), `name` (optional) and
-//! any other columns as attributes. A bad row is reported with its line number and skipped; it never
+//! any other columns as attributes, except `status` and `created_at` (an export's own columns). A bad row is reported with its line number and skipped; it never
 //! stops the rest of the file. An address whose local part is not ASCII (`jürgen@example.de`) is such
 //! a bad row unless the operator said the relay offers SMTPUTF8 (`smtp.smtputf8`): accepted, it
 //! would fail at every send.
@@ -52,6 +52,9 @@ impl Lines {
     }
 }
 
+/// Column names read as herald's own rather than as attributes (what `subscriber export` writes).
+pub const RESERVED: [&str; 2] = ["status", "created_at"];
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Rejected {
     pub line: u64,
@@ -94,6 +97,14 @@ pub fn read<R: Read>(
         )
     })?;
     let name_at = headers.iter().position(|h| h == "name");
+    // Columns `subscriber export` adds after the attributes: herald's own, never attributes (and an
+    // import never changes a subscriber's status).
+    let reserved: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| RESERVED.contains(&h.as_str()))
+        .map(|(i, _)| i)
+        .collect();
     let mut rejected = Vec::new();
     let mut rows = Vec::with_capacity(chunk);
     let mut record = csv::StringRecord::new();
@@ -155,7 +166,9 @@ pub fn read<R: Read>(
             .zip(record.iter())
             .enumerate()
             .map(|(i, (k, v))| (i, (k, v.trim())))
-            .filter(|(i, (_, v))| *i != email_at && Some(*i) != name_at && !v.is_empty())
+            .filter(|(i, (_, v))| {
+                *i != email_at && Some(*i) != name_at && !reserved.contains(i) && !v.is_empty()
+            })
             .map(|(_, (k, v))| (k.clone(), v.to_owned()))
             .collect();
         match ImportRow::new(email, name, attributes) {

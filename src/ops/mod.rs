@@ -4,6 +4,7 @@
 pub mod bounces;
 pub mod csv_rows;
 mod error;
+pub mod export;
 pub mod issues;
 pub mod lists;
 pub mod subscribers;

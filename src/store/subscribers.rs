@@ -113,6 +113,16 @@ impl Store {
         rows.iter().map(subscriber_of).collect()
     }
 
+    /// Every attribute name used by a subscriber of `list`, sorted.
+    pub async fn attribute_names(&self, list: ListId) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT j.key FROM subscribers s, json_each(s.attributes) j WHERE s.list_id = ? ORDER BY 1",
+        )
+        .bind(list.0)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// The subscriber of `list` with address `email`.
     pub async fn subscriber(
         &self,

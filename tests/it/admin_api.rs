@@ -500,3 +500,121 @@ fn issues_through_the_api_queue_show_pause_resume_and_cancel() {
     sigterm(&server);
     server.wait_with_output().unwrap();
 }
+
+#[test]
+fn an_export_streams_every_subscriber_and_imports_back_as_it_was() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    app.list_with_subscribers(2500);
+    app.ok(&[
+        "subscriber",
+        "add",
+        "weekly",
+        "eve@example.com",
+        "--name",
+        "Eve, \"the\" reader",
+        "--attr",
+        "plan=gold",
+    ]);
+    app.ok(&["subscriber", "unsubscribe", "weekly", "reader7@example.com"]);
+
+    // CSV on stdout: a header, one row per subscriber, quoting where needed; Python's csv module reads it.
+    let csv = app.ok(&["subscriber", "export", "weekly"]);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("email,name,city,plan,status,created_at"));
+    assert_eq!(csv.lines().count(), 2502);
+    let parsed = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import csv,sys,json; print(json.dumps(list(csv.DictReader(sys.stdin))))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(csv.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let rows: Vec<Value> = serde_json::from_slice(&parsed.stdout).unwrap();
+    let eve = rows
+        .iter()
+        .find(|r| r["email"] == "eve@example.com")
+        .unwrap();
+    assert_eq!(
+        (eve["name"].as_str(), eve["plan"].as_str()),
+        (Some("Eve, \"the\" reader"), Some("gold"))
+    );
+    let seven = rows
+        .iter()
+        .find(|r| r["email"] == "reader7@example.com")
+        .unwrap();
+    assert_eq!(seven["status"], "unsubscribed");
+
+    // Imported into a new list, the export gives the same people, names and attributes.
+    app.ok(&[
+        "list",
+        "create",
+        "copy",
+        "--name",
+        "Copy",
+        "--from",
+        "Copy <copy@example.com>",
+    ]);
+    let file = app.write("export.csv", &csv);
+    let imported = app.json(&["subscriber", "import", "copy", file.to_str().unwrap()]);
+    assert_eq!(
+        (imported["added"].as_u64(), imported["rejected"].as_u64()),
+        (Some(2501), Some(0)),
+        "{imported}"
+    );
+    let strip = |v: Value| -> Vec<String> {
+        let mut all: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| format!("{} {} {}", s["email"], s["name"], s["attributes"]))
+            .collect();
+        all.sort();
+        all
+    };
+    assert_eq!(
+        strip(app.json(&["subscriber", "ls", "copy"])),
+        strip(app.json(&["subscriber", "ls", "weekly"]))
+    );
+
+    // --json: one JSON array, the subscribers `subscriber ls --json` prints; --status filters.
+    let json: Value =
+        serde_json::from_str(&app.ok(&["subscriber", "export", "weekly", "--json"])).unwrap();
+    assert_eq!(json, app.json(&["subscriber", "ls", "weekly"]));
+    let left: Value = serde_json::from_str(&app.ok(&[
+        "subscriber",
+        "export",
+        "weekly",
+        "--status",
+        "unsubscribed",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(left.as_array().unwrap().len(), 1);
+
+    // The API streams the same bytes.
+    let rw = token(&app, "ci", false);
+    let server = app.spawn_serve();
+    wait_http(app.http_port);
+    let api = Api::new(&app);
+    let got = api.call("GET", "/lists/weekly/subscribers/export", Some(&rw), None);
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert_eq!(got.header("transfer-encoding"), Some("chunked"), "streamed");
+    assert_eq!(got.body, csv);
+    let got = api.call(
+        "GET",
+        "/lists/weekly/subscribers/export?format=json&status=unsubscribed",
+        Some(&rw),
+        None,
+    );
+    assert_eq!(serde_json::from_str::<Value>(&got.body).unwrap(), left);
+    sigterm(&server);
+    server.wait_with_output().unwrap();
+}

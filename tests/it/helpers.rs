@@ -616,11 +616,37 @@ pub fn http_request(
         raw.extend_from_slice(&buf[..n]);
     }
     let end = length.map_or(raw.len(), |l| body_start + l);
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    let body = if chunked {
+        dechunk(&raw[body_start..end])
+    } else {
+        raw[body_start..end].to_vec()
+    };
     HttpResponse {
         status,
         headers,
-        body: String::from_utf8_lossy(&raw[body_start..end]).into_owned(),
+        body: String::from_utf8_lossy(&body).into_owned(),
     }
+}
+
+/// The body of a `Transfer-Encoding: chunked` response (a streamed one).
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Some(line_end) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&raw[..line_end])
+            .ok()
+            .and_then(|l| usize::from_str_radix(l.split(';').next().unwrap().trim(), 16).ok())
+            .expect("a chunk size line");
+        if size == 0 {
+            break;
+        }
+        let start = line_end + 2;
+        body.extend_from_slice(&raw[start..start + size]);
+        raw = &raw[start + size + 2..];
+    }
+    body
 }
 
 /// Waits until herald's HTTP server answers its health check.

@@ -59,6 +59,7 @@ pub fn router(state: ApiState) -> Router {
             "/lists/{list}/subscribers/import",
             post(subscribers::import),
         )
+        .route("/lists/{list}/subscribers/export", get(subscribers::export))
         .route("/lists/{list}/subscribers/{email}", get(subscribers::show))
         .route(
             "/lists/{list}/subscribers/{email}/unsubscribe",
