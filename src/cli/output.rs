@@ -31,8 +31,5 @@ pub fn parse_state<T: std::str::FromStr + std::fmt::Display + Copy>(
     raw: &str,
     all: &[T],
 ) -> anyhow::Result<T> {
-    raw.parse::<T>().map_err(|_| {
-        let names: Vec<String> = all.iter().map(|s| s.to_string()).collect();
-        anyhow::anyhow!("--{flag} `{raw}` is not one of {}", names.join(", "))
-    })
+    crate::ops::error::one_of(flag, raw, all).map_err(|e| anyhow::anyhow!("--{e}"))
 }

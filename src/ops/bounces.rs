@@ -4,7 +4,7 @@ use crate::{
     bounce::report::Report,
     clock::SharedClock,
     config::Config,
-    domain::{BounceSource, DeliveryId, IssueId, ListSlug},
+    domain::{BounceSource, DeliveryId},
     store::{BounceFilter, BounceRow, Store, StoreError},
     track::{BounceIntake, IngestOutcome, PreparedReport, Purpose, Tokens, attribute_with},
 };
@@ -253,17 +253,16 @@ pub async fn list(
     issue: Option<&str>,
     unmatched: bool,
     limit: u32,
-) -> anyhow::Result<Vec<BounceRow>> {
-    let list = list.map(ListSlug::parse).transpose()?;
+) -> Result<Vec<BounceRow>, super::OpsError> {
+    let list = list.map(super::lists::slug).transpose()?;
     if let Some(slug) = &list {
         store.list(slug).await?;
     }
     let issue = issue
         .map(|i| {
-            i.trim_start_matches('#')
-                .parse::<i64>()
-                .map(IssueId)
-                .map_err(|_| anyhow::anyhow!("--issue `{i}` is not an issue number"))
+            super::issues::id(i.trim_start_matches('#')).map_err(|_| {
+                super::OpsError::invalid("issue", format!("`{i}` is not an issue number"))
+            })
         })
         .transpose()?;
     Ok(store

@@ -49,3 +49,15 @@ pub(crate) fn field<T, E: std::fmt::Display>(
         .transpose()
         .map_err(|e| OpsError::invalid(name, e))
 }
+
+/// One of a stored enum's values (`all`), from outside; a refusal lists the valid ones.
+pub fn one_of<T: std::str::FromStr + std::fmt::Display + Copy>(
+    field: &str,
+    raw: &str,
+    all: &[T],
+) -> Result<T, OpsError> {
+    raw.parse::<T>().map_err(|_| {
+        let names: Vec<String> = all.iter().map(|s| s.to_string()).collect();
+        OpsError::invalid(field, format!("`{raw}` is not one of {}", names.join(", ")))
+    })
+}

@@ -1,13 +1,13 @@
 //! Issue operations: queue a source, show, list, pause, resume, cancel. Every state change goes
 //! through the store's guarded moves (the domain's table of allowed moves decides).
 
-use super::{OpsError, lists};
+use super::{OpsError, error::one_of, lists, paging};
 use crate::{
     config::Config,
-    domain::{IssueId, IssueState},
+    domain::{DeliveryState, IssueId, IssueState},
     queue::{QueueError, QueuedIssue, queue_source},
     render::{IssueSource, SourceKind},
-    store::{IssueSummary, Store},
+    store::{DeliveryRow, IssueSummary, Store},
 };
 use chrono::{DateTime, Utc};
 
@@ -137,4 +137,33 @@ pub async fn cancel(
         )
         .await?;
     show(store, id).await
+}
+
+/// One page of an issue's deliveries; `next` is the cursor of the next page, if there is one.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeliveryPage {
+    pub deliveries: Vec<DeliveryRow>,
+    pub next: Option<String>,
+}
+
+/// A delivery `state` filter from outside.
+pub fn delivery_state(raw: Option<&str>) -> Result<Option<DeliveryState>, OpsError> {
+    raw.map(|s| one_of("state", s, DeliveryState::ALL))
+        .transpose()
+}
+
+pub async fn deliveries(
+    store: &Store,
+    id: IssueId,
+    state: Option<DeliveryState>,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<DeliveryPage, OpsError> {
+    store.issue(id).await?;
+    let (after, limit) = (paging::after(cursor)?, paging::limit(limit)?);
+    let deliveries = store
+        .deliveries_page(id, state, after, i64::from(limit))
+        .await?;
+    let next = paging::next(&deliveries, limit, |d| d.id.0);
+    Ok(DeliveryPage { deliveries, next })
 }

@@ -3,10 +3,12 @@
 
 pub mod bounces;
 pub mod csv_rows;
-mod error;
+pub(crate) mod error;
 pub mod export;
 pub mod issues;
 pub mod lists;
+pub mod paging;
+pub mod stats;
 pub mod subscribers;
 pub mod tokens;
 

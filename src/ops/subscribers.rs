@@ -1,6 +1,6 @@
 //! Subscriber operations: add one, import a CSV stream, page through a list, show, unsubscribe.
 
-use super::{OpsError, csv_rows, lists};
+use super::{OpsError, csv_rows, error::one_of, lists, paging};
 use crate::{
     config::Config,
     domain::{EmailAddress, SubscriberStatus},
@@ -11,8 +11,7 @@ use std::collections::BTreeMap;
 
 /// Rows per import transaction.
 const IMPORT_CHUNK: usize = 10_000;
-/// The most a page of subscribers holds.
-pub const MAX_PAGE: u32 = 1000;
+pub use super::paging::MAX_PAGE;
 
 /// One subscriber as given: `herald subscriber add`, or `POST /api/v1/lists/{list}/subscribers`.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -151,16 +150,8 @@ pub async fn import(
 
 /// A `status` filter from outside.
 pub fn status(raw: Option<&str>) -> Result<Option<SubscriberStatus>, OpsError> {
-    raw.map(|s| {
-        s.parse::<SubscriberStatus>().map_err(|_| {
-            let names: Vec<&str> = SubscriberStatus::ALL.iter().map(|s| s.as_str()).collect();
-            OpsError::invalid(
-                "status",
-                format!("`{s}` is not one of {}", names.join(", ")),
-            )
-        })
-    })
-    .transpose()
+    raw.map(|s| one_of("status", s, SubscriberStatus::ALL))
+        .transpose()
 }
 
 /// Up to `limit` subscribers after `cursor` (from the previous page's `next`).
@@ -172,24 +163,11 @@ pub async fn page(
     limit: u32,
 ) -> Result<Page, OpsError> {
     let list = list(store, slug).await?;
-    let after = match cursor {
-        None => 0,
-        Some(c) => c.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| {
-            OpsError::invalid("cursor", format!("`{c}` is not a cursor this API gave"))
-        })?,
-    };
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(OpsError::invalid(
-            "limit",
-            format!("must be 1 to {MAX_PAGE}"),
-        ));
-    }
+    let (after, limit) = (paging::after(cursor)?, paging::limit(limit)?);
     let subscribers = store
         .subscribers_page(list.id, status, after, limit)
         .await?;
-    let next = (subscribers.len() == limit as usize)
-        .then(|| subscribers.last().map(|s| s.id.0.to_string()))
-        .flatten();
+    let next = paging::next(&subscribers, limit, |s| s.id.0);
     Ok(Page { subscribers, next })
 }
 

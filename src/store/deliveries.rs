@@ -494,14 +494,28 @@ impl Store {
         issue: IssueId,
         state: Option<DeliveryState>,
     ) -> Result<Vec<DeliveryRow>, StoreError> {
+        self.deliveries_page(issue, state, 0, i64::MAX).await
+    }
+
+    /// Up to `limit` deliveries of `issue` (optionally in `state`) with ids after `after`, in id
+    /// order: one page of a cursor-paginated listing.
+    pub async fn deliveries_page(
+        &self,
+        issue: IssueId,
+        state: Option<DeliveryState>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT d.id, s.email, d.state, d.attempts, d.last_reply, d.sent_at, d.next_attempt_at
              FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
-             WHERE d.issue_id = ? AND (? IS NULL OR d.state = ?) ORDER BY d.id",
+             WHERE d.issue_id = ? AND (? IS NULL OR d.state = ?) AND d.id > ? ORDER BY d.id LIMIT ?",
         )
         .bind(issue.0)
         .bind(state.map(|s| s.as_str()))
         .bind(state.map(|s| s.as_str()))
+        .bind(after)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -618,3 +618,105 @@ fn an_export_streams_every_subscriber_and_imports_back_as_it_was() {
     sigterm(&server);
     server.wait_with_output().unwrap();
 }
+
+#[test]
+fn deliveries_stats_and_bounces_read_what_the_cli_reads() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    app.list_with_subscribers(5);
+    let id = app.queue_issue(&[]);
+    app.serve_until_idle();
+    app.ok(&["subscriber", "unsubscribe", "weekly", "reader1@example.com"]);
+    let rw = token(&app, "ci", true);
+    let server = app.spawn_serve();
+    wait_http(app.http_port);
+    let api = Api::new(&app);
+
+    // Two pages of 3 and 2, in the order `issue deliveries --json` prints, nobody twice.
+    let first = api.call(
+        "GET",
+        &format!("/issues/{id}/deliveries?limit=3"),
+        Some(&rw),
+        None,
+    );
+    assert_eq!(first.status, 200, "{}", first.body);
+    let first: Value = serde_json::from_str(&first.body).unwrap();
+    let next = first["next"].as_str().unwrap();
+    let second = api.call(
+        "GET",
+        &format!("/issues/{id}/deliveries?limit=3&cursor={next}"),
+        Some(&rw),
+        None,
+    );
+    let second: Value = serde_json::from_str(&second.body).unwrap();
+    assert!(second["next"].is_null(), "{second}");
+    let mut both = first["deliveries"].as_array().unwrap().clone();
+    both.extend(second["deliveries"].as_array().unwrap().iter().cloned());
+    assert_eq!(
+        Value::Array(both),
+        app.json(&["issue", "deliveries", &id.to_string()])
+    );
+    let sent = api.call(
+        "GET",
+        &format!("/issues/{id}/deliveries?state=sent"),
+        Some(&rw),
+        None,
+    );
+    let sent: Value = serde_json::from_str(&sent.body).unwrap();
+    assert_eq!(sent["deliveries"].as_array().unwrap().len(), 5);
+    let bad = api.call(
+        "GET",
+        &format!("/issues/{id}/deliveries?state=lost"),
+        Some(&rw),
+        None,
+    );
+    assert_eq!(bad.status, 422);
+    assert_eq!(problem(&bad)["field"], "state");
+    let too_many = api.call(
+        "GET",
+        &format!("/issues/{id}/deliveries?limit=5000"),
+        Some(&rw),
+        None,
+    );
+    assert_eq!(problem(&too_many)["field"], "limit");
+
+    let stats = api.call("GET", &format!("/issues/{id}/stats"), Some(&rw), None);
+    assert_eq!(stats.status, 200, "{}", stats.body);
+    let stats: Value = serde_json::from_str(&stats.body).unwrap();
+    assert_eq!(
+        (
+            stats["recipients"].as_i64(),
+            stats["sent"].as_i64(),
+            stats["open"].as_i64()
+        ),
+        (Some(5), Some(5), Some(0)),
+        "{stats}"
+    );
+    assert_eq!(stats["delivered_rate"].as_f64(), Some(1.0));
+    assert_eq!(stats["bounce_rate"].as_f64(), Some(0.0));
+    let list = api.call("GET", "/lists/weekly/stats", Some(&rw), None);
+    let list: Value = serde_json::from_str(&list.body).unwrap();
+    assert_eq!(
+        (
+            list["subscribers"]["active"].as_i64(),
+            list["subscribers"]["unsubscribed"].as_i64()
+        ),
+        (Some(4), Some(1)),
+        "{list}"
+    );
+    assert_eq!(
+        (list["issues"]["sent"].as_i64(), list["sent"].as_i64()),
+        (Some(1), Some(5)),
+        "{list}"
+    );
+
+    let bounces = api.call("GET", "/bounces?list=weekly", Some(&rw), None);
+    assert_eq!(bounces.status, 200, "{}", bounces.body);
+    assert_eq!(
+        serde_json::from_str::<Value>(&bounces.body).unwrap(),
+        app.json(&["bounce", "ls", "--list", "weekly"])
+    );
+    let bad_issue = api.call("GET", "/bounces?issue=abc", Some(&rw), None);
+    assert_eq!(problem(&bad_issue)["field"], "issue");
+    sigterm(&server);
+    server.wait_with_output().unwrap();
+}

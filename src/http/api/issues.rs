@@ -73,3 +73,67 @@ pub async fn cancel(
         issues::cancel(&state.store, id, state.clock.now()).await?,
     ))
 }
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveriesQuery {
+    state: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn deliveries(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Query(q): Query<DeliveriesQuery>,
+) -> Result<impl IntoResponse, Problem> {
+    let id = issues::id(&id)?;
+    let filter = issues::delivery_state(q.state.as_deref())?;
+    Ok(Json(
+        issues::deliveries(
+            &state.store,
+            id,
+            filter,
+            q.cursor.as_deref(),
+            q.limit.unwrap_or(super::DEFAULT_PAGE),
+        )
+        .await?,
+    ))
+}
+
+pub async fn stats(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, Problem> {
+    Ok(Json(
+        crate::ops::stats::issue(&state.store, issues::id(&id)?).await?,
+    ))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BouncesQuery {
+    list: Option<String>,
+    issue: Option<String>,
+    #[serde(default)]
+    unmatched: bool,
+    limit: Option<u32>,
+}
+
+/// Recorded bounce events and complaints, newest first (`bounce ls --json`).
+pub async fn bounces(
+    State(state): State<ApiState>,
+    Query(q): Query<BouncesQuery>,
+) -> Result<impl IntoResponse, Problem> {
+    let limit = crate::ops::paging::limit(q.limit.unwrap_or(super::DEFAULT_PAGE))?;
+    Ok(Json(
+        crate::ops::bounces::list(
+            &state.store,
+            q.list.as_deref(),
+            q.issue.as_deref(),
+            q.unmatched,
+            limit,
+        )
+        .await?,
+    ))
+}

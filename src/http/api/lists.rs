@@ -39,3 +39,10 @@ pub async fn update(
         lists::update(&state.store, &list, input, state.clock.now()).await?,
     ))
 }
+
+pub async fn stats(
+    State(state): State<ApiState>,
+    Path(list): Path<String>,
+) -> Result<impl IntoResponse, Problem> {
+    Ok(Json(crate::ops::stats::list(&state.store, &list).await?))
+}

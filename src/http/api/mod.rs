@@ -21,6 +21,9 @@ use axum::{
 };
 use std::sync::Arc;
 
+/// Rows per page unless `limit` says otherwise.
+pub const DEFAULT_PAGE: u32 = 100;
+
 #[derive(Clone)]
 pub struct ApiState {
     pub store: Store,
@@ -51,6 +54,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/issues/{id}/pause", post(issues::pause))
         .route("/issues/{id}/resume", post(issues::resume))
         .route("/issues/{id}/cancel", post(issues::cancel))
+        .route("/issues/{id}/deliveries", get(issues::deliveries))
+        .route("/issues/{id}/stats", get(issues::stats))
+        .route("/lists/{list}/stats", get(lists::stats))
+        .route("/bounces", get(issues::bounces))
         .route(
             "/lists/{list}/subscribers",
             get(subscribers::index).post(subscribers::add),

@@ -21,9 +21,6 @@ pub struct PageQuery {
     limit: Option<u32>,
 }
 
-/// Subscribers per page unless `limit` says otherwise.
-const DEFAULT_PAGE: u32 = 100;
-
 pub async fn index(
     State(state): State<ApiState>,
     Path(list): Path<String>,
@@ -35,7 +32,7 @@ pub async fn index(
         &list,
         status,
         q.cursor.as_deref(),
-        q.limit.unwrap_or(DEFAULT_PAGE),
+        q.limit.unwrap_or(super::DEFAULT_PAGE),
     )
     .await?;
     Ok(Json(page))
