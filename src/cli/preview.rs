@@ -6,7 +6,7 @@ use crate::{
     config::Config,
     domain::{ListId, ListSlug, Mailbox},
     queue::render_for_list,
-    render::{PersonalTemplate, Recipient, Strictness},
+    render::{PersonalTemplate, Strictness},
     store::{List, Store},
 };
 use std::{collections::BTreeMap, path::Path};
@@ -44,12 +44,7 @@ pub async fn run(
     }
     let attributes = BTreeMap::new();
     let unsubscribe_url = format!("{}/u/preview", config.http.public_url);
-    let sample = Recipient {
-        email: "reader@example.com",
-        name: Some("Ada Reader"),
-        attributes: &attributes,
-        unsubscribe_url: &unsubscribe_url,
-    };
+    let sample = crate::ops::issues::sample_reader(&attributes, &unsubscribe_url);
     let html = PersonalTemplate::compile(&rendered.html_template)?.render(&sample, true);
     let plain = PersonalTemplate::compile(&rendered.text_template)?.render(&sample, false);
     let body = if text { &plain } else { &html };

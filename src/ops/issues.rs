@@ -167,3 +167,44 @@ pub async fn deliveries(
     let next = paging::next(&deliveries, limit, |d| d.id.0);
     Ok(DeliveryPage { deliveries, next })
 }
+
+/// The sample reader previews are personalised for.
+pub fn sample_reader<'a>(
+    attributes: &'a std::collections::BTreeMap<String, String>,
+    unsubscribe_url: &'a str,
+) -> crate::render::Recipient<'a> {
+    crate::render::Recipient {
+        email: "reader@example.com",
+        name: Some("Ada Reader"),
+        attributes,
+        unsubscribe_url,
+    }
+}
+
+/// An issue as a sample reader would get it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Preview {
+    pub id: IssueId,
+    pub subject: String,
+    pub preheader: Option<String>,
+    pub html: String,
+    pub text: String,
+}
+
+pub async fn preview(store: &Store, config: &Config, id: IssueId) -> Result<Preview, OpsError> {
+    let issue = store.issue(id).await?;
+    let attributes = std::collections::BTreeMap::new();
+    let unsubscribe_url = format!("{}/u/preview", config.http.public_url);
+    let reader = sample_reader(&attributes, &unsubscribe_url);
+    let compile = |t: &str| {
+        crate::render::PersonalTemplate::compile(t)
+            .map_err(|e| OpsError::Unprocessable(format!("the stored issue does not compile: {e}")))
+    };
+    Ok(Preview {
+        id,
+        html: compile(&issue.html_template)?.render(&reader, true),
+        text: compile(&issue.text_template)?.render(&reader, false),
+        subject: issue.subject,
+        preheader: issue.preheader,
+    })
+}

@@ -709,6 +709,36 @@ fn deliveries_stats_and_bounces_read_what_the_cli_reads() {
         "{list}"
     );
 
+    // The preview: the page a sample reader gets, as HTML, text or JSON.
+    let html = api.call("GET", &format!("/issues/{id}/preview"), Some(&rw), None);
+    assert_eq!(html.status, 200, "{}", html.body);
+    assert_eq!(
+        html.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(
+        html.body.contains("<html") && html.body.contains("Ada"),
+        "{}",
+        &html.body[..200.min(html.body.len())]
+    );
+    assert!(!html.body.contains("{{"), "no placeholder left");
+    let json = api.call(
+        "GET",
+        &format!("/issues/{id}/preview?format=json"),
+        Some(&rw),
+        None,
+    );
+    let json: Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(json["html"].as_str(), Some(html.body.as_str()));
+    assert!(json["text"].as_str().unwrap().contains("Ada"));
+    let text = api.call(
+        "GET",
+        &format!("/issues/{id}/preview?format=text"),
+        Some(&rw),
+        None,
+    );
+    assert_eq!(Some(text.body.as_str()), json["text"].as_str());
+
     let bounces = api.call("GET", "/bounces?list=weekly", Some(&rw), None);
     assert_eq!(bounces.status, 200, "{}", bounces.body);
     assert_eq!(

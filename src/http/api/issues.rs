@@ -137,3 +137,40 @@ pub async fn bounces(
         .await?,
     ))
 }
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewQuery {
+    /// `html` (default: the page itself), `text`, or `json` (subject, preheader, both parts).
+    format: Option<String>,
+}
+
+/// The issue as a sample reader gets it.
+pub async fn preview(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Query(q): Query<PreviewQuery>,
+) -> Result<axum::response::Response, Problem> {
+    use axum::http::header;
+    let preview = issues::preview(&state.store, &state.config, issues::id(&id)?).await?;
+    Ok(match q.format.as_deref().unwrap_or("html") {
+        "html" => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            preview.html,
+        )
+            .into_response(),
+        "text" => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            preview.text,
+        )
+            .into_response(),
+        "json" => Json(preview).into_response(),
+        other => {
+            return Err(crate::ops::OpsError::invalid(
+                "format",
+                format!("`{other}` is not one of html, text, json"),
+            )
+            .into());
+        }
+    })
+}

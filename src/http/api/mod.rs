@@ -56,6 +56,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/issues/{id}/cancel", post(issues::cancel))
         .route("/issues/{id}/deliveries", get(issues::deliveries))
         .route("/issues/{id}/stats", get(issues::stats))
+        .route("/issues/{id}/preview", get(issues::preview))
         .route("/lists/{list}/stats", get(lists::stats))
         .route("/bounces", get(issues::bounces))
         .route(
