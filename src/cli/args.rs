@@ -172,6 +172,10 @@ pub enum SubscriberCommand {
     Show { list: String, email: String },
     /// Unsubscribe an address from a list (as if they had used the link).
     Unsubscribe { list: String, email: String },
+    /// Erase an address from every list at the person's request: their subscriptions, deliveries and
+    /// the personal parts of their bounce records are deleted; a salted hash keeps imports from adding
+    /// it again.
+    Erase { email: String },
 }
 
 #[derive(Debug, Subcommand)]

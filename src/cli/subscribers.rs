@@ -163,6 +163,21 @@ pub async fn run(
                 text
             })
         }
+        SubscriberCommand::Erase { email } => {
+            let erased = subscribers::erase(store, &email, SystemClock.now()).await?;
+            out.emit(&erased, |e| {
+                if e.found {
+                    format!(
+                        "erased {email} from {} ({} deliveries, {} bounce records stripped); it cannot be imported again",
+                        e.lists.join(", "),
+                        e.deliveries,
+                        e.bounces
+                    )
+                } else {
+                    format!("{email} was on no list; it cannot be imported from now on")
+                }
+            })
+        }
         SubscriberCommand::Unsubscribe { list, email } => {
             let done =
                 subscribers::unsubscribe(store, config, &list, &email, SystemClock.now()).await?;

@@ -4,7 +4,14 @@
 //! a bad row unless the operator said the relay offers SMTPUTF8 (`smtp.smtputf8`): accepted, it
 //! would fail at every send.
 
-use crate::{domain::EmailAddress, store::ImportRow};
+use crate::{
+    domain::EmailAddress,
+    store::{Erasures, ImportRow},
+};
+
+/// Why an erased address is not imported.
+pub const ERASED: &str =
+    "this address was erased at the person's request; only they can subscribe it again";
 use std::{
     cell::RefCell,
     collections::{BTreeMap, VecDeque},
@@ -68,6 +75,7 @@ pub fn read<R: Read>(
     input: R,
     chunk: usize,
     smtputf8: bool,
+    erased: &Erasures,
     mut sink: impl FnMut(Vec<ImportRow>) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<Rejected>> {
     let newlines = Rc::new(RefCell::new(VecDeque::new()));
@@ -158,6 +166,13 @@ pub fn read<R: Read>(
                 continue;
             }
         };
+        if erased.contains(&email) {
+            rejected.push(Rejected {
+                line,
+                reason: ERASED.into(),
+            });
+            continue;
+        }
         let name = name_at
             .map(|i| record[i].to_owned())
             .filter(|n| !n.is_empty());
@@ -196,7 +211,7 @@ mod tests {
     fn bad_rows_are_reported_by_line_and_the_rest_kept() {
         let csv = "email,name,city\nann@example.com,Ann,Oslo\nnot-an-address,Bob,Rome\n\ncy@example.com,Cy\n\"dee@example.com\",Dee,\n";
         let mut kept = Vec::new();
-        let rejected = read(csv.as_bytes(), 2, false, |chunk| {
+        let rejected = read(csv.as_bytes(), 2, false, &Erasures::none(), |chunk| {
             kept.extend(chunk);
             Ok(())
         })
@@ -216,7 +231,7 @@ mod tests {
 
     fn emails(csv: &str, smtputf8: bool) -> (Vec<String>, Vec<Rejected>) {
         let mut kept = Vec::new();
-        let rejected = read(csv.as_bytes(), 10, smtputf8, |chunk| {
+        let rejected = read(csv.as_bytes(), 10, smtputf8, &Erasures::none(), |chunk| {
             kept.extend(chunk.into_iter().map(|r| r.email.as_str().to_owned()));
             Ok(())
         })

@@ -4,7 +4,7 @@ use super::{OpsError, csv_rows, error::one_of, lists, paging};
 use crate::{
     config::Config,
     domain::{EmailAddress, SubscriberStatus},
-    store::{ImportRow, List, Store, Subscriber},
+    store::{Erased, ImportRow, List, Store, Subscriber},
 };
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -80,6 +80,9 @@ pub async fn add(
             format!("`{key}` is not an attribute name"),
         ));
     }
+    if store.erasures().await?.contains(&email) {
+        return Err(OpsError::invalid("email", csv_rows::ERASED));
+    }
     let row = ImportRow::new(email.clone(), input.name, input.attributes)
         .map_err(|reason| OpsError::invalid("subscriber", format!("{email}: {reason}")))?;
     // The same add-or-update as an import, for one row.
@@ -107,6 +110,7 @@ pub async fn import(
     now: DateTime<Utc>,
 ) -> Result<ImportReport, OpsError> {
     let list = list(store, slug).await?;
+    let erased = store.erasures().await?;
     let importer = store.bulk_import(list.id, now)?;
     let smtputf8 = config.smtp.smtputf8;
     // Parsing reads `input` on a blocking thread, a chunk ahead of the writer.
@@ -116,6 +120,7 @@ pub async fn import(
             std::io::BufReader::with_capacity(1 << 16, input),
             IMPORT_CHUNK,
             smtputf8,
+            &erased,
             |chunk| {
                 chunks
                     .blocking_send(chunk)
@@ -208,4 +213,14 @@ pub async fn unsubscribe(
         changed,
         status: now_status,
     })
+}
+
+/// Erases `email` from every list (`herald subscriber erase`, `POST /api/v1/subscribers/erase`):
+/// their subscriber rows, deliveries and the personal parts of their bounce records go; a salted hash
+/// stays so that no import brings the address back.
+pub async fn erase(store: &Store, email: &str, now: DateTime<Utc>) -> Result<Erased, OpsError> {
+    // Whatever the relay takes: an address stored before `smtp.smtputf8` was turned off is erasable.
+    let email =
+        EmailAddress::parse_international(email).map_err(|e| OpsError::invalid("email", e))?;
+    Ok(store.erase(&email, now).await?)
 }

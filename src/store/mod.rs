@@ -6,6 +6,7 @@
 
 mod bounces;
 mod deliveries;
+mod erasures;
 mod error;
 mod import;
 mod issues;
@@ -21,6 +22,7 @@ pub use bounces::{BounceFilter, BounceRow, NewBounce, NewReport, RecordedBounce}
 pub use deliveries::{
     ClaimedDelivery, DeliveryCounts, DeliveryRow, Outcome, OutcomeKind, Refund, SmtpBounce,
 };
+pub use erasures::{Erased, Erasures};
 pub use error::StoreError;
 pub use import::{BulkImport, ImportCounts};
 pub use issues::NewIssue;

@@ -750,3 +750,116 @@ fn deliveries_stats_and_bounces_read_what_the_cli_reads() {
     sigterm(&server);
     server.wait_with_output().unwrap();
 }
+
+/// Every table's rows as text, from the database file itself (`sqlite3 .dump`), with the WAL
+/// checkpointed first.
+fn dump(app: &TestApp) -> String {
+    let db = app.dir.path().join("herald.db");
+    let out = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .args(["-cmd", "PRAGMA wal_checkpoint(TRUNCATE);", ".dump"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn an_erased_address_is_gone_from_every_table_and_cannot_be_imported_again() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    app.list_with_subscribers(3);
+    app.ok(&[
+        "list",
+        "create",
+        "daily",
+        "--name",
+        "Daily",
+        "--from",
+        "Daily <daily@example.com>",
+    ]);
+    app.ok(&[
+        "subscriber",
+        "add",
+        "daily",
+        "reader1@example.com",
+        "--name",
+        "Reader One",
+    ]);
+    app.queue_issue(&[]);
+    app.serve_until_idle();
+    assert!(dump(&app).contains("reader1@example.com"));
+    let sent_before = app.json(&["issue", "ls"])[0]["deliveries"]["sent"].as_i64();
+    assert_eq!(sent_before, Some(3));
+
+    let rw = token(&app, "ci", false);
+    let server = app.spawn_serve();
+    wait_http(app.http_port);
+    let api = Api::new(&app);
+    let erased = api.call(
+        "POST",
+        "/subscribers/erase",
+        Some(&rw),
+        Some(json!({"email": "Reader1@Example.com"})),
+    );
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    let erased: Value = serde_json::from_str(&erased.body).unwrap();
+    assert_eq!(erased["lists"], json!(["daily", "weekly"]), "{erased}");
+    assert_eq!(erased["deliveries"], 1, "{erased}");
+
+    // Nowhere in the database, not even in the issue's stored deliveries or a log of replies.
+    let dumped = dump(&app);
+    assert!(
+        !dumped.to_lowercase().contains("reader1@example.com"),
+        "the address is still stored"
+    );
+    assert!(
+        !dumped.contains("Reader One") && !dumped.contains("Reader1 Person"),
+        "the name is still stored"
+    );
+    assert!(dumped.contains("reader2@example.com"), "the others stay");
+    let missing = api.call(
+        "GET",
+        "/lists/weekly/subscribers/reader1@example.com",
+        Some(&rw),
+        None,
+    );
+    assert_eq!(missing.status, 404);
+
+    // An import or an add cannot bring it back; the import says why, by line.
+    let file = app.write(
+        "again.csv",
+        "email,name\nreader9@example.com,Nine\nREADER1@example.com,Back\n",
+    );
+    let report = app.json(&["subscriber", "import", "weekly", file.to_str().unwrap()]);
+    assert_eq!(report["added"], 1, "{report}");
+    assert_eq!(report["rejected_rows"][0]["line"], 3, "{report}");
+    assert!(
+        report["rejected_rows"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("erased"),
+        "{report}"
+    );
+    let add = api.call(
+        "POST",
+        "/lists/daily/subscribers",
+        Some(&rw),
+        Some(json!({"email": "reader1@example.com"})),
+    );
+    assert_eq!(add.status, 422, "{}", add.body);
+    assert!(problem(&add)["detail"].as_str().unwrap().contains("erased"));
+    let cli = app.run(&["subscriber", "add", "daily", "reader1@example.com"]);
+    assert!(!cli.status.success());
+    // Erasing an address never stored keeps it out from then on.
+    let never = app.json(&["subscriber", "erase", "someone@example.org"]);
+    assert_eq!(never["found"], false);
+    let file = app.write("new.csv", "email\nsomeone@example.org\n");
+    let report = app.json(&["subscriber", "import", "weekly", file.to_str().unwrap()]);
+    assert_eq!(report["rejected"], 1, "{report}");
+    sigterm(&server);
+    server.wait_with_output().unwrap();
+}

@@ -59,6 +59,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/issues/{id}/preview", get(issues::preview))
         .route("/lists/{list}/stats", get(lists::stats))
         .route("/bounces", get(issues::bounces))
+        .route("/subscribers/erase", post(subscribers::erase))
         .route(
             "/lists/{list}/subscribers",
             get(subscribers::index).post(subscribers::add),

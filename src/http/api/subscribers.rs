@@ -149,3 +149,19 @@ pub async fn export(
         Body::from_stream(pieces),
     ))
 }
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EraseInput {
+    email: String,
+}
+
+/// Erases an address from every list (`herald subscriber erase`).
+pub async fn erase(
+    State(state): State<ApiState>,
+    ApiJson(input): ApiJson<EraseInput>,
+) -> Result<impl IntoResponse, Problem> {
+    Ok(Json(
+        subscribers::erase(&state.store, &input.email, state.clock.now()).await?,
+    ))
+}

@@ -1,0 +1,133 @@
+//! Erasing a person: every row that holds their address goes, except a salted hash that keeps them
+//! from being imported again.
+
+use super::{Store, StoreError};
+use crate::{clock::to_millis, domain::EmailAddress};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+
+/// What an erasure removed.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Erased {
+    /// Lists the address was on.
+    pub lists: Vec<String>,
+    pub deliveries: u64,
+    /// Bounce and complaint records stripped of the address, the diagnostic and the raw report.
+    pub bounces: u64,
+    /// Whether the address had been added before (`false`: nothing of it was stored, but it is
+    /// now kept out all the same).
+    pub found: bool,
+}
+
+/// The salted hashes of erased addresses, to check imports against.
+#[derive(Debug, Clone)]
+pub struct Erasures {
+    salt: String,
+    hashes: HashSet<Vec<u8>>,
+}
+
+impl Erasures {
+    /// No address erased (for tests of the parsers).
+    pub fn none() -> Self {
+        Self {
+            salt: String::new(),
+            hashes: HashSet::new(),
+        }
+    }
+
+    pub fn contains(&self, email: &EmailAddress) -> bool {
+        !self.hashes.is_empty() && self.hashes.contains(&hash(&self.salt, email))
+    }
+}
+
+fn hash(salt: &str, email: &EmailAddress) -> Vec<u8> {
+    Sha256::new()
+        .chain_update(salt.as_bytes())
+        .chain_update([0])
+        .chain_update(email.as_str().as_bytes())
+        .finalize()
+        .to_vec()
+}
+
+impl Store {
+    async fn erasure_salt(&self) -> Result<String, StoreError> {
+        self.setting_or_insert("erasure_salt", || {
+            use rand::RngCore;
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        })
+        .await
+    }
+
+    /// Every erased address's hash.
+    pub async fn erasures(&self) -> Result<Erasures, StoreError> {
+        let salt = self.erasure_salt().await?;
+        let hashes = sqlx::query_scalar("SELECT hash FROM erasures")
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(Erasures { salt, hashes })
+    }
+
+    /// Erases `email` from every list, in one transaction.
+    pub async fn erase(
+        &self,
+        email: &EmailAddress,
+        now: DateTime<Utc>,
+    ) -> Result<Erased, StoreError> {
+        let salt = self.erasure_salt().await?;
+        let mut tx = self.write_transaction().await?;
+        let subscribers: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT s.id, l.slug FROM subscribers s JOIN lists l ON l.id = s.list_id WHERE s.email = ? ORDER BY l.slug",
+        )
+        .bind(email.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+        let ids = serde_json::to_string(&subscribers.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+            .map_err(|e| StoreError::BadValue(e.to_string()))?;
+        let bounces = sqlx::query(
+            "UPDATE bounces SET recipient = NULL, diagnostic = NULL, raw = NULL, delivery_id = NULL, subscriber_id = NULL
+             WHERE subscriber_id IN (SELECT value FROM json_each(?)) OR recipient = ?",
+        )
+        .bind(&ids)
+        .bind(email.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let deliveries = sqlx::query(
+            "DELETE FROM deliveries WHERE subscriber_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("DELETE FROM subscribers WHERE id IN (SELECT value FROM json_each(?))")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        let suppressed: Option<String> =
+            sqlx::query_scalar("DELETE FROM suppressions WHERE email = ? RETURNING status")
+                .bind(email.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO erasures (hash, status, erased_at) VALUES (?, ?, ?)
+             ON CONFLICT (hash) DO UPDATE SET status = COALESCE(excluded.status, erasures.status)",
+        )
+        .bind(hash(&salt, email))
+        .bind(suppressed)
+        .bind(to_millis(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Erased {
+            found: !subscribers.is_empty(),
+            lists: subscribers.into_iter().map(|(_, slug)| slug).collect(),
+            deliveries,
+            bounces,
+        })
+    }
+}
