@@ -62,7 +62,7 @@ impl Lines {
 /// Column names read as herald's own rather than as attributes (what `subscriber export` writes).
 pub const RESERVED: [&str; 2] = ["status", "created_at"];
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Rejected {
     pub line: u64,
     pub reason: String,

@@ -12,7 +12,7 @@ use crate::{
 use chrono::{DateTime, Utc};
 
 /// A source to queue: `POST /api/v1/lists/{list}/issues`.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueInput {
     /// The issue's Markdown (with optional front matter) or MJML.
@@ -25,7 +25,7 @@ pub struct QueueInput {
     pub send_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Markdown,
@@ -140,7 +140,7 @@ pub async fn cancel(
 }
 
 /// One page of an issue's deliveries; `next` is the cursor of the next page, if there is one.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct DeliveryPage {
     pub deliveries: Vec<DeliveryRow>,
     pub next: Option<String>,
@@ -182,8 +182,9 @@ pub fn sample_reader<'a>(
 }
 
 /// An issue as a sample reader would get it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Preview {
+    #[schema(value_type = i64)]
     pub id: IssueId,
     pub subject: String,
     pub preheader: Option<String>,

@@ -11,7 +11,7 @@ use crate::{
 use chrono::{DateTime, Utc};
 
 /// A new list as given: `herald list create` flags, or `POST /api/v1/lists`.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateList {
     pub slug: String,
@@ -44,7 +44,7 @@ fn default_language() -> String {
 }
 
 /// Changes to a list: `herald list update` flags, or `PATCH /api/v1/lists/{list}`.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateList {
     #[serde(default)]
@@ -55,7 +55,7 @@ pub struct UpdateList {
 }
 
 /// A list as `create`, `update` and `show` return it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ListView {
     pub slug: String,
     pub name: String,
@@ -92,7 +92,7 @@ impl ListView {
 }
 
 /// What `create` did, and what the operator should know about it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Created {
     #[serde(flatten)]
     pub list: ListView,

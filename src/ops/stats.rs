@@ -9,8 +9,9 @@ use crate::{
 };
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct IssueStats {
+    #[schema(value_type = i64)]
     pub id: IssueId,
     pub list: String,
     pub state: String,
@@ -57,7 +58,7 @@ pub async fn issue(store: &Store, id: IssueId) -> Result<IssueStats, OpsError> {
     })
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ListStats {
     pub list: String,
     pub subscribers: BTreeMap<String, i64>,

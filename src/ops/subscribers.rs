@@ -14,7 +14,7 @@ const IMPORT_CHUNK: usize = 10_000;
 pub use super::paging::MAX_PAGE;
 
 /// One subscriber as given: `herald subscriber add`, or `POST /api/v1/lists/{list}/subscribers`.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddSubscriber {
     pub email: String,
@@ -24,7 +24,7 @@ pub struct AddSubscriber {
     pub attributes: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Added {
     pub email: String,
     pub list: String,
@@ -33,7 +33,7 @@ pub struct Added {
 }
 
 /// What an import did; rejected rows carry their line numbers and reasons.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub list: String,
     pub added: u64,
@@ -43,7 +43,7 @@ pub struct ImportReport {
 }
 
 /// One page of a list's subscribers; `next` is the cursor of the next page, if there is one.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Page {
     pub subscribers: Vec<Subscriber>,
     pub next: Option<String>,
@@ -187,12 +187,13 @@ pub async fn show(
 }
 
 /// What an operator's unsubscribe did.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Unsubscribed {
     pub email: String,
     pub list: String,
     /// False when the subscriber had already left (unsubscribed, bounced or complained).
     pub changed: bool,
+    #[schema(value_type = String)]
     pub status: SubscriberStatus,
 }
 

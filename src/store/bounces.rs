@@ -64,13 +64,17 @@ pub struct RecordedBounce {
 }
 
 /// A recorded event as `bounce ls` prints it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct BounceRow {
     pub id: i64,
     pub received_at: DateTime<Utc>,
+    #[schema(value_type = String)]
     pub source: BounceSource,
+    #[schema(value_type = String)]
     pub kind: BounceKind,
+    #[schema(value_type = Option<String>)]
     pub class: Option<BounceClass>,
+    #[schema(value_type = Option<String>)]
     pub reason: Option<BounceReason>,
     pub status: Option<String>,
     pub reply_code: Option<i64>,
@@ -82,6 +86,7 @@ pub struct BounceRow {
     pub issue_id: Option<i64>,
     pub delivery_id: Option<i64>,
     pub matched_by: Option<String>,
+    #[schema(value_type = String)]
     pub effect: BounceEffect,
 }
 

@@ -277,10 +277,12 @@ async fn refund_run(
 }
 
 /// One recipient's fate, as `issue deliveries` prints it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct DeliveryRow {
+    #[schema(value_type = i64)]
     pub id: DeliveryId,
     pub email: String,
+    #[schema(value_type = String)]
     pub state: DeliveryState,
     pub attempts: i64,
     pub last_reply: Option<String>,

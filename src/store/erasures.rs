@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 
 /// What an erasure removed.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct Erased {
     /// Lists the address was on.
     pub lists: Vec<String>,

@@ -24,7 +24,7 @@ pub struct List {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ListSummary {
     pub slug: String,
     pub name: String,
@@ -37,12 +37,14 @@ pub struct ListSummary {
     pub subscribers: BTreeMap<String, i64>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Subscriber {
+    #[schema(value_type = i64)]
     pub id: SubscriberId,
     pub email: String,
     pub name: Option<String>,
     pub attributes: BTreeMap<String, String>,
+    #[schema(value_type = String)]
     pub status: SubscriberStatus,
     pub created_at: DateTime<Utc>,
 }
@@ -66,17 +68,21 @@ pub struct Issue {
 }
 
 /// An issue with its progress, as `issue show` and `issue ls` print it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct IssueSummary {
+    #[schema(value_type = i64)]
     pub id: IssueId,
     pub list: String,
     pub subject: String,
+    #[schema(value_type = String)]
     pub state: IssueState,
     pub state_reason: Option<String>,
     pub send_at: Option<DateTime<Utc>>,
     pub queued_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Deliveries by state.
+    #[schema(value_type = std::collections::BTreeMap<String, i64>)]
     pub deliveries: BTreeMap<&'static str, i64>,
     /// Complaints (feedback-loop reports) recorded against the issue.
     pub complaints: i64,

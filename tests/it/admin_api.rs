@@ -863,3 +863,107 @@ fn an_erased_address_is_gone_from_every_table_and_cannot_be_imported_again() {
     sigterm(&server);
     server.wait_with_output().unwrap();
 }
+
+/// Every `$ref` in `v`, e.g. `#/components/schemas/ListView`.
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k == "$ref" {
+                    out.push(x.as_str().unwrap().to_owned());
+                }
+                refs(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_openapi_document_lists_exactly_the_routes_that_answer() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    app.list_with_subscribers(2);
+    let issue = app.queue_issue(&["--at", "2099-01-01T00:00:00Z"]);
+    let rw = token(&app, "ci", false);
+    let server = app.spawn_serve();
+    wait_http(app.http_port);
+    let api = Api::new(&app);
+
+    // Served without a token (it is public knowledge), JSON, OpenAPI 3.1.
+    let served = api.call("GET", "/openapi.json", None, None);
+    assert_eq!(served.status, 200, "{}", served.body);
+    let doc: Value = serde_json::from_str(&served.body).unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1."),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+
+    // Every reference resolves within the document.
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in &all {
+        let pointer = r.strip_prefix('#').expect("a local reference");
+        assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+    }
+
+    // Every documented operation answers, with a documented status, and is not the API's "no such
+    // path" fallback; each says how it fails.
+    let paths = doc["paths"].as_object().unwrap();
+    let mut operations = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            if !["get", "post", "patch", "put", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            operations += 1;
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.contains_key("4XX"),
+                "{method} {path}: no problem responses"
+            );
+            let concrete = path
+                .replace("{list}", "weekly")
+                .replace("{id}", &issue.to_string())
+                .replace("{email}", "reader0@example.com");
+            // Bodies that are refused as incomplete still prove the route exists (422, 415).
+            let r = api.call(
+                &method.to_uppercase(),
+                &concrete,
+                Some(&rw),
+                Some(json!({})),
+            );
+            assert!(
+                r.status != 405 && !(r.status == 404 && r.body.contains("no such API path")),
+                "{method} {path} does not answer: {} {}",
+                r.status,
+                r.body
+            );
+            let documented = responses.contains_key(&r.status.to_string())
+                || responses.contains_key(&format!("{}XX", r.status / 100));
+            assert!(
+                documented,
+                "{method} {path}: {} is not documented",
+                r.status
+            );
+        }
+    }
+    assert!(operations >= 20, "only {operations} operations documented");
+    // And a path the document does not list is the fallback.
+    let r = api.call("GET", "/not-an-endpoint", Some(&rw), None);
+    assert_eq!(r.status, 404);
+    assert!(
+        problem(&r)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no such API path")
+    );
+    sigterm(&server);
+    server.wait_with_output().unwrap();
+}

@@ -1,7 +1,7 @@
 //! `/api/v1/issues` and `/api/v1/lists/{list}/issues`: the same operations and JSON as
 //! `herald issue …` (`issue show --json` for one issue).
 
-use super::{ApiJson, ApiState, Problem};
+use super::{ApiJson, ApiState, Problem, Problems};
 use crate::ops::issues;
 use axum::{
     Json,
@@ -10,12 +10,14 @@ use axum::{
     response::IntoResponse,
 };
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct IssuesQuery {
     list: Option<String>,
 }
 
+#[utoipa::path(get, path = "/issues", tag = "issues", params(IssuesQuery), responses((status = 200, description = "issues with their progress", body = Vec<crate::store::IssueSummary>), Problems))]
 pub async fn index(
     State(state): State<ApiState>,
     Query(q): Query<IssuesQuery>,
@@ -23,6 +25,7 @@ pub async fn index(
     Ok(Json(issues::all(&state.store, q.list.as_deref()).await?))
 }
 
+#[utoipa::path(post, path = "/lists/{list}/issues", tag = "issues", params(("list" = String, Path, description = "the list's slug")), request_body = issues::QueueInput, responses((status = 201, description = "the issue queued, as `issue show --json` prints it", body = crate::store::IssueSummary), Problems))]
 pub async fn queue(
     State(state): State<ApiState>,
     Path(list): Path<String>,
@@ -37,6 +40,7 @@ pub async fn queue(
     Ok((StatusCode::CREATED, Json(issue)))
 }
 
+#[utoipa::path(get, path = "/issues/{id}", tag = "issues", params(("id" = i64, Path, description = "the issue's number")), responses((status = 200, description = "one issue", body = crate::store::IssueSummary), Problems))]
 pub async fn show(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -44,6 +48,7 @@ pub async fn show(
     Ok(Json(issues::show(&state.store, issues::id(&id)?).await?))
 }
 
+#[utoipa::path(post, path = "/issues/{id}/pause", tag = "issues", params(("id" = i64, Path, description = "the issue's number")), responses((status = 200, description = "the issue afterwards", body = crate::store::IssueSummary), Problems))]
 pub async fn pause(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -54,6 +59,7 @@ pub async fn pause(
     ))
 }
 
+#[utoipa::path(post, path = "/issues/{id}/resume", tag = "issues", params(("id" = i64, Path, description = "the issue's number")), responses((status = 200, description = "the issue afterwards", body = crate::store::IssueSummary), Problems))]
 pub async fn resume(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -64,6 +70,7 @@ pub async fn resume(
     ))
 }
 
+#[utoipa::path(post, path = "/issues/{id}/cancel", tag = "issues", params(("id" = i64, Path, description = "the issue's number")), responses((status = 200, description = "the issue afterwards", body = crate::store::IssueSummary), Problems))]
 pub async fn cancel(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -74,7 +81,8 @@ pub async fn cancel(
     ))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveriesQuery {
     state: Option<String>,
@@ -82,6 +90,7 @@ pub struct DeliveriesQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/issues/{id}/deliveries", tag = "issues", params(("id" = i64, Path, description = "the issue's number"), DeliveriesQuery), responses((status = 200, description = "a page of deliveries and the next page's cursor", body = issues::DeliveryPage), Problems))]
 pub async fn deliveries(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -101,6 +110,7 @@ pub async fn deliveries(
     ))
 }
 
+#[utoipa::path(get, path = "/issues/{id}/stats", tag = "stats", params(("id" = i64, Path, description = "the issue's number")), responses((status = 200, description = "outcome counts and rates", body = crate::ops::stats::IssueStats), Problems))]
 pub async fn stats(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -110,7 +120,8 @@ pub async fn stats(
     ))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BouncesQuery {
     list: Option<String>,
@@ -121,6 +132,7 @@ pub struct BouncesQuery {
 }
 
 /// Recorded bounce events and complaints, newest first (`bounce ls --json`).
+#[utoipa::path(get, path = "/bounces", tag = "bounces", params(BouncesQuery), responses((status = 200, description = "bounce events and complaints, newest first", body = Vec<crate::store::BounceRow>), Problems))]
 pub async fn bounces(
     State(state): State<ApiState>,
     Query(q): Query<BouncesQuery>,
@@ -138,7 +150,8 @@ pub async fn bounces(
     ))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewQuery {
     /// `html` (default: the page itself), `text`, or `json` (subject, preheader, both parts).
@@ -146,6 +159,7 @@ pub struct PreviewQuery {
 }
 
 /// The issue as a sample reader gets it.
+#[utoipa::path(get, path = "/issues/{id}/preview", tag = "issues", params(("id" = i64, Path, description = "the issue's number"), PreviewQuery), responses((status = 200, description = "the issue as a sample reader gets it", content((String = "text/html"), (String = "text/plain"), (issues::Preview = "application/json"))), Problems))]
 pub async fn preview(
     State(state): State<ApiState>,
     Path(id): Path<String>,

@@ -1,6 +1,6 @@
 //! `/api/v1/lists`: the same operations and JSON as `herald list …`.
 
-use super::{ApiJson, ApiState, Problem};
+use super::{ApiJson, ApiState, Problem, Problems};
 use crate::ops::lists;
 use axum::{
     Json,
@@ -9,10 +9,12 @@ use axum::{
     response::IntoResponse,
 };
 
+#[utoipa::path(get, path = "/lists", tag = "lists", responses((status = 200, description = "every list with its subscriber counts", body = Vec<crate::store::ListSummary>), Problems))]
 pub async fn index(State(state): State<ApiState>) -> Result<impl IntoResponse, Problem> {
     Ok(Json(lists::all(&state.store).await?))
 }
 
+#[utoipa::path(post, path = "/lists", tag = "lists", request_body = lists::CreateList, responses((status = 201, description = "the list made", body = lists::Created), Problems))]
 pub async fn create(
     State(state): State<ApiState>,
     ApiJson(input): ApiJson<lists::CreateList>,
@@ -21,6 +23,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(get, path = "/lists/{list}", tag = "lists", params(("list" = String, Path, description = "the list's slug")), responses((status = 200, description = "one list", body = lists::ListView), Problems))]
 pub async fn show(
     State(state): State<ApiState>,
     Path(list): Path<String>,
@@ -30,6 +33,7 @@ pub async fn show(
     ))
 }
 
+#[utoipa::path(patch, path = "/lists/{list}", tag = "lists", params(("list" = String, Path, description = "the list's slug")), request_body = lists::UpdateList, responses((status = 200, description = "the list changed", body = lists::ListView), Problems))]
 pub async fn update(
     State(state): State<ApiState>,
     Path(list): Path<String>,
@@ -40,6 +44,7 @@ pub async fn update(
     ))
 }
 
+#[utoipa::path(get, path = "/lists/{list}/stats", tag = "stats", params(("list" = String, Path, description = "the list's slug")), responses((status = 200, description = "subscribers by status, issues by state", body = crate::ops::stats::ListStats), Problems))]
 pub async fn stats(
     State(state): State<ApiState>,
     Path(list): Path<String>,

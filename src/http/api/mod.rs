@@ -9,7 +9,7 @@ mod lists;
 mod problem;
 mod subscribers;
 
-pub use problem::Problem;
+pub use problem::{Problem, Problems};
 
 use crate::{clock::SharedClock, config::Config, store::Store};
 use axum::{
@@ -17,9 +17,11 @@ use axum::{
     extract::{FromRequest, Request, rejection::JsonRejection},
     http::StatusCode,
     middleware,
-    routing::{get, post},
+    routing::get,
 };
 use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Rows per page unless `limit` says otherwise.
 pub const DEFAULT_PAGE: u32 = 100;
@@ -43,42 +45,85 @@ impl ApiState {
     }
 }
 
-/// `/api/v1/…`, every route behind a token.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "herald operator API",
+        description = "Lists, subscribers, issues, bounces and stats of a herald installation: the \
+                       operations of the `herald` CLI, with the same JSON. Bearer tokens come from \
+                       `herald token create NAME [--read-only]`. Errors are RFC 9457 problems."
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+    }
+}
+
+/// The routes and the OpenAPI document, made from the same annotations: a route exists exactly when
+/// the document lists it.
+fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(lists::index, lists::create))
+        .routes(routes!(lists::show, lists::update))
+        .routes(routes!(lists::stats))
+        .routes(routes!(subscribers::index, subscribers::add))
+        .routes(routes!(subscribers::import))
+        .routes(routes!(subscribers::export))
+        .routes(routes!(subscribers::show))
+        .routes(routes!(subscribers::unsubscribe))
+        .routes(routes!(subscribers::erase))
+        .routes(routes!(issues::queue))
+        .routes(routes!(issues::index))
+        .routes(routes!(issues::show))
+        .routes(routes!(issues::pause))
+        .routes(routes!(issues::resume))
+        .routes(routes!(issues::cancel))
+        .routes(routes!(issues::deliveries))
+        .routes(routes!(issues::stats))
+        .routes(routes!(issues::preview))
+        .routes(routes!(issues::bounces))
+        .split_for_parts()
+}
+
+/// The OpenAPI 3.1 document of `/api/v1`, as served at `/api/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = routes().1;
+    doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
+    doc
+}
+
+/// `/api/v1/…`, every route behind a token except the OpenAPI document.
 pub fn router(state: ApiState) -> Router {
-    let api = Router::new()
-        .route("/lists", get(lists::index).post(lists::create))
-        .route("/lists/{list}", get(lists::show).patch(lists::update))
-        .route("/lists/{list}/issues", post(issues::queue))
-        .route("/issues", get(issues::index))
-        .route("/issues/{id}", get(issues::show))
-        .route("/issues/{id}/pause", post(issues::pause))
-        .route("/issues/{id}/resume", post(issues::resume))
-        .route("/issues/{id}/cancel", post(issues::cancel))
-        .route("/issues/{id}/deliveries", get(issues::deliveries))
-        .route("/issues/{id}/stats", get(issues::stats))
-        .route("/issues/{id}/preview", get(issues::preview))
-        .route("/lists/{list}/stats", get(lists::stats))
-        .route("/bounces", get(issues::bounces))
-        .route("/subscribers/erase", post(subscribers::erase))
-        .route(
-            "/lists/{list}/subscribers",
-            get(subscribers::index).post(subscribers::add),
-        )
-        .route(
-            "/lists/{list}/subscribers/import",
-            post(subscribers::import),
-        )
-        .route("/lists/{list}/subscribers/export", get(subscribers::export))
-        .route("/lists/{list}/subscribers/{email}", get(subscribers::show))
-        .route(
-            "/lists/{list}/subscribers/{email}/unsubscribe",
-            post(subscribers::unsubscribe),
-        )
+    let document = openapi();
+    let api = routes()
+        .0
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such API path") })
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
         ))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { axum::Json(document) }
+            }),
+        )
         .with_state(state);
     Router::new().nest("/api/v1", api)
 }

@@ -7,7 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// `about:blank`: the status and title say it all (RFC 9457 §4.2.1).
     #[serde(rename = "type")]
@@ -18,6 +18,18 @@ pub struct Problem {
     /// The request member that was refused, when one was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+}
+
+/// The error responses every operation may give, for the OpenAPI document.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum Problems {
+    /// A refused request: 401 no valid token, 403 read-only token, 404, 409, 415, 422 (with `field`),
+    /// 429 too many refused tokens.
+    #[response(status = "4XX", content_type = "application/problem+json")]
+    Client(Problem),
+    #[response(status = "5XX", content_type = "application/problem+json")]
+    Server(Problem),
 }
 
 impl Problem {

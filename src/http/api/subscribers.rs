@@ -1,7 +1,7 @@
 //! `/api/v1/lists/{list}/subscribers`: the same operations and JSON as `herald subscriber …`. An
 //! import is a `text/csv` body, read as it arrives (a million rows are never held in memory).
 
-use super::{ApiJson, ApiState, Problem};
+use super::{ApiJson, ApiState, Problem, Problems};
 use crate::ops::subscribers;
 use axum::{
     Json,
@@ -12,7 +12,8 @@ use axum::{
 };
 use futures_util::TryStreamExt;
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     status: Option<String>,
@@ -21,6 +22,7 @@ pub struct PageQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/lists/{list}/subscribers", tag = "subscribers", params(("list" = String, Path, description = "the list's slug"), PageQuery), responses((status = 200, description = "a page of subscribers and the next page's cursor", body = subscribers::Page), Problems))]
 pub async fn index(
     State(state): State<ApiState>,
     Path(list): Path<String>,
@@ -38,6 +40,7 @@ pub async fn index(
     Ok(Json(page))
 }
 
+#[utoipa::path(post, path = "/lists/{list}/subscribers", tag = "subscribers", params(("list" = String, Path, description = "the list's slug")), request_body = subscribers::AddSubscriber, responses((status = 201, description = "added", body = subscribers::Added), (status = 200, description = "the address was on the list: its name and attributes updated", body = subscribers::Added), Problems))]
 pub async fn add(
     State(state): State<ApiState>,
     Path(list): Path<String>,
@@ -53,6 +56,7 @@ pub async fn add(
     Ok((status, Json(added)))
 }
 
+#[utoipa::path(post, path = "/lists/{list}/subscribers/import", tag = "subscribers", params(("list" = String, Path, description = "the list's slug")), request_body(content = String, content_type = "text/csv", description = "a header row with `email`, optional `name`, other columns as attributes"), responses((status = 200, description = "what was added, updated and rejected (with line numbers)", body = subscribers::ImportReport), Problems))]
 pub async fn import(
     State(state): State<ApiState>,
     Path(list): Path<String>,
@@ -86,6 +90,7 @@ pub async fn import(
     Ok(Json(report))
 }
 
+#[utoipa::path(get, path = "/lists/{list}/subscribers/{email}", tag = "subscribers", params(("list" = String, Path), ("email" = String, Path)), responses((status = 200, description = "one subscriber", body = crate::store::Subscriber), Problems))]
 pub async fn show(
     State(state): State<ApiState>,
     Path((list, email)): Path<(String, String)>,
@@ -95,6 +100,7 @@ pub async fn show(
     ))
 }
 
+#[utoipa::path(post, path = "/lists/{list}/subscribers/{email}/unsubscribe", tag = "subscribers", params(("list" = String, Path), ("email" = String, Path)), responses((status = 200, description = "the subscriber's status afterwards", body = subscribers::Unsubscribed), Problems))]
 pub async fn unsubscribe(
     State(state): State<ApiState>,
     Path((list, email)): Path<(String, String)>,
@@ -111,7 +117,8 @@ pub async fn unsubscribe(
     ))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     status: Option<String>,
@@ -119,6 +126,7 @@ pub struct ExportQuery {
 }
 
 /// The whole list as CSV (default) or JSON, streamed a page at a time.
+#[utoipa::path(get, path = "/lists/{list}/subscribers/export", tag = "subscribers", params(("list" = String, Path, description = "the list's slug"), ExportQuery), responses((status = 200, description = "every subscriber, streamed: CSV (default) or one JSON array", content((String = "text/csv"), (Vec<crate::store::Subscriber> = "application/json"))), Problems))]
 pub async fn export(
     State(state): State<ApiState>,
     Path(list): Path<String>,
@@ -150,13 +158,14 @@ pub async fn export(
     ))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EraseInput {
     email: String,
 }
 
 /// Erases an address from every list (`herald subscriber erase`).
+#[utoipa::path(post, path = "/subscribers/erase", tag = "subscribers", request_body = EraseInput, responses((status = 200, description = "what was removed", body = crate::store::Erased), Problems))]
 pub async fn erase(
     State(state): State<ApiState>,
     ApiJson(input): ApiJson<EraseInput>,
