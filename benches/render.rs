@@ -102,6 +102,7 @@ fn main() {
         layout: "default".into(),
         language: Default::default(),
         postal_address: None,
+        archive: false,
         last_slot_at: None,
         created_at: now,
     };

@@ -326,7 +326,12 @@ impl App {
                 "deliveries interrupted by an earlier crash are pending again"
             );
         }
-        let router = http::router(store.clone(), tokens.clone(), clock.clone());
+        let router = http::router(
+            store.clone(),
+            tokens.clone(),
+            clock.clone(),
+            &config.http.public_url,
+        );
         tracing::info!(listen = %listener.local_addr()?, public_url = %config.http.public_url, "http listening");
         tracker.spawn(http::serve(
             listener,

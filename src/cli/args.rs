@@ -125,6 +125,9 @@ pub struct ListCreate {
     /// Postal address for the footer; lines separated by line breaks.
     #[arg(long)]
     pub postal_address: Option<String>,
+    /// Show sent issues publicly at /a/SLUG, with an Atom feed (default off).
+    #[arg(long, value_parser = on_off)]
+    pub archive: Option<bool>,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +139,18 @@ pub struct ListUpdate {
     /// Postal address for the footer; lines separated by line breaks; "" removes it.
     #[arg(long)]
     pub postal_address: Option<String>,
+    /// Show sent issues publicly at /a/SLUG, with an Atom feed.
+    #[arg(long, value_parser = on_off)]
+    pub archive: Option<bool>,
+}
+
+/// `on` or `off`.
+fn on_off(raw: &str) -> Result<bool, String> {
+    match raw {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("`{other}` is not on or off")),
+    }
 }
 
 #[derive(Debug, Subcommand)]

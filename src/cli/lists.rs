@@ -33,6 +33,7 @@ pub async fn run(
                     layout: c.layout,
                     language: c.language,
                     postal_address: c.postal_address,
+                    archive: c.archive.unwrap_or(false),
                 },
                 now,
             )
@@ -60,6 +61,7 @@ pub async fn run(
             let update = lists::UpdateList {
                 language: u.language,
                 postal_address: u.postal_address,
+                archive: u.archive,
             };
             let list = lists::update(store, &u.slug, update, now)
                 .await
@@ -140,5 +142,9 @@ fn human_view(l: &ListView) -> String {
         .unwrap_or("-")
         .replace('\n', &format!("\n{:16}", ""));
     s.push_str(&row("postal address", &address));
+    s.push_str(&row(
+        "archive",
+        if l.archive { "on (/a/SLUG)" } else { "off" },
+    ));
     s
 }

@@ -34,6 +34,7 @@ pub async fn run(
             layout: "default".into(),
             language: Default::default(),
             postal_address: None,
+            archive: false,
             last_slot_at: None,
             created_at: SystemClock.now(),
         },

@@ -3,6 +3,7 @@
 
 mod admin;
 mod api;
+mod archive;
 mod pages;
 mod server;
 mod unsubscribe;

@@ -26,16 +26,18 @@ struct AppState {
     clock: SharedClock,
 }
 
-pub fn router(store: Store, tokens: Tokens, clock: SharedClock) -> Router {
+pub fn router(store: Store, tokens: Tokens, clock: SharedClock, public_url: &str) -> Router {
+    let archive = super::archive::router(store.clone(), public_url);
     Router::new()
         .route("/u/{token}", get(confirm_page).post(unsubscribe))
         .route("/healthz", get(|| async { "ok\n" }))
-        .fallback(|| async { (StatusCode::NOT_FOUND, Html(not_found())) })
         .with_state(AppState {
             store,
             tokens,
             clock,
         })
+        .merge(archive)
+        .fallback(|| async { (StatusCode::NOT_FOUND, Html(not_found())) })
 }
 
 fn verify(state: &AppState, token: &str) -> Option<DeliveryId> {

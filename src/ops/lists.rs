@@ -33,6 +33,9 @@ pub struct CreateList {
     /// Lines separated by line breaks.
     #[serde(default)]
     pub postal_address: Option<String>,
+    /// Show sent issues publicly at /a/LIST, with an Atom feed.
+    #[serde(default)]
+    pub archive: bool,
 }
 
 fn default_layout() -> String {
@@ -52,6 +55,8 @@ pub struct UpdateList {
     /// "" removes the address.
     #[serde(default)]
     pub postal_address: Option<String>,
+    #[serde(default)]
+    pub archive: Option<bool>,
 }
 
 /// A list as `create`, `update` and `show` return it.
@@ -68,6 +73,7 @@ pub struct ListView {
     pub language: String,
     /// Lines joined by `\n`.
     pub postal_address: Option<String>,
+    pub archive: bool,
 }
 
 impl ListView {
@@ -87,6 +93,7 @@ impl ListView {
             layout: list.layout.clone(),
             language: list.language.to_string(),
             postal_address: list.postal_address.as_ref().map(|a| a.to_string()),
+            archive: list.archive,
         }
     }
 }
@@ -145,6 +152,7 @@ pub async fn create(
                 layout: input.layout,
                 language,
                 postal_address,
+                archive: input.archive,
             },
             now,
         )
@@ -178,10 +186,11 @@ pub async fn update(
                 .then(|| PostalAddress::parse(a))
                 .transpose()
         })?,
+        archive: input.archive,
     };
-    if update.language.is_none() && update.postal_address.is_none() {
+    if update.language.is_none() && update.postal_address.is_none() && update.archive.is_none() {
         return Err(OpsError::Unprocessable(
-            "nothing to change: give a language and/or a postal address".into(),
+            "nothing to change: give a language, a postal address or the archive setting".into(),
         ));
     }
     let list = store.update_list(&slug, &update).await?;

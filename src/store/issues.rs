@@ -74,6 +74,20 @@ impl Store {
         rows.iter().map(issue_from_row).collect()
     }
 
+    /// The sent issues of `list`, newest first: its archive.
+    pub async fn sent_issues(&self, list: ListId) -> Result<Vec<Issue>, StoreError> {
+        let sql = format!(
+            "SELECT {ISSUE_COLUMNS} FROM issues i JOIN lists l ON l.id = i.list_id
+             WHERE i.list_id = ? AND i.state = ? ORDER BY COALESCE(i.finished_at, i.queued_at) DESC, i.id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(list.0)
+            .bind(IssueState::Sent.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(issue_from_row).collect()
+    }
+
     /// Just the states of the given issues: what the sender polls to notice a pause or cancel.
     pub async fn issue_states(
         &self,

@@ -19,6 +19,8 @@ pub struct NewList {
     pub layout: String,
     pub language: LanguageTag,
     pub postal_address: Option<PostalAddress>,
+    /// Sent issues shown publicly at /a/LIST.
+    pub archive: bool,
 }
 
 /// What `list update` changes; `None` leaves a field as it is.
@@ -27,16 +29,17 @@ pub struct ListUpdate {
     pub language: Option<LanguageTag>,
     /// `Some(None)` removes the address.
     pub postal_address: Option<Option<PostalAddress>>,
+    pub archive: Option<bool>,
 }
 
-const LIST_COLUMNS: &str = "id, slug, name, from_name, from_address, reply_to, schedule, timezone, layout, language, postal_address, last_slot_at, created_at";
+const LIST_COLUMNS: &str = "id, slug, name, from_name, from_address, reply_to, schedule, timezone, layout, language, postal_address, archive, last_slot_at, created_at";
 
 impl Store {
     pub async fn create_list(&self, new: &NewList, now: DateTime<Utc>) -> Result<List, StoreError> {
         let result = sqlx::query(
             "INSERT INTO lists (slug, name, from_name, from_address, reply_to, schedule, timezone, layout,
-                                language, postal_address, last_slot_at, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                language, postal_address, archive, last_slot_at, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(new.slug.as_str())
         .bind(&new.name)
@@ -48,6 +51,7 @@ impl Store {
         .bind(&new.layout)
         .bind(new.language.as_str())
         .bind(new.postal_address.as_ref().map(|a| a.as_str()))
+        .bind(new.archive)
         .bind(to_millis(now))
         .bind(to_millis(now))
         .execute(&self.pool)
@@ -69,7 +73,8 @@ impl Store {
     ) -> Result<List, StoreError> {
         let result = sqlx::query(
             "UPDATE lists SET language = COALESCE(?, language),
-                              postal_address = CASE WHEN ? THEN ? ELSE postal_address END
+                              postal_address = CASE WHEN ? THEN ? ELSE postal_address END,
+                              archive = COALESCE(?, archive)
              WHERE slug = ?",
         )
         .bind(update.language.as_ref().map(|l| l.as_str()))
@@ -80,6 +85,7 @@ impl Store {
                 .as_ref()
                 .and_then(|a| a.as_ref().map(|a| a.as_str())),
         )
+        .bind(update.archive)
         .bind(slug.as_str())
         .execute(&self.pool)
         .await?;
@@ -204,6 +210,7 @@ fn list_from_row(r: &SqliteRow) -> Result<List, StoreError> {
             .map(PostalAddress::parse)
             .transpose()
             .map_err(|e| bad("postal_address", &e))?,
+        archive: r.get("archive"),
         last_slot_at: r.get::<Option<i64>, _>("last_slot_at").map(from_millis),
         created_at: from_millis(r.get("created_at")),
     })

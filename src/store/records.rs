@@ -20,6 +20,8 @@ pub struct List {
     pub language: LanguageTag,
     /// Printed in the footer of the default layout (`{{ list.postal_address }}`).
     pub postal_address: Option<PostalAddress>,
+    /// Sent issues shown publicly at /a/LIST.
+    pub archive: bool,
     pub last_slot_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }

@@ -215,3 +215,51 @@ fn a_delivered_issue_fits_a_phone_screen_and_a_desktop_column_in_chromium() {
         "a readable column on a desktop, not {column}px"
     );
 }
+
+#[test]
+fn the_archive_index_and_an_archived_issue_fit_a_phone_and_a_desktop_in_chromium() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    app.create_list(&["--archive", "on"]);
+    app.ok(&["subscriber", "add", "weekly", "ann@example.com"]);
+    let id = app.queue_issue(&[]);
+    app.serve_until_idle();
+    let mut server = app.spawn_serve();
+    wait_http(app.http_port);
+    let index = format!("http://127.0.0.1:{}/a/weekly", app.http_port);
+    for (width, height) in [(390, 844), (1280, 900)] {
+        let browser = Browser::start(width, height);
+        browser.open(&index);
+        assert!(
+            browser.text().contains("Markets, maps and the week ahead"),
+            "{}",
+            browser.text()
+        );
+        let fits =
+            browser.script("return [document.documentElement.scrollWidth, window.innerWidth];");
+        assert!(
+            fits[0].as_f64() <= fits[1].as_f64(),
+            "no sideways scrolling at {width}px: {fits}"
+        );
+        browser.click(&format!("a[href='/a/weekly/{id}']"));
+        let start = Instant::now();
+        while !browser
+            .text()
+            .contains("Central banks moved first this week")
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the issue did not open: {}",
+                browser.text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let fits =
+            browser.script("return [document.documentElement.scrollWidth, window.innerWidth];");
+        assert!(
+            fits[0].as_f64() <= fits[1].as_f64(),
+            "the issue fits at {width}px: {fits}"
+        );
+    }
+    sigterm(&server);
+    assert!(wait_exit(&mut server, Duration::from_secs(20)).success());
+}

@@ -1,6 +1,7 @@
 //! herald's integration tests: one binary, one harness (`helpers`), a fresh database and ports per test.
 
 mod admin_api;
+mod archive;
 mod bounce_corpus;
 mod bounce_mail;
 mod bounces;

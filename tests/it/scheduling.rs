@@ -53,6 +53,7 @@ impl Harness {
             layout: "default".into(),
             language: Default::default(),
             postal_address: None,
+            archive: false,
         };
         self.store.create_list(&new, self.now()).await.unwrap();
     }
