@@ -103,6 +103,8 @@ fn main() {
         language: Default::default(),
         postal_address: None,
         archive: false,
+        signup: false,
+        thanks_url: None,
         last_slot_at: None,
         created_at: now,
     };

@@ -326,11 +326,23 @@ impl App {
                 "deliveries interrupted by an earlier crash are pending again"
             );
         }
+        // Signups wake the confirmation mailer, which also sends what is due on its own.
+        let mailer = Arc::new(tokio::sync::Notify::new());
+        tracker.spawn(crate::send::confirmation::run(
+            store.clone(),
+            config.clone(),
+            tokens.clone(),
+            clock.clone(),
+            signer.clone(),
+            mailer.clone(),
+            stop.clone(),
+        ));
         let router = http::router(
             store.clone(),
             tokens.clone(),
             clock.clone(),
-            &config.http.public_url,
+            config.clone(),
+            mailer,
         );
         tracing::info!(listen = %listener.local_addr()?, public_url = %config.http.public_url, "http listening");
         tracker.spawn(http::serve(

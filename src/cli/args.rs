@@ -128,6 +128,12 @@ pub struct ListCreate {
     /// Show sent issues publicly at /a/SLUG, with an Atom feed (default off).
     #[arg(long, value_parser = on_off)]
     pub archive: Option<bool>,
+    /// Open the signup form at /s/SLUG, with double opt-in (default off).
+    #[arg(long, value_parser = on_off)]
+    pub signup: Option<bool>,
+    /// Where the signup form sends people afterwards (default: herald's own page).
+    #[arg(long)]
+    pub thanks_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +148,12 @@ pub struct ListUpdate {
     /// Show sent issues publicly at /a/SLUG, with an Atom feed.
     #[arg(long, value_parser = on_off)]
     pub archive: Option<bool>,
+    /// Open or close the signup form at /s/SLUG.
+    #[arg(long, value_parser = on_off)]
+    pub signup: Option<bool>,
+    /// Where the signup form sends people afterwards; "" for herald's own page.
+    #[arg(long)]
+    pub thanks_url: Option<String>,
 }
 
 /// `on` or `off`.

@@ -34,6 +34,8 @@ pub async fn run(
                     language: c.language,
                     postal_address: c.postal_address,
                     archive: c.archive.unwrap_or(false),
+                    signup: c.signup.unwrap_or(false),
+                    thanks_url: c.thanks_url,
                 },
                 now,
             )
@@ -62,6 +64,8 @@ pub async fn run(
                 language: u.language,
                 postal_address: u.postal_address,
                 archive: u.archive,
+                signup: u.signup,
+                thanks_url: u.thanks_url,
             };
             let list = lists::update(store, &u.slug, update, now)
                 .await
@@ -145,6 +149,10 @@ fn human_view(l: &ListView) -> String {
     s.push_str(&row(
         "archive",
         if l.archive { "on (/a/SLUG)" } else { "off" },
+    ));
+    s.push_str(&row(
+        "signup",
+        if l.signup { "on (/s/SLUG)" } else { "off" },
     ));
     s
 }

@@ -35,6 +35,8 @@ pub async fn run(
             language: Default::default(),
             postal_address: None,
             archive: false,
+            signup: false,
+            thanks_url: None,
             last_slot_at: None,
             created_at: SystemClock.now(),
         },

@@ -417,6 +417,20 @@ impl Reader {
                 })
             }),
         };
+        let subscribe = SubscribeConfig {
+            pending_days: self.int(
+                "subscribe.pending_days",
+                u64::from(d.subscribe.pending_days),
+                1,
+                365,
+            ) as u32,
+            per_ip_per_hour: self.int(
+                "subscribe.per_ip_per_hour",
+                u64::from(d.subscribe.per_ip_per_hour),
+                1,
+                100_000,
+            ) as u32,
+        };
         let scheduler = SchedulerConfig {
             poll_interval: Duration::from_millis(self.int(
                 "scheduler.poll_milliseconds",
@@ -458,6 +472,7 @@ impl Reader {
             sending,
             http,
             admin,
+            subscribe,
             scheduler,
             render,
             log,

@@ -10,6 +10,7 @@ pub struct Config {
     pub sending: SendingConfig,
     pub http: HttpConfig,
     pub admin: AdminConfig,
+    pub subscribe: SubscribeConfig,
     pub scheduler: SchedulerConfig,
     pub render: RenderConfig,
     pub log: LogConfig,
@@ -107,6 +108,15 @@ pub struct HttpConfig {
     pub header_timeout: Duration,
     /// A connection is closed after this, whatever it is doing.
     pub connection_lifetime: Duration,
+}
+
+/// The signup form (`/s/LIST`) and its double opt-in.
+#[derive(Debug, Clone)]
+pub struct SubscribeConfig {
+    /// A signup not confirmed within this many days is forgotten.
+    pub pending_days: u32,
+    /// Signups one client address may make per hour; more are refused (429).
+    pub per_ip_per_hour: u32,
 }
 
 /// The admin listener: `/metrics`. Never the public address.
@@ -251,6 +261,10 @@ impl Default for Config {
             },
             admin: AdminConfig {
                 listen: Some("127.0.0.1:9464".parse().expect("valid default")),
+            },
+            subscribe: SubscribeConfig {
+                pending_days: 7,
+                per_ip_per_hour: 10,
             },
             scheduler: SchedulerConfig {
                 poll_interval: Duration::from_secs(1),

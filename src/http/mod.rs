@@ -6,6 +6,7 @@ mod api;
 mod archive;
 mod pages;
 mod server;
+mod signup;
 mod unsubscribe;
 
 pub use admin::admin_router;

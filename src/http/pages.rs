@@ -9,7 +9,7 @@ pub fn page(title: &str, body_html: &str) -> String {
          <meta name=\"robots\" content=\"noindex\"><title>{}</title>\
          <style>body{{font-family:Georgia,serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1d1d1b;\
          line-height:1.5}}button{{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:4px;background:#9b1c1c;\
-         color:#fff;cursor:pointer}}</style></head><body>{body_html}</body></html>\n",
+         color:#fff;cursor:pointer}}input{{font:inherit;padding:.5rem;width:100%;max-width:24rem;         box-sizing:border-box;border:1px solid #6b6b6b;border-radius:4px}}.error{{color:#9b1c1c}}         .hp{{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}}</style></head><body>{body_html}</body></html>\n",
         escape_html(title)
     )
 }

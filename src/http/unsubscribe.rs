@@ -26,8 +26,16 @@ struct AppState {
     clock: SharedClock,
 }
 
-pub fn router(store: Store, tokens: Tokens, clock: SharedClock, public_url: &str) -> Router {
-    let archive = super::archive::router(store.clone(), public_url);
+pub fn router(
+    store: Store,
+    tokens: Tokens,
+    clock: SharedClock,
+    config: std::sync::Arc<crate::config::Config>,
+    mailer: std::sync::Arc<tokio::sync::Notify>,
+) -> Router {
+    let archive = super::archive::router(store.clone(), &config.http.public_url);
+    let signup =
+        super::signup::router(store.clone(), config, tokens.clone(), clock.clone(), mailer);
     Router::new()
         .route("/u/{token}", get(confirm_page).post(unsubscribe))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -37,6 +45,7 @@ pub fn router(store: Store, tokens: Tokens, clock: SharedClock, public_url: &str
             clock,
         })
         .merge(archive)
+        .merge(signup)
         .fallback(|| async { (StatusCode::NOT_FOUND, Html(not_found())) })
 }
 

@@ -36,6 +36,12 @@ pub struct CreateList {
     /// Show sent issues publicly at /a/LIST, with an Atom feed.
     #[serde(default)]
     pub archive: bool,
+    /// Open the signup form at /s/LIST (double opt-in).
+    #[serde(default)]
+    pub signup: bool,
+    /// Where the form sends people after they sign up (an http or https URL).
+    #[serde(default)]
+    pub thanks_url: Option<String>,
 }
 
 fn default_layout() -> String {
@@ -57,6 +63,11 @@ pub struct UpdateList {
     pub postal_address: Option<String>,
     #[serde(default)]
     pub archive: Option<bool>,
+    #[serde(default)]
+    pub signup: Option<bool>,
+    /// "" removes it.
+    #[serde(default)]
+    pub thanks_url: Option<String>,
 }
 
 /// A list as `create`, `update` and `show` return it.
@@ -74,6 +85,8 @@ pub struct ListView {
     /// Lines joined by `\n`.
     pub postal_address: Option<String>,
     pub archive: bool,
+    pub signup: bool,
+    pub thanks_url: Option<String>,
 }
 
 impl ListView {
@@ -94,6 +107,8 @@ impl ListView {
             language: list.language.to_string(),
             postal_address: list.postal_address.as_ref().map(|a| a.to_string()),
             archive: list.archive,
+            signup: list.signup,
+            thanks_url: list.thanks_url.clone(),
         }
     }
 }
@@ -105,6 +120,21 @@ pub struct Created {
     pub list: ListView,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+/// A thanks page: an absolute http(s) URL.
+fn thanks_url(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    let ok = (raw.starts_with("https://") || raw.starts_with("http://"))
+        && raw.len() > "https://".len()
+        && !raw
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<');
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(format!("`{raw}` is not an http or https URL"))
+    }
 }
 
 /// A list slug from outside.
@@ -153,6 +183,8 @@ pub async fn create(
                 language,
                 postal_address,
                 archive: input.archive,
+                signup: input.signup,
+                thanks_url: field("thanks_url", input.thanks_url.as_deref(), thanks_url)?,
             },
             now,
         )
@@ -187,10 +219,20 @@ pub async fn update(
                 .transpose()
         })?,
         archive: input.archive,
+        signup: input.signup,
+        thanks_url: field("thanks_url", input.thanks_url.as_deref(), |u| {
+            (!u.trim().is_empty()).then(|| thanks_url(u)).transpose()
+        })?,
     };
-    if update.language.is_none() && update.postal_address.is_none() && update.archive.is_none() {
+    if update.language.is_none()
+        && update.postal_address.is_none()
+        && update.archive.is_none()
+        && update.signup.is_none()
+        && update.thanks_url.is_none()
+    {
         return Err(OpsError::Unprocessable(
-            "nothing to change: give a language, a postal address or the archive setting".into(),
+            "nothing to change: give a language, a postal address, archive, signup or thanks_url"
+                .into(),
         ));
     }
     let list = store.update_list(&slug, &update).await?;

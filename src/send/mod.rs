@@ -14,6 +14,7 @@ mod tls;
 mod transaction;
 mod worker;
 
+pub mod confirmation;
 pub use dispatcher::{Dispatcher, PumpReport};
 pub use message::MessageTemplate;
 pub use outcome::{SendFailure, is_throttle, outcome_for};

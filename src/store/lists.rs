@@ -21,6 +21,10 @@ pub struct NewList {
     pub postal_address: Option<PostalAddress>,
     /// Sent issues shown publicly at /a/LIST.
     pub archive: bool,
+    /// The signup form at /s/LIST is open.
+    pub signup: bool,
+    /// Where the form sends people after they sign up.
+    pub thanks_url: Option<String>,
 }
 
 /// What `list update` changes; `None` leaves a field as it is.
@@ -30,16 +34,19 @@ pub struct ListUpdate {
     /// `Some(None)` removes the address.
     pub postal_address: Option<Option<PostalAddress>>,
     pub archive: Option<bool>,
+    pub signup: Option<bool>,
+    /// `Some(None)` removes it.
+    pub thanks_url: Option<Option<String>>,
 }
 
-const LIST_COLUMNS: &str = "id, slug, name, from_name, from_address, reply_to, schedule, timezone, layout, language, postal_address, archive, last_slot_at, created_at";
+const LIST_COLUMNS: &str = "id, slug, name, from_name, from_address, reply_to, schedule, timezone, layout, language, postal_address, archive, signup, thanks_url, last_slot_at, created_at";
 
 impl Store {
     pub async fn create_list(&self, new: &NewList, now: DateTime<Utc>) -> Result<List, StoreError> {
         let result = sqlx::query(
             "INSERT INTO lists (slug, name, from_name, from_address, reply_to, schedule, timezone, layout,
-                                language, postal_address, archive, last_slot_at, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                language, postal_address, archive, signup, thanks_url, last_slot_at, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(new.slug.as_str())
         .bind(&new.name)
@@ -52,6 +59,8 @@ impl Store {
         .bind(new.language.as_str())
         .bind(new.postal_address.as_ref().map(|a| a.as_str()))
         .bind(new.archive)
+        .bind(new.signup)
+        .bind(new.thanks_url.as_deref())
         .bind(to_millis(now))
         .bind(to_millis(now))
         .execute(&self.pool)
@@ -74,7 +83,9 @@ impl Store {
         let result = sqlx::query(
             "UPDATE lists SET language = COALESCE(?, language),
                               postal_address = CASE WHEN ? THEN ? ELSE postal_address END,
-                              archive = COALESCE(?, archive)
+                              archive = COALESCE(?, archive),
+                              signup = COALESCE(?, signup),
+                              thanks_url = CASE WHEN ? THEN ? ELSE thanks_url END
              WHERE slug = ?",
         )
         .bind(update.language.as_ref().map(|l| l.as_str()))
@@ -86,6 +97,9 @@ impl Store {
                 .and_then(|a| a.as_ref().map(|a| a.as_str())),
         )
         .bind(update.archive)
+        .bind(update.signup)
+        .bind(update.thanks_url.is_some())
+        .bind(update.thanks_url.clone().flatten())
         .bind(slug.as_str())
         .execute(&self.pool)
         .await?;
@@ -211,6 +225,8 @@ fn list_from_row(r: &SqliteRow) -> Result<List, StoreError> {
             .transpose()
             .map_err(|e| bad("postal_address", &e))?,
         archive: r.get("archive"),
+        signup: r.get("signup"),
+        thanks_url: r.get("thanks_url"),
         last_slot_at: r.get::<Option<i64>, _>("last_slot_at").map(from_millis),
         created_at: from_millis(r.get("created_at")),
     })

@@ -22,6 +22,10 @@ pub struct List {
     pub postal_address: Option<PostalAddress>,
     /// Sent issues shown publicly at /a/LIST.
     pub archive: bool,
+    /// The signup form at /s/LIST is open.
+    pub signup: bool,
+    /// Where the form sends people after they sign up (default: herald's own page).
+    pub thanks_url: Option<String>,
     pub last_slot_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }

@@ -18,13 +18,16 @@ const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 pub enum Purpose {
     Unsubscribe,
     Bounce,
+    /// A signup's confirmation link: the id is the signup's, under a label of its own, so no
+    /// delivery token confirms a signup and no signup token unsubscribes anyone.
+    Confirm,
 }
 
 impl Purpose {
     /// Where this purpose's tag sits in the HMAC output.
     fn range(self) -> std::ops::Range<usize> {
         match self {
-            Purpose::Unsubscribe => 0..MAC_LEN,
+            Purpose::Unsubscribe | Purpose::Confirm => 0..MAC_LEN,
             Purpose::Bounce => MAC_LEN..2 * MAC_LEN,
         }
     }
@@ -58,8 +61,12 @@ impl Tokens {
     }
 
     fn mac(&self, id: u64) -> [u8; 32] {
+        self.mac_labelled(b"herald-delivery-v1", id)
+    }
+
+    fn mac_labelled(&self, label: &[u8], id: u64) -> [u8; 32] {
         let mut mac = self.keyed.clone();
-        mac.update(b"herald-delivery-v1");
+        mac.update(label);
         mac.update(&id.to_be_bytes());
         mac.finalize().into_bytes().into()
     }
@@ -73,7 +80,14 @@ impl Tokens {
 
     pub fn sign(&self, purpose: Purpose, delivery: DeliveryId) -> String {
         let id = delivery.0 as u64;
-        Self::token(id, &self.mac(id)[purpose.range()])
+        Self::token(id, &self.mac_for(purpose, id)[purpose.range()])
+    }
+
+    fn mac_for(&self, purpose: Purpose, id: u64) -> [u8; 32] {
+        match purpose {
+            Purpose::Confirm => self.mac_labelled(b"herald-signup-v1", id),
+            _ => self.mac(id),
+        }
     }
 
     /// A short hex tag derived from the key and `label`: stable for one installation, different
@@ -122,10 +136,20 @@ impl Tokens {
         Self::decode(token).and_then(|(id, _)| Self::delivery_id(id))
     }
 
+    /// A signup's confirmation token.
+    pub fn sign_signup(&self, signup: i64) -> String {
+        self.sign(Purpose::Confirm, DeliveryId(signup))
+    }
+
+    /// The signup a confirmation token names, if it is genuine.
+    pub fn verify_signup(&self, token: &str) -> Option<i64> {
+        self.verify(Purpose::Confirm, token).map(|d| d.0)
+    }
+
     /// The delivery a token names, if the token is genuine (and in its canonical spelling).
     pub fn verify(&self, purpose: Purpose, token: &str) -> Option<DeliveryId> {
         let (id, tag) = Self::decode(token)?;
-        let expected = &self.mac(id)[purpose.range()];
+        let expected = &self.mac_for(purpose, id)[purpose.range()];
         // Constant time: the comparison does not stop at the first differing byte.
         let differs = expected
             .iter()

@@ -30,6 +30,7 @@ mod retries;
 mod scheduling;
 mod servers;
 mod service;
+mod signup;
 mod smtp_tls;
 mod spamassassin;
 mod throttling;

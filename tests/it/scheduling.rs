@@ -54,6 +54,8 @@ impl Harness {
             language: Default::default(),
             postal_address: None,
             archive: false,
+            signup: false,
+            thanks_url: None,
         };
         self.store.create_list(&new, self.now()).await.unwrap();
     }
