@@ -263,3 +263,84 @@ fn the_archive_index_and_an_archived_issue_fit_a_phone_and_a_desktop_in_chromium
     sigterm(&server);
     assert!(wait_exit(&mut server, Duration::from_secs(20)).success());
 }
+
+#[test]
+fn the_signup_form_and_its_confirmation_work_without_javascript_at_phone_and_desktop_widths() {
+    let sink = SmtpSink::start(&[]);
+    let app = TestApp::new(Smtp::Port(sink.port), &[]);
+    app.create_list(&["--signup", "on"]);
+    let mut server = app.spawn_serve();
+    wait_http(app.http_port);
+    let form = format!("http://127.0.0.1:{}/s/weekly", app.http_port);
+    for (i, (width, height)) in [(390, 844), (1280, 900)].into_iter().enumerate() {
+        let browser = Browser::start(width, height);
+        browser.open(&form);
+        let fits =
+            browser.script("return [document.documentElement.scrollWidth, window.innerWidth];");
+        assert!(
+            fits[0].as_f64() <= fits[1].as_f64(),
+            "no sideways scrolling at {width}px: {fits}"
+        );
+        // Each field has a label a screen reader announces; the honeypot is out of sight.
+        let labelled = browser.script(
+            "return ['name','email'].map(id => document.querySelector('label[for=' + id + ']') !== null);",
+        );
+        assert_eq!(labelled, serde_json::json!([true, true]));
+        let hidden = browser.script(
+            "return document.getElementById('website').getBoundingClientRect().right <= 0;",
+        );
+        assert_eq!(
+            hidden,
+            serde_json::json!(true),
+            "the honeypot is off screen"
+        );
+        let address = format!("reader{i}@example.org");
+        browser.script(&format!(
+            "document.getElementById('name').value = 'Reader {i}'; document.getElementById('email').value = '{address}'; return true;"
+        ));
+        browser.click("form button");
+        let start = Instant::now();
+        while !browser.text().contains("Check your inbox") {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{}",
+                browser.text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // The link from the mail smtp-sink received: a page with a button, which subscribes.
+        let start = Instant::now();
+        let link = loop {
+            if let Some(m) = sink.messages().into_iter().find(|m| m.rcpt == address) {
+                let parsed = mail_parser::MessageParser::default()
+                    .parse(&m.message)
+                    .unwrap();
+                let text = parsed.body_text(0).unwrap().into_owned();
+                let at = text.find("/c/").unwrap();
+                let from = text[..at].rfind("http").unwrap();
+                let to = at + text[at..].find(char::is_whitespace).unwrap();
+                break text[from..to].to_owned();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "no confirmation for {address}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        browser.open(&link);
+        browser.click("form button");
+        let start = Instant::now();
+        while !browser.text().contains("You are subscribed") {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{}",
+                browser.text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let shown = app.json(&["subscriber", "show", "weekly", &address]);
+        assert_eq!(shown["status"], "active");
+    }
+    sigterm(&server);
+    assert!(wait_exit(&mut server, Duration::from_secs(20)).success());
+}
