@@ -116,8 +116,8 @@ async fn issue(
         Ok(_) | Err(StoreError::NotFound(_)) => return missing(),
         Err(e) => return failure(e),
     };
-    // Nobody's name, address or token: every placeholder takes its default, and the unsubscribe
-    // link (there is nothing to unsubscribe from here) leads back to the archive.
+    // Nobody's name, address or token: every placeholder takes its default, and the reader's links
+    // (there is nothing to unsubscribe from here) lead back to the archive.
     let attributes = BTreeMap::new();
     let back = format!("{}/a/{}", state.base, list.slug);
     let anonymous = Recipient {
@@ -125,6 +125,8 @@ async fn issue(
         name: None,
         attributes: &attributes,
         unsubscribe_url: &back,
+        view_url: &back,
+        manage_url: &back,
     };
     match PersonalTemplate::compile(&issue.html_template) {
         Ok(t) => Html(t.render(&anonymous, true)).into_response(),

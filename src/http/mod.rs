@@ -5,6 +5,7 @@ mod admin;
 mod api;
 mod archive;
 mod pages;
+mod reader;
 mod server;
 mod signup;
 mod unsubscribe;

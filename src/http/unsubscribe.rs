@@ -34,6 +34,12 @@ pub fn router(
     mailer: std::sync::Arc<tokio::sync::Notify>,
 ) -> Router {
     let archive = super::archive::router(store.clone(), &config.http.public_url);
+    let reader = super::reader::router(
+        store.clone(),
+        tokens.clone(),
+        clock.clone(),
+        &config.http.public_url,
+    );
     let signup =
         super::signup::router(store.clone(), config, tokens.clone(), clock.clone(), mailer);
     Router::new()
@@ -46,6 +52,7 @@ pub fn router(
         })
         .merge(archive)
         .merge(signup)
+        .merge(reader)
         .fallback(|| async { (StatusCode::NOT_FOUND, Html(not_found())) })
 }
 

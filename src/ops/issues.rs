@@ -178,6 +178,8 @@ pub fn sample_reader<'a>(
         name: Some("Ada Reader"),
         attributes,
         unsubscribe_url,
+        view_url: unsubscribe_url,
+        manage_url: unsubscribe_url,
     }
 }
 

@@ -12,6 +12,8 @@ pub struct Recipient<'a> {
     pub name: Option<&'a str>,
     pub attributes: &'a BTreeMap<String, String>,
     pub unsubscribe_url: &'a str,
+    pub view_url: &'a str,
+    pub manage_url: &'a str,
 }
 
 impl<'a> Recipient<'a> {
@@ -26,6 +28,8 @@ impl<'a> Recipient<'a> {
             Var::SubscriberEmail => self.email,
             Var::Attribute(key) => self.attributes.get(key).map(String::as_str).unwrap_or(""),
             Var::UnsubscribeUrl => self.unsubscribe_url,
+            Var::ViewUrl => self.view_url,
+            Var::ManageUrl => self.manage_url,
             _ => "",
         };
         if value.is_empty() {
@@ -126,6 +130,8 @@ mod tests {
             name: Some("Ann Lee"),
             attributes: &attrs,
             unsubscribe_url: "u",
+            view_url: "v",
+            manage_url: "m",
         };
         assert_eq!(t.render(&r, true), "<p>Hi Ann &lt;Oslo &amp; co&gt;</p>");
         let nobody = Recipient { name: None, ..r };

@@ -16,6 +16,10 @@ pub enum Var {
     SubscriberEmail,
     Attribute(String),
     UnsubscribeUrl,
+    /// The reader's copy of the message in a browser (`/v/TOKEN`).
+    ViewUrl,
+    /// The reader's subscription page (`/m/TOKEN`): change the name, leave this list or all.
+    ManageUrl,
     // Filled once per issue.
     Subject,
     Title,
@@ -35,6 +39,8 @@ impl Var {
             "subscriber.first_name" => Var::SubscriberFirstName,
             "subscriber.email" => Var::SubscriberEmail,
             "unsubscribe_url" => Var::UnsubscribeUrl,
+            "view_url" => Var::ViewUrl,
+            "manage_url" => Var::ManageUrl,
             "subject" => Var::Subject,
             "title" => Var::Title,
             "deck" => Var::Deck,
@@ -62,6 +68,8 @@ impl Var {
             Var::SubscriberEmail => "subscriber.email".into(),
             Var::Attribute(key) => format!("subscriber.attributes.{key}"),
             Var::UnsubscribeUrl => "unsubscribe_url".into(),
+            Var::ViewUrl => "view_url".into(),
+            Var::ManageUrl => "manage_url".into(),
             Var::Subject => "subject".into(),
             Var::Title => "title".into(),
             Var::Deck => "deck".into(),
@@ -83,6 +91,8 @@ impl Var {
                 | Var::SubscriberEmail
                 | Var::Attribute(_)
                 | Var::UnsubscribeUrl
+                | Var::ViewUrl
+                | Var::ManageUrl
         )
     }
 }
@@ -195,7 +205,7 @@ fn parse_inner(inner: &str) -> Result<Placeholder, String> {
     let var = Var::parse(path).ok_or_else(|| {
         format!(
             "unknown placeholder `{{{{ {path} }}}}`; known: subscriber.name, subscriber.first_name, \
-             subscriber.email, subscriber.attributes.KEY, unsubscribe_url, subject, title, deck, preheader, \
+             subscriber.email, subscriber.attributes.KEY, unsubscribe_url, view_url, manage_url, subject, title, deck, preheader, \
              content, list.name, list.address, list.language, list.postal_address"
         )
     })?;

@@ -258,11 +258,17 @@ impl MessageTemplate {
         use std::io::Write;
         let pair = tokens.sign_pair(delivery.id);
         let unsubscribe_url = self.unsubscribe_url(&pair.unsubscribe);
+        // The reader's pages share the unsubscribe token: each shows or changes only this reader's
+        // subscription, which that token already allows.
+        let view_url = format!("{}/v/{}", self.public_url, pair.unsubscribe);
+        let manage_url = format!("{}/m/{}", self.public_url, pair.unsubscribe);
         let recipient = Recipient {
             email: &delivery.email,
             name: delivery.name.as_deref(),
             attributes: &delivery.attributes,
             unsubscribe_url: &unsubscribe_url,
+            view_url: &view_url,
+            manage_url: &manage_url,
         };
         let mut out = Vec::with_capacity(self.size_hint);
         out.extend_from_slice(self.static_headers.as_bytes());

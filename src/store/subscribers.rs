@@ -64,6 +64,16 @@ impl ImportRow {
     }
 }
 
+/// A delivered message as its reader's browser copy needs it.
+#[derive(Debug, Clone)]
+pub struct DeliveredMessage {
+    pub subject: String,
+    pub html_template: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub attributes: BTreeMap<String, String>,
+}
+
 /// The recipient behind a delivery, as the unsubscribe page shows them.
 #[derive(Debug, Clone)]
 pub struct DeliveryRecipient {
@@ -197,6 +207,68 @@ impl Store {
         .await?
         .rows_affected();
         Ok(changed == 1)
+    }
+
+    /// What `delivery`'s reader got: the issue's stored HTML and the reader's own values, for the
+    /// "read in your browser" page.
+    pub async fn delivered_message(
+        &self,
+        delivery: DeliveryId,
+    ) -> Result<DeliveredMessage, StoreError> {
+        let row = sqlx::query(
+            "SELECT i.subject, i.html_template, s.email, s.name, s.attributes FROM deliveries d
+             JOIN issues i ON i.id = d.issue_id JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = ?",
+        )
+        .bind(delivery.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("delivery #{delivery}")))?;
+        Ok(DeliveredMessage {
+            subject: row.get("subject"),
+            html_template: row.get("html_template"),
+            email: row.get("email"),
+            name: row.get("name"),
+            attributes: parse_attributes(row.get("attributes"))?,
+        })
+    }
+
+    /// Sets the name of `delivery`'s reader (`None` removes it).
+    pub async fn rename_by_delivery(
+        &self,
+        delivery: DeliveryId,
+        name: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE subscribers SET name = ?, updated_at = ?
+             WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?)",
+        )
+        .bind(name)
+        .bind(to_millis(now))
+        .bind(delivery.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Unsubscribes `email` from every list it is active on; returns how many.
+    pub async fn unsubscribe_everywhere(
+        &self,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        debug_assert!(SubscriberStatus::Active.can_move_to(SubscriberStatus::Unsubscribed));
+        Ok(sqlx::query(
+            "UPDATE subscribers SET status = ?, unsubscribed_at = ?, updated_at = ? WHERE email = ? AND status = ?",
+        )
+        .bind(SubscriberStatus::Unsubscribed.as_str())
+        .bind(to_millis(now))
+        .bind(to_millis(now))
+        .bind(email)
+        .bind(SubscriberStatus::Active.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 
     /// Who received `delivery`, from which list, and whether they are still subscribed.

@@ -24,6 +24,7 @@ mod metrics;
 mod mjml_fidelity;
 mod pause_resume;
 mod queue_refusals;
+mod reader_pages;
 mod render_fuzz;
 mod render_preview;
 mod retries;
