@@ -344,3 +344,71 @@ fn the_signup_form_and_its_confirmation_work_without_javascript_at_phone_and_des
     sigterm(&server);
     assert!(wait_exit(&mut server, Duration::from_secs(20)).success());
 }
+
+#[test]
+fn the_subscription_page_renames_and_leaves_without_javascript_at_phone_and_desktop_widths() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    let message = delivered_issue(&app);
+    let text = mail_parser::MessageParser::default()
+        .parse(message.as_bytes())
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .into_owned();
+    let label = "Manage your subscription: ";
+    let at = text.find(label).unwrap() + label.len();
+    let link = text[at..].split_whitespace().next().unwrap().to_owned();
+    let mut server = app.spawn_serve();
+    wait_http(app.http_port);
+    for (width, height) in [(1280, 900), (390, 844)] {
+        let browser = Browser::start(width, height);
+        browser.open(&link);
+        assert!(
+            browser.text().contains("Your subscription"),
+            "{}",
+            browser.text()
+        );
+        let fits =
+            browser.script("return [document.documentElement.scrollWidth, window.innerWidth];");
+        assert!(
+            fits[0].as_f64() <= fits[1].as_f64(),
+            "no sideways scrolling at {width}px: {fits}"
+        );
+        let name = format!("Reader at {width}");
+        browser.script(&format!(
+            "document.getElementById('name').value = '{name}'; return true;"
+        ));
+        browser.click("form:nth-of-type(1) button");
+        let start = Instant::now();
+        while !browser.text().contains("Your name is saved") {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{}",
+                browser.text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(
+            app.json(&["subscriber", "ls", "weekly"])[0]["name"],
+            name.as_str()
+        );
+    }
+    let browser = Browser::start(390, 844);
+    browser.open(&link);
+    browser.click("form:nth-of-type(2) button");
+    let start = Instant::now();
+    while !browser.text().contains("unsubscribed from this list") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{}",
+            browser.text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        app.json(&["subscriber", "ls", "weekly"])[0]["status"],
+        "unsubscribed"
+    );
+    sigterm(&server);
+    assert!(wait_exit(&mut server, Duration::from_secs(20)).success());
+}
