@@ -3,7 +3,7 @@
 //! unsubscribe link pointing back to the archive), and `/a/LIST/feed.xml` is an Atom feed of them.
 //! A list without an archive, or an issue not sent, is the same 404 as an unknown path.
 
-use super::pages::{not_found, page};
+use super::pages::{failure, missing, page};
 use crate::{
     domain::{IssueId, ListSlug},
     render::{PersonalTemplate, Recipient, escape_html},
@@ -12,7 +12,7 @@ use crate::{
 use axum::{
     Router,
     extract::{Path, State},
-    http::{StatusCode, header},
+    http::header,
     response::{Html, IntoResponse, Response},
     routing::get,
 };
@@ -44,12 +44,19 @@ async fn archived(state: &ArchiveState, slug: &str) -> Result<List, Response> {
     match state.store.list(&slug).await {
         Ok(list) if list.archive => Ok(list),
         Ok(_) | Err(StoreError::NotFound(_)) => Err(missing()),
-        Err(e) => Err(failure(e)),
+        Err(e) => Err(failure("archive", e)),
     }
 }
 
-async fn sent(state: &ArchiveState, list: &List) -> Result<Vec<Issue>, Response> {
-    state.store.sent_issues(list.id).await.map_err(failure)
+/// The list (showing its archive) and its sent issues, newest first.
+async fn archive_of(state: &ArchiveState, slug: &str) -> Result<(List, Vec<Issue>), Response> {
+    let list = archived(state, slug).await?;
+    let issues = state
+        .store
+        .sent_issues(list.id)
+        .await
+        .map_err(|e| failure("archive", e))?;
+    Ok((list, issues))
 }
 
 fn date(issue: &Issue) -> chrono::DateTime<chrono::Utc> {
@@ -60,12 +67,8 @@ fn date(issue: &Issue) -> chrono::DateTime<chrono::Utc> {
 }
 
 async fn index(State(state): State<ArchiveState>, Path(slug): Path<String>) -> Response {
-    let list = match archived(&state, &slug).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let issues = match sent(&state, &list).await {
-        Ok(i) => i,
+    let (list, issues) = match archive_of(&state, &slug).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let name = escape_html(&list.name);
@@ -114,7 +117,7 @@ async fn issue(
     let issue = match state.store.issue(id).await {
         Ok(i) if i.list_id == list.id && i.state == crate::domain::IssueState::Sent => i,
         Ok(_) | Err(StoreError::NotFound(_)) => return missing(),
-        Err(e) => return failure(e),
+        Err(e) => return failure("archive", e),
     };
     // Nobody's name, address or token: every placeholder takes its default, and the reader's links
     // (there is nothing to unsubscribe from here) lead back to the archive.
@@ -143,12 +146,8 @@ fn xml(text: &str) -> String {
 }
 
 async fn feed(State(state): State<ArchiveState>, Path(slug): Path<String>) -> Response {
-    let list = match archived(&state, &slug).await {
-        Ok(l) => l,
-        Err(r) => return r,
-    };
-    let issues = match sent(&state, &list).await {
-        Ok(i) => i,
+    let (list, issues) = match archive_of(&state, &slug).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let home = format!("{}/a/{}", state.base, list.slug);
@@ -187,19 +186,6 @@ async fn feed(State(state): State<ArchiveState>, Path(slug): Path<String>) -> Re
     (
         [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
         out,
-    )
-        .into_response()
-}
-
-fn missing() -> Response {
-    (StatusCode::NOT_FOUND, Html(not_found())).into_response()
-}
-
-fn failure(e: StoreError) -> Response {
-    tracing::error!(error = %e, "archive page failed");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        Html(page("Try again", "<h1>Please try again in a minute</h1>")),
     )
         .into_response()
 }

@@ -1,6 +1,10 @@
 //! The few pages herald shows readers: plain HTML that works on any phone, no scripts, no tracking.
 
-use crate::render::escape_html;
+use crate::{render::escape_html, store::StoreError};
+use axum::{
+    http::StatusCode,
+    response::{Html, IntoResponse, Response},
+};
 
 pub fn page(title: &str, body_html: &str) -> String {
     format!(
@@ -19,4 +23,22 @@ pub fn not_found() -> String {
         "Not found",
         "<h1>Not found</h1><p>This link is not valid.</p>",
     )
+}
+
+/// The 404 page: an unknown path, a token that does not verify, a page that is switched off.
+pub fn missing() -> Response {
+    (StatusCode::NOT_FOUND, Html(not_found())).into_response()
+}
+
+/// A database failure behind `page` (logged), shown as "try again".
+pub fn failure(page_name: &str, e: StoreError) -> Response {
+    tracing::error!(error = %e, page = page_name, "a reader's page failed");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Html(self::page(
+            "Try again",
+            "<h1>Please try again in a minute</h1>",
+        )),
+    )
+        .into_response()
 }

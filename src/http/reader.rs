@@ -4,7 +4,7 @@
 //! this list, or leave every list (`POST /m/TOKEN` with `action`). A token that does not verify gets
 //! the same 404 as an unknown path.
 
-use super::pages::{not_found, page};
+use super::pages::{failure, missing, not_found, page};
 use crate::{
     clock::SharedClock,
     domain::{DeliveryId, SubscriberStatus, mask},
@@ -52,7 +52,7 @@ async fn view(State(state): State<ReaderState>, Path(token): Path<String>) -> Re
     let message = match state.store.delivered_message(delivery).await {
         Ok(m) => m,
         Err(StoreError::NotFound(_)) => return missing(),
-        Err(e) => return failure(e),
+        Err(e) => return failure("reader", e),
     };
     let (unsubscribe_url, view_url, manage_url) = (
         format!("{}/u/{token}", state.base),
@@ -84,7 +84,7 @@ async fn manage_view(state: &ReaderState, delivery: DeliveryId, note: Option<&st
     ) {
         (Ok(r), Ok(m)) => (r, m),
         (Err(StoreError::NotFound(_)), _) | (_, Err(StoreError::NotFound(_))) => return missing(),
-        (Err(e), _) | (_, Err(e)) => return failure(e),
+        (Err(e), _) | (_, Err(e)) => return failure("reader", e),
     };
     let list = escape_html(&recipient.list_name);
     let note = note
@@ -180,19 +180,6 @@ async fn manage(
             manage_view(&state, delivery, Some(&note)).await
         }
         Err(StoreError::NotFound(_)) => missing(),
-        Err(e) => failure(e),
+        Err(e) => failure("reader", e),
     }
-}
-
-fn missing() -> Response {
-    (StatusCode::NOT_FOUND, Html(not_found())).into_response()
-}
-
-fn failure(e: StoreError) -> Response {
-    tracing::error!(error = %e, "reader page failed");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        Html(page("Try again", "<h1>Please try again in a minute</h1>")),
-    )
-        .into_response()
 }

@@ -6,7 +6,7 @@
 //! catches form-filling bots: filled in, the post is answered as usual and nothing is stored. Each
 //! client address may sign up `subscribe.per_ip_per_hour` times an hour.
 
-use super::pages::{not_found, page};
+use super::pages::{failure, missing, page};
 use crate::{
     clock::SharedClock,
     config::Config,
@@ -81,7 +81,7 @@ async fn open_list(state: &SignupState, slug: &str) -> Result<List, Response> {
     match state.store.list(&slug).await {
         Ok(list) if list.signup => Ok(list),
         Ok(_) | Err(StoreError::NotFound(_)) => Err(missing()),
-        Err(e) => Err(failure(e)),
+        Err(e) => Err(failure("signup", e)),
     }
 }
 
@@ -201,7 +201,7 @@ async fn sign_up(
             state.mailer.notify_one();
             done(&list, state.config.subscribe.pending_days)
         }
-        Err(e) => failure(e),
+        Err(e) => failure("signup", e),
     }
 }
 
@@ -212,7 +212,7 @@ async fn confirm_page(State(state): State<SignupState>, Path(token): Path<String
     let signup = match state.store.signup(id).await {
         Ok(s) => s,
         Err(StoreError::NotFound(_)) => return expired(),
-        Err(e) => return failure(e),
+        Err(e) => return failure("signup", e),
     };
     let list = match state.store.list_by_id(signup.list_id).await {
         Ok(l) => l,
@@ -255,7 +255,7 @@ async fn confirm(State(state): State<SignupState>, Path(token): Path<String>) ->
             .into_response()
         }
         Err(StoreError::NotFound(_)) => expired(),
-        Err(e) => failure(e),
+        Err(e) => failure("signup", e),
     }
 }
 
@@ -266,19 +266,6 @@ fn expired() -> Response {
             "Link expired",
             "<h1>This link has expired</h1><p>Please sign up again.</p>",
         )),
-    )
-        .into_response()
-}
-
-fn missing() -> Response {
-    (StatusCode::NOT_FOUND, Html(not_found())).into_response()
-}
-
-fn failure(e: StoreError) -> Response {
-    tracing::error!(error = %e, "signup page failed");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        Html(page("Try again", "<h1>Please try again in a minute</h1>")),
     )
         .into_response()
 }

@@ -3,7 +3,7 @@
 //! one-click request (`List-Unsubscribe=One-Click`). It answers 200 with no redirect and is idempotent.
 //! A token that does not verify gets the same plain 404 as an unknown path.
 
-use super::pages::{not_found, page};
+use super::pages::{failure, missing, not_found, page};
 use crate::{
     clock::SharedClock,
     domain::{DeliveryId, mask},
@@ -81,7 +81,7 @@ async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) 
             Html(page(&format!("Unsubscribe from {}", r.list_name), &body)).into_response()
         }
         Err(StoreError::NotFound(_)) => missing(),
-        Err(e) => failure(e),
+        Err(e) => failure("unsubscribe", e),
     }
 }
 
@@ -92,7 +92,7 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
     let recipient = match state.store.recipient_of(delivery).await {
         Ok(r) => r,
         Err(StoreError::NotFound(_)) => return missing(),
-        Err(e) => return failure(e),
+        Err(e) => return failure("unsubscribe", e),
     };
     match state
         .store
@@ -112,19 +112,6 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
             ))
             .into_response()
         }
-        Err(e) => failure(e),
+        Err(e) => failure("unsubscribe", e),
     }
-}
-
-fn missing() -> Response {
-    (StatusCode::NOT_FOUND, Html(not_found())).into_response()
-}
-
-fn failure(e: StoreError) -> Response {
-    tracing::error!(error = %e, "unsubscribe failed");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        Html(page("Try again", "<h1>Please try again in a minute</h1>")),
-    )
-        .into_response()
 }

@@ -309,24 +309,7 @@ fn the_signup_form_and_its_confirmation_work_without_javascript_at_phone_and_des
             std::thread::sleep(Duration::from_millis(100));
         }
         // The link from the mail smtp-sink received: a page with a button, which subscribes.
-        let start = Instant::now();
-        let link = loop {
-            if let Some(m) = sink.messages().into_iter().find(|m| m.rcpt == address) {
-                let parsed = mail_parser::MessageParser::default()
-                    .parse(&m.message)
-                    .unwrap();
-                let text = parsed.body_text(0).unwrap().into_owned();
-                let at = text.find("/c/").unwrap();
-                let from = text[..at].rfind("http").unwrap();
-                let to = at + text[at..].find(char::is_whitespace).unwrap();
-                break text[from..to].to_owned();
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "no confirmation for {address}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let link = confirmation_link(&sink, &address);
         browser.open(&link);
         browser.click("form button");
         let start = Instant::now();
@@ -349,15 +332,7 @@ fn the_signup_form_and_its_confirmation_work_without_javascript_at_phone_and_des
 fn the_subscription_page_renames_and_leaves_without_javascript_at_phone_and_desktop_widths() {
     let app = TestApp::new(Smtp::Outbox, &[]);
     let message = delivered_issue(&app);
-    let text = mail_parser::MessageParser::default()
-        .parse(message.as_bytes())
-        .unwrap()
-        .body_text(0)
-        .unwrap()
-        .into_owned();
-    let label = "Manage your subscription: ";
-    let at = text.find(label).unwrap() + label.len();
-    let link = text[at..].split_whitespace().next().unwrap().to_owned();
+    let link = link_after(message.as_bytes(), "Manage your subscription: ");
     let mut server = app.spawn_serve();
     wait_http(app.http_port);
     for (width, height) in [(1280, 900), (390, 844)] {

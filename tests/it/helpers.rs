@@ -664,3 +664,40 @@ pub fn wait_http(port: u16) {
         200
     );
 }
+
+/// The URL after `label` in the plain-text part of `message` (a link in a message's footer).
+pub fn link_after(message: &[u8], label: &str) -> String {
+    let parsed = mail_parser::MessageParser::default()
+        .parse(message)
+        .unwrap();
+    let text = parsed.body_text(0).unwrap().into_owned();
+    let at = text
+        .find(label)
+        .unwrap_or_else(|| panic!("no `{label}` in:\n{text}"))
+        + label.len();
+    text[at..].split_whitespace().next().unwrap().to_owned()
+}
+
+/// The confirmation link of the signup mail smtp-sink received for `to` (waiting up to 20 s).
+pub fn confirmation_link(sink: &SmtpSink, to: &str) -> String {
+    let start = Instant::now();
+    loop {
+        if let Some(m) = sink.messages().into_iter().find(|m| m.rcpt == to) {
+            let parsed = mail_parser::MessageParser::default()
+                .parse(&m.message)
+                .unwrap();
+            assert!(
+                parsed
+                    .subject()
+                    .unwrap()
+                    .starts_with("Confirm your subscription to")
+            );
+            return link_after(&m.message, "open this link and press the button:");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no confirmation mail for {to}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

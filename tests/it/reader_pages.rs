@@ -3,19 +3,6 @@
 
 use crate::helpers::*;
 
-/// The URL after `label` in the plain-text part of `message`.
-fn link_after(message: &str, label: &str) -> String {
-    let parsed = mail_parser::MessageParser::default()
-        .parse(message.as_bytes())
-        .unwrap();
-    let text = parsed.body_text(0).unwrap().into_owned();
-    let at = text
-        .find(label)
-        .unwrap_or_else(|| panic!("no `{label}` in:\n{text}"))
-        + label.len();
-    text[at..].split_whitespace().next().unwrap().to_owned()
-}
-
 fn path_of(url: &str) -> &str {
     let host_end = "http://".len() + url["http://".len()..].find('/').unwrap();
     &url[host_end..]
@@ -38,8 +25,8 @@ fn every_message_links_to_its_copy_in_a_browser_and_to_a_page_that_manages_the_s
     app.queue_issue(&[]);
     app.serve_until_idle();
     let message = app.outbox().remove(0);
-    let view = link_after(&message, "Read this issue in your browser: ");
-    let manage = link_after(&message, "Manage your subscription: ");
+    let view = link_after(message.as_bytes(), "Read this issue in your browser: ");
+    let manage = link_after(message.as_bytes(), "Manage your subscription: ");
     let html = mail_parser::MessageParser::default()
         .parse(message.as_bytes())
         .unwrap()

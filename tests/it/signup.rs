@@ -8,37 +8,6 @@ fn post_form(url: &str, body: &str) -> HttpResponse {
     http("POST", url, Some(body))
 }
 
-/// The confirmation link in the message smtp-sink received for `to` (waiting for it).
-fn confirmation_link(sink: &SmtpSink, to: &str) -> String {
-    let start = Instant::now();
-    loop {
-        if let Some(m) = sink.messages().into_iter().find(|m| m.rcpt == to) {
-            let parsed = mail_parser::MessageParser::default()
-                .parse(&m.message)
-                .unwrap();
-            assert!(
-                parsed
-                    .subject()
-                    .unwrap()
-                    .starts_with("Confirm your subscription to")
-            );
-            let text = parsed.body_text(0).unwrap().into_owned();
-            let at = text.find("/c/").expect("a confirmation link");
-            let start = text[..at].rfind("http").unwrap();
-            let end = at
-                + text[at..]
-                    .find(char::is_whitespace)
-                    .unwrap_or(text.len() - at);
-            return text[start..end].to_owned();
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "no confirmation mail for {to}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn signups_stored(app: &TestApp) -> String {
     let out = std::process::Command::new("sqlite3")
         .arg(app.dir.path().join("herald.db"))
