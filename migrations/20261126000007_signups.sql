@@ -6,7 +6,7 @@
 ALTER TABLE lists ADD COLUMN signup INTEGER NOT NULL DEFAULT 0 CHECK (signup IN (0, 1));
 ALTER TABLE lists ADD COLUMN thanks_url TEXT;
 CREATE TABLE signups (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a token names one signup for ever
     list_id         INTEGER NOT NULL REFERENCES lists(id) ON DELETE CASCADE,
     email           TEXT NOT NULL,
     name            TEXT,

@@ -367,7 +367,9 @@ impl App {
                 http::Limits {
                     max_connections: 16,
                     header_timeout: config.http.header_timeout,
-                    connection_lifetime: config.http.connection_lifetime,
+                    // Long imports and exports stream through one request: an hour, not the
+                    // public listener's lifetime.
+                    connection_lifetime: Duration::from_secs(3600),
                 },
                 stop.clone(),
             ));

@@ -146,7 +146,7 @@ pub async fn run(
             Ok(())
         }
         SubscriberCommand::Show { list, email } => {
-            let sub = subscribers::show(store, config, &list, &email).await?;
+            let sub = subscribers::show(store, &list, &email).await?;
             out.emit(&sub, |s| {
                 let mut text = format!(
                     "{} ({}) on {list} since {}\n",
@@ -179,8 +179,7 @@ pub async fn run(
             })
         }
         SubscriberCommand::Unsubscribe { list, email } => {
-            let done =
-                subscribers::unsubscribe(store, config, &list, &email, SystemClock.now()).await?;
+            let done = subscribers::unsubscribe(store, &list, &email, SystemClock.now()).await?;
             out.emit(&done, |d| {
                 if d.changed {
                     format!("unsubscribed {} from {}", d.email, d.list)

@@ -3,8 +3,10 @@
 //! a pending signup and has its confirmation mailed, then shows "check your inbox" or redirects to
 //! the list's thanks page. `GET /c/TOKEN` shows a button (mail scanners follow links, so GET never
 //! confirms); `POST /c/TOKEN` makes the address an active subscriber. A hidden `website` field
-//! catches form-filling bots: filled in, the post is answered as usual and nothing is stored. Each
-//! client address may sign up `subscribe.per_ip_per_hour` times an hour.
+//! catches form-filling bots: filled in, the post is answered as usual and nothing is stored; so is a
+//! signup of an address suppressed on every list. Each client (an IPv4 address or an IPv6 /64) may
+//! sign up `subscribe.per_ip_per_hour` times an hour; behind a reverse proxy that is the proxy's
+//! allowance, shared by everyone.
 
 use super::pages::{failure, missing, page};
 use crate::{
@@ -117,11 +119,32 @@ async fn form(State(state): State<SignupState>, Path(slug): Path<String>) -> Res
     }
 }
 
+/// Clients counted at once; beyond it the older half of the windows is dropped.
+const MAX_CLIENTS: usize = 65_536;
+
+/// Who a limit counts: an IPv4 address, or an IPv6 /64 (one household or host gets a /64).
+fn client(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let mut s = v6.segments();
+            s[4..].fill(0);
+            IpAddr::V6(std::net::Ipv6Addr::from(s))
+        }
+        v4 => v4,
+    }
+}
+
 /// Counts a signup from `ip`; false when it is over the hourly allowance.
 fn allowed(state: &SignupState, ip: IpAddr) -> bool {
     let mut recent = state.recent.lock().expect("signup limiter");
     recent.retain(|_, (since, _)| since.elapsed() < Duration::from_secs(3600));
-    let entry = recent.entry(ip).or_insert((Instant::now(), 0));
+    if recent.len() >= MAX_CLIENTS {
+        let mut windows: Vec<Instant> = recent.values().map(|(since, _)| *since).collect();
+        windows.sort();
+        let cut = windows[windows.len() / 2];
+        recent.retain(|_, (since, _)| *since > cut);
+    }
+    let entry = recent.entry(client(ip)).or_insert((Instant::now(), 0));
     entry.1 += 1;
     entry.1 <= state.config.subscribe.per_ip_per_hour
 }
@@ -183,6 +206,16 @@ async fn sign_up(
                 .into_response();
         }
     };
+    // An address stopped on every list (bounced, complained) is not mailed a confirmation: answered
+    // like any other, nothing stored.
+    match state.store.is_suppressed(&email).await {
+        Ok(true) => {
+            tracing::info!(to = %mask(email.as_str()), list = %list.slug, "signup not mailed: the address is suppressed");
+            return done(&list, state.config.subscribe.pending_days);
+        }
+        Ok(false) => {}
+        Err(e) => return failure("signup", e),
+    }
     let name: String = values
         .name
         .trim()
@@ -220,10 +253,7 @@ async fn confirm_page(State(state): State<SignupState>, Path(token): Path<String
     };
     let name = escape_html(&list.name);
     let body = if signup.confirmed_at.is_some() {
-        format!(
-            "<h1>You are subscribed</h1><p>{name} will come to {}.</p>",
-            escape_html(&mask(&signup.email))
-        )
+        format!("<h1>This link has been used</h1><p>The subscription to {name} was confirmed.</p>")
     } else {
         format!(
             "<h1>Confirm your subscription</h1><p>Subscribe {} to {name}?</p>\

@@ -59,6 +59,27 @@ impl Lines {
     }
 }
 
+/// Rejected rows reported one by one; beyond, only counted (a file of a million bad rows must not
+/// make a report of a million lines).
+pub const MAX_REPORTED: usize = 1000;
+
+/// The rows an import rejected.
+#[derive(Debug, Clone, Default)]
+pub struct Rejections {
+    pub total: usize,
+    /// The first [`MAX_REPORTED`], in file order.
+    pub rows: Vec<Rejected>,
+}
+
+impl Rejections {
+    fn push(&mut self, row: Rejected) {
+        self.total += 1;
+        if self.rows.len() < MAX_REPORTED {
+            self.rows.push(row);
+        }
+    }
+}
+
 /// Column names read as herald's own rather than as attributes (what `subscriber export` writes).
 pub const RESERVED: [&str; 2] = ["status", "created_at"];
 
@@ -69,7 +90,7 @@ pub struct Rejected {
 }
 
 /// Reads rows in chunks of `chunk` and hands each chunk to `sink` (so a million rows never sit in
-/// memory at once). Returns the rejected rows. Addresses with a non-ASCII local part are rejected
+/// memory at once). Returns the rejected rows (the first [`MAX_REPORTED`] of them, and how many). Addresses with a non-ASCII local part are rejected
 /// unless `smtputf8` (`smtp.smtputf8 = true`).
 pub fn read<R: Read>(
     input: R,
@@ -77,7 +98,7 @@ pub fn read<R: Read>(
     smtputf8: bool,
     erased: &Erasures,
     mut sink: impl FnMut(Vec<ImportRow>) -> anyhow::Result<()>,
-) -> anyhow::Result<Vec<Rejected>> {
+) -> anyhow::Result<Rejections> {
     let newlines = Rc::new(RefCell::new(VecDeque::new()));
     let mut lines = Lines {
         newlines: newlines.clone(),
@@ -113,7 +134,7 @@ pub fn read<R: Read>(
         .filter(|(_, h)| RESERVED.contains(&h.as_str()))
         .map(|(i, _)| i)
         .collect();
-    let mut rejected = Vec::new();
+    let mut rejected = Rejections::default();
     let mut rows = Vec::with_capacity(chunk);
     let mut record = csv::StringRecord::new();
     loop {
@@ -225,7 +246,7 @@ mod tests {
             Some("Oslo")
         );
         assert!(kept[1].attributes.is_empty());
-        let lines: Vec<u64> = rejected.iter().map(|r| r.line).collect();
+        let lines: Vec<u64> = rejected.rows.iter().map(|r| r.line).collect();
         assert_eq!(lines, [3, 5]);
     }
 
@@ -236,7 +257,7 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        (kept, rejected)
+        (kept, rejected.rows)
     }
 
     #[test]

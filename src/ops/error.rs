@@ -18,6 +18,9 @@ pub enum OpsError {
     Conflict(String),
     #[error(transparent)]
     Store(StoreError),
+    /// herald's own fault (a stored issue that no longer compiles, a crashed worker): 500.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl OpsError {

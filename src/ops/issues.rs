@@ -201,7 +201,7 @@ pub async fn preview(store: &Store, config: &Config, id: IssueId) -> Result<Prev
     let reader = sample_reader(&attributes, &unsubscribe_url);
     let compile = |t: &str| {
         crate::render::PersonalTemplate::compile(t)
-            .map_err(|e| OpsError::Unprocessable(format!("the stored issue does not compile: {e}")))
+            .map_err(|e| OpsError::Internal(format!("the stored issue does not compile: {e}")))
     };
     Ok(Preview {
         id,

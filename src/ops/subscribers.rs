@@ -39,6 +39,7 @@ pub struct ImportReport {
     pub added: u64,
     pub updated: u64,
     pub rejected: usize,
+    /// The first 1,000 rejected rows; `rejected` counts them all.
     pub rejected_rows: Vec<csv_rows::Rejected>,
 }
 
@@ -57,6 +58,12 @@ pub fn address(config: &Config, raw: &str) -> Result<EmailAddress, OpsError> {
         EmailAddress::parse(raw)
     };
     parsed.map_err(|e| OpsError::invalid("email", e))
+}
+
+/// An address to look up: any that could have been stored (a non-ASCII local part is found even when
+/// `smtp.smtputf8` was turned off since).
+fn stored_address(raw: &str) -> Result<EmailAddress, OpsError> {
+    EmailAddress::parse_international(raw).map_err(|e| OpsError::invalid("email", e))
 }
 
 async fn list(store: &Store, slug: &str) -> Result<List, OpsError> {
@@ -139,7 +146,7 @@ pub async fn import(
     drop(parsed);
     let read = parser
         .await
-        .map_err(|e| OpsError::Unprocessable(format!("the import stopped: {e}")))?;
+        .map_err(|e| OpsError::Internal(format!("the import stopped: {e}")))?;
     // The writer's own error, if it stopped, says more than the failed hand-over.
     let counts = importer.finish().await?;
     written?;
@@ -148,8 +155,8 @@ pub async fn import(
         list: list.slug.to_string(),
         added: counts.added,
         updated: counts.updated,
-        rejected: rejected.len(),
-        rejected_rows: rejected,
+        rejected: rejected.total,
+        rejected_rows: rejected.rows,
     })
 }
 
@@ -176,14 +183,9 @@ pub async fn page(
     Ok(Page { subscribers, next })
 }
 
-pub async fn show(
-    store: &Store,
-    config: &Config,
-    slug: &str,
-    email: &str,
-) -> Result<Subscriber, OpsError> {
+pub async fn show(store: &Store, slug: &str, email: &str) -> Result<Subscriber, OpsError> {
     let list = list(store, slug).await?;
-    Ok(store.subscriber(list.id, &address(config, email)?).await?)
+    Ok(store.subscriber(list.id, &stored_address(email)?).await?)
 }
 
 /// What an operator's unsubscribe did.
@@ -199,13 +201,12 @@ pub struct Unsubscribed {
 
 pub async fn unsubscribe(
     store: &Store,
-    config: &Config,
     slug: &str,
     email: &str,
     now: DateTime<Utc>,
 ) -> Result<Unsubscribed, OpsError> {
     let list = list(store, slug).await?;
-    let email = address(config, email)?;
+    let email = stored_address(email)?;
     let changed = store.unsubscribe_address(list.id, &email, now).await?;
     let now_status = store.subscriber(list.id, &email).await?.status;
     Ok(Unsubscribed {
@@ -220,8 +221,6 @@ pub async fn unsubscribe(
 /// their subscriber rows, deliveries and the personal parts of their bounce records go; a salted hash
 /// stays so that no import brings the address back.
 pub async fn erase(store: &Store, email: &str, now: DateTime<Utc>) -> Result<Erased, OpsError> {
-    // Whatever the relay takes: an address stored before `smtp.smtputf8` was turned off is erasable.
-    let email =
-        EmailAddress::parse_international(email).map_err(|e| OpsError::invalid("email", e))?;
+    let email = stored_address(email)?;
     Ok(store.erase(&email, now).await?)
 }

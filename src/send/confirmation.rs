@@ -65,12 +65,10 @@ pub fn message(
         head.push_str(&encode::fold(&field));
     }
     head.push_str("\r\n");
-    let greeting = match signup.name.as_deref().filter(|n| !n.trim().is_empty()) {
-        Some(name) => format!("Hello {name},"),
-        None => "Hello,".to_owned(),
-    };
+    // No name: it is whatever the form was given, and this mail goes to an address nobody has
+    // confirmed yet; herald's own words only.
     let text = format!(
-        "{greeting}\r\n\r\nsomeone, hopefully you, asked to receive {list} at this address. To confirm, \
+        "Hello,\r\n\r\nsomeone, hopefully you, asked to receive {list} at this address. To confirm, \
          open this link and press the button:\r\n\r\n{link}\r\n\r\nIf it was not you, ignore this \
          message: nothing more will be sent, and the request is forgotten in {days} days.\r\n",
         list = list.name,

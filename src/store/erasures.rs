@@ -1,17 +1,25 @@
-//! Erasing a person: every row that holds their address goes, except a salted hash that keeps them
-//! from being imported again.
+//! Erasing a person: every row that holds their address or name loses it (subscriber rows become
+//! anonymous placeholders, so issue counts and delivery ids stay as they were), and a salted hash of
+//! the address keeps them from being imported again.
 
 use super::{Store, StoreError};
-use crate::{clock::to_millis, domain::EmailAddress};
+use crate::{
+    clock::to_millis,
+    domain::{EmailAddress, SubscriberStatus},
+};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
+
+/// The domain of an erased subscriber's placeholder address (`erased-RANDOM@erased.invalid`).
+pub const ERASED_DOMAIN: &str = "@erased.invalid";
 
 /// What an erasure removed.
 #[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct Erased {
     /// Lists the address was on.
     pub lists: Vec<String>,
+    /// Deliveries kept for the issues' counts, now pointing at an anonymous placeholder.
     pub deliveries: u64,
     /// Bounce and complaint records stripped of the address, the diagnostic and the raw report.
     pub bounces: u64,
@@ -89,7 +97,7 @@ impl Store {
         let ids = serde_json::to_string(&subscribers.iter().map(|(id, _)| *id).collect::<Vec<_>>())
             .map_err(|e| StoreError::BadValue(e.to_string()))?;
         let bounces = sqlx::query(
-            "UPDATE bounces SET recipient = NULL, diagnostic = NULL, raw = NULL, delivery_id = NULL, subscriber_id = NULL
+            "UPDATE bounces SET recipient = NULL, diagnostic = NULL, raw = NULL
              WHERE subscriber_id IN (SELECT value FROM json_each(?)) OR recipient = ?",
         )
         .bind(&ids)
@@ -97,15 +105,34 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        // The deliveries stay (an issue's counts do not change, and their ids are never handed to
+        // another reader, whose links would then open this one's pages), without the server's reply,
+        // which may quote the address.
         let deliveries = sqlx::query(
-            "DELETE FROM deliveries WHERE subscriber_id IN (SELECT value FROM json_each(?))",
+            "UPDATE deliveries SET last_reply = NULL WHERE subscriber_id IN (SELECT value FROM json_each(?))",
         )
         .bind(&ids)
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        sqlx::query("DELETE FROM subscribers WHERE id IN (SELECT value FROM json_each(?))")
-            .bind(&ids)
+        // Each subscriber row becomes an anonymous tombstone: a random address under the reserved
+        // `.invalid` domain (RFC 2606), no name, no attributes, and never `active` again.
+        debug_assert!(SubscriberStatus::Active.can_move_to(SubscriberStatus::Unsubscribed));
+        sqlx::query(
+            "UPDATE subscribers SET email = 'erased-' || lower(hex(randomblob(12))) || ?, name = NULL,
+                 attributes = '{}', status = CASE WHEN status = ? THEN ? ELSE status END,
+                 status_reason = 'erased at the person''s request', unsubscribed_via = NULL, updated_at = ?
+             WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ERASED_DOMAIN)
+        .bind(SubscriberStatus::Active.as_str())
+        .bind(SubscriberStatus::Unsubscribed.as_str())
+        .bind(to_millis(now))
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM signups WHERE email = ?")
+            .bind(email.as_str())
             .execute(&mut *tx)
             .await?;
         let suppressed: Option<String> =

@@ -57,12 +57,13 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let now = to_millis(now);
         Ok(sqlx::query_scalar(
-            "INSERT INTO signups (list_id, email, name, created_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO signups (list_id, email, name, created_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (list_id, email) WHERE confirmed_at IS NULL DO UPDATE SET
                  name = COALESCE(excluded.name, signups.name),
                  created_at = excluded.created_at,
-                 mailed_at = CASE WHEN signups.mailed_at < ? THEN NULL ELSE signups.mailed_at END,
-                 next_attempt_at = NULL
+                 attempts = CASE WHEN signups.mailed_at < ?5 THEN 0 ELSE signups.attempts END,
+                 next_attempt_at = CASE WHEN signups.mailed_at < ?5 THEN NULL ELSE signups.next_attempt_at END,
+                 mailed_at = CASE WHEN signups.mailed_at < ?5 THEN NULL ELSE signups.mailed_at END
              RETURNING id",
         )
         .bind(list.0)
@@ -159,7 +160,7 @@ impl Store {
                 "INSERT INTO subscribers (list_id, email, name, status, created_at, updated_at, status_reason)
                  VALUES (?, ?, ?, ?, ?, ?, 'confirmed a signup')
                  ON CONFLICT (list_id, email) DO UPDATE SET status = excluded.status,
-                     name = COALESCE(excluded.name, subscribers.name), updated_at = excluded.updated_at,
+                     name = COALESCE(subscribers.name, excluded.name), updated_at = excluded.updated_at,
                      unsubscribed_at = NULL, unsubscribed_via = NULL, status_reason = excluded.status_reason",
             )
             .bind(signup.list_id.0)
@@ -170,17 +171,32 @@ impl Store {
             .bind(at)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE signups SET confirmed_at = ? WHERE id = ?")
-                .bind(at)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            // Done with: the address and name leave the signup row.
+            sqlx::query(
+                "UPDATE signups SET confirmed_at = ?, email = '', name = NULL WHERE id = ?",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(Confirmed {
             list_id: signup.list_id,
             was,
         })
+    }
+
+    /// Whether `email` is stopped on every list (a bounce or complaint with `bounce.suppress =
+    /// "all_lists"`): a signup form must not make herald mail it.
+    pub async fn is_suppressed(&self, email: &EmailAddress) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM suppressions WHERE email = ?")
+                .bind(email.as_str())
+                .fetch_one(&self.pool)
+                .await?
+                > 0,
+        )
     }
 
     /// Forgets signups not confirmed since `before`; returns how many.

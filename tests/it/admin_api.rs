@@ -195,7 +195,7 @@ fn lists_through_the_api_need_a_token_and_answer_like_the_cli() {
 }
 
 #[test]
-fn a_client_that_keeps_presenting_wrong_tokens_is_slowed_to_429() {
+fn a_client_that_keeps_presenting_wrong_tokens_is_slowed_to_429_while_valid_tokens_pass() {
     let app = TestApp::new(Smtp::Outbox, &[]);
     let rw = token(&app, "ci", false);
     let mut server = app.spawn_serve();
@@ -210,10 +210,15 @@ fn a_client_that_keeps_presenting_wrong_tokens_is_slowed_to_429() {
         );
         assert_eq!(r.status, 401);
     }
-    let locked = api.call("GET", "/lists", Some(&rw), None);
+    let locked = api.call("GET", "/lists", Some("hld_guess9999xxxxxxxx"), None);
     assert_eq!(locked.status, 429, "{}", locked.body);
     assert!(locked.header("retry-after").is_some());
     problem(&locked);
+    let none = api.call("GET", "/lists", None, None);
+    assert_eq!(none.status, 429, "no token counts as a wrong one");
+    // Another client on the same host with a valid token is not locked out.
+    let valid = api.call("GET", "/lists", Some(&rw), None);
+    assert_eq!(valid.status, 200, "{}", valid.body);
     sigterm(&server);
     server.wait().unwrap();
 }
@@ -678,6 +683,17 @@ fn deliveries_stats_and_bounces_read_what_the_cli_reads() {
         None,
     );
     assert_eq!(problem(&too_many)["field"], "limit");
+    // A malformed or unknown query parameter is a problem document too.
+    for query in ["limit=abc", "colour=red"] {
+        let r = api.call(
+            "GET",
+            &format!("/issues/{id}/deliveries?{query}"),
+            Some(&rw),
+            None,
+        );
+        assert_eq!(r.status, 422, "{query}: {}", r.body);
+        problem(&r);
+    }
 
     let stats = api.call("GET", &format!("/issues/{id}/stats"), Some(&rw), None);
     assert_eq!(stats.status, 200, "{}", stats.body);

@@ -1,12 +1,12 @@
 //! Bearer tokens on the admin API: a missing or wrong token is 401, a read-only token asking to
 //! change something is 403. Refusals are logged (with the token's first characters only) and
-//! counted per client address: after [`MAX_FAILURES`] within [`WINDOW`], that address gets 429
-//! until the window ends, token or not.
+//! counted per client address: after [`MAX_FAILURES`] within [`WINDOW`], that address's invalid
+//! tokens get 429 until the window ends (a valid token still passes).
 
 use super::{ApiState, Problem};
 use crate::ops::tokens::{self, Access};
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, MatchedPath, Request, State},
     http::{HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -57,6 +57,34 @@ fn unauthorized(detail: &str) -> Response {
     response
 }
 
+/// The route a request matched (`/lists/{list}/subscribers/{email}`), never the path itself, which
+/// may carry an address.
+fn route(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "?".into())
+}
+
+fn too_many(ip: IpAddr, left: Duration) -> Response {
+    let mut response = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "too many refused tokens from {ip}; try again in {} s",
+            left.as_secs() + 1
+        ),
+    )
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&(left.as_secs() + 1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+/// A valid token always passes; an address that presented too many invalid ones gets 429 (not
+/// 401) for the rest of the window, so a guesser learns nothing and other clients on the same
+/// host (all of them 127.0.0.1 on a loopback listener) keep working.
 pub async fn require_token(
     State(state): State<ApiState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -64,20 +92,6 @@ pub async fn require_token(
     next: Next,
 ) -> Response {
     let ip = peer.ip();
-    if let Some(left) = state.failures.locked(ip) {
-        let mut response = Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "too many refused tokens from {ip}; try again in {} s",
-                left.as_secs() + 1
-            ),
-        )
-        .into_response();
-        if let Ok(v) = HeaderValue::from_str(&(left.as_secs() + 1).to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return response;
-    }
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -87,22 +101,25 @@ pub async fn require_token(
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim);
-    let Some(presented) = presented else {
+    let refused = |why: &str| {
+        if let Some(left) = state.failures.locked(ip) {
+            return too_many(ip, left);
+        }
         state.failures.count(ip);
-        tracing::warn!(peer = %ip, path = %request.uri().path(), "admin API: no bearer token");
-        return unauthorized(
-            "this API needs `Authorization: Bearer TOKEN` (herald token create NAME)",
-        );
+        unauthorized(why)
+    };
+    let Some(presented) = presented else {
+        tracing::warn!(peer = %ip, route = %route(&request), "admin API: no bearer token");
+        return refused("this API needs `Authorization: Bearer TOKEN` (herald token create NAME)");
     };
     let access = match tokens::authenticate(&state.store, presented, state.clock.now()).await {
         Ok(Ok((access, name))) => {
-            tracing::debug!(token = %name, method = %request.method(), path = %request.uri().path(), "admin API request");
+            tracing::debug!(token = %name, method = %request.method(), route = %route(&request), "admin API request");
             access
         }
         Ok(Err(refusal)) => {
-            state.failures.count(ip);
             tracing::warn!(peer = %ip, token = %shown(presented), ?refusal, "admin API: token refused");
-            return unauthorized("the token is not valid (unknown, revoked or mistyped)");
+            return refused("the token is not valid (unknown, revoked or mistyped)");
         }
         Err(e) => return Problem::from(e).into_response(),
     };

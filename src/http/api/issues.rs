@@ -1,11 +1,11 @@
 //! `/api/v1/issues` and `/api/v1/lists/{list}/issues`: the same operations and JSON as
 //! `herald issue …` (`issue show --json` for one issue).
 
-use super::{ApiJson, ApiState, Problem, Problems};
+use super::{ApiJson, ApiQuery, ApiState, Problem, Problems};
 use crate::ops::issues;
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::IntoResponse,
 };
@@ -20,7 +20,7 @@ pub struct IssuesQuery {
 #[utoipa::path(get, path = "/issues", tag = "issues", params(IssuesQuery), responses((status = 200, description = "issues with their progress", body = Vec<crate::store::IssueSummary>), Problems))]
 pub async fn index(
     State(state): State<ApiState>,
-    Query(q): Query<IssuesQuery>,
+    ApiQuery(q): ApiQuery<IssuesQuery>,
 ) -> Result<impl IntoResponse, Problem> {
     Ok(Json(issues::all(&state.store, q.list.as_deref()).await?))
 }
@@ -94,7 +94,7 @@ pub struct DeliveriesQuery {
 pub async fn deliveries(
     State(state): State<ApiState>,
     Path(id): Path<String>,
-    Query(q): Query<DeliveriesQuery>,
+    ApiQuery(q): ApiQuery<DeliveriesQuery>,
 ) -> Result<impl IntoResponse, Problem> {
     let id = issues::id(&id)?;
     let filter = issues::delivery_state(q.state.as_deref())?;
@@ -135,7 +135,7 @@ pub struct BouncesQuery {
 #[utoipa::path(get, path = "/bounces", tag = "bounces", params(BouncesQuery), responses((status = 200, description = "bounce events and complaints, newest first", body = Vec<crate::store::BounceRow>), Problems))]
 pub async fn bounces(
     State(state): State<ApiState>,
-    Query(q): Query<BouncesQuery>,
+    ApiQuery(q): ApiQuery<BouncesQuery>,
 ) -> Result<impl IntoResponse, Problem> {
     let limit = crate::ops::paging::limit(q.limit.unwrap_or(super::DEFAULT_PAGE))?;
     Ok(Json(
@@ -163,7 +163,7 @@ pub struct PreviewQuery {
 pub async fn preview(
     State(state): State<ApiState>,
     Path(id): Path<String>,
-    Query(q): Query<PreviewQuery>,
+    ApiQuery(q): ApiQuery<PreviewQuery>,
 ) -> Result<axum::response::Response, Problem> {
     use axum::http::header;
     let preview = issues::preview(&state.store, &state.config, issues::id(&id)?).await?;

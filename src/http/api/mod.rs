@@ -128,6 +128,25 @@ pub fn router(state: ApiState) -> Router {
     Router::new().nest("/api/v1", api)
 }
 
+/// A query string whose refusal (an unknown parameter, `limit=abc`) is a problem document.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S>
+    for ApiQuery<T>
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(q)| Self(q))
+            .map_err(|r| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, r.body_text()))
+    }
+}
+
 /// A JSON body whose refusal is a problem document naming what is wrong (axum's own is plain text).
 pub struct ApiJson<T>(pub T);
 
@@ -141,7 +160,8 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
                 let status = match &rejection {
                     JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     JsonRejection::JsonDataError(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                    _ => StatusCode::BAD_REQUEST,
+                    // Too large (413) and the like: the status axum chose.
+                    other => other.status(),
                 };
                 Err(Problem::new(status, rejection.body_text()))
             }

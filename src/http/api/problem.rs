@@ -72,6 +72,10 @@ impl From<OpsError> for Problem {
                 Self::new(StatusCode::NOT_FOUND, format!("{what} not found"))
             }
             OpsError::Conflict(why) => Self::new(StatusCode::CONFLICT, why),
+            OpsError::Internal(why) => {
+                tracing::error!(error = %why, "admin API: internal error");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, why)
+            }
             OpsError::Store(e) => {
                 tracing::error!(error = %e, "admin API: database error");
                 Self::new(

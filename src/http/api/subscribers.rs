@@ -1,12 +1,12 @@
 //! `/api/v1/lists/{list}/subscribers`: the same operations and JSON as `herald subscriber …`. An
 //! import is a `text/csv` body, read as it arrives (a million rows are never held in memory).
 
-use super::{ApiJson, ApiState, Problem, Problems};
+use super::{ApiJson, ApiQuery, ApiState, Problem, Problems};
 use crate::ops::subscribers;
 use axum::{
     Json,
     body::Body,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode, header},
     response::IntoResponse,
 };
@@ -26,7 +26,7 @@ pub struct PageQuery {
 pub async fn index(
     State(state): State<ApiState>,
     Path(list): Path<String>,
-    Query(q): Query<PageQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<impl IntoResponse, Problem> {
     let status = subscribers::status(q.status.as_deref())?;
     let page = subscribers::page(
@@ -95,9 +95,7 @@ pub async fn show(
     State(state): State<ApiState>,
     Path((list, email)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, Problem> {
-    Ok(Json(
-        subscribers::show(&state.store, &state.config, &list, &email).await?,
-    ))
+    Ok(Json(subscribers::show(&state.store, &list, &email).await?))
 }
 
 #[utoipa::path(post, path = "/lists/{list}/subscribers/{email}/unsubscribe", tag = "subscribers", params(("list" = String, Path), ("email" = String, Path)), responses((status = 200, description = "the subscriber's status afterwards", body = subscribers::Unsubscribed), Problems))]
@@ -106,14 +104,7 @@ pub async fn unsubscribe(
     Path((list, email)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, Problem> {
     Ok(Json(
-        subscribers::unsubscribe(
-            &state.store,
-            &state.config,
-            &list,
-            &email,
-            state.clock.now(),
-        )
-        .await?,
+        subscribers::unsubscribe(&state.store, &list, &email, state.clock.now()).await?,
     ))
 }
 
@@ -130,7 +121,7 @@ pub struct ExportQuery {
 pub async fn export(
     State(state): State<ApiState>,
     Path(list): Path<String>,
-    Query(q): Query<ExportQuery>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<impl IntoResponse, Problem> {
     use crate::ops::export;
     let format = q.format.unwrap_or(export::Format::Csv);
