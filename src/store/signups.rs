@@ -210,3 +210,84 @@ impl Store {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        domain::{LanguageTag, ListSlug, Mailbox},
+        store::NewList,
+    };
+
+    #[tokio::test]
+    async fn unconfirmed_signups_are_forgotten_after_their_days_and_confirmed_ones_keep_no_address()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("herald.db")).await.unwrap();
+        let now = Utc::now();
+        let list = store
+            .create_list(
+                &NewList {
+                    slug: ListSlug::parse("weekly").unwrap(),
+                    name: "Weekly".into(),
+                    from: Mailbox::parse("Weekly <w@example.com>").unwrap(),
+                    reply_to: None,
+                    schedule: None,
+                    layout: "default".into(),
+                    language: LanguageTag::parse("en").unwrap(),
+                    postal_address: None,
+                    archive: false,
+                    signup: true,
+                    thanks_url: None,
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let old = now - chrono::Duration::days(8);
+        let stale = EmailAddress::parse("stale@example.org").unwrap();
+        let fresh = EmailAddress::parse("fresh@example.org").unwrap();
+        let kept = EmailAddress::parse("kept@example.org").unwrap();
+        let stale_id = store
+            .create_signup(list.id, &stale, None, old)
+            .await
+            .unwrap();
+        store
+            .create_signup(list.id, &fresh, None, now)
+            .await
+            .unwrap();
+        let kept_id = store
+            .create_signup(list.id, &kept, Some("Kay"), old)
+            .await
+            .unwrap();
+        store.confirm_signup(kept_id, old).await.unwrap();
+
+        let forgotten = store
+            .expire_signups(now - chrono::Duration::days(7))
+            .await
+            .unwrap();
+
+        assert_eq!(
+            forgotten, 1,
+            "only the unconfirmed signup older than 7 days"
+        );
+        assert!(matches!(
+            store.signup(stale_id).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let confirmed = store.signup(kept_id).await.unwrap();
+        assert!(confirmed.confirmed_at.is_some());
+        assert_eq!((confirmed.email.as_str(), confirmed.name), ("", None));
+        let subscriber = store.subscriber(list.id, &kept).await.unwrap();
+        assert_eq!(
+            (subscriber.status, subscriber.name.as_deref()),
+            (SubscriberStatus::Active, Some("Kay"))
+        );
+        // A new signup never takes an old one's id (its token would confirm the wrong address).
+        let again = store
+            .create_signup(list.id, &stale, None, now)
+            .await
+            .unwrap();
+        assert!(again > kept_id && again != stale_id);
+    }
+}
