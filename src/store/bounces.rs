@@ -271,6 +271,8 @@ async fn apply_bounce(
         // No verified token, or a genuine one for a delivery that no longer exists.
         None => Decision::only(BounceEffect::Unmatched),
     };
+    // A report about a reader who was erased keeps none of what it says about them.
+    let erased = context.is_some_and(|c| c.email.ends_with(super::ERASED_DOMAIN));
     let (sha, position) = match &e.report {
         Some((sha, pos)) => (Some(sha.as_str()), i64::from(*pos)),
         None => (None, 0),
@@ -297,9 +299,14 @@ async fn apply_bounce(
     .bind(e.status.map(|s| s.to_string()))
     .bind(e.reply_code.map(i64::from))
     .bind(e.action.as_deref())
-    .bind(e.diagnostic.as_deref())
+    .bind(e.diagnostic.as_deref().filter(|_| !erased))
     .bind(e.remote_mta.as_deref())
-    .bind(e.recipient.as_deref().or(context.map(|c| c.email.as_str())))
+    .bind(
+        e.recipient
+            .as_deref()
+            .or(context.map(|c| c.email.as_str()))
+            .filter(|_| !erased),
+    )
     .bind(context.map(|c| c.delivery.0))
     .bind(context.map(|c| c.issue.0))
     .bind(context.map(|c| c.subscriber))
@@ -308,7 +315,7 @@ async fn apply_bounce(
     .bind(decision.effect.as_str())
     .bind(sha)
     .bind(position)
-    .bind(e.raw_deflated.as_deref())
+    .bind(e.raw_deflated.as_deref().filter(|_| !erased))
     .fetch_optional(&mut *conn)
     .await?;
     if id.is_none() {

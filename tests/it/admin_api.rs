@@ -807,6 +807,7 @@ fn an_erased_address_is_gone_from_every_table_and_cannot_be_imported_again() {
     ]);
     app.queue_issue(&[]);
     app.serve_until_idle();
+    let outbox = app.outbox();
     assert!(dump(&app).contains("reader1@example.com"));
     let sent_before = app.json(&["issue", "ls"])[0]["deliveries"]["sent"].as_i64();
     assert_eq!(sent_before, Some(3));
@@ -837,6 +838,21 @@ fn an_erased_address_is_gone_from_every_table_and_cannot_be_imported_again() {
         "the name is still stored"
     );
     assert!(dumped.contains("reader2@example.com"), "the others stay");
+    // A bounce that comes back later for the erased reader's message records none of their data.
+    let sent = crate::bounce_mail::Sent::to(&outbox, "reader1@example.com");
+    let report = crate::bounce_mail::dsn(
+        &sent,
+        "reader1@example.com",
+        "5.1.1",
+        "550 5.1.1 <reader1@example.com>: User unknown",
+    );
+    let late = app.bounce_ingest_ok(&report, Some(&sent.verp));
+    assert_eq!(late["found_in"], "verp", "{late}");
+    let dumped = dump(&app);
+    assert!(
+        !dumped.to_lowercase().contains("reader1@example.com"),
+        "a late bounce brought the address back"
+    );
     let missing = api.call(
         "GET",
         "/lists/weekly/subscribers/reader1@example.com",
