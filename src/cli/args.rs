@@ -42,6 +42,9 @@ pub enum Command {
     /// configured keys.
     #[command(subcommand)]
     Dkim(DkimCommand),
+    /// The database: `db migrate` applies pending migrations (as `serve` does) and lists them.
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Bearer tokens for the admin API (`/api/v1` on `admin.listen`).
     #[command(subcommand)]
     Token(TokenCommand),
@@ -302,4 +305,10 @@ pub enum TokenCommand {
     Ls,
     /// Revoke the token in force with this name.
     Revoke { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create the database if needed, apply pending migrations, and list those applied.
+    Migrate,
 }

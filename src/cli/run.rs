@@ -206,6 +206,32 @@ async fn run(cli: Cli, loaded: Loaded, set_log_filter: app::SetLogFilter) -> any
         Command::Issue(c) => issues::run(&store, &config, c, out).await,
         Command::Bounce(c) => bounces::run(&store, c, out).await,
         Command::Token(c) => tokens::run(&store, c, out).await,
+        Command::Db(super::args::DbCommand::Migrate) => {
+            // Opening the store applied what was pending.
+            let applied = store.applied_migrations().await?;
+            #[derive(serde::Serialize)]
+            struct Migrated {
+                database: String,
+                migrations: Vec<(i64, String)>,
+            }
+            out.emit(
+                &Migrated {
+                    database: path.display().to_string(),
+                    migrations: applied,
+                },
+                |m| {
+                    let mut s = format!(
+                        "{}: {} migrations applied\n",
+                        m.database,
+                        m.migrations.len()
+                    );
+                    for (version, what) in &m.migrations {
+                        s.push_str(&format!("  {version} {what}\n"));
+                    }
+                    s
+                },
+            )
+        }
         Command::Render {
             file,
             list,

@@ -266,7 +266,22 @@ impl Reader {
     fn read(&mut self) -> Config {
         let d = Config::default();
         let database = DatabaseConfig {
-            url: self.string("database.url", d.database.url),
+            url: self.get("database.url", d.database.url, |v| {
+                let url = as_string(v)?;
+                let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+                match scheme.as_deref() {
+                    None | Some("sqlite") => Ok(url),
+                    // Never echoed: a PostgreSQL URL may carry a password.
+                    Some("postgres" | "postgresql") => Err(
+                        "is a PostgreSQL URL, which this herald cannot use yet: give a SQLite file \
+                         path or sqlite:// URL"
+                            .to_owned(),
+                    ),
+                    Some(other) => Err(format!(
+                        "`{other}://` is not a database herald knows: give a SQLite file path or sqlite:// URL"
+                    )),
+                }
+            }),
         };
         let smtp = SmtpConfig {
             transport: self.choice(

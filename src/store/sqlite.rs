@@ -16,7 +16,8 @@ pub struct Store {
     pub(super) busy: Duration,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The SQLite schema (`migrations/sqlite`; a PostgreSQL backend gets its own directory).
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Creates `dir` (and its parents) with mode 0700 when it does not exist yet.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -181,6 +182,15 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// The migrations applied to this database, oldest first: (version, description).
+    pub async fn applied_migrations(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn close(&self) {

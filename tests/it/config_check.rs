@@ -98,3 +98,46 @@ fn check_config_reads_the_relays_ca_file_before_any_session_does() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stdout).contains("nope.pem"));
 }
+
+#[test]
+fn a_postgresql_url_is_refused_by_name_without_echoing_its_password() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    for command in [&["check-config"][..], &["list", "ls"][..]] {
+        let out = app
+            .command(command)
+            .env(
+                "HERALD_DATABASE__URL",
+                "postgres://herald:s3cret-pw@127.0.0.1/herald",
+            )
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{command:?}");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            said.contains("database.url") && said.contains("PostgreSQL"),
+            "{said}"
+        );
+        assert!(
+            !said.contains("s3cret-pw"),
+            "the password was printed: {said}"
+        );
+    }
+}
+
+#[test]
+fn db_migrate_creates_the_database_and_lists_the_migrations_applied() {
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    let migrated = app.json(&["db", "migrate"]);
+    let applied = migrated["migrations"].as_array().unwrap();
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .unwrap()
+        .count();
+    assert_eq!(applied.len(), files, "{migrated}");
+    assert!(app.dir.path().join("herald.db").is_file());
+    // Again: nothing pending, the same list.
+    assert_eq!(app.json(&["db", "migrate"]), migrated);
+}
