@@ -230,41 +230,55 @@ async fn refund_run(
     at: i64,
 ) -> Result<(), StoreError> {
     pause_sending_issue(conn, refund.issue, &refund.reason).await?;
-    let earlier: Vec<i64> = refund
-        .deliveries
+    // Attempts to give back per delivery: one per time it appears in the run (a deferred delivery
+    // can be tried again, and fail again, before the run trips), less the one this group records
+    // as released.
+    let mut counts: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+    for d in &refund.deliveries {
+        *counts.entry(d.0).or_default() += 1;
+    }
+    let rows: Vec<serde_json::Value> = counts
         .iter()
-        .map(|d| d.0)
-        .filter(|d| !refunded_here.contains(d))
+        .map(|(id, n)| {
+            let here = refunded_here.contains(id);
+            (*id, n - i64::from(here), here)
+        })
+        .filter(|(_, n, _)| *n > 0)
+        .map(|(id, n, here)| serde_json::json!({ "i": id, "n": n, "h": i64::from(here) }))
         .collect();
-    if earlier.is_empty() {
-        return Ok(());
+    let ids = serde_json::to_string(&counts.keys().collect::<Vec<_>>())
+        .map_err(|e| StoreError::BadValue(e.to_string()))?;
+    if !rows.is_empty() {
+        let refundable: Vec<&str> = DeliveryState::sources_of(DeliveryState::Pending)
+            .into_iter()
+            .filter(|s| matches!(s, DeliveryState::Failed | DeliveryState::Deferred))
+            .map(|s| s.as_str())
+            .collect();
+        // A delivery released in this group is already pending; the others are failed or deferred.
+        let sql = format!(
+            "UPDATE deliveries SET state = ?, attempts = MAX(attempts - json_extract(j.value, '$.n'), 0),
+                    next_attempt_at = NULL, updated_at = ?
+             FROM json_each(?) AS j
+             WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.issue_id = ?
+               AND (deliveries.state IN ({}) OR (json_extract(j.value, '$.h') = 1 AND deliveries.state = ?))
+               AND (SELECT state FROM issues WHERE id = ?) IN (?, ?)",
+            placeholders(refundable.len())
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(DeliveryState::Pending.as_str())
+            .bind(at)
+            .bind(serde_json::Value::Array(rows).to_string())
+            .bind(refund.issue.0);
+        for s in &refundable {
+            q = q.bind(*s);
+        }
+        q.bind(DeliveryState::Pending.as_str())
+            .bind(refund.issue.0)
+            .bind(IssueState::Sending.as_str())
+            .bind(IssueState::Paused.as_str())
+            .execute(&mut *conn)
+            .await?;
     }
-    let ids = serde_json::to_string(&earlier).map_err(|e| StoreError::BadValue(e.to_string()))?;
-    let refundable: Vec<&str> = DeliveryState::sources_of(DeliveryState::Pending)
-        .into_iter()
-        .filter(|s| matches!(s, DeliveryState::Failed | DeliveryState::Deferred))
-        .map(|s| s.as_str())
-        .collect();
-    let sql = format!(
-        "UPDATE deliveries SET state = ?, attempts = MAX(attempts - 1, 0), next_attempt_at = NULL,
-                updated_at = ?
-         WHERE id IN (SELECT value FROM json_each(?)) AND issue_id = ? AND state IN ({})
-           AND (SELECT state FROM issues WHERE id = ?) IN (?, ?)",
-        placeholders(refundable.len())
-    );
-    let mut q = sqlx::query(&sql)
-        .bind(DeliveryState::Pending.as_str())
-        .bind(at)
-        .bind(&ids)
-        .bind(refund.issue.0);
-    for s in &refundable {
-        q = q.bind(*s);
-    }
-    q.bind(refund.issue.0)
-        .bind(IssueState::Sending.as_str())
-        .bind(IssueState::Paused.as_str())
-        .execute(&mut *conn)
-        .await?;
     sqlx::query(
         "DELETE FROM bounces WHERE source = 'smtp' AND delivery_id IN (SELECT value FROM json_each(?))
            AND (SELECT state FROM deliveries WHERE id = bounces.delivery_id) = ?",
