@@ -231,8 +231,10 @@ async fn refund_run(
 ) -> Result<(), StoreError> {
     pause_sending_issue(conn, refund.issue, &refund.reason).await?;
     // Attempts to give back per delivery: one per time it appears in the run (a deferred delivery
-    // can be tried again, and fail again, before the run trips), less the one this group records
-    // as released.
+    // can be tried again, and fail again, before the run trips). A delivery this group records as
+    // released had its current attempt never counted, but an earlier one of the run may have been
+    // skipped by an earlier refund while it was being tried again: giving back one too many (the
+    // count never goes below 0) errs towards one more try, never towards one less.
     let mut counts: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
     for d in &refund.deliveries {
         *counts.entry(d.0).or_default() += 1;
@@ -240,11 +242,9 @@ async fn refund_run(
     let rows: Vec<serde_json::Value> = counts
         .iter()
         .map(|(id, n)| {
-            let here = refunded_here.contains(id);
-            (*id, n - i64::from(here), here)
+            let here = i64::from(refunded_here.contains(id));
+            serde_json::json!({ "i": id, "n": n, "h": here })
         })
-        .filter(|(_, n, _)| *n > 0)
-        .map(|(id, n, here)| serde_json::json!({ "i": id, "n": n, "h": i64::from(here) }))
         .collect();
     let ids = serde_json::to_string(&counts.keys().collect::<Vec<_>>())
         .map_err(|e| StoreError::BadValue(e.to_string()))?;
