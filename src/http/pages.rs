@@ -42,3 +42,15 @@ pub fn failure(page_name: &str, e: StoreError) -> Response {
     )
         .into_response()
 }
+
+/// A name typed into a form: trimmed, control characters dropped, at most 200 characters; `None`
+/// when nothing is left.
+pub fn form_name(raw: &str) -> Option<String> {
+    let name: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    (!name.is_empty()).then_some(name)
+}

@@ -4,7 +4,7 @@
 //! this list, or leave every list (`POST /m/TOKEN` with `action`). A token that does not verify gets
 //! the same 404 as an unknown path.
 
-use super::pages::{failure, missing, not_found, page};
+use super::pages::{failure, form_name, missing, not_found, page};
 use crate::{
     clock::SharedClock,
     domain::{DeliveryId, SubscriberStatus, mask},
@@ -148,14 +148,7 @@ async fn manage(
     let now = state.clock.now();
     let done = match form.action.as_str() {
         "rename" => {
-            let name: String = form
-                .name
-                .trim()
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(200)
-                .collect();
-            let name = (!name.is_empty()).then_some(name);
+            let name = form_name(&form.name);
             state
                 .store
                 .rename_by_delivery(delivery, name.as_deref(), now)

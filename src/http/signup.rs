@@ -8,7 +8,7 @@
 //! sign up `subscribe.per_ip_per_hour` times an hour; behind a reverse proxy that is the proxy's
 //! allowance, shared by everyone.
 
-use super::pages::{failure, missing, page};
+use super::pages::{failure, form_name, missing, page};
 use crate::{
     clock::SharedClock,
     config::Config,
@@ -216,14 +216,7 @@ async fn sign_up(
         Ok(false) => {}
         Err(e) => return failure("signup", e),
     }
-    let name: String = values
-        .name
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
-    let name = (!name.is_empty()).then_some(name);
+    let name = form_name(&values.name);
     match state
         .store
         .create_signup(list.id, &email, name.as_deref(), state.clock.now())
