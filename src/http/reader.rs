@@ -50,8 +50,6 @@ async fn view(State(state): State<ReaderState>, Path(token): Path<String>) -> Re
         return missing();
     };
     let message = match state.store.delivered_message(delivery).await {
-        // An erased reader's pages are gone with them.
-        Ok(m) if m.email.ends_with(crate::store::ERASED_DOMAIN) => return missing(),
         Ok(m) => m,
         Err(StoreError::NotFound(_)) => return missing(),
         Err(e) => return failure("reader", e),
@@ -84,8 +82,7 @@ async fn manage_view(state: &ReaderState, delivery: DeliveryId, note: Option<&st
         state.store.recipient_of(delivery).await,
         state.store.delivered_message(delivery).await,
     ) {
-        (Ok(r), Ok(m)) if !m.email.ends_with(crate::store::ERASED_DOMAIN) => (r, m),
-        (Ok(_), Ok(_)) => return missing(),
+        (Ok(r), Ok(m)) => (r, m),
         (Err(StoreError::NotFound(_)), _) | (_, Err(StoreError::NotFound(_))) => return missing(),
         (Err(e), _) | (_, Err(e)) => return failure("reader", e),
     };

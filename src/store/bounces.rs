@@ -272,7 +272,7 @@ async fn apply_bounce(
         None => Decision::only(BounceEffect::Unmatched),
     };
     // A report about a reader who was erased keeps none of what it says about them.
-    let erased = context.is_some_and(|c| c.email.ends_with(super::ERASED_DOMAIN));
+    let erased = context.is_some_and(|c| super::erasures::is_placeholder(&c.email));
     let (sha, position) = match &e.report {
         Some((sha, pos)) => (Some(sha.as_str()), i64::from(*pos)),
         None => (None, 0),

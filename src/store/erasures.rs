@@ -12,7 +12,13 @@ use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 
 /// The domain of an erased subscriber's placeholder address (`erased-RANDOM@erased.invalid`).
-pub const ERASED_DOMAIN: &str = "@erased.invalid";
+const ERASED_DOMAIN: &str = "@erased.invalid";
+
+/// Whether a stored address is an erased reader's placeholder: nobody's, so no page or report
+/// shows or records anything for it.
+pub(super) fn is_placeholder(email: &str) -> bool {
+    email.ends_with(ERASED_DOMAIN)
+}
 
 /// What an erasure removed.
 #[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]

@@ -23,7 +23,7 @@ pub use bounces::{BounceFilter, BounceRow, NewBounce, NewReport, RecordedBounce}
 pub use deliveries::{
     ClaimedDelivery, DeliveryCounts, DeliveryRow, Outcome, OutcomeKind, Refund, SmtpBounce,
 };
-pub use erasures::{ERASED_DOMAIN, Erased, Erasures};
+pub use erasures::{Erased, Erasures};
 pub use error::StoreError;
 pub use import::{BulkImport, ImportCounts};
 pub use issues::NewIssue;

@@ -83,23 +83,6 @@ pub struct DeliveryRecipient {
 }
 
 impl Store {
-    pub async fn subscribers(
-        &self,
-        list: ListId,
-        status: Option<SubscriberStatus>,
-    ) -> Result<Vec<Subscriber>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, email, name, attributes, status, created_at FROM subscribers
-             WHERE list_id = ? AND (? IS NULL OR status = ?) ORDER BY id",
-        )
-        .bind(list.0)
-        .bind(status.map(|s| s.as_str()))
-        .bind(status.map(|s| s.as_str()))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(subscriber_of).collect()
-    }
-
     /// Up to `limit` subscribers of `list` (optionally in `status`) with ids after `after`, in id
     /// order: one page of a cursor-paginated listing.
     pub async fn subscribers_page(
@@ -210,7 +193,7 @@ impl Store {
     }
 
     /// What `delivery`'s reader got: the issue's stored HTML and the reader's own values, for the
-    /// "read in your browser" page.
+    /// "read in your browser" page; an erased reader's is gone (`NotFound`).
     pub async fn delivered_message(
         &self,
         delivery: DeliveryId,
@@ -222,6 +205,7 @@ impl Store {
         .bind(delivery.0)
         .fetch_optional(&self.pool)
         .await?
+        .filter(|r| !super::erasures::is_placeholder(r.get("email")))
         .ok_or_else(|| StoreError::NotFound(format!("delivery #{delivery}")))?;
         Ok(DeliveredMessage {
             subject: row.get("subject"),
@@ -271,7 +255,8 @@ impl Store {
         .rows_affected())
     }
 
-    /// Who received `delivery`, from which list, and whether they are still subscribed.
+    /// Who received `delivery`, from which list, and whether they are still subscribed; an erased
+    /// reader is nobody (`NotFound`).
     pub async fn recipient_of(
         &self,
         delivery: DeliveryId,
@@ -283,6 +268,7 @@ impl Store {
         .bind(delivery.0)
         .fetch_optional(&self.pool)
         .await?
+        .filter(|r| !super::erasures::is_placeholder(r.get("email")))
         .ok_or_else(|| StoreError::NotFound(format!("delivery #{delivery}")))?;
         Ok(DeliveryRecipient {
             list_name: row.get("list_name"),

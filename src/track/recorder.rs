@@ -124,11 +124,6 @@ impl Recorder {
         self.commit.send(()).await.map_err(|_| stopped())?;
         (&mut parked.0).await.map_err(|_| stopped())?
     }
-
-    /// Records `outcome`, returning once it is committed.
-    pub async fn record(&self, outcome: Outcome) -> Result<(), RecorderError> {
-        self.settle(&mut self.park(outcome)).await
-    }
 }
 
 /// Commits one group. The breaker sees the group before it is committed, so a tripped run is
