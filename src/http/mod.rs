@@ -4,6 +4,7 @@
 mod admin;
 mod api;
 mod archive;
+mod limit;
 mod pages;
 mod reader;
 mod server;

@@ -8,7 +8,10 @@
 //! sign up `subscribe.per_ip_per_hour` times an hour; behind a reverse proxy that is the proxy's
 //! allowance, shared by everyone.
 
-use super::pages::{failure, form_name, missing, page};
+use super::{
+    limit::PerClient,
+    pages::{failure, form_name, missing, page},
+};
 use crate::{
     clock::SharedClock,
     config::Config,
@@ -25,10 +28,9 @@ use axum::{
     routing::get,
 };
 use std::{
-    collections::HashMap,
     net::{IpAddr, SocketAddr},
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    sync::Arc,
+    time::Duration,
 };
 use tokio::sync::Notify;
 
@@ -41,7 +43,7 @@ struct SignupState {
     /// Wakes the confirmation mailer.
     mailer: Arc<Notify>,
     /// Signups per client address in the current hour.
-    recent: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
+    recent: Arc<PerClient>,
 }
 
 pub fn router(
@@ -60,7 +62,7 @@ pub fn router(
             tokens,
             clock,
             mailer,
-            recent: Arc::default(),
+            recent: Arc::new(PerClient::new(Duration::from_secs(3600))),
         })
 }
 
@@ -119,34 +121,9 @@ async fn form(State(state): State<SignupState>, Path(slug): Path<String>) -> Res
     }
 }
 
-/// Clients counted at once; beyond it the older half of the windows is dropped.
-const MAX_CLIENTS: usize = 65_536;
-
-/// Who a limit counts: an IPv4 address, or an IPv6 /64 (one household or host gets a /64).
-fn client(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => {
-            let mut s = v6.segments();
-            s[4..].fill(0);
-            IpAddr::V6(std::net::Ipv6Addr::from(s))
-        }
-        v4 => v4,
-    }
-}
-
 /// Counts a signup from `ip`; false when it is over the hourly allowance.
 fn allowed(state: &SignupState, ip: IpAddr) -> bool {
-    let mut recent = state.recent.lock().expect("signup limiter");
-    recent.retain(|_, (since, _)| since.elapsed() < Duration::from_secs(3600));
-    if recent.len() >= MAX_CLIENTS {
-        let mut windows: Vec<Instant> = recent.values().map(|(since, _)| *since).collect();
-        windows.sort();
-        let cut = windows[windows.len() / 2];
-        recent.retain(|_, (since, _)| *since > cut);
-    }
-    let entry = recent.entry(client(ip)).or_insert((Instant::now(), 0));
-    entry.1 += 1;
-    entry.1 <= state.config.subscribe.per_ip_per_hour
+    state.recent.count(ip) <= state.config.subscribe.per_ip_per_hour
 }
 
 fn done(list: &List, days: u32) -> Response {

@@ -4,6 +4,7 @@
 //! tokens get 429 until the window ends (a valid token still passes).
 
 use super::{ApiState, Problem};
+use crate::http::limit::PerClient;
 use crate::ops::tokens::{self, Access};
 use axum::{
     extract::{ConnectInfo, MatchedPath, Request, State},
@@ -12,35 +13,16 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use std::{
-    collections::HashMap,
     net::{IpAddr, SocketAddr},
-    sync::Mutex,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 pub const MAX_FAILURES: u32 = 10;
 pub const WINDOW: Duration = Duration::from_secs(60);
 
-/// Refused attempts per client address, in the current window.
-#[derive(Debug, Default)]
-pub struct Failures(Mutex<HashMap<IpAddr, (Instant, u32)>>);
-
-impl Failures {
-    /// When `ip` is locked out, how long until it may try again.
-    fn locked(&self, ip: IpAddr) -> Option<Duration> {
-        let map = self.0.lock().expect("failures lock");
-        let (since, n) = map.get(&ip)?;
-        let left = WINDOW.checked_sub(since.elapsed())?;
-        (*n >= MAX_FAILURES).then_some(left)
-    }
-
-    fn count(&self, ip: IpAddr) {
-        let mut map = self.0.lock().expect("failures lock");
-        // Old windows go, so the map stays as small as the set of recent offenders.
-        map.retain(|_, (since, _)| since.elapsed() < WINDOW);
-        let entry = map.entry(ip).or_insert((Instant::now(), 0));
-        entry.1 += 1;
-    }
+/// Refused attempts per client, in windows of [`WINDOW`].
+pub fn failures() -> PerClient {
+    PerClient::new(WINDOW)
 }
 
 /// The token's first characters, for logs: enough to tell which, never enough to use.
@@ -102,7 +84,7 @@ pub async fn require_token(
         })
         .map(str::trim);
     let refused = |why: &str| {
-        if let Some(left) = state.failures.locked(ip) {
+        if let Some(left) = state.failures.over(ip, MAX_FAILURES) {
             return too_many(ip, left);
         }
         state.failures.count(ip);

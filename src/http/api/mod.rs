@@ -31,7 +31,7 @@ pub struct ApiState {
     pub store: Store,
     pub config: Arc<Config>,
     pub clock: SharedClock,
-    failures: Arc<auth::Failures>,
+    failures: Arc<crate::http::limit::PerClient>,
 }
 
 impl ApiState {
@@ -40,7 +40,7 @@ impl ApiState {
             store,
             config,
             clock,
-            failures: Arc::default(),
+            failures: Arc::new(auth::failures()),
         }
     }
 }
