@@ -5,7 +5,10 @@
 //! not passwords, so a fast hash is enough: guessing one means guessing 256 bits.
 
 use super::OpsError;
-use crate::store::{Store, TokenRow};
+use crate::{
+    store::{Store, TokenRow},
+    track::constant_time_eq,
+};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use rand::RngCore;
@@ -107,11 +110,6 @@ pub async fn authenticate(
         Access::ReadWrite
     };
     Ok(Ok((access, stored.name)))
-}
-
-/// Equal lengths and bytes, in time that depends only on the length.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
 #[cfg(test)]

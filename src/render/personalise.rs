@@ -74,6 +74,13 @@ impl PersonalTemplate {
     }
 
     /// The whole text for one recipient; `html` escapes values for an HTML context.
+    /// Whether a placeholder for one of `vars` is in the template.
+    pub fn uses_any(&self, vars: &[Var]) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Slot(s) if vars.contains(&s.var)))
+    }
+
     pub fn render(&self, recipient: &Recipient<'_>, html: bool) -> String {
         let mut out = String::with_capacity(
             self.parts

@@ -38,10 +38,7 @@ pub fn message(
     now: DateTime<Utc>,
     signer: Option<&Signer>,
 ) -> Vec<u8> {
-    let from = match &list.from.name {
-        Some(name) => format!("{} <{}>", encode::display_name(name), list.from.address),
-        None => list.from.address.to_string(),
-    };
+    let from = encode::mailbox(&list.from);
     let mut head = String::new();
     for field in [
         format!("From: {from}"),

@@ -120,6 +120,14 @@ pub fn display_name(name: &str) -> String {
     }
 }
 
+/// A From (or To) value for `mailbox`: its display name made header-safe, then the address.
+pub fn mailbox(mailbox: &crate::domain::Mailbox) -> String {
+    match &mailbox.name {
+        Some(name) => format!("{} <{}>", display_name(name), mailbox.address),
+        None => mailbox.address.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

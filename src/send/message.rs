@@ -4,11 +4,11 @@
 
 use super::{
     dkim::{RelaxedBody, Signer},
-    encode::{display_name, fold, header_text, quoted_printable},
+    encode::{self, display_name, fold, header_text, quoted_printable},
 };
 use crate::{
     domain::IssueId,
-    render::{CompileError, Part, PersonalTemplate, Placeholder, Recipient, escape_html},
+    render::{CompileError, Part, PersonalTemplate, Placeholder, Recipient, Var, escape_html},
     store::{ClaimedDelivery, Issue, List},
     track::Tokens,
 };
@@ -132,6 +132,9 @@ pub struct MessageTemplate {
     /// Bytes to reserve for one message: the literal parts plus room for values.
     size_hint: usize,
     dkim: Option<Dkim>,
+    /// Either part links to the reader's pages (`{{ view_url }}`, `{{ manage_url }}`): only then are
+    /// their URLs made for each message.
+    reader_links: bool,
 }
 
 impl MessageTemplate {
@@ -146,11 +149,10 @@ impl MessageTemplate {
     ) -> Result<Self, CompileError> {
         let html = PersonalTemplate::compile(&issue.html_template)?;
         let text = PersonalTemplate::compile(&issue.text_template)?;
+        let links = [Var::ViewUrl, Var::ManageUrl];
+        let reader_links = html.uses_any(&links) || text.uses_any(&links);
         let boundary = format!("=_herald_{}_{:016x}", issue.id, rand::random::<u64>());
-        let from = match &list.from.name {
-            Some(name) => format!("{} <{}>", display_name(name), list.from.address),
-            None => list.from.address.to_string(),
-        };
+        let from = encode::mailbox(&list.from);
         let mut h = String::with_capacity(512);
         h.push_str(&fold(&format!("From: {from}")));
         if let Some(reply_to) = &list.reply_to {
@@ -208,6 +210,7 @@ impl MessageTemplate {
             }
         });
         Ok(Self {
+            reader_links,
             issue_id: issue.id,
             counters: crate::metrics::Metrics::get().list_counters(list.slug.as_str()),
             static_headers: h,
@@ -260,8 +263,14 @@ impl MessageTemplate {
         let unsubscribe_url = self.unsubscribe_url(&pair.unsubscribe);
         // The reader's pages share the unsubscribe token: each shows or changes only this reader's
         // subscription, which that token already allows.
-        let view_url = format!("{}/v/{}", self.public_url, pair.unsubscribe);
-        let manage_url = format!("{}/m/{}", self.public_url, pair.unsubscribe);
+        let (view_url, manage_url) = if self.reader_links {
+            (
+                format!("{}/v/{}", self.public_url, pair.unsubscribe),
+                format!("{}/m/{}", self.public_url, pair.unsubscribe),
+            )
+        } else {
+            Default::default()
+        };
         let recipient = Recipient {
             email: &delivery.email,
             name: delivery.name.as_deref(),

@@ -12,4 +12,4 @@ pub use attribution::{Attribution, attribute, attribute_with, unsubscribe_reques
 pub use breaker::{Breaker, Trip};
 pub use intake::{BounceIntake, IngestOutcome, PreparedReport, deflate, inflate, parse_guarded};
 pub use recorder::{Parked, Recorder, RecorderError};
-pub use tokens::{Purpose, TokenPair, Tokens};
+pub use tokens::{Purpose, TokenPair, Tokens, constant_time_eq};
