@@ -128,15 +128,8 @@ pub struct ListCreate {
     /// Postal address for the footer; lines separated by line breaks.
     #[arg(long)]
     pub postal_address: Option<String>,
-    /// Show sent issues publicly at /a/SLUG, with an Atom feed (default off).
-    #[arg(long, value_parser = on_off)]
-    pub archive: Option<bool>,
-    /// Open the signup form at /s/SLUG, with double opt-in (default off).
-    #[arg(long, value_parser = on_off)]
-    pub signup: Option<bool>,
-    /// Where the signup form sends people afterwards (default: herald's own page).
-    #[arg(long)]
-    pub thanks_url: Option<String>,
+    #[command(flatten)]
+    pub pages: ListPages,
 }
 
 #[derive(Debug, Args)]
@@ -148,13 +141,20 @@ pub struct ListUpdate {
     /// Postal address for the footer; lines separated by line breaks; "" removes it.
     #[arg(long)]
     pub postal_address: Option<String>,
-    /// Show sent issues publicly at /a/SLUG, with an Atom feed.
+    #[command(flatten)]
+    pub pages: ListPages,
+}
+
+/// A list's public pages, for `list create` (both off unless given) and `list update`.
+#[derive(Debug, Args)]
+pub struct ListPages {
+    /// Show sent issues publicly at /a/SLUG, with an Atom feed (on|off).
     #[arg(long, value_parser = on_off)]
     pub archive: Option<bool>,
-    /// Open or close the signup form at /s/SLUG.
+    /// Open the signup form at /s/SLUG, with double opt-in (on|off).
     #[arg(long, value_parser = on_off)]
     pub signup: Option<bool>,
-    /// Where the signup form sends people afterwards; "" for herald's own page.
+    /// Where the signup form sends people afterwards (default, or "": herald's own page).
     #[arg(long)]
     pub thanks_url: Option<String>,
 }

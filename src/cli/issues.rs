@@ -7,7 +7,7 @@ use super::{
 use crate::{
     clock::{Clock, SystemClock},
     config::Config,
-    domain::{DeliveryState, IssueId, IssueState, ListSlug},
+    domain::{DeliveryState, IssueState, ListSlug},
     ops::issues,
     queue::queue_issue,
     store::{IssueSummary, Store},
@@ -72,18 +72,18 @@ pub async fn run(
         IssueCommand::Watch { id, every_ms } => {
             super::watch::watch(
                 store,
-                parse_id(&id)?,
+                issues::id(&id)?,
                 std::time::Duration::from_millis(every_ms.max(50)),
                 out,
             )
             .await
         }
         IssueCommand::Show { id } => {
-            let summary = issues::show(store, parse_id(&id)?).await?;
+            let summary = issues::show(store, issues::id(&id)?).await?;
             out.emit(&summary, human_summary)
         }
         IssueCommand::Deliveries { id, state } => {
-            let id = parse_id(&id)?;
+            let id = issues::id(&id)?;
             store.issue(id).await?;
             let state = state
                 .as_deref()
@@ -105,15 +105,15 @@ pub async fn run(
             })
         }
         IssueCommand::Pause { id } => {
-            let paused = issues::pause(store, parse_id(&id)?, now).await?;
+            let paused = issues::pause(store, issues::id(&id)?, now).await?;
             out.emit(&paused, |s| format!("paused issue {}", s.id))
         }
         IssueCommand::Resume { id } => {
-            let resumed = issues::resume(store, parse_id(&id)?, now).await?;
+            let resumed = issues::resume(store, issues::id(&id)?, now).await?;
             out.emit(&resumed, |s| format!("resumed issue {}: {}", s.id, s.state))
         }
         IssueCommand::Retry { id, state, reason } => {
-            let id = parse_id(&id)?;
+            let id = issues::id(&id)?;
             let state = parse_state("state", &state, DeliveryState::ALL)?;
             if !matches!(state, DeliveryState::Failed | DeliveryState::Deferred) {
                 anyhow::bail!(
@@ -152,14 +152,10 @@ pub async fn run(
             )
         }
         IssueCommand::Cancel { id } => {
-            let cancelled = issues::cancel(store, parse_id(&id)?, now).await?;
+            let cancelled = issues::cancel(store, issues::id(&id)?, now).await?;
             out.emit(&cancelled, |s| format!("cancelled issue {}", s.id))
         }
     }
-}
-
-fn parse_id(raw: &str) -> anyhow::Result<IssueId> {
-    raw.parse::<IssueId>().map_err(|e| anyhow::anyhow!(e))
 }
 
 fn human_summary(s: &IssueSummary) -> String {

@@ -33,9 +33,9 @@ pub async fn run(
                     layout: c.layout,
                     language: c.language,
                     postal_address: c.postal_address,
-                    archive: c.archive.unwrap_or(false),
-                    signup: c.signup.unwrap_or(false),
-                    thanks_url: c.thanks_url,
+                    archive: c.pages.archive.unwrap_or(false),
+                    signup: c.pages.signup.unwrap_or(false),
+                    thanks_url: c.pages.thanks_url,
                 },
                 now,
             )
@@ -63,9 +63,9 @@ pub async fn run(
             let update = lists::UpdateList {
                 language: u.language,
                 postal_address: u.postal_address,
-                archive: u.archive,
-                signup: u.signup,
-                thanks_url: u.thanks_url,
+                archive: u.pages.archive,
+                signup: u.pages.signup,
+                thanks_url: u.pages.thanks_url,
             };
             let list = lists::update(store, &u.slug, update, now)
                 .await

@@ -135,9 +135,13 @@ pub async fn run(
             } else {
                 export::Format::Csv
             };
-            let mut export =
-                export::Export::start(store, &list, export::status(status.as_deref())?, format)
-                    .await?;
+            let mut export = export::Export::start(
+                store,
+                &list,
+                subscribers::status(status.as_deref())?,
+                format,
+            )
+            .await?;
             let mut stdout = std::io::stdout().lock();
             while let Some(piece) = export.next().await? {
                 std::io::Write::write_all(&mut stdout, &piece)?;

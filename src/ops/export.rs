@@ -3,7 +3,7 @@
 //! that a million subscribers are never held in memory: the CLI writes each piece to stdout, the API
 //! streams it as the response body.
 
-use super::{OpsError, lists, subscribers};
+use super::{OpsError, lists};
 use crate::{
     domain::{ListId, SubscriberStatus},
     store::{Store, Subscriber},
@@ -141,9 +141,4 @@ impl Export {
         }
         Ok(out)
     }
-}
-
-/// The `status` filter of an export.
-pub fn status(raw: Option<&str>) -> Result<Option<SubscriberStatus>, OpsError> {
-    subscribers::status(raw)
 }

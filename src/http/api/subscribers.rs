@@ -128,7 +128,7 @@ pub async fn export(
     let export = export::Export::start(
         &state.store,
         &list,
-        export::status(q.status.as_deref())?,
+        crate::ops::subscribers::status(q.status.as_deref())?,
         format,
     )
     .await?;
