@@ -8,6 +8,7 @@ mod bounces;
 mod bounces_imap;
 mod bounces_postfix;
 mod browser;
+mod chromium;
 mod config_check;
 mod crash;
 mod delivery_smtp_sink;

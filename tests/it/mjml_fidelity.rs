@@ -22,15 +22,18 @@
 //! [`FLOOR`] templates are within: a ratchet set to what was measured, raised as mrml's fixes land.
 //! Issue 9's target is every template rendered and 23 of 25 within.
 
-use crate::helpers::{Smtp, TestApp, free_port, http_with};
+use crate::{
+    chromium::Browser,
+    helpers::{Smtp, TestApp},
+};
 use base64::Engine as _;
 use regex::{Captures, Regex};
 use serde_json::{Value, json};
 use std::{
     fmt::Write as _,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    process::Command,
+    time::Instant,
 };
 
 /// The reference renderer: the newest mjml 4 release (mjml 5 exists; issue 9 compares against 4.x).
@@ -195,141 +198,41 @@ fn compare(a: &Rgb, b: &Rgb) -> (f64, Rgb) {
     (percent, diff)
 }
 
-/// chromedriver and one headless Chromium session that reaches no host (only file:// pages are opened).
-struct Chromium {
-    driver: Child,
-    session: String,
-    base: String,
-    _profile: tempfile::TempDir,
+/// A headless Chromium that reaches no host (only file:// pages are opened).
+fn offline_chromium() -> Browser {
+    Browser::launch(&[
+        "--hide-scrollbars".to_owned(),
+        // Web fonts and any image left on the network fail at once, the same for both renderings.
+        "--host-resolver-rules=MAP * ~NOTFOUND".to_owned(),
+    ])
 }
 
-impl Chromium {
-    fn start() -> Self {
-        let port = free_port();
-        let driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver is not installed (apt-get install chromium chromium-driver); scripts/test installs it");
-        let base = format!("http://127.0.0.1:{port}");
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "chromedriver did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let profile = tempfile::tempdir().unwrap();
-        let args = [
-            "--headless=new".to_owned(),
-            "--no-sandbox".to_owned(),
-            "--disable-gpu".to_owned(),
-            "--disable-dev-shm-usage".to_owned(),
-            "--no-first-run".to_owned(),
-            "--disable-background-networking".to_owned(),
-            "--disable-component-update".to_owned(),
-            "--disable-sync".to_owned(),
-            "--hide-scrollbars".to_owned(),
-            // Web fonts and any image left on the network fail at once, the same for both renderings.
-            "--host-resolver-rules=MAP * ~NOTFOUND".to_owned(),
-            format!("--user-data-dir={}", profile.path().display()),
-        ];
-        let mut browser = Self {
-            driver,
-            session: String::new(),
-            base,
-            _profile: profile,
-        };
-        let created = browser.request(
-            "POST",
-            "/session",
-            &json!({"capabilities": {"alwaysMatch": {
-                "browserName": "chrome",
-                "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
-            }}}),
-        );
-        browser.session = created["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no Chromium session: {created}"))
-            .to_owned();
-        browser
-    }
-
-    fn request(&self, method: &str, path: &str, body: &Value) -> Value {
-        let url = match path {
-            "/session" => format!("{}/session", self.base),
-            _ => format!("{}/session/{}{path}", self.base, self.session),
-        };
-        let response = http_with(
-            method,
-            &url,
-            "application/json",
-            &body.to_string(),
-            Duration::from_secs(60),
-        );
-        let answer: Value = serde_json::from_str(&response.body)
-            .unwrap_or_else(|e| panic!("chromedriver answered no JSON ({e}): {}", response.body));
-        assert!(
-            answer["value"].get("error").is_none(),
-            "WebDriver {path}: {answer}"
-        );
-        answer["value"].clone()
-    }
-
-    fn devtools(&self, cmd: &str, params: Value) -> Value {
-        self.request(
-            "POST",
-            "/goog/cdp/execute",
-            &json!({ "cmd": cmd, "params": params }),
-        )
-    }
-
-    fn viewport(&self, width: u32, height: u32) {
-        self.devtools(
-            "Emulation.setDeviceMetricsOverride",
-            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}),
-        );
-    }
-
-    /// The whole page at `width`, and how wide its content is (wider than `width`: it scrolls sideways).
-    fn screenshot(&self, page: &Path, width: u32) -> (Vec<u8>, u32) {
-        self.viewport(width, 100);
-        self.request(
-            "POST",
-            "/url",
-            &json!({ "url": format!("file://{}", page.display()) }),
-        );
-        let size = self.request(
-            "POST",
-            "/execute/sync",
-            &json!({"script": "const d = document.documentElement; return [d.scrollWidth, d.scrollHeight];", "args": []}),
-        );
-        let dimension = |i: usize| size[i].as_u64().unwrap() as u32;
-        self.viewport(width, dimension(1).clamp(1, MAX_HEIGHT));
-        let shot = self.devtools("Page.captureScreenshot", json!({"format": "png"}));
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(shot["data"].as_str().unwrap())
-            .unwrap();
-        (png, dimension(0))
-    }
+fn viewport(browser: &Browser, width: u32, height: u32) {
+    browser.devtools(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}),
+    );
 }
 
-impl Drop for Chromium {
-    fn drop(&mut self) {
-        if !self.session.is_empty() {
-            let _ = std::panic::catch_unwind(|| self.request("DELETE", "", &json!({})));
-        }
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
+/// The whole page at `width`, and how wide its content is (wider than `width`: it scrolls sideways).
+fn screenshot(browser: &Browser, page: &Path, width: u32) -> (Vec<u8>, u32) {
+    viewport(browser, width, 100);
+    browser.open(&format!("file://{}", page.display()));
+    let size = browser
+        .script("const d = document.documentElement; return [d.scrollWidth, d.scrollHeight];");
+    let dimension = |i: usize| size[i].as_u64().unwrap() as u32;
+    viewport(browser, width, dimension(1).clamp(1, MAX_HEIGHT));
+    let shot = browser.devtools("Page.captureScreenshot", json!({"format": "png"}));
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().unwrap())
+        .unwrap();
+    (png, dimension(0))
 }
 
 /// Screenshots of herald's and mjml's page at `width`, kept in `dir` with a diff image when they differ:
 /// the percentage of differing pixels, and a note on heights and content widths that differ.
 fn measure(
-    browser: &Chromium,
+    browser: &Browser,
     dir: &Path,
     name: &str,
     width: u32,
@@ -337,7 +240,7 @@ fn measure(
     reference: &Path,
 ) -> (f64, String) {
     let shoot = |page: &Path, who: &str| {
-        let (png, content_width) = browser.screenshot(page, width);
+        let (png, content_width) = screenshot(browser, page, width);
         std::fs::write(dir.join(format!("{name}.{width}.{who}.png")), &png).unwrap();
         (png, content_width)
     };
@@ -507,7 +410,7 @@ fn the_official_mjml_templates_look_as_mjml_4_renders_them_at_600_and_390_px() {
     }
     let mjml4 = render_with_mjml4(&pairs);
 
-    let browser = Chromium::start();
+    let browser = offline_chromium();
     let mut outcomes = Vec::new();
     for (((name, _), (_, reference)), (ours, theirs)) in templates
         .iter()
