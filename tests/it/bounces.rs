@@ -400,16 +400,7 @@ fn soft_bounces_that_arrive_late_still_add_up() {
 fn with_all_lists_a_hard_bounce_stops_the_address_elsewhere_even_after_it_left_this_list() {
     let app = TestApp::new(Smtp::Outbox, &[("bounce.suppress", "\"all_lists\"")]);
     app.list_with_subscribers(1);
-    app.ok(&[
-        "list",
-        "create",
-        "daily",
-        "--name",
-        "Daily",
-        "--from",
-        "Daily <daily@example.com>",
-    ]);
-    app.ok(&["subscriber", "add", "daily", "reader0@example.com"]);
+    app.daily_list_with("reader0@example.com");
     let (_, outbox) = send_issue(&app);
     let sent = Sent::to(&outbox, "reader0@example.com");
     // The reader unsubscribes from weekly; the bounce of the issue they had been sent comes later.
@@ -467,16 +458,7 @@ fn a_bounce_stops_the_address_on_its_own_list_only_unless_suppression_is_for_all
     for (suppress, other_list_after) in [("\"list\"", "active"), ("\"all_lists\"", "bounced")] {
         let app = TestApp::new(Smtp::Outbox, &[("bounce.suppress", suppress)]);
         app.list_with_subscribers(2);
-        app.ok(&[
-            "list",
-            "create",
-            "daily",
-            "--name",
-            "Daily",
-            "--from",
-            "Daily <daily@example.com>",
-        ]);
-        app.ok(&["subscriber", "add", "daily", "reader0@example.com"]);
+        app.daily_list_with("reader0@example.com");
         let (_, outbox) = send_issue(&app);
         let sent = Sent::to(&outbox, "reader0@example.com");
         ingest_ok(

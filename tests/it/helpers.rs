@@ -209,6 +209,21 @@ impl TestApp {
         self.ok(&args);
     }
 
+    /// A second list, `daily` ("Daily", from daily@example.com), with `address` on it: for what
+    /// one reader does on two lists.
+    pub fn daily_list_with(&self, address: &str) {
+        self.ok(&[
+            "list",
+            "create",
+            "daily",
+            "--name",
+            "Daily",
+            "--from",
+            "Daily <daily@example.com>",
+        ]);
+        self.ok(&["subscriber", "add", "daily", address]);
+    }
+
     /// A list `weekly` with `n` subscribers `reader{i}@example.com` named `Reader{i} Person`.
     pub fn list_with_subscribers(&self, n: usize) {
         self.create_list(&[]);

@@ -12,16 +12,7 @@ fn path_of(url: &str) -> &str {
 fn every_message_links_to_its_copy_in_a_browser_and_to_a_page_that_manages_the_subscription() {
     let app = TestApp::new(Smtp::Outbox, &[]);
     app.list_with_subscribers(1);
-    app.ok(&[
-        "list",
-        "create",
-        "daily",
-        "--name",
-        "Daily",
-        "--from",
-        "Daily <daily@example.com>",
-    ]);
-    app.ok(&["subscriber", "add", "daily", "reader0@example.com"]);
+    app.daily_list_with("reader0@example.com");
     app.queue_issue(&[]);
     app.serve_until_idle();
     let message = app.outbox().remove(0);
