@@ -3,7 +3,7 @@
 //! one-click request (`List-Unsubscribe=One-Click`). It answers 200 with no redirect and is idempotent.
 //! A token that does not verify gets the same plain 404 as an unknown path.
 
-use super::pages::{failure, missing, not_found, page};
+use super::pages::{failure, missing, page};
 use crate::{
     clock::SharedClock,
     domain::{DeliveryId, mask},
@@ -14,7 +14,6 @@ use crate::{
 use axum::{
     Router,
     extract::{Path, State},
-    http::StatusCode,
     response::{Html, IntoResponse, Response},
     routing::get,
 };
@@ -26,34 +25,15 @@ struct AppState {
     clock: SharedClock,
 }
 
-pub fn router(
-    store: Store,
-    tokens: Tokens,
-    clock: SharedClock,
-    config: std::sync::Arc<crate::config::Config>,
-    mailer: std::sync::Arc<tokio::sync::Notify>,
-) -> Router {
-    let archive = super::archive::router(store.clone(), &config.http.public_url);
-    let reader = super::reader::router(
-        store.clone(),
-        tokens.clone(),
-        clock.clone(),
-        &config.http.public_url,
-    );
-    let signup =
-        super::signup::router(store.clone(), config, tokens.clone(), clock.clone(), mailer);
+/// `/u/TOKEN`.
+pub fn router(store: Store, tokens: Tokens, clock: SharedClock) -> Router {
     Router::new()
         .route("/u/{token}", get(confirm_page).post(unsubscribe))
-        .route("/healthz", get(|| async { "ok\n" }))
         .with_state(AppState {
             store,
             tokens,
             clock,
         })
-        .merge(archive)
-        .merge(signup)
-        .merge(reader)
-        .fallback(|| async { (StatusCode::NOT_FOUND, Html(not_found())) })
 }
 
 fn verify(state: &AppState, token: &str) -> Option<DeliveryId> {
