@@ -212,10 +212,7 @@ pub async fn load_tokens(config: &Config, store: &Store) -> anyhow::Result<Token
     let secret = match &config.http.token_secret {
         Some(s) => s.expose().to_owned(),
         None => store
-            .setting_or_insert("token_secret", || {
-                let bytes: [u8; 32] = rand::random();
-                bytes.iter().map(|b| format!("{b:02x}")).collect()
-            })
+            .secret_setting("token_secret")
             .await
             .context("reading the token key from the database")?,
     };

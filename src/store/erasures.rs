@@ -66,13 +66,7 @@ fn hash(salt: &str, email: &EmailAddress) -> Vec<u8> {
 
 impl Store {
     async fn erasure_salt(&self) -> Result<String, StoreError> {
-        self.setting_or_insert("erasure_salt", || {
-            use rand::RngCore;
-            let mut bytes = [0u8; 32];
-            rand::rng().fill_bytes(&mut bytes);
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
-        })
-        .await
+        self.secret_setting("erasure_salt").await
     }
 
     /// Every erased address's hash.
