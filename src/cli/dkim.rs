@@ -131,18 +131,12 @@ pub fn run(config: &Config, command: DkimCommand, out: Output) -> anyhow::Result
 
 /// Creates `path` with mode 0600, refusing to replace an existing file.
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| {
-            format!(
-                "creating {} (an existing key is never overwritten)",
-                path.display()
-            )
-        })?;
+    let mut file = crate::store::create_new_private_file(path).with_context(|| {
+        format!(
+            "creating {} (an existing key is never overwritten)",
+            path.display()
+        )
+    })?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .with_context(|| format!("writing {}", path.display()))

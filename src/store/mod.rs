@@ -31,6 +31,9 @@ pub use lists::{ListUpdate, NewList};
 pub use outcome_writer::OutcomeWriter;
 pub use records::{Issue, IssueSummary, List, ListSummary, Subscriber};
 pub use signups::{Confirmed, Signup};
-pub use sqlite::{Store, create_database_file, create_private_dir, warn_if_readable_by_others};
+pub use sqlite::{
+    Store, create_database_file, create_new_private_file, create_private_dir,
+    warn_if_readable_by_others,
+};
 pub use subscribers::{DeliveredMessage, DeliveryRecipient, ImportRow};
 pub use tokens::{StoredToken, TokenRow};

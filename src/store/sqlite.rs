@@ -28,15 +28,19 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
-/// Creates an empty `path` with mode 0600 unless it exists.
-fn create_private_file(path: &Path) -> std::io::Result<()> {
+/// Creates `path`, owner-only (0600), for writing; fails when it exists (nothing is replaced).
+pub fn create_new_private_file(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-    {
+}
+
+/// Creates an empty `path` with mode 0600 unless it exists.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    match create_new_private_file(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e),
