@@ -37,7 +37,8 @@ pub struct App {
     signer: Option<Arc<crate::send::dkim::Signer>>,
     reload: Option<Reload>,
     view: Option<Arc<dyn ProgressView>>,
-    _lock: std::fs::File,
+    /// The SQLite file's one-sender lock (none on PostgreSQL).
+    _lock: Option<std::fs::File>,
 }
 
 /// Where `serve` shows each sending issue's progress live (a terminal's progress bars).
@@ -230,29 +231,18 @@ impl App {
                 tracing::info!(selector = %s.selector, domain = %s.domain, algorithm = s.key.algorithm().tag(), bits = s.key.bits(), "DKIM signing");
             }
         }
-        let path = config.database_path();
-        // The lock is on the database file itself (flock: per inode), so another path to it (a
-        // symlink, `x/../herald.db`, a bind mount) cannot start a second sender. SQLite's own locks
-        // are fcntl byte-range locks, which flock does not touch. It is taken before the store opens,
-        // so a second daemon never migrates or recovers a database a running one uses.
-        crate::store::create_database_file(&path)
-            .with_context(|| format!("creating database {}", path.display()))?;
-        let lock = std::fs::File::open(&path)
-            .with_context(|| format!("opening {} to lock it", path.display()))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-                "another `herald serve` is already running on {} (it holds a lock on the file)",
-                path.display()
-            ),
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("locking {}", path.display()));
-            }
-        }
-        let store = Store::open(&path)
+        let database = config.database.url.clone();
+        let lock = match database.sqlite_path() {
+            Some(path) => Some(lock_sqlite_file(path)?),
+            None => None,
+        };
+        let mut store = Store::open(&database)
             .await
-            .with_context(|| format!("opening database {}", path.display()))?;
-        crate::store::warn_if_readable_by_others(&path);
+            .with_context(|| format!("opening database {database}"))?;
+        store.set_lease(config.sending.lease);
+        if let Some(path) = database.sqlite_path() {
+            crate::store::warn_if_readable_by_others(path);
+        }
         let tokens = load_tokens(&config, &store).await?;
         let listener = tokio::net::TcpListener::bind(config.http.listen)
             .await
@@ -372,6 +362,14 @@ impl App {
             ));
         }
         spawn_bounce_intakes(&config, &store, &tokens, &clock, &tracker, &stop);
+        if store.is_shared_queue() {
+            tracker.spawn(renew_leases(
+                store.clone(),
+                clock.clone(),
+                config.sending.lease,
+                stop.clone(),
+            ));
+        }
         let scheduler = Arc::new(Scheduler::new(
             store.clone(),
             clock.clone(),
@@ -533,7 +531,9 @@ async fn drive(
         if !tick.started.is_empty() || pumped.dispatched > 0 {
             continue;
         }
-        let settled = pumped.in_flight_before == 0 && dispatcher.in_flight() == 0;
+        let settled = pumped.in_flight_before == 0
+            && dispatcher.in_flight() == 0
+            && !leased_elsewhere(scheduler.store(), scheduler.now(), options).await;
         if options.until_idle && settled {
             tracing::info!("idle: nothing due and nothing in flight");
             return Ok(());
@@ -659,5 +659,58 @@ impl Progress {
             ));
         }
         self.notifier.status(&status);
+    }
+}
+
+/// One `herald serve` per SQLite file: an exclusive lock on the database file itself (flock: per
+/// inode), so another path to it (a symlink, `x/../herald.db`, a bind mount) cannot start a second
+/// sender. SQLite's own locks are fcntl byte-range locks, which flock does not touch. It is taken
+/// before the store opens, so a second daemon never migrates or recovers a database a running one
+/// uses. (On PostgreSQL several daemons share the queue through leased claims instead.)
+fn lock_sqlite_file(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    crate::store::create_database_file(path)
+        .with_context(|| format!("creating database {}", path.display()))?;
+    let lock = std::fs::File::open(path)
+        .with_context(|| format!("opening {} to lock it", path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another `herald serve` is already running on {} (it holds a lock on the file)",
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+/// Keeps this daemon's claimed deliveries its own (PostgreSQL): renews their leases every third of
+/// `sending.lease_seconds`, so only a daemon that stopped renewing (dead, or cut off from the
+/// database) has its deliveries taken over by the others.
+async fn renew_leases(store: Store, clock: SharedClock, lease: Duration, stop: CancellationToken) {
+    let every = lease / 3;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.cancelled() => return,
+        }
+        if let Err(e) = store.renew_leases(clock.now()).await {
+            tracing::warn!(error = %e, "cannot renew this daemon's delivery leases; retrying");
+        }
+    }
+}
+
+/// `serve --until-idle` on a shared queue: another daemon still holds deliveries (its lease runs),
+/// whose outcomes may yet call for retries, so this daemon is not idle.
+async fn leased_elsewhere(store: &Store, now: chrono::DateTime<chrono::Utc>, options: RunOptions) -> bool {
+    if !options.until_idle || !store.is_shared_queue() {
+        return false;
+    }
+    match store.leased_elsewhere(now).await {
+        Ok(n) => n > 0,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot count the deliveries other daemons hold");
+            true
+        }
     }
 }

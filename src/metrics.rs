@@ -61,7 +61,7 @@ pub struct Metrics {
 
 impl Metrics {
     fn new() -> Self {
-        let mut registry = Registry::with_prefix("herald");
+        let mut registry = Registry::with_prefix_and_labels("herald", daemon_label());
         let m = Self {
             registry: Registry::default(),
             messages: Family::default(),
@@ -148,7 +148,7 @@ impl Metrics {
     pub fn render(&self, deliveries: &[(DeliveryLabels, i64)]) -> String {
         let mut out = String::with_capacity(8192);
         let _ = encode(&mut out, &self.registry);
-        let mut now = Registry::with_prefix("herald");
+        let mut now = Registry::with_prefix_and_labels("herald", daemon_label());
         let family = Family::<DeliveryLabels, Gauge>::default();
         for (labels, n) in deliveries {
             family.get_or_create(labels).set(*n);
@@ -229,4 +229,19 @@ mod tests {
         assert!(text.contains("herald_build_info{version=\""));
         assert_eq!(text.matches("# TYPE herald_messages_total").count(), 1);
     }
+}
+
+/// The `daemon` label every metric carries: this machine's host name, so that the daemons sharing
+/// one PostgreSQL queue can be told apart (and summed) in one dashboard.
+fn daemon_label() -> impl Iterator<Item = (std::borrow::Cow<'static, str>, std::borrow::Cow<'static, str>)> {
+    std::iter::once(("daemon".into(), host_name().into()))
+}
+
+/// This machine's host name (`localhost` when it cannot be read).
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }

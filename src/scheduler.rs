@@ -18,7 +18,7 @@ use crate::{
     clock::SharedClock,
     config::{MissedSlots, SchedulerConfig},
     domain::{IssueId, IssueState, ListId},
-    store::{Issue, Store, StoreError},
+    store::{Issue, Leadership, Store, StoreError},
 };
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -31,8 +31,9 @@ pub struct Scheduler {
     /// start that is late because the daemon was busy is never held.
     up_since: DateTime<Utc>,
     /// One tick at a time: the daemon ticks on its own interval and again whenever the sender idles,
-    /// and two ticks at once could start two issues in one cron slot.
-    ticking: tokio::sync::Mutex<()>,
+    /// and two ticks at once could start two issues in one cron slot. It holds this daemon's claim
+    /// to the scheduler: with several daemons on one PostgreSQL queue only one of them schedules.
+    ticking: tokio::sync::Mutex<Leadership>,
 }
 
 /// What one tick decided.
@@ -52,12 +53,29 @@ impl Scheduler {
             clock,
             config,
             up_since,
-            ticking: tokio::sync::Mutex::new(()),
+            ticking: tokio::sync::Mutex::new(Leadership::default()),
         }
     }
 
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     pub async fn tick(&self) -> Result<TickReport, StoreError> {
-        let _one_at_a_time = self.ticking.lock().await;
+        let mut leadership = self.ticking.lock().await;
+        match self.store.lead_scheduler(&mut leadership).await {
+            Ok(true) => {}
+            Ok(false) => return Ok(TickReport::default()),
+            // Tried again next tick; meanwhile another daemon may lead.
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot tell whether this daemon runs the scheduler");
+                return Ok(TickReport::default());
+            }
+        }
         let now = self.clock.now();
         let mut report = TickReport::default();
         let queued = self.store.issues_in_state(IssueState::Queued).await?;

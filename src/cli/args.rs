@@ -311,4 +311,16 @@ pub enum TokenCommand {
 pub enum DbCommand {
     /// Create the database if needed, apply pending migrations, and list those applied.
     Migrate,
+    /// Copy every list, subscriber, issue, delivery, bounce, token and setting into another (new,
+    /// empty) database, e.g. from SQLite to PostgreSQL, and check every table's row count. Stop the
+    /// daemon first.
+    Copy {
+        /// The database to copy from (default: `database.url`).
+        #[arg(long)]
+        from: Option<String>,
+        /// The database to copy into: a `postgres://` URL, a `sqlite://` URL or a file path. It is
+        /// created (SQLite) and migrated if needed, and must hold no rows.
+        #[arg(long)]
+        to: String,
+    },
 }

@@ -174,8 +174,8 @@ pub fn config_problems(config: &Config) -> (Vec<String>, Vec<String>) {
         }
         return (problems, notes);
     }
-    let path = config.database_path();
-    if !path.is_file() {
+    let database = &config.database.url;
+    if database.sqlite_path().is_some_and(|path| !path.is_file()) {
         return (problems, notes);
     }
     let lists = tokio::runtime::Builder::new_current_thread()
@@ -185,7 +185,7 @@ pub fn config_problems(config: &Config) -> (Vec<String>, Vec<String>) {
         .and_then(|rt| {
             rt.block_on(async {
                 let store =
-                    crate::store::Store::open_for_intake(&path, std::time::Duration::from_secs(5))
+                    crate::store::Store::open_for_intake(database, std::time::Duration::from_secs(5))
                         .await?;
                 let lists = store.list_summaries().await;
                 store.close().await;

@@ -196,10 +196,13 @@ async fn run(cli: Cli, loaded: Loaded, set_log_filter: app::SetLogFilter) -> any
     if let Command::Dkim(command) = cli.command {
         return dkim::run(&config, command, out);
     }
-    let path = config.database_path();
-    let store = Store::open(&path)
+    if let Command::Db(super::args::DbCommand::Copy { from, to }) = &cli.command {
+        return copy_database(&config, from.as_deref(), to, out).await;
+    }
+    let database = &config.database.url;
+    let store = Store::open(database)
         .await
-        .with_context(|| format!("opening database {}", path.display()))?;
+        .with_context(|| format!("opening database {database}"))?;
     let result = match cli.command {
         Command::List(c) => lists::run(&store, &config, c, out).await,
         Command::Subscriber(c) => subscribers::run(&store, &config, c, out).await,
@@ -216,7 +219,7 @@ async fn run(cli: Cli, loaded: Loaded, set_log_filter: app::SetLogFilter) -> any
             }
             out.emit(
                 &Migrated {
-                    database: path.display().to_string(),
+                    database: database.to_string(),
                     migrations: applied,
                 },
                 |m| {
@@ -231,6 +234,9 @@ async fn run(cli: Cli, loaded: Loaded, set_log_filter: app::SetLogFilter) -> any
                     s
                 },
             )
+        }
+        Command::Db(super::args::DbCommand::Copy { .. }) => {
+            unreachable!("handled before the store opens")
         }
         Command::Render {
             file,
@@ -365,4 +371,73 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// `herald db copy`: opens both databases (migrating them), copies, and fails unless every table has
+/// as many rows in the target as in the source.
+async fn copy_database(
+    config: &Config,
+    from: Option<&str>,
+    to: &str,
+    out: Output,
+) -> anyhow::Result<()> {
+    use crate::store::DatabaseUrl;
+    let parse = |flag: &str, url: &str| {
+        DatabaseUrl::parse(url).map_err(|e| anyhow::anyhow!("--{flag} {e}"))
+    };
+    let source = match from {
+        Some(url) => parse("from", url)?,
+        None => config.database.url.clone(),
+    };
+    let target = parse("to", to)?;
+    if source == target {
+        anyhow::bail!("--from and --to name the same database ({source})");
+    }
+    let from_store = Store::open(&source)
+        .await
+        .with_context(|| format!("opening the source database {source}"))?;
+    let to_store = Store::open(&target)
+        .await
+        .with_context(|| format!("opening the target database {target}"))?;
+    let copied = from_store
+        .copy_into(&to_store)
+        .await
+        .with_context(|| format!("copying {source} into {target}"))?;
+    from_store.close().await;
+    to_store.close().await;
+    let differ: Vec<_> = copied.iter().filter(|t| t.source != t.target).collect();
+    #[derive(serde::Serialize)]
+    struct Copied {
+        from: String,
+        to: String,
+        tables: Vec<crate::store::CopiedTable>,
+        verified: bool,
+    }
+    let verified = differ.is_empty();
+    let report = Copied {
+        from: source.to_string(),
+        to: target.to_string(),
+        tables: copied.clone(),
+        verified,
+    };
+    out.emit(&report, |r| {
+        let mut s = format!("{} -> {}\n", r.from, r.to);
+        for t in &r.tables {
+            s.push_str(&format!("  {:<12} {:>10} rows\n", t.table, t.target));
+        }
+        s.push_str(if r.verified {
+            "every table has as many rows in both databases\n"
+        } else {
+            "ROW COUNTS DIFFER\n"
+        });
+        s
+    })?;
+    if !verified {
+        let names: Vec<String> = differ
+            .iter()
+            .map(|t| format!("{} ({} vs {})", t.table, t.source, t.target))
+            .collect();
+        anyhow::bail!("row counts differ after the copy: {}", names.join(", "));
+    }
+    Ok(())
 }

@@ -267,20 +267,7 @@ impl Reader {
         let d = Config::default();
         let database = DatabaseConfig {
             url: self.get("database.url", d.database.url, |v| {
-                let url = as_string(v)?;
-                let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
-                match scheme.as_deref() {
-                    None | Some("sqlite") => Ok(url),
-                    // Never echoed: a PostgreSQL URL may carry a password.
-                    Some("postgres" | "postgresql") => Err(
-                        "is a PostgreSQL URL, which this herald cannot use yet: give a SQLite file \
-                         path or sqlite:// URL"
-                            .to_owned(),
-                    ),
-                    Some(other) => Err(format!(
-                        "`{other}://` is not a database herald knows: give a SQLite file path or sqlite:// URL"
-                    )),
-                }
+                crate::store::DatabaseUrl::parse(&as_string(v)?)
             }),
         };
         let smtp = SmtpConfig {
@@ -351,6 +338,7 @@ impl Reader {
                 100,
             ) as u32,
             retry_base: self.seconds("sending.retry_base_seconds", d.sending.retry_base, 0),
+            lease: self.seconds("sending.lease_seconds", d.sending.lease, 2),
             breaker_run: self.int(
                 "sending.breaker_run",
                 d.sending.breaker_run as u64,
@@ -802,7 +790,7 @@ mod tests {
     fn defaults_load_with_no_file_and_no_environment() {
         let loaded = load(Some(Path::new("/dev/null")), env(&[])).unwrap();
         assert_eq!(loaded.config.smtp.transport, TransportKind::Outbox);
-        assert_eq!(loaded.config.database.url, "var/herald.db");
+        assert_eq!(loaded.config.database.url.to_string(), "var/herald.db");
     }
 
     #[test]

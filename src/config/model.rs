@@ -31,8 +31,8 @@ pub struct DkimConfig {
 
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {
-    /// A path or a `sqlite://` URL.
-    pub url: String,
+    /// A path, a `sqlite://` URL or a `postgres://` URL.
+    pub url: crate::store::DatabaseUrl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +86,9 @@ pub struct SendingConfig {
     pub batch_size: usize,
     pub max_attempts: u32,
     pub retry_base: Duration,
+    /// PostgreSQL: how long a claimed delivery stays this daemon's without a renewal; a daemon that
+    /// dies has its deliveries taken over by the others this long after its last renewal.
+    pub lease: Duration,
     /// This many deliveries of an issue in a row failing with the same reply that is not about the
     /// recipient pause the issue (the circuit breaker); 0 turns it off.
     pub breaker_run: usize,
@@ -223,7 +226,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             database: DatabaseConfig {
-                url: "var/herald.db".into(),
+                url: crate::store::DatabaseUrl::Sqlite("var/herald.db".into()),
             },
             smtp: SmtpConfig {
                 transport: TransportKind::Outbox,
@@ -246,6 +249,7 @@ impl Default for Config {
                 batch_size: 500,
                 max_attempts: 5,
                 retry_base: Duration::from_secs(60),
+                lease: Duration::from_secs(60),
                 breaker_run: 10,
                 domain: "herald.localhost".into(),
                 bounce_address: EmailAddress::parse("bounces@herald.localhost")
@@ -295,16 +299,6 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The SQLite file path named by `database.url`.
-    pub fn database_path(&self) -> PathBuf {
-        let url = self.database.url.as_str();
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
-        PathBuf::from(path.split('?').next().unwrap_or(path))
-    }
-
     pub fn hello_name(&self) -> &str {
         self.smtp
             .hello_name

@@ -38,8 +38,7 @@ pub async fn ingest(
     envelope_recipient: Option<&str>,
 ) -> Result<IngestOutcome, IngestError> {
     let raw = read_report(input, config.bounce.max_report_bytes)?;
-    let path = config.database_path();
-    let store = Store::open_for_intake(&path, config.bounce.busy_timeout).await?;
+    let store = Store::open_for_intake(&config.database.url, config.bounce.busy_timeout).await?;
     let result = async {
         let tokens = intake_tokens(config, &store).await?;
         let intake = intake(config, store.clone(), tokens);
@@ -76,8 +75,7 @@ pub async fn ingest_files(
     files: &[PathBuf],
     envelope_recipient: Option<&str>,
 ) -> Result<Vec<IngestedFile>, IngestError> {
-    let path = config.database_path();
-    let store = Store::open_for_intake(&path, config.bounce.busy_timeout).await?;
+    let store = Store::open_for_intake(&config.database.url, config.bounce.busy_timeout).await?;
     let result = async {
         let tokens = intake_tokens(config, &store).await?;
         let intake = intake(config, store.clone(), tokens);

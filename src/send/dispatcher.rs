@@ -142,9 +142,16 @@ impl Dispatcher {
         };
         pool.grow_to(workers, &shared);
         tracing::info!(transport = %shared.connector.describe(), workers, "sender started");
-        let database = shared.config().database_path();
-        let database = std::fs::canonicalize(&database).unwrap_or(database);
-        let id_tag = shared.tokens.tag_for(database.to_string_lossy().as_bytes());
+        // Message-IDs carry a tag of the database they were sent from (its canonical path, or the
+        // PostgreSQL URL without its password).
+        let database = match &shared.config().database.url {
+            crate::store::DatabaseUrl::Sqlite(path) => std::fs::canonicalize(path)
+                .unwrap_or_else(|_| path.clone())
+                .to_string_lossy()
+                .into_owned(),
+            url => url.to_string(),
+        };
+        let id_tag = shared.tokens.tag_for(database.as_bytes());
         Self {
             store,
             shared,

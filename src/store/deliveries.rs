@@ -1,28 +1,22 @@
 //! Deliveries: claiming batches for the sender, recording each outcome, and crash recovery.
 //!
-//! A claim moves rows `pending` (or `deferred` and due) → `sending` in one transaction; an outcome moves
-//! `sending` → `sent | deferred | failed | skipped | pending`, guarded by `state = 'sending'` so an
-//! outcome can never overwrite a row that has moved on. Rows left in `sending` by a crash are moved back
-//! to `pending` by [`Store::recover_interrupted`] when the daemon starts.
+//! A claim moves rows `pending` (or `deferred` and due) → `sending`; an outcome moves `sending` →
+//! `sent | deferred | failed | unconfirmed | skipped | pending`, guarded so that an outcome can never
+//! overwrite a row that has moved on. How a backend keeps rows a dead daemon left in `sending` from
+//! being lost is its own: SQLite resets them when its one daemon starts, PostgreSQL lets another daemon
+//! take them over once their lease runs out.
 
-use super::{
-    NewBounce, RecordedBounce, Store, StoreError,
-    bounces::apply_smtp_bounce,
-    issues::issue_state,
-    sqlite::{pause_sending_issue, placeholders},
-    subscribers::parse_attributes,
-};
+use super::{NewBounce, Store, StoreError, on_backend};
 use crate::{
     clock::to_millis,
     domain::{
         AttemptError, BounceClass, BounceKind, BouncePolicy, BounceReason, BounceSource,
-        DeliveryId, DeliveryState, EnhancedStatus, IssueId, IssueState, SmtpReply,
-        SubscriberStatus,
+        DeliveryId, DeliveryState, EnhancedStatus, IssueId, SmtpReply,
     },
 };
+use super::RecordedBounce;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// A delivery claimed for sending, with what personalisation needs.
 #[derive(Debug, Clone)]
@@ -82,7 +76,7 @@ pub struct SmtpBounce {
 
 impl OutcomeKind {
     /// The text kept in `deliveries.last_reply`.
-    fn last_reply(&self) -> Option<String> {
+    pub(super) fn last_reply(&self) -> Option<String> {
         match self {
             Self::Sent { reply } => Some(reply.to_string()),
             Self::Deferred { error, .. } | Self::Unconfirmed { error } => Some(error.to_string()),
@@ -97,118 +91,7 @@ impl OutcomeKind {
     }
 }
 
-// Outcome statements: ?1 is now, ?2 a JSON array of {"i": id, "r": reply, "t": retry_at}.
-const RECORD_SENT: &str = "UPDATE deliveries SET state = 'sent', attempts = attempts + 1,
-        last_reply = json_extract(j.value, '$.r'), sent_at = ?1, updated_at = ?1
-    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
-const RECORD_DEFERRED: &str = "UPDATE deliveries SET state = 'deferred', attempts = attempts + 1,
-        unconfirmed = unconfirmed + json_extract(j.value, '$.u'),
-        last_reply = json_extract(j.value, '$.r'), next_attempt_at = json_extract(j.value, '$.t'), updated_at = ?1
-    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
-const RECORD_UNCONFIRMED: &str = "UPDATE deliveries SET state = 'unconfirmed', attempts = attempts + 1,
-        unconfirmed = unconfirmed + 1, last_reply = json_extract(j.value, '$.r'), updated_at = ?1
-    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
-const RECORD_FAILED: &str = "UPDATE deliveries SET state = 'failed', attempts = attempts + 1,
-        last_reply = json_extract(j.value, '$.r'), updated_at = ?1
-    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
-const RECORD_RELEASED: &str = "UPDATE deliveries SET updated_at = ?1,
-        state = CASE WHEN (SELECT state FROM issues WHERE id = deliveries.issue_id) = 'cancelled' THEN 'skipped' ELSE 'pending' END
-    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
-
 pub type DeliveryCounts = BTreeMap<DeliveryState, i64>;
-
-/// A group of outcomes as statements: one set-based UPDATE per resulting state, each taking its
-/// rows as a JSON array (so a group costs the same few statements whatever its size), the 5xx
-/// refusals to record as bounce events, and the deliveries of this group a refunded run covers.
-pub(super) struct OutcomePlan {
-    pub(super) statements: Vec<(&'static str, String)>,
-    pub(super) bounces: Vec<(DeliveryId, NewBounce)>,
-    pub(super) refunded_here: std::collections::HashSet<i64>,
-}
-
-impl OutcomePlan {
-    pub(super) fn new(outcomes: &[Outcome], refunds: &[Refund]) -> Self {
-        // Outcomes of this group that belong to a refunded run are recorded as released: back to
-        // pending, their attempt not counted, no bounce event.
-        let refunded_here: std::collections::HashSet<i64> = refunds
-            .iter()
-            .flat_map(|r| r.deliveries.iter().map(|d| d.0))
-            .filter(|d| outcomes.iter().any(|o| o.delivery.0 == *d))
-            .collect();
-        let mut sent = Vec::new();
-        let mut deferred = Vec::new();
-        let mut unconfirmed = Vec::new();
-        let mut failed = Vec::new();
-        let mut released = Vec::new();
-        let mut bounces = Vec::new();
-        for o in outcomes {
-            let id = o.delivery.0;
-            let r = o.kind.last_reply();
-            if refunded_here.contains(&id) {
-                released.push(serde_json::json!({ "i": id }));
-                continue;
-            }
-            match &o.kind {
-                    OutcomeKind::Sent { .. } => sent.push(serde_json::json!({ "i": id, "r": r })),
-                    OutcomeKind::Deferred {
-                        retry_at,
-                        unconfirmed: u,
-                        ..
-                    } => deferred.push(
-                        serde_json::json!({ "i": id, "r": r, "t": to_millis(*retry_at), "u": i64::from(*u) }),
-                    ),
-                    OutcomeKind::Unconfirmed { .. } => {
-                        unconfirmed.push(serde_json::json!({ "i": id, "r": r }))
-                    }
-                    OutcomeKind::Failed { bounce, .. } => {
-                        failed.push(serde_json::json!({ "i": id, "r": r }));
-                        if let Some(b) = bounce {
-                            bounces.push((
-                                o.delivery,
-                                NewBounce {
-                                    source: BounceSource::Smtp,
-                                    kind: BounceKind::Bounce,
-                                    class: b.class,
-                                    reason: b.reason,
-                                    status: b.status,
-                                    reply_code: Some(b.reply.code),
-                                    action: Some("failed".into()),
-                                    diagnostic: Some(b.reply.to_string()),
-                                    remote_mta: None,
-                                    recipient: None,
-                                    is_failure: true,
-                                    report: None,
-                                    raw_deflated: None,
-                                },
-                            ));
-                        }
-                    }
-                    OutcomeKind::Released => released.push(serde_json::json!({ "i": id })),
-                }
-        }
-        let statements = [
-            (RECORD_SENT, sent),
-            (RECORD_DEFERRED, deferred),
-            (RECORD_UNCONFIRMED, unconfirmed),
-            (RECORD_FAILED, failed),
-            (RECORD_RELEASED, released),
-        ]
-        .into_iter()
-        .filter(|(_, rows)| !rows.is_empty())
-        .map(|(sql, rows)| (sql, serde_json::Value::Array(rows).to_string()))
-        .collect();
-        Self {
-            statements,
-            bounces,
-            refunded_here,
-        }
-    }
-
-    /// Only state changes: no bounce event to apply the policy to, no refunded run.
-    pub(super) fn is_plain(&self, refunds: &[Refund]) -> bool {
-        self.bounces.is_empty() && refunds.is_empty()
-    }
-}
 
 /// A run of refusals the circuit breaker blames on the relay: the issue pauses with `reason`, and
 /// the run's deliveries go back to `pending` with their attempt refunded.
@@ -217,77 +100,6 @@ pub struct Refund {
     pub issue: IssueId,
     pub deliveries: Vec<DeliveryId>,
     pub reason: String,
-}
-
-/// Applies `refund` in the outcomes' transaction: pauses a sending issue; moves the run's deliveries
-/// recorded by earlier groups (failed or deferred) back to `pending` with their attempt refunded and
-/// drops the bounce events their refusals made. Only while the issue is sending or paused: a
-/// cancelled or finished issue keeps what it has.
-async fn refund_run(
-    conn: &mut sqlx::SqliteConnection,
-    refund: &Refund,
-    refunded_here: &std::collections::HashSet<i64>,
-    at: i64,
-) -> Result<(), StoreError> {
-    pause_sending_issue(conn, refund.issue, &refund.reason).await?;
-    // Attempts to give back per delivery: one per time it appears in the run (a deferred delivery
-    // can be tried again, and fail again, before the run trips). A delivery this group records as
-    // released had its current attempt never counted, but an earlier one of the run may have been
-    // skipped by an earlier refund while it was being tried again: giving back one too many (the
-    // count never goes below 0) errs towards one more try, never towards one less.
-    let mut counts: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
-    for d in &refund.deliveries {
-        *counts.entry(d.0).or_default() += 1;
-    }
-    let rows: Vec<serde_json::Value> = counts
-        .iter()
-        .map(|(id, n)| {
-            let here = i64::from(refunded_here.contains(id));
-            serde_json::json!({ "i": id, "n": n, "h": here })
-        })
-        .collect();
-    let ids = serde_json::to_string(&counts.keys().collect::<Vec<_>>())
-        .map_err(|e| StoreError::BadValue(e.to_string()))?;
-    if !rows.is_empty() {
-        let refundable: Vec<&str> = DeliveryState::sources_of(DeliveryState::Pending)
-            .into_iter()
-            .filter(|s| matches!(s, DeliveryState::Failed | DeliveryState::Deferred))
-            .map(|s| s.as_str())
-            .collect();
-        // A delivery released in this group is already pending; the others are failed or deferred.
-        let sql = format!(
-            "UPDATE deliveries SET state = ?, attempts = MAX(attempts - json_extract(j.value, '$.n'), 0),
-                    next_attempt_at = NULL, updated_at = ?
-             FROM json_each(?) AS j
-             WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.issue_id = ?
-               AND (deliveries.state IN ({}) OR (json_extract(j.value, '$.h') = 1 AND deliveries.state = ?))
-               AND (SELECT state FROM issues WHERE id = ?) IN (?, ?)",
-            placeholders(refundable.len())
-        );
-        let mut q = sqlx::query(&sql)
-            .bind(DeliveryState::Pending.as_str())
-            .bind(at)
-            .bind(serde_json::Value::Array(rows).to_string())
-            .bind(refund.issue.0);
-        for s in &refundable {
-            q = q.bind(*s);
-        }
-        q.bind(DeliveryState::Pending.as_str())
-            .bind(refund.issue.0)
-            .bind(IssueState::Sending.as_str())
-            .bind(IssueState::Paused.as_str())
-            .execute(&mut *conn)
-            .await?;
-    }
-    sqlx::query(
-        "DELETE FROM bounces WHERE source = 'smtp' AND delivery_id IN (SELECT value FROM json_each(?))
-           AND (SELECT state FROM deliveries WHERE id = bounces.delivery_id) = ?",
-    )
-    .bind(&ids)
-    .bind(DeliveryState::Pending.as_str())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// One recipient's fate, as `issue deliveries` prints it.
@@ -309,258 +121,163 @@ impl Store {
     /// their issue was cancelled meanwhile). Only the daemon that holds the serve lock calls this,
     /// before it claims anything.
     pub async fn recover_interrupted(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        // Rows of an issue cancelled meanwhile (while no daemon ran) are skipped, not pending: a
-        // cancelled issue is never claimed again, so a pending row would stay pending for good.
-        Ok(sqlx::query(
-            "UPDATE deliveries SET updated_at = ?,
-                 state = CASE WHEN (SELECT state FROM issues WHERE id = deliveries.issue_id) = 'cancelled'
-                              THEN 'skipped' ELSE 'pending' END
-             WHERE state = 'sending'",
-        )
-        .bind(to_millis(now))
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
+        on_backend!(self, b => b.recover_interrupted(now).await)
     }
 
     /// Claims up to `limit` deliveries of `issue`: `pending` ones in id order first, then `deferred` ones
     /// whose retry is due. Recipients who are no longer active are marked `skipped` instead.
-    pub async fn claim_batch(
-        &self,
+    pub async fn claim_batch(&self,
         issue: IssueId,
         limit: usize,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        let mut tx = self.write_transaction().await?;
-        let mut rows = sqlx::query(
-            "SELECT d.id, d.attempts, d.unconfirmed, s.email, s.name, s.attributes, s.status
-             FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
-             WHERE d.issue_id = ? AND d.state = 'pending' ORDER BY d.id LIMIT ?",
-        )
-        .bind(issue.0)
-        .bind(limit as i64)
-        .fetch_all(&mut *tx)
-        .await?;
-        if rows.len() < limit {
-            rows.extend(
-                sqlx::query(
-                    "SELECT d.id, d.attempts, d.unconfirmed, s.email, s.name, s.attributes, s.status
-                     FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
-                     WHERE d.issue_id = ? AND d.state = 'deferred' AND d.next_attempt_at <= ?
-                     ORDER BY d.next_attempt_at, d.id LIMIT ?",
-                )
-                .bind(issue.0)
-                .bind(to_millis(now))
-                .bind((limit - rows.len()) as i64)
-                .fetch_all(&mut *tx)
-                .await?,
-            );
-        }
-        let mut claimed = Vec::with_capacity(rows.len());
-        let mut skipped = Vec::new();
-        for r in &rows {
-            let id: i64 = r.get("id");
-            let status: SubscriberStatus = r.get::<&str, _>("status").parse()?;
-            if status != SubscriberStatus::Active {
-                skipped.push(id);
-                continue;
-            }
-            claimed.push(ClaimedDelivery {
-                id: DeliveryId(id),
-                issue_id: issue,
-                attempts: r.get::<i64, _>("attempts") as u32,
-                unconfirmed: r.get::<i64, _>("unconfirmed") as u32,
-                email: r.get("email"),
-                name: r.get("name"),
-                attributes: parse_attributes(r.get("attributes"))?,
-            });
-        }
-        let ids = |v: &mut dyn Iterator<Item = i64>| {
-            serde_json::to_string(&v.collect::<Vec<_>>()).unwrap_or_default()
-        };
-        sqlx::query(
-            "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(to_millis(now))
-        .bind(ids(&mut claimed.iter().map(|c| c.id.0)))
-        .execute(&mut *tx)
-        .await?;
-        if !skipped.is_empty() {
-            sqlx::query(
-                "UPDATE deliveries SET state = 'skipped', last_reply = 'subscriber is no longer active', updated_at = ?
-                 WHERE id IN (SELECT value FROM json_each(?))",
-            )
-            .bind(to_millis(now))
-            .bind(ids(&mut skipped.into_iter()))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(claimed)
+        now: DateTime<Utc>,) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        on_backend!(self, b => b.claim_batch(issue, limit, now).await)
     }
 
     /// Records outcomes (the sender's group commit): one statement per kind of outcome, each taking
     /// its rows as a JSON array, so a group costs the same few statements whatever its size, and a
     /// group of one kind needs no explicit transaction. Each update only applies to a row still in
     /// `sending`. A released row of a cancelled issue becomes `skipped`, not `pending`.
-    pub async fn record_outcomes(
-        &self,
+    pub async fn record_outcomes(&self,
         outcomes: &[Outcome],
         refunds: &[Refund],
         policy: &BouncePolicy,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<RecordedBounce>, StoreError> {
-        let plan = OutcomePlan::new(outcomes, refunds);
-        let at = to_millis(now);
-        if let ([(sql, rows)], true) = (plan.statements.as_slice(), plan.is_plain(refunds)) {
-            sqlx::query(sql)
-                .bind(at)
-                .bind(rows)
-                .execute(&self.pool)
-                .await?;
-            return Ok(vec![]);
-        }
-        let mut tx = self.write_transaction().await?;
-        for (sql, rows) in &plan.statements {
-            sqlx::query(sql)
-                .bind(at)
-                .bind(rows)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let mut recorded = Vec::with_capacity(plan.bounces.len());
-        for (delivery, b) in &plan.bounces {
-            recorded.push(apply_smtp_bounce(&mut tx, *delivery, b, policy, now).await?);
-        }
-        for refund in refunds {
-            refund_run(&mut tx, refund, &plan.refunded_here, at).await?;
-        }
-        tx.commit().await?;
-        Ok(recorded)
+        now: DateTime<Utc>,) -> Result<Vec<RecordedBounce>, StoreError> {
+        on_backend!(self, b => b.record_outcomes(outcomes, refunds, policy, now).await)
     }
 
     /// `issue retry`: moves `issue`'s deliveries in `state` (failed or deferred), optionally only
     /// those whose last reply contains `reason`, back to `pending` with a fresh count of attempts. A
     /// finished (`sent`) issue is reopened; a cancelled or not yet started one is refused.
-    pub async fn retry_deliveries(
-        &self,
+    pub async fn retry_deliveries(&self,
         issue: IssueId,
         state: DeliveryState,
         reason: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        if !matches!(state, DeliveryState::Failed | DeliveryState::Deferred)
-            || !state.can_move_to(DeliveryState::Pending)
-        {
-            return Err(StoreError::Conflict(format!(
-                "{state} deliveries cannot be queued again: only failed or deferred ones"
-            )));
-        }
-        let at = to_millis(now);
-        let mut tx = self.write_transaction().await?;
-        let current = issue_state(&mut tx, issue).await?;
-        if matches!(current, IssueState::Queued | IssueState::Cancelled) {
-            return Err(StoreError::Conflict(format!(
-                "issue #{issue} is {current}: it has no deliveries to retry"
-            )));
-        }
-        let requeued = sqlx::query(
-            "UPDATE deliveries SET state = ?, attempts = 0, next_attempt_at = NULL, updated_at = ?
-             WHERE issue_id = ? AND state = ? AND (?5 IS NULL OR instr(last_reply, ?5) > 0)",
-        )
-        .bind(DeliveryState::Pending.as_str())
-        .bind(at)
-        .bind(issue.0)
-        .bind(state.as_str())
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if requeued > 0 && current == IssueState::Sent {
-            debug_assert!(IssueState::Sent.can_move_to(IssueState::Sending));
-            sqlx::query(
-                "UPDATE issues SET state = ?, state_reason = ?, finished_at = NULL WHERE id = ? AND state = ?",
-            )
-            .bind(IssueState::Sending.as_str())
-            .bind(format!("reopened: {requeued} deliveries re-queued by `issue retry`"))
-            .bind(issue.0)
-            .bind(IssueState::Sent.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(requeued)
+        now: DateTime<Utc>,) -> Result<u64, StoreError> {
+        on_backend!(self, b => b.retry_deliveries(issue, state, reason, now).await)
     }
 
     pub async fn delivery_counts(&self, issue: IssueId) -> Result<DeliveryCounts, StoreError> {
-        let rows = sqlx::query(
-            "SELECT state, COUNT(*) AS n FROM deliveries WHERE issue_id = ? GROUP BY state",
-        )
-        .bind(issue.0)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.get::<&str, _>("state").parse()?, r.get("n"))))
-            .collect()
+        on_backend!(self, b => b.delivery_counts(issue).await)
     }
 
     /// Deliveries of `issue`, optionally only those in `state`, in id order.
-    pub async fn deliveries(
-        &self,
+    pub async fn deliveries(&self,
         issue: IssueId,
-        state: Option<DeliveryState>,
-    ) -> Result<Vec<DeliveryRow>, StoreError> {
-        self.deliveries_page(issue, state, 0, i64::MAX).await
+        state: Option<DeliveryState>,) -> Result<Vec<DeliveryRow>, StoreError> {
+        on_backend!(self, b => b.deliveries(issue, state).await)
     }
 
     /// Up to `limit` deliveries of `issue` (optionally in `state`) with ids after `after`, in id
     /// order: one page of a cursor-paginated listing.
-    pub async fn deliveries_page(
-        &self,
+    pub async fn deliveries_page(&self,
         issue: IssueId,
         state: Option<DeliveryState>,
         after: i64,
-        limit: i64,
-    ) -> Result<Vec<DeliveryRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT d.id, s.email, d.state, d.attempts, d.last_reply, d.sent_at, d.next_attempt_at
-             FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
-             WHERE d.issue_id = ? AND (? IS NULL OR d.state = ?) AND d.id > ? ORDER BY d.id LIMIT ?",
-        )
-        .bind(issue.0)
-        .bind(state.map(|s| s.as_str()))
-        .bind(state.map(|s| s.as_str()))
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DeliveryRow {
-                    id: DeliveryId(r.get("id")),
-                    email: r.get("email"),
-                    state: r.get::<&str, _>("state").parse()?,
-                    attempts: r.get("attempts"),
-                    last_reply: r.get("last_reply"),
-                    sent_at: r
-                        .get::<Option<i64>, _>("sent_at")
-                        .map(crate::clock::from_millis),
-                    next_attempt_at: r
-                        .get::<Option<i64>, _>("next_attempt_at")
-                        .map(crate::clock::from_millis),
-                })
-            })
-            .collect()
+        limit: i64,) -> Result<Vec<DeliveryRow>, StoreError> {
+        on_backend!(self, b => b.deliveries_page(issue, state, after, limit).await)
     }
 
     /// The earliest retry time among an issue's deferred deliveries.
     pub async fn next_retry_at(&self, issue: IssueId) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let at: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE issue_id = ? AND state = 'deferred'",
-        )
-        .bind(issue.0)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(at.map(crate::clock::from_millis))
+        on_backend!(self, b => b.next_retry_at(issue).await)
+    }
+}
+
+
+/// One outcome's values for its group's statement.
+pub(super) struct OutcomeRow {
+    pub(super) id: i64,
+    pub(super) reply: Option<String>,
+    /// `deliveries.next_attempt_at` (deferred only).
+    pub(super) retry_at: Option<i64>,
+    /// 1 when the message went out and its reply was lost (deferred only).
+    pub(super) unconfirmed: i64,
+}
+
+/// A group of outcomes sorted by the state each moves its delivery to (so a backend writes one
+/// set-based statement per state, whatever the group's size), the 5xx refusals to record as bounce
+/// events, and the deliveries of this group a refunded run covers.
+pub(super) struct OutcomeGroups {
+    pub(super) sent: Vec<OutcomeRow>,
+    pub(super) deferred: Vec<OutcomeRow>,
+    pub(super) unconfirmed: Vec<OutcomeRow>,
+    pub(super) failed: Vec<OutcomeRow>,
+    pub(super) released: Vec<OutcomeRow>,
+    pub(super) bounces: Vec<(DeliveryId, NewBounce)>,
+    pub(super) refunded_here: HashSet<i64>,
+}
+
+impl OutcomeGroups {
+    pub(super) fn new(outcomes: &[Outcome], refunds: &[Refund]) -> Self {
+        // Outcomes of this group that belong to a refunded run are recorded as released: back to
+        // pending, their attempt not counted, no bounce event.
+        let refunded_here: HashSet<i64> = refunds
+            .iter()
+            .flat_map(|r| r.deliveries.iter().map(|d| d.0))
+            .filter(|d| outcomes.iter().any(|o| o.delivery.0 == *d))
+            .collect();
+        let mut groups = Self {
+            sent: Vec::new(),
+            deferred: Vec::new(),
+            unconfirmed: Vec::new(),
+            failed: Vec::new(),
+            released: Vec::new(),
+            bounces: Vec::new(),
+            refunded_here,
+        };
+        for o in outcomes {
+            let row = OutcomeRow {
+                id: o.delivery.0,
+                reply: o.kind.last_reply(),
+                retry_at: None,
+                unconfirmed: 0,
+            };
+            if groups.refunded_here.contains(&row.id) {
+                groups.released.push(row);
+                continue;
+            }
+            match &o.kind {
+                OutcomeKind::Sent { .. } => groups.sent.push(row),
+                OutcomeKind::Deferred {
+                    retry_at,
+                    unconfirmed,
+                    ..
+                } => groups.deferred.push(OutcomeRow {
+                    retry_at: Some(to_millis(*retry_at)),
+                    unconfirmed: i64::from(*unconfirmed),
+                    ..row
+                }),
+                OutcomeKind::Unconfirmed { .. } => groups.unconfirmed.push(row),
+                OutcomeKind::Failed { bounce, .. } => {
+                    groups.failed.push(row);
+                    if let Some(b) = bounce {
+                        groups.bounces.push((o.delivery, b.event()));
+                    }
+                }
+                OutcomeKind::Released => groups.released.push(row),
+            }
+        }
+        groups
+    }
+}
+
+impl SmtpBounce {
+    /// The bounce event a refusal while sending records.
+    fn event(&self) -> NewBounce {
+        NewBounce {
+            source: BounceSource::Smtp,
+            kind: BounceKind::Bounce,
+            class: self.class,
+            reason: self.reason,
+            status: self.status,
+            reply_code: Some(self.reply.code),
+            action: Some("failed".into()),
+            diagnostic: Some(self.reply.to_string()),
+            remote_mta: None,
+            recipient: None,
+            is_failure: true,
+            report: None,
+            raw_deflated: None,
+        }
     }
 }

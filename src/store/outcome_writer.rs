@@ -1,46 +1,33 @@
-//! The recorder's own connection: outcome groups committed on one SQLite connection that only the
-//! recorder's thread steps.
+//! The recorder's writer: outcome groups committed from the recorder's own thread (blocking).
 //!
-//! Through the pool, every statement is a round trip to sqlx's worker thread (two thread wake-ups)
-//! on whichever pooled connection is free, whose page cache the other connections' writes keep
-//! invalidating. At a few thousand messages a second that hand-off, not SQLite, was most of the
-//! daemon's CPU time. Here a group of outcomes is one call on a warm connection. Groups with bounce
-//! events or a refunded run (rare, and they run the bounce policy) go through
-//! [`Store::record_outcomes`], so that logic exists once.
+//! On SQLite it steps its own connection (see `sqlite/outcome_writer.rs`); on PostgreSQL a group is
+//! one round trip to the server whichever thread sends it, so it goes through the pool.
 
-use super::{Outcome, RecordedBounce, Refund, Store, StoreError, deliveries::OutcomePlan};
-use crate::{clock::to_millis, domain::BouncePolicy};
+use super::{Backend, Outcome, RecordedBounce, Refund, Store, StoreError};
+use crate::domain::BouncePolicy;
 use chrono::{DateTime, Utc};
 
 /// Commits outcome groups; blocking: call it from a thread of its own (the recorder's).
-pub struct OutcomeWriter {
-    connection: rusqlite::Connection,
-    store: Store,
-    runtime: tokio::runtime::Handle,
+pub enum OutcomeWriter {
+    Sqlite(super::sqlite::SqliteOutcomeWriter),
+    Pooled {
+        store: Store,
+        runtime: tokio::runtime::Handle,
+    },
 }
 
 impl Store {
-    /// A writer with its own connection to this store's file (never creating it); groups that need
-    /// the pool run on `runtime`.
+    /// A writer for the recorder's thread; groups that need the pool run on `runtime`.
     pub fn outcome_writer(
         &self,
         runtime: tokio::runtime::Handle,
     ) -> Result<OutcomeWriter, StoreError> {
-        use rusqlite::OpenFlags;
-        let connection = rusqlite::Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        connection.busy_timeout(self.busy)?;
-        // As the pool's connections: a commit survives a crash of herald (synchronous = NORMAL in
-        // WAL mode), foreign keys enforced.
-        connection.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -6144;",
-        )?;
-        Ok(OutcomeWriter {
-            connection,
-            store: self.clone(),
-            runtime,
+        Ok(match &self.backend {
+            Backend::Sqlite(b) => OutcomeWriter::Sqlite(b.outcome_writer(runtime)?),
+            Backend::Postgres(_) => OutcomeWriter::Pooled {
+                store: self.clone(),
+                runtime,
+            },
         })
     }
 }
@@ -54,21 +41,11 @@ impl OutcomeWriter {
         policy: &BouncePolicy,
         now: DateTime<Utc>,
     ) -> Result<Vec<RecordedBounce>, StoreError> {
-        let plan = OutcomePlan::new(outcomes, refunds);
-        if !plan.is_plain(refunds) {
-            return self
-                .runtime
-                .block_on(self.store.record_outcomes(outcomes, refunds, policy, now));
+        match self {
+            Self::Sqlite(w) => w.record(outcomes, refunds, policy, now),
+            Self::Pooled { store, runtime } => {
+                runtime.block_on(store.record_outcomes(outcomes, refunds, policy, now))
+            }
         }
-        let at = to_millis(now);
-        let tx = self
-            .connection
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for (sql, rows) in &plan.statements {
-            tx.prepare_cached(sql)
-                .and_then(|mut statement| statement.execute(rusqlite::params![at, rows]))?;
-        }
-        tx.commit()?;
-        Ok(vec![])
     }
 }

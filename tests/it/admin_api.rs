@@ -767,21 +767,9 @@ fn deliveries_stats_and_bounces_read_what_the_cli_reads() {
     server.wait_with_output().unwrap();
 }
 
-/// Every table's rows as text, from the database file itself (`sqlite3 .dump`), with the WAL
-/// checkpointed first.
+/// Every table's rows as text, from the database itself.
 fn dump(app: &TestApp) -> String {
-    let db = app.dir.path().join("herald.db");
-    let out = std::process::Command::new("sqlite3")
-        .arg(&db)
-        .args(["-cmd", "PRAGMA wal_checkpoint(TRUNCATE);", ".dump"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    crate::database::dump(&app.database)
 }
 
 #[test]

@@ -113,8 +113,7 @@ fn over_starttls_a_report_the_database_refused_stays_in_the_mailbox_until_it_is_
     use_mailbox(&app, dovecot, &user, "starttls", "delete");
 
     // The commit fails (a fault injected with a trigger): the message must not be touched.
-    let db = rusqlite::Connection::open(app.path("herald.db")).unwrap();
-    db.execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON bounces BEGIN SELECT RAISE(ABORT, 'injected fault'); END;").unwrap();
+    crate::database::refuse_bounce_rows(&app.database);
     app.serve_until_idle();
     assert_eq!(dovecot.messages(&user.name, "INBOX").len(), 1);
     assert_eq!(
@@ -122,7 +121,7 @@ fn over_starttls_a_report_the_database_refused_stays_in_the_mailbox_until_it_is_
         "active"
     );
 
-    db.execute_batch("DROP TRIGGER refuse").unwrap();
+    crate::database::allow_bounce_rows(&app.database);
     app.serve_until_idle();
     assert_eq!(
         app.subscriber_status("weekly", "reader0@example.com"),

@@ -10,6 +10,7 @@ fn mode(path: &std::path::Path) -> u32 {
 
 #[test]
 fn a_second_serve_through_a_symlink_or_a_dotted_path_to_the_same_database_is_refused() {
+    crate::sqlite_only!();
     let sink = SmtpSink::start(&[]);
     let app = TestApp::new(Smtp::Port(sink.port), &[]);
     app.list_with_subscribers(3);
@@ -72,6 +73,7 @@ fn an_issue_cancelled_after_a_crash_leaves_no_pending_deliveries() {
 
 #[test]
 fn the_database_and_the_outbox_are_readable_by_their_owner_only() {
+    crate::sqlite_only!();
     let app = TestApp::new(Smtp::Outbox, &[]);
     app.list_with_subscribers(2);
     app.queue_issue(&[]);
@@ -94,6 +96,7 @@ fn the_database_and_the_outbox_are_readable_by_their_owner_only() {
 
 #[test]
 fn serve_warns_when_the_database_is_readable_by_others() {
+    crate::sqlite_only!();
     let app = TestApp::new(Smtp::Outbox, &[]);
     app.list_with_subscribers(1);
     std::fs::set_permissions(

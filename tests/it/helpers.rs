@@ -25,6 +25,8 @@ pub fn free_port() -> u16 {
 pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
+    /// `database.url`: a file in `dir`, or a PostgreSQL database of this test's own.
+    pub database: String,
     pub http_port: u16,
     /// The admin listener (`/metrics`).
     pub admin_port: u16,
@@ -38,13 +40,8 @@ impl TestApp {
         let mut sections: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         let mut set =
             |section: &'static str, line: String| sections.entry(section).or_default().push(line);
-        set(
-            "database",
-            format!(
-                "url = {:?}",
-                dir.path().join("herald.db").display().to_string()
-            ),
-        );
+        let database = crate::database::fresh(dir.path());
+        set("database", format!("url = {database:?}"));
         set("http", format!("listen = \"127.0.0.1:{http_port}\""));
         // Tests run in parallel: each daemon gets its own admin port.
         let admin_port = free_port();
@@ -112,9 +109,15 @@ impl TestApp {
         Self {
             dir,
             config,
+            database,
             http_port,
             admin_port,
         }
+    }
+
+    /// Runs `sql` on this test's database (`sqlite3` or `psql`): rows as text, columns joined by `|`.
+    pub fn sql(&self, sql: &str) -> String {
+        crate::database::query(&self.database, sql)
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

@@ -31,15 +31,17 @@ fn subscriber_emails(app: &TestApp) -> Vec<String> {
 /// Puts `email` on `weekly` as a row already in the database: what an import with
 /// `smtp.smtputf8 = true` stores, and what imports before herald checked local parts left behind.
 fn stored_subscriber(app: &TestApp, email: &str, name: &str) {
-    let db = rusqlite::Connection::open(app.path("herald.db")).unwrap();
-    let added = db
-        .execute(
-            "INSERT INTO subscribers (list_id, email, name, created_at, updated_at)
-             SELECT id, ?1, ?2, 0, 0 FROM lists WHERE slug = 'weekly'",
-            (email, name),
-        )
-        .unwrap();
-    assert_eq!(added, 1);
+    let quoted = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    app.sql(&format!(
+        "INSERT INTO subscribers (list_id, email, name, created_at, updated_at)
+         SELECT id, {}, {}, 0, 0 FROM lists WHERE slug = 'weekly'",
+        quoted(email),
+        quoted(name)
+    ));
+    assert_eq!(
+        app.sql(&format!("SELECT COUNT(*) FROM subscribers WHERE email = {}", quoted(email))),
+        "1"
+    );
 }
 
 fn deliveries(app: &TestApp, id: i64) -> Vec<Value> {

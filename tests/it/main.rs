@@ -11,6 +11,7 @@ mod browser;
 mod chromium;
 mod config_check;
 mod crash;
+mod database;
 mod delivery_smtp_sink;
 mod dkim;
 mod fixture_smtp;

@@ -27,7 +27,8 @@ struct Harness {
 impl Harness {
     async fn new(start: &str, missed: MissedSlots) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("herald.db")).await.unwrap();
+        let url = herald::store::DatabaseUrl::parse(&crate::database::fresh(dir.path())).unwrap();
+        let store = Store::open(&url).await.unwrap();
         let mut config = Config::default();
         config.render.templates_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
         config.scheduler.missed = missed;

@@ -9,12 +9,7 @@ fn post_form(url: &str, body: &str) -> HttpResponse {
 }
 
 fn signups_stored(app: &TestApp) -> String {
-    let out = std::process::Command::new("sqlite3")
-        .arg(app.dir.path().join("herald.db"))
-        .arg("SELECT COUNT(*) FROM signups")
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    app.sql("SELECT COUNT(*) FROM signups")
 }
 
 #[test]

@@ -1,0 +1,361 @@
+//! `herald db copy`: moves an installation from one database to another (SQLite to PostgreSQL, or
+//! back), table by table in foreign-key order, ids kept, then checks that every table has as many
+//! rows on both sides.
+//!
+//! Both schemas have the same tables and columns (PostgreSQL adds the claim lease, which a copy
+//! leaves empty); only the column types differ (flags are BOOLEAN on PostgreSQL, INTEGER on SQLite),
+//! so each column is read and written as the type herald gives it.
+
+use super::{Backend, Store, StoreError};
+use crate::domain::DeliveryState;
+use sqlx::Row;
+
+/// How herald reads and writes a column.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Int,
+    Text,
+    Bool,
+    Blob,
+}
+
+/// One value, `None` for NULL.
+#[derive(Debug, Clone)]
+enum Value {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+    Blob(Option<Vec<u8>>),
+}
+
+use Kind::{Blob, Bool, Int, Text};
+
+/// The tables in foreign-key order, with their columns; the first column orders the copy.
+const TABLES: &[(&str, &[(&str, Kind)])] = &[
+    ("settings", &[("key", Text), ("value", Text)]),
+    (
+        "lists",
+        &[
+            ("id", Int),
+            ("slug", Text),
+            ("name", Text),
+            ("from_name", Text),
+            ("from_address", Text),
+            ("reply_to", Text),
+            ("schedule", Text),
+            ("timezone", Text),
+            ("layout", Text),
+            ("last_slot_at", Int),
+            ("created_at", Int),
+            ("language", Text),
+            ("postal_address", Text),
+            ("archive", Bool),
+            ("signup", Bool),
+            ("thanks_url", Text),
+        ],
+    ),
+    (
+        "subscribers",
+        &[
+            ("id", Int),
+            ("list_id", Int),
+            ("email", Text),
+            ("name", Text),
+            ("attributes", Text),
+            ("status", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+            ("unsubscribed_at", Int),
+            ("unsubscribed_via", Int),
+            ("status_reason", Text),
+        ],
+    ),
+    (
+        "issues",
+        &[
+            ("id", Int),
+            ("list_id", Int),
+            ("subject", Text),
+            ("preheader", Text),
+            ("source_path", Text),
+            ("html_template", Text),
+            ("text_template", Text),
+            ("state", Text),
+            ("state_reason", Text),
+            ("send_at", Int),
+            ("queued_at", Int),
+            ("started_at", Int),
+            ("finished_at", Int),
+        ],
+    ),
+    (
+        "deliveries",
+        &[
+            ("id", Int),
+            ("issue_id", Int),
+            ("subscriber_id", Int),
+            ("state", Text),
+            ("attempts", Int),
+            ("unconfirmed", Int),
+            ("next_attempt_at", Int),
+            ("last_reply", Text),
+            ("updated_at", Int),
+            ("sent_at", Int),
+        ],
+    ),
+    (
+        "bounces",
+        &[
+            ("id", Int),
+            ("received_at", Int),
+            ("source", Text),
+            ("kind", Text),
+            ("class", Text),
+            ("reason", Text),
+            ("status", Text),
+            ("reply_code", Int),
+            ("action", Text),
+            ("diagnostic", Text),
+            ("remote_mta", Text),
+            ("recipient", Text),
+            ("delivery_id", Int),
+            ("issue_id", Int),
+            ("subscriber_id", Int),
+            ("list_id", Int),
+            ("matched_by", Text),
+            ("effect", Text),
+            ("report_sha256", Text),
+            ("position", Int),
+            ("raw", Blob),
+        ],
+    ),
+    (
+        "suppressions",
+        &[
+            ("email", Text),
+            ("status", Text),
+            ("reason", Text),
+            ("created_at", Int),
+        ],
+    ),
+    (
+        "api_tokens",
+        &[
+            ("id", Int),
+            ("name", Text),
+            ("prefix", Text),
+            ("hash", Blob),
+            ("read_only", Bool),
+            ("created_at", Int),
+            ("last_used_at", Int),
+            ("revoked_at", Int),
+        ],
+    ),
+    (
+        "erasures",
+        &[("hash", Blob), ("status", Text), ("erased_at", Int)],
+    ),
+    (
+        "signups",
+        &[
+            ("id", Int),
+            ("list_id", Int),
+            ("email", Text),
+            ("name", Text),
+            ("created_at", Int),
+            ("mailed_at", Int),
+            ("attempts", Int),
+            ("next_attempt_at", Int),
+            ("last_error", Text),
+            ("confirmed_at", Int),
+        ],
+    ),
+];
+
+/// Rows read and written per statement.
+const CHUNK: i64 = 500;
+
+/// One table's rows on each side after the copy.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CopiedTable {
+    pub table: &'static str,
+    pub source: i64,
+    pub target: i64,
+}
+
+impl Store {
+    /// Copies every row of this database into `target`, which must be empty (freshly migrated), and
+    /// returns each table's row counts on both sides. Deliveries a stopped daemon left `sending` are
+    /// copied as `pending` (what its next start would have made them). Run it with no daemon
+    /// sending from either database.
+    pub async fn copy_into(&self, target: &Store) -> Result<Vec<CopiedTable>, StoreError> {
+        for (table, _) in TABLES {
+            if target.count(table).await? > 0 {
+                return Err(StoreError::Conflict(format!(
+                    "the target database is not empty: its `{table}` table has rows (copy into a new database)"
+                )));
+            }
+        }
+        let mut report = Vec::with_capacity(TABLES.len());
+        for (table, columns) in TABLES {
+            let keyed = matches!(columns[0], ("id", Int));
+            let mut after = i64::MIN;
+            loop {
+                let mut rows = self.read_rows(table, columns, keyed, after).await?;
+                if rows.is_empty() {
+                    break;
+                }
+                if *table == "deliveries" {
+                    for row in &mut rows {
+                        if let Value::Text(Some(state)) = &mut row[3]
+                            && state == DeliveryState::Sending.as_str()
+                        {
+                            *state = DeliveryState::Pending.as_str().to_owned();
+                        }
+                    }
+                }
+                if let Some(Value::Int(Some(id))) = rows.last().map(|r| &r[0]) {
+                    after = *id;
+                }
+                let done = !keyed || (rows.len() as i64) < CHUNK;
+                for chunk in rows.chunks(100) {
+                    target.write_rows(table, columns, chunk).await?;
+                }
+                if done {
+                    break;
+                }
+            }
+            report.push(CopiedTable {
+                table,
+                source: self.count(table).await?,
+                target: target.count(table).await?,
+            });
+        }
+        target.after_copy().await?;
+        Ok(report)
+    }
+
+    async fn count(&self, table: &str) -> Result<i64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        Ok(match &self.backend {
+            Backend::Sqlite(b) => sqlx::query_scalar(&sql).fetch_one(&b.pool).await?,
+            Backend::Postgres(b) => sqlx::query_scalar(&sql).fetch_one(&b.pool).await?,
+        })
+    }
+
+    /// The next chunk of `table` (by id after `after` when `keyed`, else the whole table).
+    async fn read_rows(
+        &self,
+        table: &str,
+        columns: &[(&str, Kind)],
+        keyed: bool,
+        after: i64,
+    ) -> Result<Vec<Vec<Value>>, StoreError> {
+        let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+        let (filter, param) = match &self.backend {
+            Backend::Sqlite(_) => ("id > ?", "?"),
+            Backend::Postgres(_) => ("id > $1", "$2"),
+        };
+        let sql = if keyed {
+            format!(
+                "SELECT {} FROM {table} WHERE {filter} ORDER BY id LIMIT {param}",
+                names.join(", ")
+            )
+        } else {
+            format!("SELECT {} FROM {table} ORDER BY 1", names.join(", "))
+        };
+        macro_rules! read {
+            ($pool:expr) => {{
+                let rows = if keyed {
+                    sqlx::query(&sql).bind(after).bind(CHUNK).fetch_all($pool).await?
+                } else {
+                    sqlx::query(&sql).fetch_all($pool).await?
+                };
+                rows.iter()
+                    .map(|r| {
+                        columns
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (_, kind))| {
+                                Ok(match kind {
+                                    Int => Value::Int(r.try_get(i)?),
+                                    Text => Value::Text(r.try_get(i)?),
+                                    Bool => Value::Bool(r.try_get(i)?),
+                                    Blob => Value::Blob(r.try_get(i)?),
+                                })
+                            })
+                            .collect::<Result<Vec<_>, sqlx::Error>>()
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?
+            }};
+        }
+        Ok(match &self.backend {
+            Backend::Sqlite(b) => read!(&b.pool),
+            Backend::Postgres(b) => read!(&b.pool),
+        })
+    }
+
+    /// Inserts `rows` into `table` in one statement.
+    async fn write_rows(
+        &self,
+        table: &str,
+        columns: &[(&str, Kind)],
+        rows: &[Vec<Value>],
+    ) -> Result<(), StoreError> {
+        let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
+        let postgres = matches!(self.backend, Backend::Postgres(_));
+        let mut n = 0;
+        let values: Vec<String> = rows
+            .iter()
+            .map(|_| {
+                let marks: Vec<String> = (0..columns.len())
+                    .map(|_| {
+                        n += 1;
+                        if postgres { format!("${n}") } else { "?".into() }
+                    })
+                    .collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES {}",
+            names.join(", "),
+            values.join(", ")
+        );
+        macro_rules! write {
+            ($pool:expr) => {{
+                let mut q = sqlx::query(&sql);
+                for value in rows.iter().flatten() {
+                    q = match value {
+                        Value::Int(v) => q.bind(*v),
+                        Value::Text(v) => q.bind(v.clone()),
+                        Value::Bool(v) => q.bind(*v),
+                        Value::Blob(v) => q.bind(v.clone()),
+                    };
+                }
+                q.execute($pool).await?;
+            }};
+        }
+        match &self.backend {
+            Backend::Sqlite(b) => write!(&b.pool),
+            Backend::Postgres(b) => write!(&b.pool),
+        }
+        Ok(())
+    }
+
+    /// PostgreSQL's identity columns go on after the highest id copied in.
+    async fn after_copy(&self) -> Result<(), StoreError> {
+        if let Backend::Postgres(b) = &self.backend {
+            for (table, columns) in TABLES {
+                if matches!(columns[0], ("id", Int)) {
+                    sqlx::query(&format!(
+                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {table}"
+                    ))
+                    .execute(&b.pool)
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,119 @@
+//! The PostgreSQL backend: several daemons, on one machine or many, share one queue.
+//!
+//! The statements mirror the SQLite backend's, with PostgreSQL's own means where they differ: id sets
+//! bound as arrays (`= ANY($1)`, `unnest`) instead of JSON text, `FOR UPDATE SKIP LOCKED` claims with a
+//! per-row lease instead of one daemon's file lock, `COPY` for bulk imports. States and statuses are
+//! bound from the domain enums, never written as literals.
+
+mod bounces;
+mod deliveries;
+mod erasures;
+mod import;
+pub use import::PgImport;
+mod issues;
+mod leases;
+pub use leases::PgLeadership;
+mod lists;
+mod settings;
+mod signups;
+mod subscribers;
+mod tokens;
+
+use super::StoreError;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use std::{str::FromStr, sync::Arc, time::Duration};
+
+/// The PostgreSQL schema (`migrations/postgres`).
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone)]
+pub struct Postgres {
+    pub(super) pool: PgPool,
+    /// This daemon's name in `deliveries.claimed_by` (host, process and a random part: a restarted
+    /// daemon never takes itself for its predecessor).
+    pub(super) daemon: Arc<str>,
+    /// How long a claimed row stays this daemon's without a renewal.
+    pub(super) lease: Duration,
+}
+
+impl Postgres {
+    /// Connects to `url` (`postgres://…`), waiting at most `busy` for a connection, and applies
+    /// pending migrations.
+    pub async fn open(url: &str, busy: Duration) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?.application_name("herald");
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .acquire_timeout(busy + Duration::from_secs(1))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self {
+            pool,
+            daemon: daemon_name().into(),
+            lease: Duration::from_secs(60),
+        })
+    }
+
+    /// Sets the claim lease (`sending.lease_seconds`).
+    pub fn set_lease(&mut self, lease: Duration) {
+        self.lease = lease;
+    }
+
+    /// A transaction. PostgreSQL locks rows, not the database: statements that read before they write
+    /// take their rows `FOR UPDATE`.
+    pub(super) async fn transaction(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// The migrations applied to this database, oldest first: (version, description).
+    pub async fn applied_migrations(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Every commit is durable once it returns (PostgreSQL's `synchronous_commit`): nothing to do.
+    pub async fn sync_to_disk(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// `host:pid:random`.
+fn daemon_name() -> String {
+    let host = crate::metrics::host_name();
+    format!(
+        "{host}:{}:{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
+/// Pauses `issue` with `reason` if it is sending (the circuit breaker, a burst of blocks), inside
+/// the caller's transaction. True when it moved.
+pub(super) async fn pause_sending_issue(
+    conn: &mut sqlx::PgConnection,
+    issue: crate::domain::IssueId,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    use crate::domain::IssueState;
+    debug_assert!(IssueState::Sending.can_move_to(IssueState::Paused));
+    let moved =
+        sqlx::query("UPDATE issues SET state = $1, state_reason = $2 WHERE id = $3 AND state = $4")
+            .bind(IssueState::Paused.as_str())
+            .bind(reason)
+            .bind(issue.0)
+            .bind(IssueState::Sending.as_str())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    Ok(moved == 1)
+}
