@@ -697,17 +697,41 @@ async fn renew_leases(store: Store, clock: SharedClock, lease: Duration, stop: C
         if let Err(e) = store.renew_leases(clock.now()).await {
             tracing::warn!(error = %e, "cannot renew this daemon's delivery leases; retrying");
         }
+        // A dead daemon's rows of a sending issue are claimed again by whoever sends it; those of
+        // a paused or cancelled issue are put back (pending, or skipped) here.
+        match store.recover_interrupted(clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                deliveries = n,
+                "took back deliveries whose daemon stopped renewing their lease"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take back expired delivery leases; retrying")
+            }
+        }
     }
 }
 
 /// `serve --until-idle` on a shared queue: another daemon still holds deliveries (its lease runs),
-/// whose outcomes may yet call for retries, so this daemon is not idle.
-async fn leased_elsewhere(store: &Store, now: chrono::DateTime<chrono::Utc>, options: RunOptions) -> bool {
+/// whose outcomes may yet call for retries, so this daemon is not idle; and rows whose lease ran
+/// out are put back first (they may be work to do).
+async fn leased_elsewhere(
+    store: &Store,
+    now: chrono::DateTime<chrono::Utc>,
+    options: RunOptions,
+) -> bool {
     if !options.until_idle || !store.is_shared_queue() {
         return false;
     }
+    let taken_back = match store.recover_interrupted(now).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot take back expired delivery leases");
+            return true;
+        }
+    };
     match store.leased_elsewhere(now).await {
-        Ok(n) => n > 0,
+        Ok(n) => n > 0 || taken_back > 0,
         Err(e) => {
             tracing::warn!(error = %e, "cannot count the deliveries other daemons hold");
             true

@@ -198,6 +198,26 @@ impl Metrics {
 /// The text format's media type, for the response.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
+/// The `daemon` label every metric carries: this machine's host name, so that the daemons sharing
+/// one PostgreSQL queue can be told apart (and summed) in one dashboard.
+fn daemon_label() -> impl Iterator<
+    Item = (
+        std::borrow::Cow<'static, str>,
+        std::borrow::Cow<'static, str>,
+    ),
+> {
+    std::iter::once(("daemon".into(), host_name().into()))
+}
+
+/// This machine's host name (`localhost` when it cannot be read).
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,29 +239,17 @@ mod tests {
             },
             7,
         )]);
+        let daemon = format!("daemon=\"{}\"", host_name());
         assert!(
-            text.contains("herald_messages_total{outcome=\"sent\",list=\"weekly\"} 1"),
+            text.contains(&format!(
+                "herald_messages_total{{{daemon},outcome=\"sent\",list=\"weekly\"}} 1"
+            )),
             "{text}"
         );
-        assert!(
-            text.contains("herald_deliveries{issue=\"1\",list=\"weekly\",state=\"pending\"} 7")
-        );
-        assert!(text.contains("herald_build_info{version=\""));
+        assert!(text.contains(&format!(
+            "herald_deliveries{{{daemon},issue=\"1\",list=\"weekly\",state=\"pending\"}} 7"
+        )));
+        assert!(text.contains(&format!("herald_build_info{{{daemon},version=\"")));
         assert_eq!(text.matches("# TYPE herald_messages_total").count(), 1);
     }
-}
-
-/// The `daemon` label every metric carries: this machine's host name, so that the daemons sharing
-/// one PostgreSQL queue can be told apart (and summed) in one dashboard.
-fn daemon_label() -> impl Iterator<Item = (std::borrow::Cow<'static, str>, std::borrow::Cow<'static, str>)> {
-    std::iter::once(("daemon".into(), host_name().into()))
-}
-
-/// This machine's host name (`localhost` when it cannot be read).
-pub fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
 }

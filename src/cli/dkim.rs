@@ -184,9 +184,11 @@ pub fn config_problems(config: &Config) -> (Vec<String>, Vec<String>) {
         .map_err(anyhow::Error::from)
         .and_then(|rt| {
             rt.block_on(async {
-                let store =
-                    crate::store::Store::open_for_intake(database, std::time::Duration::from_secs(5))
-                        .await?;
+                let store = crate::store::Store::open_for_intake(
+                    database,
+                    std::time::Duration::from_secs(5),
+                )
+                .await?;
                 let lists = store.list_summaries().await;
                 store.close().await;
                 Ok(lists?)

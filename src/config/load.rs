@@ -309,6 +309,24 @@ impl Reader {
                     Err(format!("{r} must be 0 or more"))
                 }
             }),
+            global_rate_per_second: self.get(
+                "smtp.global_rate_per_second",
+                d.smtp.global_rate_per_second,
+                |v| {
+                    let r = match v {
+                        Value::Integer(n) => *n as f64,
+                        Value::Float(f) => *f,
+                        other => {
+                            return Err(format!("expected a number, found {}", other.type_str()));
+                        }
+                    };
+                    if r >= 0.0 && r.is_finite() {
+                        Ok(r)
+                    } else {
+                        Err(format!("{r} must be 0 or more"))
+                    }
+                },
+            ),
             timeout: self.seconds("smtp.timeout_seconds", d.smtp.timeout, 1),
             data_timeout: self.seconds("smtp.data_timeout_seconds", d.smtp.data_timeout, 1),
             hello_name: self.optional_string("smtp.hello_name"),
@@ -469,6 +487,13 @@ impl Reader {
         };
         let bounce = self.bounce(&d.bounce);
         let dkim = self.dkim(&sending.domain);
+        if smtp.global_rate_per_second > 0.0 && database.url.sqlite_path().is_some() {
+            self.problems.push(
+                "`smtp.global_rate_per_second` caps several daemons sharing a PostgreSQL queue; with a SQLite \
+                 database one daemon sends: use `smtp.rate_per_second`"
+                    .into(),
+            );
+        }
         let config = Config {
             database,
             smtp,

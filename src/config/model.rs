@@ -65,8 +65,10 @@ pub struct SmtpConfig {
     pub ca_file: Option<PathBuf>,
     /// Concurrent SMTP sessions, each reused for many messages.
     pub connections: usize,
-    /// Messages per second over all sessions; 0 = unlimited.
+    /// Messages per second over all sessions of this daemon; 0 = unlimited.
     pub rate_per_second: f64,
+    /// Messages per second over every daemon sharing the PostgreSQL queue; 0 = no shared cap.
+    pub global_rate_per_second: f64,
     pub timeout: Duration,
     /// How long the message body and the reply to its final dot may take.
     pub data_timeout: Duration,
@@ -239,6 +241,7 @@ impl Default for Config {
                 ca_file: None,
                 connections: 4,
                 rate_per_second: 0.0,
+                global_rate_per_second: 0.0,
                 timeout: Duration::from_secs(30),
                 data_timeout: Duration::from_secs(600),
                 hello_name: None,

@@ -113,6 +113,13 @@ impl Dispatcher {
         let workers = connector.sessions(&config);
         let shared = Arc::new(Shared {
             rate: RateLimiter::with_sessions(config.smtp.rate_per_second, workers),
+            global_rate: (config.smtp.global_rate_per_second > 0.0).then(|| {
+                super::global_rate::GlobalRate::new(
+                    store.clone(),
+                    clock.clone(),
+                    config.smtp.global_rate_per_second,
+                )
+            }),
             throttled: Mutex::default(),
             config: RwLock::new(config),
             clock,

@@ -4,6 +4,7 @@
 mod dispatcher;
 pub mod dkim;
 mod encode;
+mod global_rate;
 mod message;
 mod outbox;
 mod outcome;

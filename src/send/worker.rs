@@ -68,6 +68,8 @@ pub struct Shared {
     pub tokens: Tokens,
     pub recorder: Recorder,
     pub rate: RateLimiter,
+    /// `smtp.global_rate_per_second`: the pace all daemons on the queue share (PostgreSQL).
+    pub global_rate: Option<super::global_rate::GlobalRate>,
     pub connector: Connector,
     /// Issues whose jobs may be sent; a job of any other issue is released unsent.
     pub active: RwLock<HashSet<IssueId>>,
@@ -225,6 +227,9 @@ async fn attempt(
         return OutcomeKind::Released;
     }
     shared.rate.acquire().await;
+    if let Some(global) = &shared.global_rate {
+        global.acquire().await;
+    }
     // The wait may have spanned a pause or a shutdown.
     if shared.shutdown.is_cancelled() || !shared.is_active(job.message.issue_id) {
         return OutcomeKind::Released;

@@ -89,10 +89,12 @@ pub struct BounceFilter {
 
 impl Store {
     /// Records `reports` in one transaction, applying `policy`; one result per event, per report.
-    pub async fn record_reports(&self,
+    pub async fn record_reports(
+        &self,
         reports: &[&NewReport],
         policy: &BouncePolicy,
-        now: DateTime<Utc>,) -> Result<Vec<Vec<RecordedBounce>>, StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Vec<RecordedBounce>>, StoreError> {
         on_backend!(self, b => b.record_reports(reports, policy, now).await)
     }
 
@@ -116,4 +118,3 @@ impl Store {
         on_backend!(self, b => b.prune_raw_reports(before).await)
     }
 }
-

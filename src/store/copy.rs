@@ -267,7 +267,11 @@ impl Store {
         macro_rules! read {
             ($pool:expr) => {{
                 let rows = if keyed {
-                    sqlx::query(&sql).bind(after).bind(CHUNK).fetch_all($pool).await?
+                    sqlx::query(&sql)
+                        .bind(after)
+                        .bind(CHUNK)
+                        .fetch_all($pool)
+                        .await?
                 } else {
                     sqlx::query(&sql).fetch_all($pool).await?
                 };
@@ -311,7 +315,11 @@ impl Store {
                 let marks: Vec<String> = (0..columns.len())
                     .map(|_| {
                         n += 1;
-                        if postgres { format!("${n}") } else { "?".into() }
+                        if postgres {
+                            format!("${n}")
+                        } else {
+                            "?".into()
+                        }
                     })
                     .collect();
                 format!("({})", marks.join(", "))

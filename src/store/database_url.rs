@@ -102,7 +102,11 @@ mod tests {
 
     #[test]
     fn sqlite_urls_and_paths_name_a_file() {
-        for url in ["var/herald.db", "sqlite://var/herald.db", "sqlite:var/herald.db?mode=rwc"] {
+        for url in [
+            "var/herald.db",
+            "sqlite://var/herald.db",
+            "sqlite:var/herald.db?mode=rwc",
+        ] {
             assert_eq!(
                 DatabaseUrl::parse(url),
                 Ok(DatabaseUrl::Sqlite("var/herald.db".into()))
@@ -112,8 +116,10 @@ mod tests {
 
     #[test]
     fn a_postgres_url_is_kept_and_printed_without_its_password() {
-        let url = DatabaseUrl::parse("postgres://herald:s3cret@db.example:5432/herald?sslmode=require&password=x2")
-            .unwrap();
+        let url = DatabaseUrl::parse(
+            "postgres://herald:s3cret@db.example:5432/herald?sslmode=require&password=x2",
+        )
+        .unwrap();
         assert!(matches!(url, DatabaseUrl::Postgres(_)));
         let shown = url.to_string();
         assert_eq!(

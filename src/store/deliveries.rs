@@ -6,6 +6,7 @@
 //! being lost is its own: SQLite resets them when its one daemon starts, PostgreSQL lets another daemon
 //! take them over once their lease runs out.
 
+use super::RecordedBounce;
 use super::{NewBounce, Store, StoreError, on_backend};
 use crate::{
     clock::to_millis,
@@ -14,7 +15,6 @@ use crate::{
         DeliveryId, DeliveryState, EnhancedStatus, IssueId, SmtpReply,
     },
 };
-use super::RecordedBounce;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashSet};
 
@@ -126,10 +126,12 @@ impl Store {
 
     /// Claims up to `limit` deliveries of `issue`: `pending` ones in id order first, then `deferred` ones
     /// whose retry is due. Recipients who are no longer active are marked `skipped` instead.
-    pub async fn claim_batch(&self,
+    pub async fn claim_batch(
+        &self,
         issue: IssueId,
         limit: usize,
-        now: DateTime<Utc>,) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         on_backend!(self, b => b.claim_batch(issue, limit, now).await)
     }
 
@@ -137,22 +139,26 @@ impl Store {
     /// its rows as a JSON array, so a group costs the same few statements whatever its size, and a
     /// group of one kind needs no explicit transaction. Each update only applies to a row still in
     /// `sending`. A released row of a cancelled issue becomes `skipped`, not `pending`.
-    pub async fn record_outcomes(&self,
+    pub async fn record_outcomes(
+        &self,
         outcomes: &[Outcome],
         refunds: &[Refund],
         policy: &BouncePolicy,
-        now: DateTime<Utc>,) -> Result<Vec<RecordedBounce>, StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RecordedBounce>, StoreError> {
         on_backend!(self, b => b.record_outcomes(outcomes, refunds, policy, now).await)
     }
 
     /// `issue retry`: moves `issue`'s deliveries in `state` (failed or deferred), optionally only
     /// those whose last reply contains `reason`, back to `pending` with a fresh count of attempts. A
     /// finished (`sent`) issue is reopened; a cancelled or not yet started one is refused.
-    pub async fn retry_deliveries(&self,
+    pub async fn retry_deliveries(
+        &self,
         issue: IssueId,
         state: DeliveryState,
         reason: Option<&str>,
-        now: DateTime<Utc>,) -> Result<u64, StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         on_backend!(self, b => b.retry_deliveries(issue, state, reason, now).await)
     }
 
@@ -161,19 +167,23 @@ impl Store {
     }
 
     /// Deliveries of `issue`, optionally only those in `state`, in id order.
-    pub async fn deliveries(&self,
+    pub async fn deliveries(
+        &self,
         issue: IssueId,
-        state: Option<DeliveryState>,) -> Result<Vec<DeliveryRow>, StoreError> {
+        state: Option<DeliveryState>,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
         on_backend!(self, b => b.deliveries(issue, state).await)
     }
 
     /// Up to `limit` deliveries of `issue` (optionally in `state`) with ids after `after`, in id
     /// order: one page of a cursor-paginated listing.
-    pub async fn deliveries_page(&self,
+    pub async fn deliveries_page(
+        &self,
         issue: IssueId,
         state: Option<DeliveryState>,
         after: i64,
-        limit: i64,) -> Result<Vec<DeliveryRow>, StoreError> {
+        limit: i64,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
         on_backend!(self, b => b.deliveries_page(issue, state, after, limit).await)
     }
 
@@ -182,7 +192,6 @@ impl Store {
         on_backend!(self, b => b.next_retry_at(issue).await)
     }
 }
-
 
 /// One outcome's values for its group's statement.
 pub(super) struct OutcomeRow {

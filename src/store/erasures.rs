@@ -68,10 +68,11 @@ impl Store {
     }
 
     /// Erases `email` from every list, in one transaction.
-    pub async fn erase(&self,
+    pub async fn erase(
+        &self,
         email: &EmailAddress,
-        now: DateTime<Utc>,) -> Result<Erased, StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<Erased, StoreError> {
         on_backend!(self, b => b.erase(email, now).await)
     }
 }
-

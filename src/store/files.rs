@@ -58,4 +58,3 @@ pub fn warn_if_readable_by_others(path: &Path) {
         );
     }
 }
-

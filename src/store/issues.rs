@@ -19,9 +19,11 @@ pub struct NewIssue {
 }
 
 impl Store {
-    pub async fn insert_issue(&self,
+    pub async fn insert_issue(
+        &self,
         new: &NewIssue,
-        now: DateTime<Utc>,) -> Result<IssueId, StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<IssueId, StoreError> {
         on_backend!(self, b => b.insert_issue(new, now).await)
     }
 
@@ -39,8 +41,10 @@ impl Store {
     }
 
     /// Just the states of the given issues: what the sender polls to notice a pause or cancel.
-    pub async fn issue_states(&self,
-        ids: &[IssueId],) -> Result<BTreeMap<IssueId, IssueState>, StoreError> {
+    pub async fn issue_states(
+        &self,
+        ids: &[IssueId],
+    ) -> Result<BTreeMap<IssueId, IssueState>, StoreError> {
         on_backend!(self, b => b.issue_states(ids).await)
     }
 
@@ -48,26 +52,32 @@ impl Store {
         on_backend!(self, b => b.issue_summary(id).await)
     }
 
-    pub async fn issue_summaries(&self,
-        list: Option<ListId>,) -> Result<Vec<IssueSummary>, StoreError> {
+    pub async fn issue_summaries(
+        &self,
+        list: Option<ListId>,
+    ) -> Result<Vec<IssueSummary>, StoreError> {
         on_backend!(self, b => b.issue_summaries(list).await)
     }
 
     /// Moves an issue to `to` if the move is allowed from its current state; `reason` is kept for
     /// operators (`issue show`). Returns the state it moved from.
-    pub async fn move_issue(&self,
+    pub async fn move_issue(
+        &self,
         id: IssueId,
         to: IssueState,
         reason: Option<&str>,
-        now: DateTime<Utc>,) -> Result<IssueState, StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<IssueState, StoreError> {
         on_backend!(self, b => b.move_issue(id, to, reason, now).await)
     }
 
     /// Resumes a paused issue: back to `sending` if it had started, else back to `queued` (due at once if
     /// its start time has passed, since the operator asked for it).
-    pub async fn resume_issue(&self,
+    pub async fn resume_issue(
+        &self,
         id: IssueId,
-        now: DateTime<Utc>,) -> Result<IssueState, StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<IssueState, StoreError> {
         on_backend!(self, b => b.resume_issue(id, now).await)
     }
 
@@ -79,13 +89,14 @@ impl Store {
     }
 
     /// Marks a sending issue `sent` once none of its deliveries can still change. Returns whether it did.
-    pub async fn finish_issue_if_done(&self,
+    pub async fn finish_issue_if_done(
+        &self,
         id: IssueId,
-        now: DateTime<Utc>,) -> Result<bool, StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         on_backend!(self, b => b.finish_issue_if_done(id, now).await)
     }
 }
-
 
 /// An issue with its delivery counts by state and its complaints.
 pub(super) fn summary(
@@ -111,4 +122,3 @@ pub(super) fn summary(
         complaints,
     }
 }
-

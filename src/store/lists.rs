@@ -1,7 +1,7 @@
 //! Lists: creating, updating and reading them, and the scheduler's record of the cron slots handled.
 
-use crate::domain::{Mailbox};
 use super::{List, ListSummary, Store, StoreError, on_backend};
+use crate::domain::Mailbox;
 use crate::domain::{CronSchedule, EmailAddress, LanguageTag, ListId, ListSlug, PostalAddress};
 use chrono::{DateTime, Utc};
 
@@ -41,9 +41,11 @@ impl Store {
     }
 
     /// Applies `update` to the list and returns it as it now is.
-    pub async fn update_list(&self,
+    pub async fn update_list(
+        &self,
         slug: &ListSlug,
-        update: &ListUpdate,) -> Result<List, StoreError> {
+        update: &ListUpdate,
+    ) -> Result<List, StoreError> {
         on_backend!(self, b => b.update_list(slug, update).await)
     }
 
@@ -69,4 +71,3 @@ impl Store {
         on_backend!(self, b => b.list_summaries().await)
     }
 }
-

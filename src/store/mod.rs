@@ -159,7 +159,25 @@ impl Store {
     pub async fn lead_scheduler(&self, leadership: &mut Leadership) -> Result<bool, StoreError> {
         match &self.backend {
             Backend::Sqlite(_) => Ok(true),
-            Backend::Postgres(p) => p.lead(leadership.0.get_or_insert_with(Default::default)).await,
+            Backend::Postgres(p) => {
+                p.lead(leadership.0.get_or_insert_with(Default::default))
+                    .await
+            }
+        }
+    }
+
+    /// Takes up to `wanted` sends from the bucket all daemons share (`smtp.global_rate_per_second`,
+    /// refilled at `rate` a second): how many this daemon may send now. SQLite has one daemon per
+    /// file and no shared bucket: everything wanted is granted.
+    pub async fn take_global_sends(
+        &self,
+        rate: f64,
+        wanted: u32,
+        now_ms: i64,
+    ) -> Result<u32, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(wanted),
+            Backend::Postgres(p) => p.take_global_sends(rate, wanted, now_ms).await,
         }
     }
 

@@ -2,8 +2,6 @@
 
 use super::{Store, StoreError, on_backend};
 
-
-
 impl Store {
     /// The value stored under `key`, if any.
     pub async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -12,7 +10,8 @@ impl Store {
 
     /// Returns the value stored under `key`, storing `make()` first if there is none. Safe when the CLI
     /// and the daemon race: the first insert wins and both read it back.
-    pub async fn setting_or_insert(&self,
+    pub async fn setting_or_insert(
+        &self,
         key: &str,
         make: impl FnOnce() -> String,
     ) -> Result<String, StoreError> {
@@ -24,4 +23,3 @@ impl Store {
         on_backend!(self, b => b.secret_setting(key).await)
     }
 }
-

@@ -1,8 +1,8 @@
 //! Signups waiting for their confirmation link (double opt-in), the confirmation mailer's queue, and
 //! confirming one into a subscriber.
 
-use crate::domain::{SubscriberStatus};
 use super::{Store, StoreError, on_backend};
+use crate::domain::SubscriberStatus;
 use crate::domain::{EmailAddress, ListId};
 use chrono::{DateTime, Utc};
 
@@ -31,18 +31,22 @@ pub(super) const RESEND_AFTER_MS: i64 = 3_600_000;
 
 impl Store {
     /// Records a signup (or refreshes the pending one of the same address); returns its id.
-    pub async fn create_signup(&self,
+    pub async fn create_signup(
+        &self,
         list: ListId,
         email: &EmailAddress,
         name: Option<&str>,
-        now: DateTime<Utc>,) -> Result<i64, StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
         on_backend!(self, b => b.create_signup(list, email, name, now).await)
     }
 
     /// Signups whose confirmation mail is due.
-    pub async fn due_signups(&self,
+    pub async fn due_signups(
+        &self,
         now: DateTime<Utc>,
-        limit: u32,) -> Result<Vec<Signup>, StoreError> {
+        limit: u32,
+    ) -> Result<Vec<Signup>, StoreError> {
         on_backend!(self, b => b.due_signups(now, limit).await)
     }
 
@@ -51,10 +55,12 @@ impl Store {
     }
 
     /// The confirmation could not be sent: tried again at `retry_at`, or never when `None`.
-    pub async fn signup_failed(&self,
+    pub async fn signup_failed(
+        &self,
         id: i64,
         error: &str,
-        retry_at: Option<DateTime<Utc>>,) -> Result<(), StoreError> {
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
         on_backend!(self, b => b.signup_failed(id, error, retry_at).await)
     }
 
@@ -65,9 +71,11 @@ impl Store {
     /// Confirms signup `id`: the address becomes an active subscriber of its list. A confirmed
     /// signup is the person's own act, so it is the one way back to `active` for an address that
     /// unsubscribed, bounced or complained (no operator action or import reactivates one).
-    pub async fn confirm_signup(&self,
+    pub async fn confirm_signup(
+        &self,
         id: i64,
-        now: DateTime<Utc>,) -> Result<Confirmed, StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<Confirmed, StoreError> {
         on_backend!(self, b => b.confirm_signup(id, now).await)
     }
 
@@ -82,4 +90,3 @@ impl Store {
         on_backend!(self, b => b.expire_signups(before).await)
     }
 }
-

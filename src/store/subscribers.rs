@@ -84,11 +84,13 @@ pub(super) fn parse_attributes(json: &str) -> Result<BTreeMap<String, String>, S
 impl Store {
     /// Up to `limit` subscribers of `list` (optionally in `status`) with ids after `after`, in id
     /// order: one page of a cursor-paginated listing.
-    pub async fn subscribers_page(&self,
+    pub async fn subscribers_page(
+        &self,
         list: ListId,
         status: Option<SubscriberStatus>,
         after: i64,
-        limit: u32,) -> Result<Vec<Subscriber>, StoreError> {
+        limit: u32,
+    ) -> Result<Vec<Subscriber>, StoreError> {
         on_backend!(self, b => b.subscribers_page(list, status, after, limit).await)
     }
 
@@ -98,57 +100,70 @@ impl Store {
     }
 
     /// The subscriber of `list` with address `email`.
-    pub async fn subscriber(&self,
+    pub async fn subscriber(
+        &self,
         list: ListId,
-        email: &EmailAddress,) -> Result<Subscriber, StoreError> {
+        email: &EmailAddress,
+    ) -> Result<Subscriber, StoreError> {
         on_backend!(self, b => b.subscriber(list, email).await)
     }
 
     /// Unsubscribes `email` from `list` at the operator's request. Returns `false` when the
     /// subscriber was not active (already unsubscribed, bounced or complained: left as it is).
-    pub async fn unsubscribe_address(&self,
+    pub async fn unsubscribe_address(
+        &self,
         list: ListId,
         email: &EmailAddress,
-        now: DateTime<Utc>,) -> Result<bool, StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         on_backend!(self, b => b.unsubscribe_address(list, email, now).await)
     }
 
     /// Unsubscribes the recipient of `delivery` from that delivery's list. Idempotent: returns `false`
     /// when the subscriber was already unsubscribed. Their deliveries not yet sent become `skipped`
     /// when the sender claims them.
-    pub async fn unsubscribe_by_delivery(&self,
+    pub async fn unsubscribe_by_delivery(
+        &self,
         delivery: DeliveryId,
-        now: DateTime<Utc>,) -> Result<bool, StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         on_backend!(self, b => b.unsubscribe_by_delivery(delivery, now).await)
     }
 
     /// What `delivery`'s reader got: the stored HTML and the reader's own values, for the
     /// "read in your browser" page; an erased reader's is gone (`NotFound`).
-    pub async fn delivered_message(&self,
-        delivery: DeliveryId,) -> Result<DeliveredMessage, StoreError> {
+    pub async fn delivered_message(
+        &self,
+        delivery: DeliveryId,
+    ) -> Result<DeliveredMessage, StoreError> {
         on_backend!(self, b => b.delivered_message(delivery).await)
     }
 
     /// Sets the name of `delivery`'s reader (`None` removes it).
-    pub async fn rename_by_delivery(&self,
+    pub async fn rename_by_delivery(
+        &self,
         delivery: DeliveryId,
         name: Option<&str>,
-        now: DateTime<Utc>,) -> Result<(), StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         on_backend!(self, b => b.rename_by_delivery(delivery, name, now).await)
     }
 
     /// Unsubscribes `email` from every list it is active on; returns how many.
-    pub async fn unsubscribe_everywhere(&self,
+    pub async fn unsubscribe_everywhere(
+        &self,
         email: &str,
-        now: DateTime<Utc>,) -> Result<u64, StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         on_backend!(self, b => b.unsubscribe_everywhere(email, now).await)
     }
 
     /// Who received `delivery`, from which list, and whether they are still subscribed; an erased
     /// reader is nobody (`NotFound`).
-    pub async fn recipient_of(&self,
-        delivery: DeliveryId,) -> Result<DeliveryRecipient, StoreError> {
+    pub async fn recipient_of(
+        &self,
+        delivery: DeliveryId,
+    ) -> Result<DeliveryRecipient, StoreError> {
         on_backend!(self, b => b.recipient_of(delivery).await)
     }
 }
-

@@ -26,12 +26,14 @@ pub struct StoredToken {
 
 impl Store {
     /// Stores a new token; refused when a token in force has that name.
-    pub async fn create_token(&self,
+    pub async fn create_token(
+        &self,
         name: &str,
         prefix: &str,
         hash: &[u8],
         read_only: bool,
-        now: DateTime<Utc>,) -> Result<(), StoreError> {
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         on_backend!(self, b => b.create_token(name, prefix, hash, read_only, now).await)
     }
 
@@ -55,4 +57,3 @@ impl Store {
         on_backend!(self, b => b.touch_token(id, now).await)
     }
 }
-

@@ -132,13 +132,26 @@ fn an_unknown_database_scheme_is_refused_by_name() {
     let app = TestApp::new(Smtp::Outbox, &[]);
     let out = app
         .command(&["check-config"])
-        .env("HERALD_DATABASE__URL", "mysql://herald:s3cret-pw@127.0.0.1/herald")
+        .env(
+            "HERALD_DATABASE__URL",
+            "mysql://herald:s3cret-pw@127.0.0.1/herald",
+        )
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("database.url") && said.contains("`mysql://`"), "{said}");
-    assert!(!said.contains("s3cret-pw"), "the password was printed: {said}");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("database.url") && said.contains("`mysql://`"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("s3cret-pw"),
+        "the password was printed: {said}"
+    );
 }
 
 #[test]
@@ -160,4 +173,14 @@ fn db_migrate_creates_the_database_and_lists_the_migrations_applied() {
     );
     // Again: nothing pending, the same list.
     assert_eq!(app.json(&["db", "migrate"]), migrated);
+}
+
+#[test]
+fn a_global_rate_on_sqlite_is_refused_by_name() {
+    crate::sqlite_only!();
+    let app = TestApp::new(Smtp::Outbox, &[("smtp.global_rate_per_second", "10")]);
+    let out = app.command(&["check-config"]).output().unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("smtp.global_rate_per_second"), "{said}");
 }

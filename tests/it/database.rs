@@ -30,7 +30,10 @@ pub fn backend() -> Backend {
 macro_rules! sqlite_only {
     () => {
         if $crate::database::backend() != $crate::database::Backend::Sqlite {
-            eprintln!("skipped on {:?}: a check of the SQLite file", $crate::database::backend());
+            eprintln!(
+                "skipped on {:?}: a check of the SQLite file",
+                $crate::database::backend()
+            );
             return;
         }
     };
@@ -45,7 +48,9 @@ fn server_url() -> String {
 
 /// `url` with its database name replaced by `name`.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
         Some(i) => &base[..scheme_end + i],
@@ -147,7 +152,10 @@ pub fn allow_bounce_rows(url: &str) {
             query(url, "DROP TRIGGER refuse");
         }
         Backend::Postgres => {
-            psql(url, "DROP TRIGGER refuse ON bounces; DROP FUNCTION refuse();");
+            psql(
+                url,
+                "DROP TRIGGER refuse ON bounces; DROP FUNCTION refuse();",
+            );
         }
     }
 }

@@ -56,6 +56,8 @@ impl TestApp {
             "bounce_address = \"bounces@news.example.com\"".into(),
         );
         set("scheduler", "poll_milliseconds = 50".into());
+        // PostgreSQL: a killed daemon's deliveries are taken over within seconds, not a minute.
+        set("sending", "lease_seconds = 3".into());
         set(
             "render",
             format!(
@@ -187,6 +189,26 @@ impl TestApp {
             .stderr(Stdio::null())
             .spawn()
             .unwrap()
+    }
+
+    /// One more `herald serve` on this test's database (PostgreSQL: a second daemon on the same
+    /// queue), with its own HTTP ports; `env` adds settings (e.g. its rate). Returns it with its
+    /// admin port (`/metrics`).
+    pub fn spawn_another_serve(&self, env: &[(&str, &str)]) -> (Child, u16) {
+        let admin = free_port();
+        let mut command = self.command(&["serve"]);
+        command
+            .env("HERALD_HTTP__LISTEN", format!("127.0.0.1:{}", free_port()))
+            .env("HERALD_ADMIN__LISTEN", format!("127.0.0.1:{admin}"));
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        (child, admin)
     }
 
     pub fn spawn_serve(&self) -> Child {

@@ -39,7 +39,10 @@ fn stored_subscriber(app: &TestApp, email: &str, name: &str) {
         quoted(name)
     ));
     assert_eq!(
-        app.sql(&format!("SELECT COUNT(*) FROM subscribers WHERE email = {}", quoted(email))),
+        app.sql(&format!(
+            "SELECT COUNT(*) FROM subscribers WHERE email = {}",
+            quoted(email)
+        )),
         "1"
     );
 }

@@ -33,6 +33,7 @@ mod retries;
 mod scheduling;
 mod servers;
 mod service;
+mod shared_queue;
 mod signup;
 mod smtp_tls;
 mod spamassassin;

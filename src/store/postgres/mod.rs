@@ -40,7 +40,10 @@ impl Postgres {
     /// Connects to `url` (`postgres://…`), waiting at most `busy` for a connection, and applies
     /// pending migrations.
     pub async fn open(url: &str, busy: Duration) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)?.application_name("herald");
+        // Notices (e.g. "relation already exists, skipping" from the migrator) are not worth a log line.
+        let options = PgConnectOptions::from_str(url)?
+            .application_name("herald")
+            .options([("client_min_messages", "warning")]);
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .min_connections(1)

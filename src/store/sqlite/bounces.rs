@@ -6,14 +6,19 @@
 //! changes nothing. Which subscriber and delivery states may move is decided by
 //! [`BouncePolicy::decide`] and bound from the domain enums' tables of moves, not written here.
 
+use super::{
+    Sqlite,
+    issues::issue_state,
+    {pause_sending_issue, placeholders},
+};
+use crate::store::StoreError;
 use crate::store::erasures::is_placeholder;
 use crate::store::{BounceFilter, BounceRow, NewBounce, NewReport, RecordedBounce};
-use super::{Sqlite, issues::issue_state, {pause_sending_issue, placeholders}};
-use crate::store::StoreError;
 use crate::{
     clock::{from_millis, to_millis},
     domain::{
-        BounceEffect, BounceFacts, BounceKind, BouncePolicy, BounceReason, Decision, DeliveryId, DeliveryState, IssueId, IssueState, SubscriberStatus,
+        BounceEffect, BounceFacts, BounceKind, BouncePolicy, BounceReason, Decision, DeliveryId,
+        DeliveryState, IssueId, IssueState, SubscriberStatus,
     },
 };
 use chrono::{DateTime, Utc};
@@ -533,7 +538,11 @@ mod tests {
     #[tokio::test]
     async fn raw_reports_past_the_keep_period_are_dropped_and_their_events_stay() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&crate::store::DatabaseUrl::Sqlite(dir.path().join("herald.db"))).await.unwrap();
+        let store = Store::open(&crate::store::DatabaseUrl::Sqlite(
+            dir.path().join("herald.db"),
+        ))
+        .await
+        .unwrap();
         let now = Utc::now();
         let policy = BouncePolicy::default();
         store

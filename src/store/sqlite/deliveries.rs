@@ -5,17 +5,18 @@
 //! outcome can never overwrite a row that has moved on. Rows left in `sending` by a crash are moved back
 //! to `pending` by [`Store::recover_interrupted`] when the daemon starts.
 
+use super::{
+    Sqlite,
+    bounces::apply_smtp_bounce,
+    issues::issue_state,
+    {pause_sending_issue, placeholders},
+};
 use crate::store::deliveries::{OutcomeGroups, OutcomeRow};
 use crate::store::{ClaimedDelivery, DeliveryCounts, DeliveryRow, Outcome, Refund};
-use super::{Sqlite, bounces::apply_smtp_bounce, issues::issue_state, {pause_sending_issue, placeholders}};
 use crate::store::{NewBounce, RecordedBounce, StoreError, subscribers::parse_attributes};
 use crate::{
     clock::to_millis,
-    domain::{
-        BouncePolicy,
-        DeliveryId, DeliveryState, IssueId, IssueState,
-        SubscriberStatus,
-    },
+    domain::{BouncePolicy, DeliveryId, DeliveryState, IssueId, IssueState, SubscriberStatus},
 };
 use chrono::{DateTime, Utc};
 use sqlx::Row;

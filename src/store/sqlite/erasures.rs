@@ -2,10 +2,10 @@
 //! anonymous placeholders, so issue counts and delivery ids stay as they were), and a salted hash of
 //! the address keeps them from being imported again.
 
+use super::Sqlite;
+use crate::store::StoreError;
 use crate::store::erasures::{ERASED_DOMAIN, hash};
 use crate::store::{Erased, Erasures};
-use super::{Sqlite};
-use crate::store::StoreError;
 use crate::{
     clock::to_millis,
     domain::{EmailAddress, SubscriberStatus},

@@ -3,8 +3,8 @@
 //! chunk meanwhile. (Through sqlx, each statement is a round trip to its worker thread; a million of
 //! them cost several times SQLite's own work.)
 
-use crate::store::{ImportCounts};
-use super::{Sqlite};
+use super::Sqlite;
+use crate::store::ImportCounts;
 use crate::store::{ImportRow, StoreError};
 use crate::{
     clock::to_millis,
@@ -43,7 +43,11 @@ pub struct SqliteImport {
 
 impl Sqlite {
     /// Starts a bulk import into `list`.
-    pub fn bulk_import(&self, list: ListId, now: DateTime<Utc>) -> Result<SqliteImport, StoreError> {
+    pub fn bulk_import(
+        &self,
+        list: ListId,
+        now: DateTime<Utc>,
+    ) -> Result<SqliteImport, StoreError> {
         let mut connection = rusqlite::Connection::open(&self.path).map_err(sqlite)?;
         connection
             .busy_timeout(Duration::from_secs(30))

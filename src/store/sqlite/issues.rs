@@ -1,9 +1,9 @@
 //! Issues: queueing, reading, state moves (checked against `IssueState::can_move_to`), starting (which
 //! freezes the recipients) and finishing.
 
+use super::Sqlite;
+use crate::store::NewIssue;
 use crate::store::issues::summary;
-use crate::store::{NewIssue};
-use super::{Sqlite};
 use crate::store::{Issue, IssueSummary, StoreError};
 use crate::{
     clock::{from_millis, to_millis},

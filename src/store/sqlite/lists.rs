@@ -1,9 +1,9 @@
 //! Lists: creating and updating them, finding them by slug, and the scheduler's record of handled cron
 //! slots.
 
-use crate::store::{ListUpdate, NewList};
-use super::{Sqlite};
+use super::Sqlite;
 use crate::store::{List, ListSummary, StoreError};
+use crate::store::{ListUpdate, NewList};
 use crate::{
     clock::{from_millis, to_millis},
     domain::{CronSchedule, EmailAddress, LanguageTag, ListId, ListSlug, Mailbox, PostalAddress},

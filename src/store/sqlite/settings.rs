@@ -1,6 +1,6 @@
 //! Settings herald keeps for itself in the database, such as the generated token key.
 
-use super::{Sqlite};
+use super::Sqlite;
 use crate::store::StoreError;
 
 impl Sqlite {

@@ -1,10 +1,10 @@
 //! Signups waiting for their confirmation (double opt-in): kept apart from `subscribers`, so a
 //! pending address can never be sent an issue.
 
+use super::Sqlite;
+use crate::store::StoreError;
 use crate::store::signups::RESEND_AFTER_MS;
 use crate::store::{Confirmed, Signup};
-use super::{Sqlite};
-use crate::store::StoreError;
 use crate::{
     clock::{from_millis, to_millis},
     domain::{EmailAddress, ListId, SubscriberStatus},
@@ -204,7 +204,11 @@ mod tests {
     async fn unconfirmed_signups_are_forgotten_after_their_days_and_confirmed_ones_keep_no_address()
     {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&crate::store::DatabaseUrl::Sqlite(dir.path().join("herald.db"))).await.unwrap();
+        let store = Store::open(&crate::store::DatabaseUrl::Sqlite(
+            dir.path().join("herald.db"),
+        ))
+        .await
+        .unwrap();
         let now = Utc::now();
         let list = store
             .create_list(

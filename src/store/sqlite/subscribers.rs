@@ -3,10 +3,10 @@
 //! An add or import never re-activates an address that unsubscribed or bounced: it updates the name
 //! and attributes only. Re-subscribing is the subscriber's own act.
 
-use crate::store::{erasures::is_placeholder, subscribers::parse_attributes};
+use super::Sqlite;
 use crate::store::{DeliveredMessage, DeliveryRecipient};
-use super::{Sqlite};
 use crate::store::{StoreError, Subscriber};
+use crate::store::{erasures::is_placeholder, subscribers::parse_attributes};
 use crate::{
     clock::{from_millis, to_millis},
     domain::{DeliveryId, EmailAddress, ListId, SubscriberId, SubscriberStatus},

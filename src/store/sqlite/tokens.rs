@@ -1,9 +1,9 @@
 //! Admin API tokens: stored as a prefix (to find the row) and a hash (never the token itself).
 
-use crate::store::{StoredToken, TokenRow};
-use super::{Sqlite};
-use crate::store::StoreError;
+use super::Sqlite;
 use crate::clock::{from_millis, to_millis};
+use crate::store::StoreError;
+use crate::store::{StoredToken, TokenRow};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 

@@ -1,0 +1,198 @@
+//! Several daemons on one PostgreSQL queue (skipped on SQLite, where one daemon sends per file):
+//! every recipient mailed exactly once by two or three daemons; a daemon killed mid-send has its
+//! deliveries taken over once their lease runs out, missing nobody and repeating at most its
+//! in-flight messages; two daemons ticking the same cron slot start one issue.
+
+use crate::helpers::*;
+use std::{collections::BTreeMap, process::Child, time::Duration};
+
+fn postgres_only() -> bool {
+    let on = crate::database::backend() == crate::database::Backend::Postgres;
+    if !on {
+        eprintln!("skipped: several daemons share a queue on PostgreSQL only");
+    }
+    on
+}
+
+fn per_recipient(sink: &SmtpSink) -> BTreeMap<String, usize> {
+    let mut seen = BTreeMap::new();
+    for m in sink.messages() {
+        *seen.entry(m.rcpt).or_default() += 1;
+    }
+    seen
+}
+
+fn stop_all(daemons: Vec<Child>) {
+    for mut d in daemons {
+        sigterm(&d);
+        assert!(wait_exit(&mut d, Duration::from_secs(30)).success());
+    }
+}
+
+/// Messages a daemon sent, from its own `/metrics`.
+fn sent_by(admin_port: u16) -> u64 {
+    let text = http(
+        "GET",
+        &format!("http://127.0.0.1:{admin_port}/metrics"),
+        None,
+    )
+    .body;
+    text.lines()
+        .filter(|l| l.starts_with("herald_messages_total{") && l.contains("outcome=\"sent\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+fn every_recipient_exactly_once_with(daemons: usize) {
+    if !postgres_only() {
+        return;
+    }
+    let sink = SmtpSink::start(&[]);
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[("smtp.connections", "2"), ("sending.batch_size", "50")],
+    );
+    app.list_with_subscribers(900);
+    let id = app.queue_issue(&[]);
+    // Paced, so that every daemon is up before the first one could finish alone.
+    let rate = [("HERALD_SMTP__RATE_PER_SECOND", "300")];
+    let (running, admin_ports): (Vec<Child>, Vec<u16>) =
+        (0..daemons).map(|_| app.spawn_another_serve(&rate)).unzip();
+    let issue = app.wait_for_issue(id, Duration::from_secs(120), |i| i["state"] == "sent");
+    let shares: Vec<u64> = admin_ports.iter().map(|p| sent_by(*p)).collect();
+    stop_all(running);
+    assert_eq!(shares.iter().sum::<u64>(), 900, "{shares:?}");
+    assert!(
+        shares.iter().all(|n| *n > 0),
+        "every daemon sent a share: {shares:?}"
+    );
+    assert_eq!(count(&issue, "sent"), 900, "{issue}");
+    let seen = per_recipient(&sink);
+    assert_eq!(seen.len(), 900, "every recipient got the issue");
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "nobody is mailed twice: {twice:?}");
+    assert_eq!(
+        app.sql("SELECT COUNT(*) FROM deliveries WHERE claimed_by IS NOT NULL"),
+        "0"
+    );
+}
+
+#[test]
+fn two_daemons_on_one_queue_mail_every_recipient_exactly_once() {
+    every_recipient_exactly_once_with(2);
+}
+
+#[test]
+fn three_daemons_on_one_queue_mail_every_recipient_exactly_once() {
+    every_recipient_exactly_once_with(3);
+}
+
+#[test]
+fn a_daemon_killed_mid_send_has_its_deliveries_taken_over_missing_nobody() {
+    if !postgres_only() {
+        return;
+    }
+    let sink = SmtpSink::start(&[]);
+    let connections = 2;
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[("smtp.connections", "2"), ("sending.batch_size", "50")],
+    );
+    app.list_with_subscribers(800);
+    let id = app.queue_issue(&[]);
+    let rate = [("HERALD_SMTP__RATE_PER_SECOND", "200")];
+    let (mut doomed, _) = app.spawn_another_serve(&rate);
+    app.wait_for_issue(id, Duration::from_secs(60), |i| count(i, "sent") >= 50);
+    let (survivor, _) = app.spawn_another_serve(&rate);
+    app.wait_for_issue(id, Duration::from_secs(60), |i| count(i, "sent") >= 300);
+    sigkill(&doomed);
+    doomed.wait().unwrap();
+    let at_kill = app.issue(id);
+    assert!(count(&at_kill, "sent") < 800, "killed mid-send: {at_kill}");
+
+    // The survivor takes the dead daemon's rows once their lease (3 s here) has run out.
+    let issue = app.wait_for_issue(id, Duration::from_secs(120), |i| i["state"] == "sent");
+    stop_all(vec![survivor]);
+    assert_eq!(count(&issue, "sent"), 800, "{issue}");
+    let seen = per_recipient(&sink);
+    assert_eq!(seen.len(), 800, "every recipient got the issue");
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.len() <= connections,
+        "at most the dead daemon's in-flight messages are repeated: {twice:?}"
+    );
+}
+
+#[test]
+fn two_daemons_ticking_the_same_cron_slot_start_one_issue() {
+    if !postgres_only() {
+        return;
+    }
+    let app = TestApp::new(Smtp::Outbox, &[]);
+    app.create_list(&["--schedule", "* * * * *"]);
+    app.ok(&["subscriber", "add", "weekly", "reader@example.com"]);
+    let first = app.queue_issue(&[]);
+    let second = app.queue_issue(&[]);
+    // The list was created two minutes ago: a slot is due the moment the daemons tick.
+    app.sql(
+        "UPDATE lists SET created_at = created_at - 120000, last_slot_at = last_slot_at - 120000",
+    );
+    let daemons: Vec<Child> = (0..2).map(|_| app.spawn_another_serve(&[]).0).collect();
+    app.wait_for_issue(first, Duration::from_secs(30), |i| i["state"] == "sent");
+    // Both have ticked many times since (50 ms polls).
+    std::thread::sleep(Duration::from_millis(1500));
+    stop_all(daemons);
+    assert_eq!(app.issue(second)["state"], "queued", "one issue per slot");
+    assert_eq!(app.outbox().len(), 1, "the reader got one issue, once");
+    assert_eq!(
+        app.sql("SELECT COUNT(*) FROM deliveries"),
+        "1",
+        "recipients were frozen once"
+    );
+}
+
+#[test]
+fn a_global_rate_caps_every_daemon_on_the_queue_together() {
+    if !postgres_only() {
+        return;
+    }
+    let sink = SmtpSink::start(&[]);
+    let cap = 40;
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[
+            ("smtp.connections", "2"),
+            ("sending.batch_size", "20"),
+            ("smtp.global_rate_per_second", &cap.to_string()),
+        ],
+    );
+    app.list_with_subscribers(200);
+    let id = app.queue_issue(&[]);
+    // Each daemon alone may send as fast as the sink takes (no rate of its own).
+    let (daemons, admin_ports): (Vec<Child>, Vec<u16>) =
+        (0..2).map(|_| app.spawn_another_serve(&[])).unzip();
+    app.wait_for_issue(id, Duration::from_secs(60), |i| i["state"] == "sent");
+    let shares: Vec<u64> = admin_ports.iter().map(|p| sent_by(*p)).collect();
+    stop_all(daemons);
+    assert!(
+        shares.iter().all(|n| *n > 0),
+        "both daemons sent: {shares:?}"
+    );
+    // smtp-sink names each dump by the second it arrived in: no second holds more than the cap
+    // plus the one second's worth the bucket may have banked.
+    let mut per_second: BTreeMap<String, usize> = BTreeMap::new();
+    for entry in std::fs::read_dir(sink.dir.path()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        *per_second.entry(name[..14].to_owned()).or_default() += 1;
+    }
+    assert_eq!(per_second.values().sum::<usize>(), 200);
+    let busiest = per_second.values().max().copied().unwrap_or(0);
+    assert!(
+        busiest <= 2 * cap,
+        "{busiest} in one second: {per_second:?}"
+    );
+    assert!(
+        per_second.len() >= 4,
+        "200 messages at 40/s take 4 s or more: {per_second:?}"
+    );
+}
