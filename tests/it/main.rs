@@ -12,6 +12,7 @@ mod chromium;
 mod config_check;
 mod crash;
 mod database;
+mod db_copy;
 mod delivery_smtp_sink;
 mod dkim;
 mod fixture_smtp;
