@@ -362,14 +362,18 @@ impl App {
             ));
         }
         spawn_bounce_intakes(&config, &store, &tokens, &clock, &tracker, &stop);
-        if store.is_shared_queue() {
-            tracker.spawn(renew_leases(
+        // Leases are renewed until every message in flight has its outcome recorded (after the
+        // tracked tasks drained), not only until shutdown is asked for: a message still being sent
+        // must not have its delivery taken over by another daemon.
+        let renewing = CancellationToken::new();
+        let renewal = store.is_shared_queue().then(|| {
+            tokio::spawn(renew_leases(
                 store.clone(),
                 clock.clone(),
                 config.sending.lease,
-                stop.clone(),
-            ));
-        }
+                renewing.clone(),
+            ))
+        });
         let scheduler = Arc::new(Scheduler::new(
             store.clone(),
             clock.clone(),
@@ -415,6 +419,10 @@ impl App {
         drop(dispatcher);
         tracker.close();
         tracker.wait().await;
+        renewing.cancel();
+        if let Some(renewal) = renewal {
+            let _ = renewal.await;
+        }
         watcher.abort();
         if options.until_idle && result.is_ok() {
             report_idle(&store).await?;

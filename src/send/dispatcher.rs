@@ -112,6 +112,7 @@ impl Dispatcher {
         let connector = Connector::from_config(&config);
         let workers = connector.sessions(&config);
         let shared = Arc::new(Shared {
+            store: store.clone(),
             rate: RateLimiter::with_sessions(config.smtp.rate_per_second, workers),
             global_rate: (config.smtp.global_rate_per_second > 0.0).then(|| {
                 super::global_rate::GlobalRate::new(

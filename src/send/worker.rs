@@ -70,6 +70,8 @@ pub struct Shared {
     pub rate: RateLimiter,
     /// `smtp.global_rate_per_second`: the pace all daemons on the queue share (PostgreSQL).
     pub global_rate: Option<super::global_rate::GlobalRate>,
+    /// Asked before each message whether this daemon still holds its claims (PostgreSQL leases).
+    pub store: crate::store::Store,
     pub connector: Connector,
     /// Issues whose jobs may be sent; a job of any other issue is released unsent.
     pub active: RwLock<HashSet<IssueId>>,
@@ -230,8 +232,12 @@ async fn attempt(
     if let Some(global) = &shared.global_rate {
         global.acquire().await;
     }
-    // The wait may have spanned a pause or a shutdown.
-    if shared.shutdown.is_cancelled() || !shared.is_active(job.message.issue_id) {
+    // The wait may have spanned a pause or a shutdown. And a daemon whose leases lapsed (it could not
+    // renew them) may have had this delivery taken over by another: it does not send it.
+    if shared.shutdown.is_cancelled()
+        || !shared.is_active(job.message.issue_id)
+        || !shared.store.holds_leases()
+    {
         return OutcomeKind::Released;
     }
     if session.as_ref().is_some_and(Session::is_stale)

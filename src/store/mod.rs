@@ -146,6 +146,15 @@ impl Store {
         }
     }
 
+    /// Whether this daemon may still send what it claimed: always on SQLite; on PostgreSQL while its
+    /// leases were renewed recently enough that no other daemon can have taken its rows over.
+    pub fn holds_leases(&self) -> bool {
+        match &self.backend {
+            Backend::Sqlite(_) => true,
+            Backend::Postgres(p) => p.holds_leases(),
+        }
+    }
+
     /// Deliveries another daemon is sending right now (its lease still runs): `serve --until-idle`
     /// is not idle while there are any.
     pub async fn leased_elsewhere(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {

@@ -25,8 +25,12 @@ use std::{
     time::Duration,
 };
 
-// Claim picks: $1 the issue, $2 the state picked from, $3 how many, $4 now. Rows another daemon is
-// claiming at this moment are skipped, not waited for.
+/// The database server's clock in milliseconds: leases are set and compared on one clock, whatever
+/// the daemons' own clocks say.
+const DB_NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+// Claim picks: $1 the issue, $2 the state picked from, $3 how many, $4 now (due retries) or this
+// daemon (expired leases). Rows another daemon is claiming at this moment are skipped, not waited for.
 /// `pending` rows in id order.
 const PICK_PENDING: &str = "SELECT d.id FROM deliveries d WHERE d.issue_id = $1 AND d.state = $2
      ORDER BY d.id LIMIT $3 FOR UPDATE SKIP LOCKED";
@@ -34,9 +38,13 @@ const PICK_PENDING: &str = "SELECT d.id FROM deliveries d WHERE d.issue_id = $1 
 const PICK_DUE: &str = "SELECT d.id FROM deliveries d
      WHERE d.issue_id = $1 AND d.state = $2 AND d.next_attempt_at <= $4
      ORDER BY d.next_attempt_at, d.id LIMIT $3 FOR UPDATE SKIP LOCKED";
-/// `sending` rows whose holder's lease ran out (a dead or stalled daemon's): taken over.
+/// `sending` rows whose holder's lease ran out (a dead or stalled daemon's): taken over. Never this
+/// daemon's own: those may be in flight here (a lapsed lease stops its sending, see
+/// [`Postgres::holds_leases`]) and come back through their outcome.
 const PICK_EXPIRED: &str = "SELECT d.id FROM deliveries d
-     WHERE d.issue_id = $1 AND d.state = $2 AND (d.lease_until IS NULL OR d.lease_until < $4)
+     WHERE d.issue_id = $1 AND d.state = $2
+       AND (d.lease_until IS NULL OR d.lease_until < (extract(epoch from clock_timestamp()) * 1000)::bigint)
+       AND d.claimed_by IS DISTINCT FROM $4
      ORDER BY d.id LIMIT $3 FOR UPDATE SKIP LOCKED";
 
 // Outcome statements: $1 is now, $2–$5 the rows (id, reply, retry_at, unconfirmed) as parallel
@@ -76,32 +84,38 @@ impl Postgres {
     /// counts as expired.
     pub async fn recover_interrupted(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let at = to_millis(now);
+        let expired = format!(
+            "d.state = $1 AND (d.lease_until IS NULL OR d.lease_until < {DB_NOW_MS})
+             AND d.claimed_by IS DISTINCT FROM $2"
+        );
         let mut tx = self.transaction().await?;
         // Their issues first, in id order (as an outcome group takes them): a cancel cannot slip
         // between reading an issue's state and moving its rows.
-        sqlx::query(
+        sqlx::query(&format!(
             "SELECT i.id FROM issues i
-             WHERE i.id IN (SELECT d.issue_id FROM deliveries d
-                            WHERE d.state = $1 AND (d.lease_until IS NULL OR d.lease_until < $2))
-             ORDER BY i.id FOR NO KEY UPDATE",
-        )
+             WHERE i.id IN (SELECT d.issue_id FROM deliveries d WHERE {expired})
+             ORDER BY i.id FOR NO KEY UPDATE"
+        ))
         .bind(DeliveryState::Sending.as_str())
-        .bind(at)
+        .bind(&*self.daemon)
         .execute(&mut *tx)
         .await?;
         // Rows of an issue cancelled meanwhile are skipped, not pending: a cancelled issue is never
-        // claimed again, so a pending row would stay pending for good.
-        let moved = sqlx::query(
-            "UPDATE deliveries AS d SET updated_at = $1, claimed_by = NULL, lease_until = NULL,
-                 state = CASE WHEN i.state = $2 THEN $3 ELSE $4 END
+        // claimed again, so a pending row would stay pending for good. Rows being claimed or
+        // recorded right now are left alone (SKIP LOCKED), in id order: never a deadlock.
+        let moved = sqlx::query(&format!(
+            "UPDATE deliveries AS d SET updated_at = $3, claimed_by = NULL, lease_until = NULL,
+                 state = CASE WHEN i.state = $4 THEN $5 ELSE $6 END
              FROM issues i
-             WHERE i.id = d.issue_id AND d.state = $5 AND (d.lease_until IS NULL OR d.lease_until < $1)",
-        )
+             WHERE i.id = d.issue_id AND d.id IN (
+                 SELECT d.id FROM deliveries d WHERE {expired} ORDER BY d.id FOR UPDATE SKIP LOCKED)"
+        ))
+        .bind(DeliveryState::Sending.as_str())
+        .bind(&*self.daemon)
         .bind(at)
         .bind(IssueState::Cancelled.as_str())
         .bind(DeliveryState::Skipped.as_str())
         .bind(DeliveryState::Pending.as_str())
-        .bind(DeliveryState::Sending.as_str())
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -134,8 +148,10 @@ impl Postgres {
                 .bind(issue.0)
                 .bind(state.as_str())
                 .bind(i64::try_from(wanted).unwrap_or(i64::MAX));
-            if state != DeliveryState::Pending {
-                q = q.bind(at);
+            match state {
+                DeliveryState::Deferred => q = q.bind(at),
+                DeliveryState::Sending => q = q.bind(&*self.daemon),
+                _ => {}
             }
             let ids: Vec<i64> = q.fetch_all(&mut *tx).await?;
             picked.extend(ids);
@@ -173,13 +189,13 @@ impl Postgres {
             });
         }
         let claimed_ids: Vec<i64> = claimed.iter().map(|c| c.id.0).collect();
-        sqlx::query(
-            "UPDATE deliveries SET state = $1, claimed_by = $2, lease_until = $3, updated_at = $4
-             WHERE id = ANY($5)",
-        )
+        sqlx::query(&format!(
+            "UPDATE deliveries SET state = $1, claimed_by = $2, lease_until = {DB_NOW_MS} + $3, updated_at = $4
+             WHERE id = ANY($5)"
+        ))
         .bind(DeliveryState::Sending.as_str())
         .bind(&*self.daemon)
-        .bind(lease_end(at, self.lease))
+        .bind(lease_millis(self.lease))
         .bind(at)
         .bind(claimed_ids)
         .execute(&mut *tx)
@@ -200,10 +216,12 @@ impl Postgres {
         Ok(claimed)
     }
 
-    /// Records outcomes (the sender's group commit) in one transaction: one statement per kind of
-    /// outcome, each taking its rows as arrays, so a group costs the same few statements whatever its
-    /// size. Each update only applies to a row still in `sending` and held by this daemon. A
-    /// released row of a cancelled issue becomes `skipped`, not `pending`.
+    /// Records outcomes (the sender's group commit). Each update only applies to a row still in
+    /// `sending` and held by this daemon. A group of plain outcomes (sent, deferred, unconfirmed,
+    /// failed without a bounce event) is one statement, one round trip; one with released rows, 5xx
+    /// refusals or a refunded run is one transaction that locks the issues concerned first. A
+    /// deadlock or serialization failure (another daemon's transaction crossed this one) is tried
+    /// again.
     pub async fn record_outcomes(
         &self,
         outcomes: &[Outcome],
@@ -213,14 +231,43 @@ impl Postgres {
     ) -> Result<Vec<RecordedBounce>, StoreError> {
         let groups = OutcomeGroups::new(outcomes, refunds);
         let at = to_millis(now);
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let result = if groups.released.is_empty() && groups.bounces.is_empty() && refunds.is_empty() {
+                record_plain(&self.pool, &groups, at, &self.daemon).await.map(|_| vec![])
+            } else {
+                self.record_in_transaction(outcomes, refunds, &groups, policy, now).await
+            };
+            match result {
+                Err(StoreError::Sqlx(sqlx::Error::Database(e)))
+                    if tries < 5 && matches!(e.code().as_deref(), Some("40P01" | "40001")) =>
+                {
+                    tracing::debug!(error = %e, "outcome group crossed another transaction; again");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn record_in_transaction(
+        &self,
+        outcomes: &[Outcome],
+        refunds: &[Refund],
+        groups: &OutcomeGroups,
+        policy: &BouncePolicy,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RecordedBounce>, StoreError> {
+        let at = to_millis(now);
         let mut tx = self.transaction().await?;
-        let issues = issues_to_lock(outcomes, refunds, &groups);
+        let issues = issues_to_lock(outcomes, refunds, groups);
         if !issues.is_empty() {
             sqlx::query("SELECT id FROM issues WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
                 .bind(issues)
                 .execute(&mut *tx)
                 .await?;
         }
+        let mut failed_here = HashSet::new();
         for (next, sql, rows) in [
             (DeliveryState::Sent, RECORD_SENT, &groups.sent),
             (DeliveryState::Deferred, RECORD_DEFERRED, &groups.deferred),
@@ -233,12 +280,19 @@ impl Postgres {
             (DeliveryState::Pending, RECORD_RELEASED, &groups.released),
         ] {
             if !rows.is_empty() {
-                record_group(&mut tx, sql, next, rows, at, &self.daemon).await?;
+                let moved = record_group(&mut tx, sql, next, rows, at, &self.daemon).await?;
+                if next == DeliveryState::Failed {
+                    failed_here.extend(moved);
+                }
             }
         }
+        // A refusal counts only for a row this daemon still held: another daemon that took the
+        // delivery over (this one's lease ran out) has its own outcome for it.
         let mut recorded = Vec::with_capacity(groups.bounces.len());
         for (delivery, b) in &groups.bounces {
-            recorded.push(apply_smtp_bounce(&mut tx, *delivery, b, policy, now).await?);
+            if failed_here.contains(&delivery.0) {
+                recorded.push(apply_smtp_bounce(&mut tx, *delivery, b, policy, now).await?);
+            }
         }
         for refund in refunds {
             refund_run(&mut tx, refund, &groups.refunded_here, at).await?;
@@ -372,30 +426,41 @@ impl Postgres {
         Ok(at.map(from_millis))
     }
 
-    /// Extends the lease of every row this daemon holds to `now` + the lease: called while it lives
-    /// (well within each lease), so its rows are never taken over from under it. Returns the rows
-    /// renewed.
-    pub async fn renew_leases(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        Ok(sqlx::query(
-            "UPDATE deliveries SET lease_until = $1 WHERE state = $2 AND claimed_by = $3",
-        )
-        .bind(lease_end(to_millis(now), self.lease))
+    /// Extends the lease of every row this daemon holds to the database's now + the lease: called
+    /// while it lives (every third of a lease), so its rows are never taken over from under it.
+    /// Rows being recorded at this moment are skipped (they are leaving `sending`), in id order:
+    /// renewing never deadlocks with a group commit. Returns the rows renewed.
+    pub async fn renew_leases(&self, _now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let renewed = sqlx::query(&format!(
+            "UPDATE deliveries SET lease_until = {DB_NOW_MS} + $1
+             WHERE id IN (SELECT id FROM deliveries WHERE state = $2 AND claimed_by = $3
+                          ORDER BY id FOR UPDATE SKIP LOCKED)"
+        ))
+        .bind(lease_millis(self.lease))
         .bind(DeliveryState::Sending.as_str())
         .bind(&*self.daemon)
         .execute(&self.pool)
         .await?
-        .rows_affected())
+        .rows_affected();
+        self.renewed.mark();
+        Ok(renewed)
+    }
+
+    /// Whether this daemon's leases still run with a margin: renewed within the last two thirds of a
+    /// lease. A daemon that could not renew (the database unreachable, the process stalled) stops
+    /// sending what it claimed, since other daemons may take those rows over.
+    pub fn holds_leases(&self) -> bool {
+        self.renewed.elapsed() < self.lease * 2 / 3
     }
 
     /// Rows other daemons hold right now: `sending`, with a lease that has not expired, claimed by
     /// another daemon.
-    pub async fn leased_elsewhere(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
+    pub async fn leased_elsewhere(&self, _now: DateTime<Utc>) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(&format!(
             "SELECT COUNT(*) FROM deliveries
-             WHERE state = $1 AND lease_until >= $2 AND claimed_by IS DISTINCT FROM $3",
-        )
+             WHERE state = $1 AND lease_until >= {DB_NOW_MS} AND claimed_by IS DISTINCT FROM $2"
+        ))
         .bind(DeliveryState::Sending.as_str())
-        .bind(to_millis(now))
         .bind(&*self.daemon)
         .fetch_one(&self.pool)
         .await?)
@@ -419,9 +484,9 @@ pub(super) async fn issue_state(
         .parse()?)
 }
 
-/// When a lease taken at `at` (milliseconds) runs out.
-fn lease_end(at: i64, lease: Duration) -> i64 {
-    at.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
+/// A lease in milliseconds.
+fn lease_millis(lease: Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The issues a group reads the state of or may pause (those of its released rows and its 5xx
@@ -445,7 +510,8 @@ fn issues_to_lock(outcomes: &[Outcome], refunds: &[Refund], groups: &OutcomeGrou
         .collect()
 }
 
-/// Runs one outcome statement (see the `RECORD_*` constants) for `rows`, moving them to `next`.
+/// Runs one outcome statement (see the `RECORD_*` constants) for `rows`, moving them to `next`;
+/// returns the ids it moved (those this daemon still held).
 async fn record_group(
     conn: &mut PgConnection,
     sql: &str,
@@ -453,12 +519,13 @@ async fn record_group(
     rows: &[OutcomeRow],
     at: i64,
     daemon: &str,
-) -> Result<u64, StoreError> {
+) -> Result<Vec<i64>, StoreError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let replies: Vec<Option<&str>> = rows.iter().map(|r| r.reply.as_deref()).collect();
     let retry_at: Vec<Option<i64>> = rows.iter().map(|r| r.retry_at).collect();
     let unconfirmed: Vec<i64> = rows.iter().map(|r| r.unconfirmed).collect();
-    let mut q = sqlx::query(sql)
+    let sql = format!("{sql} RETURNING d.id");
+    let mut q = sqlx::query_scalar(&sql)
         .bind(at)
         .bind(ids)
         .bind(replies)
@@ -474,7 +541,64 @@ async fn record_group(
             .bind(IssueState::Cancelled.as_str())
             .bind(DeliveryState::Skipped.as_str());
     }
-    Ok(q.execute(&mut *conn).await?.rows_affected())
+    Ok(q.fetch_all(&mut *conn).await?)
+}
+
+/// A group of plain outcomes (no released row, no bounce event, no refund) as one statement: each
+/// row's new state, reply and retry time side by side in arrays. Without an explicit transaction it
+/// is one round trip to the server, which is most of what a group commit costs.
+async fn record_plain(
+    pool: &sqlx::PgPool,
+    groups: &OutcomeGroups,
+    at: i64,
+    daemon: &str,
+) -> Result<u64, StoreError> {
+    let rows = [
+        (DeliveryState::Sent, &groups.sent),
+        (DeliveryState::Deferred, &groups.deferred),
+        (DeliveryState::Unconfirmed, &groups.unconfirmed),
+        (DeliveryState::Failed, &groups.failed),
+    ];
+    let mut ids = Vec::new();
+    let mut states = Vec::new();
+    let mut replies = Vec::new();
+    let mut retry_at = Vec::new();
+    let mut unconfirmed = Vec::new();
+    for (state, group) in rows {
+        debug_assert!(DeliveryState::Sending.can_move_to(state));
+        for r in group.iter() {
+            ids.push(r.id);
+            states.push(state.as_str());
+            replies.push(r.reply.as_deref());
+            retry_at.push(r.retry_at);
+            // A lost reply counts towards `unconfirmed`: always for that state, and for a deferred
+            // row when its message went out.
+            unconfirmed.push(if state == DeliveryState::Unconfirmed { 1 } else { r.unconfirmed });
+        }
+    }
+    Ok(sqlx::query(
+        "UPDATE deliveries AS d SET state = j.state, attempts = d.attempts + 1,
+             unconfirmed = d.unconfirmed + j.unconfirmed, last_reply = j.reply,
+             next_attempt_at = CASE WHEN j.state = $7 THEN j.retry_at ELSE d.next_attempt_at END,
+             sent_at = CASE WHEN j.state = $8 THEN $1 ELSE d.sent_at END,
+             updated_at = $1, claimed_by = NULL, lease_until = NULL
+         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+              AS j(id, state, reply, retry_at, unconfirmed)
+         WHERE d.id = j.id AND d.state = $9 AND d.claimed_by = $10",
+    )
+    .bind(at)
+    .bind(ids)
+    .bind(states)
+    .bind(replies)
+    .bind(retry_at)
+    .bind(unconfirmed)
+    .bind(DeliveryState::Deferred.as_str())
+    .bind(DeliveryState::Sent.as_str())
+    .bind(DeliveryState::Sending.as_str())
+    .bind(daemon)
+    .execute(pool)
+    .await?
+    .rows_affected())
 }
 
 /// Applies `refund` in the outcomes' transaction: pauses a sending issue; moves the run's deliveries

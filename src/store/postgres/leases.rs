@@ -4,6 +4,37 @@
 use super::Postgres;
 use crate::store::StoreError;
 use sqlx::{Connection, PgConnection};
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, Instant},
+};
+
+/// When a daemon last renewed its leases, on its monotonic clock.
+#[derive(Debug)]
+pub struct Renewed {
+    origin: Instant,
+    /// Milliseconds after `origin`.
+    at: AtomicU64,
+}
+
+impl Renewed {
+    pub(super) fn now() -> Self {
+        Self {
+            origin: Instant::now(),
+            at: AtomicU64::new(0),
+        }
+    }
+
+    pub(super) fn mark(&self) {
+        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.at.store(ms, Ordering::Relaxed);
+    }
+
+    pub(super) fn elapsed(&self) -> Duration {
+        let since = self.origin.elapsed();
+        since.saturating_sub(Duration::from_millis(self.at.load(Ordering::Relaxed)))
+    }
+}
 
 /// The advisory lock key of the scheduler's leadership ("herald.scheduler" in ASCII, truncated).
 const SCHEDULER_LOCK: i64 = 0x6865_7261_6c64_2e73;

@@ -34,6 +34,8 @@ pub struct Postgres {
     pub(super) daemon: Arc<str>,
     /// How long a claimed row stays this daemon's without a renewal.
     pub(super) lease: Duration,
+    /// When this daemon last renewed its leases.
+    pub(super) renewed: Arc<leases::Renewed>,
 }
 
 impl Postgres {
@@ -55,6 +57,7 @@ impl Postgres {
             pool,
             daemon: daemon_name().into(),
             lease: Duration::from_secs(60),
+            renewed: Arc::new(leases::Renewed::now()),
         })
     }
 
