@@ -17,7 +17,7 @@ use super::Breaker;
 use crate::{
     clock::SharedClock,
     domain::BouncePolicy,
-    store::{Outcome, Refund, Store},
+    store::{Outcome, OutcomeWriter, Refund, Store},
 };
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
@@ -44,6 +44,11 @@ pub struct Parked(oneshot::Receiver<Done>);
 /// At most this many outcomes go into one transaction.
 const MAX_GROUP: usize = 1024;
 
+/// Group commits under way at once where a commit is a round trip to a database server
+/// (PostgreSQL): each connection waits only for its own outcome's commit, not for the queue of
+/// commits before it. (SQLite has one writer: its commits run one after the other.)
+const CONCURRENT_COMMITS: u32 = 4;
+
 impl Recorder {
     /// Starts the recorder on `tracker` (a blocking thread; call it inside the runtime). It ends once
     /// every `Recorder` handle is dropped, after committing what is still parked, so nothing handed
@@ -66,6 +71,9 @@ impl Recorder {
             });
             let mut breaker = Breaker::new(breaker_run);
             let mut signals = Vec::with_capacity(MAX_GROUP);
+            // Commits under way at once (PostgreSQL), and the first failure among them.
+            let in_flight = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_COMMITS as usize));
+            let failed: Arc<Mutex<Option<RecorderError>>> = Arc::default();
             loop {
                 let open = requests.blocking_recv_many(&mut signals, MAX_GROUP) > 0;
                 signals.clear();
@@ -79,9 +87,45 @@ impl Recorder {
                         break;
                     }
                     let (outcomes, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+                    if let Some(e) = failed.lock().expect("recorder failure").clone() {
+                        writer = Err(e);
+                    }
+                    let refunds = refunds_for(&mut breaker, &outcomes);
+                    // A commit that is a round trip to a server runs beside the others, unless it
+                    // refunds a run (which must see every earlier group's rows).
+                    if let (Ok(OutcomeWriter::Pooled { store, runtime }), true) =
+                        (&writer, refunds.is_empty())
+                    {
+                        let permit = runtime
+                            .block_on(in_flight.clone().acquire_owned())
+                            .expect("recorder permits");
+                        let (store, policy, clock, failed) =
+                            (store.clone(), policy.clone(), clock.clone(), failed.clone());
+                        runtime.spawn(async move {
+                            let began = std::time::Instant::now();
+                            let result = store
+                                .record_outcomes(&outcomes, &[], &policy, clock.now())
+                                .await;
+                            let result = recorded(result, outcomes.len(), began);
+                            if let Err(e) = &result {
+                                *failed.lock().expect("recorder failure") = Some(e.clone());
+                            }
+                            for reply in replies {
+                                let _ = reply.send(result.clone());
+                            }
+                            drop(permit);
+                        });
+                        continue;
+                    }
+                    if let Ok(OutcomeWriter::Pooled { runtime, .. }) = &writer {
+                        // Every commit under way first.
+                        drop(runtime.block_on(in_flight.acquire_many(CONCURRENT_COMMITS)));
+                    }
                     let result = match &mut writer {
                         Ok(writer) => {
-                            commit_group(writer, &mut breaker, &outcomes, &policy, &clock)
+                            let began = std::time::Instant::now();
+                            let result = writer.record(&outcomes, &refunds, &policy, clock.now());
+                            recorded(result, outcomes.len(), began)
                         }
                         Err(e) => Err(e.clone()),
                     };
@@ -96,6 +140,10 @@ impl Recorder {
                 if !open {
                     break;
                 }
+            }
+            if let Ok(OutcomeWriter::Pooled { runtime, .. }) = &writer {
+                // Every commit under way ends before the recorder does.
+                drop(runtime.block_on(in_flight.acquire_many(CONCURRENT_COMMITS)));
             }
         });
         Self { parked, commit }
@@ -126,16 +174,10 @@ impl Recorder {
     }
 }
 
-/// Commits one group. The breaker sees the group before it is committed, so a tripped run is
-/// refunded in the same transaction as the outcomes that tripped it.
-fn commit_group(
-    writer: &mut crate::store::OutcomeWriter,
-    breaker: &mut Breaker,
-    outcomes: &[Outcome],
-    policy: &BouncePolicy,
-    clock: &SharedClock,
-) -> Result<(), RecorderError> {
-    let refunds: Vec<Refund> = breaker
+/// The runs the circuit breaker blames on the relay in this group (seen before the group is
+/// committed, so a tripped run is refunded in the same transaction as the outcomes that tripped it).
+fn refunds_for(breaker: &mut Breaker, outcomes: &[Outcome]) -> Vec<Refund> {
+    breaker
         .observe(outcomes)
         .into_iter()
         .map(|trip| {
@@ -151,14 +193,19 @@ fn commit_group(
                 deliveries: trip.deliveries,
             }
         })
-        .collect();
-    let began = std::time::Instant::now();
-    let bounces = writer
-        .record(outcomes, &refunds, policy, clock.now())
-        .map_err(|e| {
-            tracing::error!(error = %e, count = outcomes.len(), "recording outcomes failed");
-            RecorderError(e.to_string())
-        })?;
+        .collect()
+}
+
+/// A group's commit, logged and timed.
+fn recorded(
+    result: Result<Vec<crate::store::RecordedBounce>, crate::store::StoreError>,
+    count: usize,
+    began: std::time::Instant,
+) -> Result<(), RecorderError> {
+    let bounces = result.map_err(|e| {
+        tracing::error!(error = %e, count, "recording outcomes failed");
+        RecorderError(e.to_string())
+    })?;
     crate::metrics::Metrics::get()
         .db_write_seconds
         .observe(began.elapsed().as_secs_f64());

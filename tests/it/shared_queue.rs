@@ -22,10 +22,29 @@ fn per_recipient(sink: &SmtpSink) -> BTreeMap<String, usize> {
     seen
 }
 
-fn stop_all(daemons: Vec<Child>) {
-    for mut d in daemons {
-        sigterm(&d);
-        assert!(wait_exit(&mut d, Duration::from_secs(30)).success());
+/// Daemons of one test: stopped with SIGTERM by [`Daemons::stop`], and killed if the test fails
+/// before that (a daemon left behind would go on polling the cluster and use the CPU of later tests).
+struct Daemons(Vec<Child>);
+
+impl Daemons {
+    fn stop(mut self) {
+        for d in &mut self.0 {
+            sigterm(d);
+        }
+        for d in &mut self.0 {
+            assert!(wait_exit(d, Duration::from_secs(30)).success());
+        }
+    }
+}
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for d in &mut self.0 {
+            if d.try_wait().ok().flatten().is_none() {
+                let _ = d.kill();
+                let _ = d.wait();
+            }
+        }
     }
 }
 
@@ -58,9 +77,10 @@ fn every_recipient_exactly_once_with(daemons: usize) {
     let rate = [("HERALD_SMTP__RATE_PER_SECOND", "300")];
     let (running, admin_ports): (Vec<Child>, Vec<u16>) =
         (0..daemons).map(|_| app.spawn_another_serve(&rate)).unzip();
+    let running = Daemons(running);
     let issue = app.wait_for_issue(id, Duration::from_secs(120), |i| i["state"] == "sent");
     let shares: Vec<u64> = admin_ports.iter().map(|p| sent_by(*p)).collect();
-    stop_all(running);
+    running.stop();
     assert_eq!(shares.iter().sum::<u64>(), 900, "{shares:?}");
     assert!(
         shares.iter().all(|n| *n > 0),
@@ -101,18 +121,18 @@ fn a_daemon_killed_mid_send_has_its_deliveries_taken_over_missing_nobody() {
     app.list_with_subscribers(800);
     let id = app.queue_issue(&[]);
     let rate = [("HERALD_SMTP__RATE_PER_SECOND", "200")];
-    let (mut doomed, _) = app.spawn_another_serve(&rate);
+    let mut doomed = Daemons(vec![app.spawn_another_serve(&rate).0]);
     app.wait_for_issue(id, Duration::from_secs(60), |i| count(i, "sent") >= 50);
-    let (survivor, _) = app.spawn_another_serve(&rate);
+    let survivor = Daemons(vec![app.spawn_another_serve(&rate).0]);
     app.wait_for_issue(id, Duration::from_secs(60), |i| count(i, "sent") >= 300);
-    sigkill(&doomed);
-    doomed.wait().unwrap();
+    sigkill(&doomed.0[0]);
+    doomed.0[0].wait().unwrap();
     let at_kill = app.issue(id);
     assert!(count(&at_kill, "sent") < 800, "killed mid-send: {at_kill}");
 
     // The survivor takes the dead daemon's rows once their lease (3 s here) has run out.
     let issue = app.wait_for_issue(id, Duration::from_secs(120), |i| i["state"] == "sent");
-    stop_all(vec![survivor]);
+    survivor.stop();
     assert_eq!(count(&issue, "sent"), 800, "{issue}");
     let seen = per_recipient(&sink);
     assert_eq!(seen.len(), 800, "every recipient got the issue");
@@ -138,11 +158,11 @@ fn two_daemons_ticking_the_same_cron_slot_start_one_issue() {
     app.sql(
         "UPDATE lists SET created_at = created_at - 34560000000, last_slot_at = last_slot_at - 34560000000",
     );
-    let daemons: Vec<Child> = (0..2).map(|_| app.spawn_another_serve(&[]).0).collect();
+    let daemons = Daemons((0..2).map(|_| app.spawn_another_serve(&[]).0).collect());
     app.wait_for_issue(first, Duration::from_secs(30), |i| i["state"] == "sent");
     // Both have ticked many times since (50 ms polls).
     std::thread::sleep(Duration::from_millis(1500));
-    stop_all(daemons);
+    daemons.stop();
     assert_eq!(app.issue(second)["state"], "queued", "one issue per slot");
     assert_eq!(app.outbox().len(), 1, "the reader got one issue, once");
     assert_eq!(
@@ -172,9 +192,10 @@ fn a_global_rate_caps_every_daemon_on_the_queue_together() {
     // Each daemon alone may send as fast as the sink takes (no rate of its own).
     let (daemons, admin_ports): (Vec<Child>, Vec<u16>) =
         (0..2).map(|_| app.spawn_another_serve(&[])).unzip();
+    let daemons = Daemons(daemons);
     app.wait_for_issue(id, Duration::from_secs(60), |i| i["state"] == "sent");
     let shares: Vec<u64> = admin_ports.iter().map(|p| sent_by(*p)).collect();
-    stop_all(daemons);
+    daemons.stop();
     assert!(
         shares.iter().all(|n| *n > 0),
         "both daemons sent: {shares:?}"
