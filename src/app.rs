@@ -539,15 +539,18 @@ async fn drive(
         if !tick.started.is_empty() || pumped.dispatched > 0 {
             continue;
         }
-        let settled = pumped.in_flight_before == 0
-            && dispatcher.in_flight() == 0
-            && !leased_elsewhere(scheduler.store(), scheduler.now(), options).await;
+        let quiet = pumped.in_flight_before == 0 && dispatcher.in_flight() == 0;
+        // Another daemon's deliveries (PostgreSQL) are waited for at the poll interval: their
+        // outcomes come from elsewhere.
+        let elsewhere =
+            quiet && leased_elsewhere(scheduler.store(), scheduler.now(), options).await;
+        let settled = quiet && !elsewhere;
         if options.until_idle && settled {
             tracing::info!("idle: nothing due and nothing in flight");
             return Ok(());
         }
         // While messages are in flight their outcomes decide what comes next: look again soon.
-        let rest = if settled {
+        let rest = if quiet {
             poll
         } else {
             Duration::from_millis(10)

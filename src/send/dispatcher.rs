@@ -150,14 +150,15 @@ impl Dispatcher {
         };
         pool.grow_to(workers, &shared);
         tracing::info!(transport = %shared.connector.describe(), workers, "sender started");
-        // Message-IDs carry a tag of the database they were sent from (its canonical path, or the
-        // PostgreSQL URL without its password).
+        // Message-IDs carry a tag of the database they were sent from: its canonical path, or the
+        // PostgreSQL database's name, the same for every daemon sharing it whatever host name or
+        // options each one's URL gives (a delivery taken over by another daemon keeps its ID).
         let database = match &shared.config().database.url {
             crate::store::DatabaseUrl::Sqlite(path) => std::fs::canonicalize(path)
                 .unwrap_or_else(|_| path.clone())
                 .to_string_lossy()
                 .into_owned(),
-            url => url.to_string(),
+            url => format!("postgres:{}", url.database_name()),
         };
         let id_tag = shared.tokens.tag_for(database.as_bytes());
         Self {

@@ -7,7 +7,7 @@
 //! so each column is read and written as the type herald gives it.
 
 use super::{Backend, Store, StoreError};
-use crate::domain::DeliveryState;
+use crate::domain::{DeliveryState, IssueState};
 use sqlx::Row;
 
 /// How herald reads and writes a column.
@@ -197,6 +197,8 @@ impl Store {
             }
         }
         let mut report = Vec::with_capacity(TABLES.len());
+        // Issues cancelled while their deliveries were being sent: those rows become `skipped`.
+        let mut cancelled: std::collections::HashSet<i64> = std::collections::HashSet::new();
         for (table, columns) in TABLES {
             let keyed = matches!(columns[0], ("id", Int));
             let mut after = i64::MIN;
@@ -205,12 +207,31 @@ impl Store {
                 if rows.is_empty() {
                     break;
                 }
+                if *table == "issues" {
+                    for row in &rows {
+                        if let (Value::Int(Some(id)), Value::Text(Some(state))) = (&row[0], &row[7])
+                            && state == IssueState::Cancelled.as_str()
+                        {
+                            cancelled.insert(*id);
+                        }
+                    }
+                }
                 if *table == "deliveries" {
                     for row in &mut rows {
+                        let issue = match &row[1] {
+                            Value::Int(Some(id)) => *id,
+                            _ => 0,
+                        };
                         if let Value::Text(Some(state)) = &mut row[3]
                             && state == DeliveryState::Sending.as_str()
                         {
-                            *state = DeliveryState::Pending.as_str().to_owned();
+                            // What the stopped daemon's next start would have made of them.
+                            let now = if cancelled.contains(&issue) {
+                                DeliveryState::Skipped
+                            } else {
+                                DeliveryState::Pending
+                            };
+                            *state = now.as_str().to_owned();
                         }
                     }
                 }
@@ -231,7 +252,8 @@ impl Store {
                 target: target.count(table).await?,
             });
         }
-        target.after_copy().await?;
+        let signups_high = self.signup_high_water().await?;
+        target.after_copy(signups_high).await?;
         Ok(report)
     }
 
@@ -351,17 +373,59 @@ impl Store {
         Ok(())
     }
 
-    /// PostgreSQL's identity columns go on after the highest id copied in.
-    async fn after_copy(&self) -> Result<(), StoreError> {
-        if let Backend::Postgres(b) = &self.backend {
-            for (table, columns) in TABLES {
-                if matches!(columns[0], ("id", Int)) {
-                    sqlx::query(&format!(
-                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {table}"
-                    ))
+    /// The highest signup id ever handed out (a confirmation link names its signup by id, so an id
+    /// must never be handed out twice, also after the signup expired).
+    async fn signup_high_water(&self) -> Result<i64, StoreError> {
+        Ok(match &self.backend {
+            Backend::Sqlite(b) => sqlx::query_scalar(
+                "SELECT MAX(n) FROM (SELECT seq AS n FROM sqlite_sequence WHERE name = 'signups'
+                                     UNION ALL SELECT MAX(id) FROM signups)",
+            )
+            .fetch_one(&b.pool)
+            .await
+            .map(|n: Option<i64>| n.unwrap_or(0))?,
+            Backend::Postgres(b) => sqlx::query_scalar(
+                "SELECT GREATEST(
+                     COALESCE(pg_sequence_last_value(pg_get_serial_sequence('signups', 'id')::regclass), 0),
+                     COALESCE((SELECT MAX(id) FROM signups), 0))",
+            )
+            .fetch_one(&b.pool)
+            .await?,
+        })
+    }
+
+    /// Ids go on after the highest one copied in (PostgreSQL's identity columns), and signup ids
+    /// after the highest one the source ever handed out.
+    async fn after_copy(&self, signups_high: i64) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Postgres(b) => {
+                for (table, columns) in TABLES {
+                    if matches!(columns[0], ("id", Int)) {
+                        let floor = if *table == "signups" { signups_high } else { 0 };
+                        sqlx::query(&format!(
+                            "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+                                           GREATEST(COALESCE(MAX(id), 0), $1) + 1, false) FROM {table}"
+                        ))
+                        .bind(floor)
+                        .execute(&b.pool)
+                        .await?;
+                    }
+                }
+            }
+            Backend::Sqlite(b) => {
+                // AUTOINCREMENT's high-water mark; the row exists once a signup was inserted.
+                sqlx::query("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'signups'")
+                    .bind(signups_high)
                     .execute(&b.pool)
                     .await?;
-                }
+                sqlx::query(
+                    "INSERT INTO sqlite_sequence (name, seq) SELECT 'signups', ?
+                     WHERE ? > 0 AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'signups')",
+                )
+                .bind(signups_high)
+                .bind(signups_high)
+                .execute(&b.pool)
+                .await?;
             }
         }
         Ok(())

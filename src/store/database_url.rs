@@ -40,6 +40,19 @@ impl DatabaseUrl {
         }
     }
 
+    /// The PostgreSQL database's name (the URL's path; empty when the URL names none), or the
+    /// SQLite file's path.
+    pub fn database_name(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres(url) => {
+                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+                let rest = rest.split('?').next().unwrap_or(rest);
+                rest.split_once('/').map_or("", |(_, db)| db).to_owned()
+            }
+        }
+    }
+
     /// The SQLite file, if that is the backend.
     pub fn sqlite_path(&self) -> Option<&std::path::Path> {
         match self {
@@ -127,6 +140,16 @@ mod tests {
             "postgres://herald:***@db.example:5432/herald?sslmode=require&password=***"
         );
         assert!(!format!("{url:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_postgres_database_is_named_by_its_path_whatever_the_host() {
+        for url in [
+            "postgres://a:pw@db1.example:5432/herald?sslmode=require",
+            "postgresql://b@10.0.0.7/herald",
+        ] {
+            assert_eq!(DatabaseUrl::parse(url).unwrap().database_name(), "herald");
+        }
     }
 
     #[test]

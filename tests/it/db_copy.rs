@@ -49,7 +49,17 @@ fn an_installation_copied_to_postgresql_and_back_reads_the_same_and_keeps_workin
     );
     let issue = app.write("issue.md", ISSUE_MD);
     let setup: [&[&str]; 5] = [
-        &["list", "create", "weekly", "--name", "Weekly Analysis", "--from", "Weekly Analysis <news@example.com>", "--archive", "on"],
+        &[
+            "list",
+            "create",
+            "weekly",
+            "--name",
+            "Weekly Analysis",
+            "--from",
+            "Weekly Analysis <news@example.com>",
+            "--archive",
+            "on",
+        ],
         &["subscriber", "import", "weekly", csv.to_str().unwrap()],
         &["issue", "queue", "weekly", issue.to_str().unwrap()],
         &["token", "create", "ops"],
@@ -63,7 +73,11 @@ fn an_installation_copied_to_postgresql_and_back_reads_the_same_and_keeps_workin
                 .env("HERALD_DATABASE__URL", &source)
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
     let before = views(&app, &source);
@@ -76,10 +90,19 @@ fn an_installation_copied_to_postgresql_and_back_reads_the_same_and_keeps_workin
         .iter()
         .map(|t| (t["table"].as_str().unwrap(), t["target"].as_i64().unwrap()))
         .collect();
-    for expected in [("lists", 1), ("subscribers", 3), ("issues", 1), ("deliveries", 3)] {
+    for expected in [
+        ("lists", 1),
+        ("subscribers", 3),
+        ("issues", 1),
+        ("deliveries", 3),
+    ] {
         assert!(tables.contains(&expected), "{expected:?} in {tables:?}");
     }
-    assert_eq!(views(&app, &app.database), before, "PostgreSQL reads as SQLite did");
+    assert_eq!(
+        views(&app, &app.database),
+        before,
+        "PostgreSQL reads as SQLite did"
+    );
 
     // Copying into a database that has rows is refused, naming the table.
     let again = app
@@ -97,8 +120,16 @@ fn an_installation_copied_to_postgresql_and_back_reads_the_same_and_keeps_workin
     assert_eq!(views(&app, &back), before, "the round trip changed nothing");
 
     // The copy keeps working: a new issue gets the next id and reaches the active readers.
-    on(&app, &app.database, &["subscriber", "add", "weekly", "reader3@example.com"]);
-    let queued = on(&app, &app.database, &["issue", "queue", "weekly", issue.to_str().unwrap()]);
+    on(
+        &app,
+        &app.database,
+        &["subscriber", "add", "weekly", "reader3@example.com"],
+    );
+    let queued = on(
+        &app,
+        &app.database,
+        &["issue", "queue", "weekly", issue.to_str().unwrap()],
+    );
     assert_eq!(queued["id"], 2, "{queued}");
     app.serve_until_idle();
     let issue = on(&app, &app.database, &["issue", "show", "2"]);

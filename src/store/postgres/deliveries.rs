@@ -8,7 +8,7 @@
 //! `claimed_by` = this daemon, so an outcome can never overwrite a row that has moved on or that
 //! another daemon took over after this one's lease ran out; it clears the claim.
 
-use super::{Postgres, bounces::apply_smtp_bounce, pause_sending_issue};
+use super::{Postgres, bounces::apply_smtp_bounce, lease_millis, pause_sending_issue};
 use crate::{
     clock::{from_millis, to_millis},
     domain::{BouncePolicy, DeliveryId, DeliveryState, IssueId, IssueState, SubscriberStatus},
@@ -20,10 +20,7 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row};
-use std::{
-    collections::{BTreeMap, BTreeSet, HashSet},
-    time::Duration,
-};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// The database server's clock in milliseconds: leases are set and compared on one clock, whatever
 /// the daemons' own clocks say.
@@ -234,11 +231,15 @@ impl Postgres {
         let mut tries = 0;
         loop {
             tries += 1;
-            let result = if groups.released.is_empty() && groups.bounces.is_empty() && refunds.is_empty() {
-                record_plain(&self.pool, &groups, at, &self.daemon).await.map(|_| vec![])
-            } else {
-                self.record_in_transaction(outcomes, refunds, &groups, policy, now).await
-            };
+            let result =
+                if groups.released.is_empty() && groups.bounces.is_empty() && refunds.is_empty() {
+                    record_plain(&self.pool, &groups, at, &self.daemon)
+                        .await
+                        .map(|_| vec![])
+                } else {
+                    self.record_in_transaction(outcomes, refunds, &groups, policy, now)
+                        .await
+                };
             match result {
                 Err(StoreError::Sqlx(sqlx::Error::Database(e)))
                     if tries < 5 && matches!(e.code().as_deref(), Some("40P01" | "40001")) =>
@@ -484,11 +485,6 @@ pub(super) async fn issue_state(
         .parse()?)
 }
 
-/// A lease in milliseconds.
-fn lease_millis(lease: Duration) -> i64 {
-    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)
-}
-
 /// The issues a group reads the state of or may pause (those of its released rows and its 5xx
 /// refusals, and the refunded runs'), to lock up front in id order: two daemons never wait on each
 /// other crosswise, and a release cannot slip past a concurrent cancel (its rows would stay
@@ -573,7 +569,11 @@ async fn record_plain(
             retry_at.push(r.retry_at);
             // A lost reply counts towards `unconfirmed`: always for that state, and for a deferred
             // row when its message went out.
-            unconfirmed.push(if state == DeliveryState::Unconfirmed { 1 } else { r.unconfirmed });
+            unconfirmed.push(if state == DeliveryState::Unconfirmed {
+                1
+            } else {
+                r.unconfirmed
+            });
         }
     }
     Ok(sqlx::query(

@@ -129,7 +129,7 @@ impl Postgres {
         let lists = sqlx::query(
             "SELECT id, slug, name, from_name, from_address, schedule, timezone, layout, language,
                     postal_address
-             FROM lists ORDER BY slug",
+             FROM lists ORDER BY slug COLLATE \"C\"",
         )
         .fetch_all(&self.pool)
         .await?;

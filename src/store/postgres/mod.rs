@@ -127,3 +127,8 @@ pub(super) async fn pause_sending_issue(
             .rows_affected();
     Ok(moved == 1)
 }
+
+/// A lease in milliseconds.
+pub(super) fn lease_millis(lease: Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)
+}

@@ -59,16 +59,27 @@ impl Postgres {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Signup>, StoreError> {
+        // Claimed, not just read: every daemon runs a confirmation mailer, and a signup one of them
+        // is mailing is put out of the others' reach for the claim's time (then it is due again
+        // unless it was mailed, or its failure set its own retry time).
         let sql = format!(
-            "SELECT {SIGNUP_COLUMNS} FROM signups WHERE mailed_at IS NULL AND confirmed_at IS NULL
-             AND (next_attempt_at IS NULL OR next_attempt_at <= $1) ORDER BY id LIMIT $2"
+            "UPDATE signups SET next_attempt_at = $1 + $3
+             WHERE id IN (SELECT id FROM signups WHERE mailed_at IS NULL AND confirmed_at IS NULL
+                          AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+                          ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+             RETURNING {SIGNUP_COLUMNS}"
         );
-        let rows = sqlx::query(&sql)
+        let mut rows: Vec<Signup> = sqlx::query(&sql)
             .bind(to_millis(now))
             .bind(i64::from(limit))
+            .bind(super::lease_millis(self.lease))
             .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(signup_of).collect())
+            .await?
+            .iter()
+            .map(signup_of)
+            .collect();
+        rows.sort_by_key(|s| s.id);
+        Ok(rows)
     }
 
     pub async fn signup_mailed(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
