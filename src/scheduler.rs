@@ -18,7 +18,7 @@ use crate::{
     clock::SharedClock,
     config::{MissedSlots, SchedulerConfig},
     domain::{IssueId, IssueState, ListId},
-    store::{Issue, Leadership, Store, StoreError},
+    store::{Issue, Leadership, SlotClaim, Store, StoreError},
 };
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -97,7 +97,7 @@ impl Scheduler {
                         tracing::warn!(issue_id = %issue.id, %reason, "issue held");
                         report.held.push(issue.id);
                     } else {
-                        self.start(issue.id, Some(at), &mut report).await?;
+                        self.start(issue.id, Some(at), None, &mut report).await?;
                     }
                 }
                 Some(_) => {}
@@ -124,7 +124,15 @@ impl Scheduler {
                     tracing::warn!(issue_id = %issue.id, list = %list.slug, slot = %slot.to_rfc3339(),
                         "slot missed while herald was down (scheduler.missed = hold); waiting for the next slot");
                 }
-                Some(issue) => self.start(issue.id, Some(slot), &mut report).await?,
+                Some(issue) => {
+                    let claim = SlotClaim {
+                        list: list.id,
+                        previous: list.last_slot_at,
+                        slot,
+                    };
+                    self.start(issue.id, Some(slot), Some(claim), &mut report)
+                        .await?
+                }
                 None => {}
             }
             self.store.set_last_slot(list.id, slot).await?;
@@ -133,7 +141,7 @@ impl Scheduler {
         for (list_id, issues) in waiting_for_slot {
             if self.store.list_by_id(list_id).await?.schedule.is_none() {
                 for issue in issues {
-                    self.start(issue.id, None, &mut report).await?;
+                    self.start(issue.id, None, None, &mut report).await?;
                 }
             }
         }
@@ -151,11 +159,12 @@ impl Scheduler {
         &self,
         issue: IssueId,
         due: Option<DateTime<Utc>>,
+        slot: Option<SlotClaim>,
         report: &mut TickReport,
     ) -> Result<(), StoreError> {
         let began = std::time::Instant::now();
         let now = self.clock.now();
-        match self.store.start_issue(issue, now).await {
+        match self.store.start_issue(issue, now, slot).await {
             Ok(recipients) => {
                 if let Some(due) = due {
                     let lag = (now - due).to_std().unwrap_or_default().as_secs_f64();
@@ -168,7 +177,8 @@ impl Scheduler {
                 report.started.push((issue, recipients));
                 Ok(())
             }
-            // Paused or cancelled by an operator between our read and now.
+            // Paused or cancelled by an operator between our read and now, or its slot taken by
+            // another daemon's scheduler.
             Err(StoreError::Conflict(why)) => {
                 tracing::info!(issue_id = %issue, %why, "issue not started");
                 Ok(())

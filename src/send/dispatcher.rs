@@ -235,6 +235,8 @@ impl Dispatcher {
                 continue;
             };
             let now = self.shared.clock.now();
+            // Before the claim: its leases run from a moment after this.
+            let claimed_at = std::time::Instant::now();
             let batch = self
                 .store
                 .claim_batch(issue.id, self.shared.config().sending.batch_size, now)
@@ -246,7 +248,9 @@ impl Dispatcher {
                 }
                 continue;
             }
-            report.dispatched += self.dispatch(issue.id, batch, &message).await?;
+            report.dispatched += self
+                .dispatch(issue.id, batch, claimed_at, &message)
+                .await?;
         }
         Ok(report)
     }
@@ -255,6 +259,7 @@ impl Dispatcher {
         &mut self,
         issue: IssueId,
         batch: Vec<ClaimedDelivery>,
+        claimed_at: std::time::Instant,
         message: &Arc<MessageTemplate>,
     ) -> Result<usize, DispatchError> {
         let jobs = self.jobs.as_ref().expect("dispatcher open").clone();
@@ -278,12 +283,13 @@ impl Dispatcher {
                 break;
             }
             self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
-            let job = Job::new(
+            let mut job = Job::new(
                 delivery,
                 message.clone(),
                 &self.shared.tokens,
                 &self.shared.clock,
             );
+            job.claimed_at = claimed_at;
             // Waiting for a session to take the job is work going on, not a wedge: the watchdog
             // is fed while it lasts (the sessions' own timeouts bound it).
             let permit = loop {

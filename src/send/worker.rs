@@ -29,6 +29,9 @@ pub struct Job {
     /// The signed message, being built on the blocking pool since the job was handed out (see
     /// `Job::new`); `None` when the message is built by the worker.
     pub built: Option<tokio::task::JoinHandle<(Vec<u8>, String)>>,
+    /// When its delivery was claimed (before the claim began): on PostgreSQL the claim is this
+    /// daemon's only while its leases have been renewed without a lapse since then.
+    pub claimed_at: std::time::Instant,
 }
 
 impl Job {
@@ -52,6 +55,7 @@ impl Job {
             delivery,
             message,
             built,
+            claimed_at: std::time::Instant::now(),
         }
     }
 }
@@ -236,7 +240,7 @@ async fn attempt(
     // renew them) may have had this delivery taken over by another: it does not send it.
     if shared.shutdown.is_cancelled()
         || !shared.is_active(job.message.issue_id)
-        || !shared.store.holds_leases()
+        || !shared.store.holds_claim(job.claimed_at)
     {
         return OutcomeKind::Released;
     }

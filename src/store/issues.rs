@@ -6,6 +6,16 @@ use crate::domain::{DeliveryState, IssueId, IssueState, ListId};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
+/// A cron slot an issue starts in: the start takes the slot only if the list's last handled slot is
+/// still `previous` (in the same transaction), so two schedulers ticking together cannot both start
+/// an issue for it.
+#[derive(Debug, Clone, Copy)]
+pub struct SlotClaim {
+    pub list: ListId,
+    pub previous: Option<DateTime<Utc>>,
+    pub slot: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewIssue {
     pub list_id: ListId,
@@ -84,8 +94,13 @@ impl Store {
     /// Starts a queued issue: freezes its recipients (one `pending` delivery per active subscriber,
     /// unique per issue and subscriber) and moves it to `sending`, in one transaction. Returns the
     /// number of recipients.
-    pub async fn start_issue(&self, id: IssueId, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        on_backend!(self, b => b.start_issue(id, now).await)
+    pub async fn start_issue(
+        &self,
+        id: IssueId,
+        now: DateTime<Utc>,
+        slot: Option<SlotClaim>,
+    ) -> Result<u64, StoreError> {
+        on_backend!(self, b => b.start_issue(id, now, slot).await)
     }
 
     /// Marks a sending issue `sent` once none of its deliveries can still change. Returns whether it did.

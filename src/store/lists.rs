@@ -62,7 +62,7 @@ impl Store {
         on_backend!(self, b => b.scheduled_lists().await)
     }
 
-    /// Records that every slot up to `slot` has been handled for this list.
+    /// Records that every slot up to `slot` has been handled for this list (never moving back).
     pub async fn set_last_slot(&self, list: ListId, slot: DateTime<Utc>) -> Result<(), StoreError> {
         on_backend!(self, b => b.set_last_slot(list, slot).await)
     }

@@ -43,7 +43,7 @@ pub use files::{
     create_database_file, create_new_private_file, create_private_dir, warn_if_readable_by_others,
 };
 pub use import::{BulkImport, ImportCounts};
-pub use issues::NewIssue;
+pub use issues::{NewIssue, SlotClaim};
 pub use lists::{ListUpdate, NewList};
 pub use outcome_writer::OutcomeWriter;
 pub use records::{Issue, IssueSummary, List, ListSummary, Subscriber};
@@ -146,12 +146,13 @@ impl Store {
         }
     }
 
-    /// Whether this daemon may still send what it claimed: always on SQLite; on PostgreSQL while its
-    /// leases were renewed recently enough that no other daemon can have taken its rows over.
-    pub fn holds_leases(&self) -> bool {
+    /// Whether this daemon may still send a delivery it claimed at `claimed_at`: always on SQLite;
+    /// on PostgreSQL while its leases have been renewed since then without a lapse long enough for
+    /// another daemon to take the delivery over (a frozen process, a database out of reach).
+    pub fn holds_claim(&self, claimed_at: std::time::Instant) -> bool {
         match &self.backend {
             Backend::Sqlite(_) => true,
-            Backend::Postgres(p) => p.holds_leases(),
+            Backend::Postgres(p) => p.holds_claim(claimed_at),
         }
     }
 

@@ -20,6 +20,12 @@ impl Store {
 
     /// The secret kept under `key`: 256 random bits in hex, made and stored on first use.
     pub async fn secret_setting(&self, key: &str) -> Result<String, StoreError> {
-        on_backend!(self, b => b.secret_setting(key).await)
+        on_backend!(self, b => b.setting_or_insert(key, random_secret).await)
     }
+}
+
+/// 256 random bits in hex.
+pub(super) fn random_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

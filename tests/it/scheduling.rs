@@ -8,7 +8,7 @@ use herald::{
     domain::{CronSchedule, IssueId, IssueState, ListSlug, Mailbox},
     queue::queue_issue,
     scheduler::Scheduler,
-    store::{NewList, Store},
+    store::{NewList, SlotClaim, Store, StoreError},
 };
 use std::sync::Arc;
 
@@ -271,4 +271,47 @@ fn a_long_hand_out_of_one_issue_does_not_delay_another_lists_start() {
     );
     sigterm(&server);
     assert!(wait_exit(&mut server, Duration::from_secs(30)).success());
+}
+
+/// Two schedulers (two daemons on one PostgreSQL queue, say) that read the same slot: the start
+/// takes the slot in its own transaction, so only one issue starts in it.
+#[tokio::test]
+async fn a_cron_slot_is_taken_once_even_when_two_schedulers_claim_it_together() {
+    let h = Harness::new("2026-03-02T08:00:00Z", MissedSlots::CatchUp).await;
+    h.list("weekly", Some(("0 9 * * 1", "UTC"))).await;
+    let first = h.queue("weekly", None).await;
+    let second = h.queue("weekly", None).await;
+    let list = h
+        .store
+        .list(&ListSlug::parse("weekly").unwrap())
+        .await
+        .unwrap();
+    let slot = t("2026-03-02T09:00:00Z");
+    let claim = SlotClaim {
+        list: list.id,
+        previous: list.last_slot_at,
+        slot,
+    };
+    let (a, b) = tokio::join!(
+        h.store.start_issue(first, slot, Some(claim)),
+        h.store.start_issue(second, slot, Some(claim))
+    );
+    let started: Vec<_> = [(first, &a), (second, &b)]
+        .into_iter()
+        .filter(|(_, r)| r.is_ok())
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(started.len(), 1, "{a:?} {b:?}");
+    assert!(
+        matches!((&a, &b), (Err(StoreError::Conflict(_)), _) | (_, Err(StoreError::Conflict(_)))),
+        "{a:?} {b:?}"
+    );
+    let queued = if started[0] == first { second } else { first };
+    assert_eq!(h.state(queued).await, IssueState::Queued);
+    let list = h
+        .store
+        .list(&ListSlug::parse("weekly").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(list.last_slot_at, Some(slot));
 }

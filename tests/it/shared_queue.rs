@@ -218,3 +218,51 @@ fn a_global_rate_caps_every_daemon_on_the_queue_together() {
         "200 messages at 40/s take 4 s or more: {per_second:?}"
     );
 }
+
+/// A daemon frozen (SIGSTOP) past its lease has its deliveries taken over; when it wakes it must not
+/// send the ones it had claimed and not yet sent, even though its lease renewals go on again.
+#[test]
+fn a_daemon_frozen_past_its_lease_does_not_send_what_it_had_claimed() {
+    if !postgres_only() {
+        return;
+    }
+    let sink = SmtpSink::start(&[]);
+    let connections = 2;
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[("smtp.connections", "2"), ("sending.batch_size", "100")],
+    );
+    app.list_with_subscribers(500);
+    let id = app.queue_issue(&[]);
+    // Slow, so that it holds a claimed batch it has not sent when it is frozen.
+    let frozen = Daemons(vec![
+        app.spawn_another_serve(&[("HERALD_SMTP__RATE_PER_SECOND", "40")]).0,
+    ]);
+    app.wait_for_issue(id, Duration::from_secs(60), |i| count(i, "sent") >= 20);
+    std::process::Command::new("kill")
+        .args(["-STOP", &frozen.0[0].id().to_string()])
+        .status()
+        .unwrap();
+    let other = Daemons(vec![app.spawn_another_serve(&[]).0]);
+    // Its leases (3 s) run out; the other daemon takes its rows over and sends everything.
+    app.wait_for_issue(id, Duration::from_secs(90), |i| {
+        count(i, "sent") == 500 || count(i, "sending") == 0 && count(i, "pending") == 0
+    });
+    std::process::Command::new("kill")
+        .args(["-CONT", &frozen.0[0].id().to_string()])
+        .status()
+        .unwrap();
+    // Awake again: what it had queued is stale. Give it time to (wrongly) send it.
+    std::thread::sleep(Duration::from_secs(3));
+    let issue = app.wait_for_issue(id, Duration::from_secs(60), |i| i["state"] == "sent");
+    frozen.stop();
+    other.stop();
+    assert_eq!(count(&issue, "sent"), 500, "{issue}");
+    let seen = per_recipient(&sink);
+    assert_eq!(seen.len(), 500, "every recipient got the issue");
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.len() <= connections,
+        "at most the frozen daemon's in-flight messages are repeated: {twice:?}"
+    );
+}

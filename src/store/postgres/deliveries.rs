@@ -443,15 +443,17 @@ impl Postgres {
         .execute(&self.pool)
         .await?
         .rows_affected();
-        self.renewed.mark();
+        self.renewed.mark(self.lease * 2 / 3);
         Ok(renewed)
     }
 
-    /// Whether this daemon's leases still run with a margin: renewed within the last two thirds of a
-    /// lease. A daemon that could not renew (the database unreachable, the process stalled) stops
-    /// sending what it claimed, since other daemons may take those rows over.
-    pub fn holds_leases(&self) -> bool {
-        self.renewed.elapsed() < self.lease * 2 / 3
+    /// Whether a delivery claimed at `claimed_at` is still this daemon's: its leases were renewed
+    /// within the last two thirds of a lease, and without a longer gap since the claim (after one,
+    /// other daemons may have taken the rows over, even though renewals go on now). A daemon that
+    /// could not renew (the database out of reach, the process stalled) stops sending what it
+    /// claimed before.
+    pub fn holds_claim(&self, claimed_at: std::time::Instant) -> bool {
+        self.renewed.holds(claimed_at, self.lease * 2 / 3)
     }
 
     /// Rows other daemons hold right now: `sending`, with a lease that has not expired, claimed by

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 impl Postgres {
     async fn erasure_salt(&self) -> Result<String, StoreError> {
-        self.secret_setting("erasure_salt").await
+        self.setting_or_insert("erasure_salt", crate::store::settings::random_secret).await
     }
 
     /// Every erased address's hash.

@@ -5,7 +5,7 @@ use super::Postgres;
 use crate::{
     clock::{from_millis, to_millis},
     domain::{DeliveryState, IssueId, IssueState, ListId, ListSlug, SubscriberStatus},
-    store::{Issue, IssueSummary, NewIssue, StoreError, issues::summary},
+    store::{Issue, IssueSummary, NewIssue, SlotClaim, StoreError, issues::summary},
 };
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row, postgres::PgRow};
@@ -188,10 +188,33 @@ impl Postgres {
     /// Exactly once when several daemons start the same issue: the conditional move takes the
     /// issue's row lock, so a second daemon waits for the first to commit, then finds the issue no
     /// longer queued (no row back) and freezes nothing.
-    pub async fn start_issue(&self, id: IssueId, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub async fn start_issue(
+        &self,
+        id: IssueId,
+        now: DateTime<Utc>,
+        slot: Option<SlotClaim>,
+    ) -> Result<u64, StoreError> {
         debug_assert!(IssueState::Queued.can_move_to(IssueState::Sending));
         let now = to_millis(now);
         let mut tx = self.transaction().await?;
+        if let Some(claim) = slot {
+            // Compare and set: a second scheduler that read the same slot finds it taken.
+            let taken = sqlx::query(
+                "UPDATE lists SET last_slot_at = $1 WHERE id = $2 AND last_slot_at IS NOT DISTINCT FROM $3",
+            )
+            .bind(to_millis(claim.slot))
+            .bind(claim.list.0)
+            .bind(claim.previous.map(to_millis))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if taken != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "the slot {} was already used",
+                    claim.slot.to_rfc3339()
+                )));
+            }
+        }
         let list: Option<i64> = sqlx::query_scalar(
             "UPDATE issues SET state = $1, state_reason = NULL, started_at = $2
              WHERE id = $3 AND state = $4 RETURNING list_id",

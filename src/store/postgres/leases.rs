@@ -9,30 +9,46 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// When a daemon last renewed its leases, on its monotonic clock.
+/// When a daemon last renewed its leases, and since when it has renewed them without a lapse, on
+/// its monotonic clock (milliseconds after `origin`).
 #[derive(Debug)]
 pub struct Renewed {
     origin: Instant,
-    /// Milliseconds after `origin`.
-    at: AtomicU64,
+    last: AtomicU64,
+    /// The start of the current run of renewals with no gap longer than the limit: claims made
+    /// before it may have been taken over during the gap.
+    streak: AtomicU64,
 }
 
 impl Renewed {
     pub(super) fn now() -> Self {
         Self {
             origin: Instant::now(),
-            at: AtomicU64::new(0),
+            last: AtomicU64::new(0),
+            streak: AtomicU64::new(0),
         }
     }
 
-    pub(super) fn mark(&self) {
-        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.at.store(ms, Ordering::Relaxed);
+    fn ms(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.origin).as_millis()).unwrap_or(u64::MAX)
     }
 
-    pub(super) fn elapsed(&self) -> Duration {
-        let since = self.origin.elapsed();
-        since.saturating_sub(Duration::from_millis(self.at.load(Ordering::Relaxed)))
+    /// A renewal went through now; a gap since the last one longer than `limit` starts a new run.
+    pub(super) fn mark(&self, limit: Duration) {
+        let now = self.ms(Instant::now());
+        let last = self.last.swap(now, Ordering::SeqCst);
+        if Duration::from_millis(now.saturating_sub(last)) >= limit {
+            self.streak.store(now, Ordering::SeqCst);
+        }
+    }
+
+    /// A claim made at `claimed_at` is still held: renewed within `limit`, and the current run of
+    /// renewals began before the claim.
+    pub(super) fn holds(&self, claimed_at: Instant, limit: Duration) -> bool {
+        let now = self.ms(Instant::now());
+        let last = self.last.load(Ordering::SeqCst);
+        Duration::from_millis(now.saturating_sub(last)) < limit
+            && self.ms(claimed_at) >= self.streak.load(Ordering::SeqCst)
     }
 }
 

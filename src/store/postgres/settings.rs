@@ -35,13 +35,4 @@ impl Postgres {
                 .await?,
         )
     }
-
-    /// The secret kept under `key`: 256 random bits in hex, made and stored on first use.
-    pub async fn secret_setting(&self, key: &str) -> Result<String, StoreError> {
-        self.setting_or_insert(key, || {
-            let bytes: [u8; 32] = rand::random();
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
-        })
-        .await
-    }
 }

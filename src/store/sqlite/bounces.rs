@@ -25,7 +25,6 @@ use chrono::{DateTime, Utc};
 use sqlx::{Row, SqliteConnection};
 
 impl Sqlite {
-    /// Records `reports` in one transaction, applying `policy`; one result per event, per report.
     pub async fn record_reports(
         &self,
         reports: &[&NewReport],
@@ -41,7 +40,6 @@ impl Sqlite {
         Ok(out)
     }
 
-    /// Recorded events, newest first.
     pub async fn bounces(&self, filter: &BounceFilter) -> Result<Vec<BounceRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT b.id, b.received_at, b.source, b.kind, b.class, b.reason, b.status, b.reply_code,
@@ -84,7 +82,6 @@ impl Sqlite {
             .collect()
     }
 
-    /// Complaints recorded against `issue`.
     pub async fn complaint_count(&self, issue: IssueId) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM bounces WHERE issue_id = ? AND kind = 'complaint'",
@@ -94,7 +91,6 @@ impl Sqlite {
         .await?)
     }
 
-    /// The raw report of an event, still compressed, if it is still kept.
     pub async fn bounce_raw(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT raw FROM bounces WHERE report_sha256 = (SELECT report_sha256 FROM bounces WHERE id = ?)
@@ -106,7 +102,6 @@ impl Sqlite {
         .flatten())
     }
 
-    /// Drops raw reports received before `before` (the events stay).
     pub async fn prune_raw_reports(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         Ok(
             sqlx::query("UPDATE bounces SET raw = NULL WHERE raw IS NOT NULL AND received_at < ?")

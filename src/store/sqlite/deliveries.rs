@@ -152,9 +152,6 @@ async fn refund_run(
 }
 
 impl Sqlite {
-    /// Moves rows a crashed or killed daemon left in `sending` back to `pending` (or `skipped`, if
-    /// their issue was cancelled meanwhile). Only the daemon that holds the serve lock calls this,
-    /// before it claims anything.
     pub async fn recover_interrupted(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         // Rows of an issue cancelled meanwhile (while no daemon ran) are skipped, not pending: a
         // cancelled issue is never claimed again, so a pending row would stay pending for good.
@@ -170,8 +167,6 @@ impl Sqlite {
         .rows_affected())
     }
 
-    /// Claims up to `limit` deliveries of `issue`: `pending` ones in id order first, then `deferred` ones
-    /// whose retry is due. Recipients who are no longer active are marked `skipped` instead.
     pub async fn claim_batch(
         &self,
         issue: IssueId,
@@ -246,10 +241,6 @@ impl Sqlite {
         Ok(claimed)
     }
 
-    /// Records outcomes (the sender's group commit): one statement per kind of outcome, each taking
-    /// its rows as a JSON array, so a group costs the same few statements whatever its size, and a
-    /// group of one kind needs no explicit transaction. Each update only applies to a row still in
-    /// `sending`. A released row of a cancelled issue becomes `skipped`, not `pending`.
     pub async fn record_outcomes(
         &self,
         outcomes: &[Outcome],
@@ -286,9 +277,6 @@ impl Sqlite {
         Ok(recorded)
     }
 
-    /// `issue retry`: moves `issue`'s deliveries in `state` (failed or deferred), optionally only
-    /// those whose last reply contains `reason`, back to `pending` with a fresh count of attempts. A
-    /// finished (`sent`) issue is reopened; a cancelled or not yet started one is refused.
     pub async fn retry_deliveries(
         &self,
         issue: IssueId,
@@ -351,7 +339,6 @@ impl Sqlite {
             .collect()
     }
 
-    /// Deliveries of `issue`, optionally only those in `state`, in id order.
     pub async fn deliveries(
         &self,
         issue: IssueId,
@@ -360,8 +347,6 @@ impl Sqlite {
         self.deliveries_page(issue, state, 0, i64::MAX).await
     }
 
-    /// Up to `limit` deliveries of `issue` (optionally in `state`) with ids after `after`, in id
-    /// order: one page of a cursor-paginated listing.
     pub async fn deliveries_page(
         &self,
         issue: IssueId,
@@ -400,7 +385,6 @@ impl Sqlite {
             .collect()
     }
 
-    /// The earliest retry time among an issue's deferred deliveries.
     pub async fn next_retry_at(&self, issue: IssueId) -> Result<Option<DateTime<Utc>>, StoreError> {
         let at: Option<i64> = sqlx::query_scalar(
             "SELECT MIN(next_attempt_at) FROM deliveries WHERE issue_id = ? AND state = 'deferred'",

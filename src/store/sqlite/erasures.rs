@@ -14,10 +14,9 @@ use chrono::{DateTime, Utc};
 
 impl Sqlite {
     async fn erasure_salt(&self) -> Result<String, StoreError> {
-        self.secret_setting("erasure_salt").await
+        self.setting_or_insert("erasure_salt", crate::store::settings::random_secret).await
     }
 
-    /// Every erased address's hash.
     pub async fn erasures(&self) -> Result<Erasures, StoreError> {
         let salt = self.erasure_salt().await?;
         let hashes = sqlx::query_scalar("SELECT hash FROM erasures")
@@ -28,7 +27,6 @@ impl Sqlite {
         Ok(Erasures { salt, hashes })
     }
 
-    /// Erases `email` from every list, in one transaction.
     pub async fn erase(
         &self,
         email: &EmailAddress,

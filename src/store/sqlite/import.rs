@@ -42,7 +42,6 @@ pub struct SqliteImport {
 }
 
 impl Sqlite {
-    /// Starts a bulk import into `list`.
     pub fn bulk_import(
         &self,
         list: ListId,
@@ -109,8 +108,6 @@ impl Sqlite {
 }
 
 impl SqliteImport {
-    /// Queues `chunk`; waits only while the writer is busy with the one before. When the writer has
-    /// stopped, [`BulkImport::finish`] says why.
     pub async fn write(&self, chunk: Vec<ImportRow>) -> Result<(), StoreError> {
         // Encode here, on the parsing side: the writer thread is the import's bottleneck.
         let chunk = chunk
@@ -136,7 +133,6 @@ impl SqliteImport {
         }
     }
 
-    /// Waits for every chunk to be committed.
     pub async fn finish(mut self) -> Result<ImportCounts, StoreError> {
         self.chunks = None;
         match self.writer.take() {

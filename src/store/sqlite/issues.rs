@@ -4,7 +4,7 @@
 use super::Sqlite;
 use crate::store::NewIssue;
 use crate::store::issues::summary;
-use crate::store::{Issue, IssueSummary, StoreError};
+use crate::store::{SlotClaim, Issue, IssueSummary, StoreError};
 use crate::{
     clock::{from_millis, to_millis},
     domain::{IssueId, IssueState, ListId, ListSlug},
@@ -65,7 +65,6 @@ impl Sqlite {
         rows.iter().map(issue_from_row).collect()
     }
 
-    /// The sent issues of `list`, newest first: its archive.
     pub async fn sent_issues(&self, list: ListId) -> Result<Vec<Issue>, StoreError> {
         let sql = format!(
             "SELECT {ISSUE_COLUMNS} FROM issues i JOIN lists l ON l.id = i.list_id
@@ -79,7 +78,6 @@ impl Sqlite {
         rows.iter().map(issue_from_row).collect()
     }
 
-    /// Just the states of the given issues: what the sender polls to notice a pause or cancel.
     pub async fn issue_states(
         &self,
         ids: &[IssueId],
@@ -127,8 +125,6 @@ impl Sqlite {
         Ok(out)
     }
 
-    /// Moves an issue to `to` if the move is allowed from its current state; `reason` is kept for
-    /// operators (`issue show`). Returns the state it moved from.
     pub async fn move_issue(
         &self,
         id: IssueId,
@@ -169,8 +165,6 @@ impl Sqlite {
         Ok(current)
     }
 
-    /// Resumes a paused issue: back to `sending` if it had started, else back to `queued` (due at once if
-    /// its start time has passed, since the operator asked for it).
     pub async fn resume_issue(
         &self,
         id: IssueId,
@@ -199,11 +193,28 @@ impl Sqlite {
         Ok(to)
     }
 
-    /// Starts a queued issue: freezes its recipients (one `pending` delivery per active subscriber,
-    /// unique per issue and subscriber) and moves it to `sending`, in one transaction. Returns the
-    /// number of recipients.
-    pub async fn start_issue(&self, id: IssueId, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub async fn start_issue(
+        &self,
+        id: IssueId,
+        now: DateTime<Utc>,
+        slot: Option<SlotClaim>,
+    ) -> Result<u64, StoreError> {
         let mut tx = self.write_transaction().await?;
+        if let Some(claim) = slot {
+            let taken = sqlx::query("UPDATE lists SET last_slot_at = ? WHERE id = ? AND last_slot_at IS ?")
+                .bind(to_millis(claim.slot))
+                .bind(claim.list.0)
+                .bind(claim.previous.map(to_millis))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if taken != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "the slot {} was already used",
+                    claim.slot.to_rfc3339()
+                )));
+            }
+        }
         let moved = sqlx::query(
             "UPDATE issues SET state = 'sending', state_reason = NULL, started_at = ? WHERE id = ? AND state = 'queued'",
         )
@@ -234,7 +245,6 @@ impl Sqlite {
         Ok(frozen)
     }
 
-    /// Marks a sending issue `sent` once none of its deliveries can still change. Returns whether it did.
     pub async fn finish_issue_if_done(
         &self,
         id: IssueId,

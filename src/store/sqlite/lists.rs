@@ -46,7 +46,6 @@ impl Sqlite {
         }
     }
 
-    /// Applies `update` to the list and returns it as it now is.
     pub async fn update_list(
         &self,
         slug: &ListSlug,
@@ -101,7 +100,6 @@ impl Sqlite {
             .unwrap_or_else(|| Err(StoreError::NotFound(format!("list #{id}"))))
     }
 
-    /// Lists that carry a cron schedule.
     pub async fn scheduled_lists(&self) -> Result<Vec<List>, StoreError> {
         let sql =
             format!("SELECT {LIST_COLUMNS} FROM lists WHERE schedule IS NOT NULL ORDER BY id");
@@ -109,11 +107,12 @@ impl Sqlite {
         rows.iter().map(list_from_row).collect()
     }
 
-    /// Records that every slot up to `slot` has been handled for this list.
     pub async fn set_last_slot(&self, list: ListId, slot: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE lists SET last_slot_at = ? WHERE id = ?")
-            .bind(to_millis(slot))
-            .bind(list.0)
+        sqlx::query(
+            "UPDATE lists SET last_slot_at = ?1 WHERE id = ?2 AND (last_slot_at IS NULL OR last_slot_at < ?1)",
+        )
+        .bind(to_millis(slot))
+        .bind(list.0)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -142,7 +142,6 @@ impl Sqlite {
         Ok(())
     }
 
-    /// The migrations applied to this database, oldest first: (version, description).
     pub async fn applied_migrations(&self) -> Result<Vec<(i64, String)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version",

@@ -47,7 +47,6 @@ impl Sqlite {
 }
 
 impl SqliteOutcomeWriter {
-    /// [`Store::record_outcomes`], returning once the group is committed.
     pub fn record(
         &mut self,
         outcomes: &[Outcome],

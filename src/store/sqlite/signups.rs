@@ -27,7 +27,6 @@ fn signup_of(r: &sqlx::sqlite::SqliteRow) -> Signup {
 const SIGNUP_COLUMNS: &str = "id, list_id, email, name, attempts, created_at, confirmed_at";
 
 impl Sqlite {
-    /// Records a signup (or refreshes the pending one of the same address); returns its id.
     pub async fn create_signup(
         &self,
         list: ListId,
@@ -55,7 +54,6 @@ impl Sqlite {
         .await?)
     }
 
-    /// Signups whose confirmation mail is due.
     pub async fn due_signups(
         &self,
         now: DateTime<Utc>,
@@ -82,7 +80,6 @@ impl Sqlite {
         Ok(())
     }
 
-    /// The confirmation could not be sent: tried again at `retry_at`, or never when `None`.
     pub async fn signup_failed(
         &self,
         id: i64,
@@ -111,9 +108,6 @@ impl Sqlite {
             .ok_or_else(|| StoreError::NotFound(format!("signup #{id}")))
     }
 
-    /// Confirms signup `id`: the address becomes an active subscriber of its list. A confirmed
-    /// signup is the person's own act, so it is the one way back to `active` for an address that
-    /// unsubscribed, bounced or complained (no operator action or import reactivates one).
     pub async fn confirm_signup(
         &self,
         id: i64,
@@ -167,8 +161,6 @@ impl Sqlite {
         })
     }
 
-    /// Whether `email` is stopped on every list (a bounce or complaint with `bounce.suppress =
-    /// "all_lists"`): a signup form must not make herald mail it.
     pub async fn is_suppressed(&self, email: &EmailAddress) -> Result<bool, StoreError> {
         Ok(
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM suppressions WHERE email = ?")
@@ -179,7 +171,6 @@ impl Sqlite {
         )
     }
 
-    /// Forgets signups not confirmed since `before`; returns how many.
     pub async fn expire_signups(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         Ok(
             sqlx::query("DELETE FROM signups WHERE confirmed_at IS NULL AND created_at < ?")

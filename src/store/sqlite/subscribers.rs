@@ -15,8 +15,6 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 impl Sqlite {
-    /// Up to `limit` subscribers of `list` (optionally in `status`) with ids after `after`, in id
-    /// order: one page of a cursor-paginated listing.
     pub async fn subscribers_page(
         &self,
         list: ListId,
@@ -38,7 +36,6 @@ impl Sqlite {
         rows.iter().map(subscriber_of).collect()
     }
 
-    /// Every attribute name used by a subscriber of `list`, sorted.
     pub async fn attribute_names(&self, list: ListId) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT DISTINCT j.key FROM subscribers s, json_each(s.attributes) j WHERE s.list_id = ? ORDER BY 1",
@@ -48,7 +45,6 @@ impl Sqlite {
         .await?)
     }
 
-    /// The subscriber of `list` with address `email`.
     pub async fn subscriber(
         &self,
         list: ListId,
@@ -66,8 +62,6 @@ impl Sqlite {
         subscriber_of(&row)
     }
 
-    /// Unsubscribes `email` from `list` at the operator's request. Returns `false` when the
-    /// subscriber was not active (already unsubscribed, bounced or complained: left as it is).
     pub async fn unsubscribe_address(
         &self,
         list: ListId,
@@ -95,9 +89,6 @@ impl Sqlite {
         Ok(changed == 1)
     }
 
-    /// Unsubscribes the recipient of `delivery` from that delivery's list. Idempotent: returns `false`
-    /// when the subscriber was already unsubscribed. Their deliveries not yet sent become `skipped`
-    /// when the sender claims them.
     pub async fn unsubscribe_by_delivery(
         &self,
         delivery: DeliveryId,
@@ -124,8 +115,6 @@ impl Sqlite {
         Ok(changed == 1)
     }
 
-    /// What `delivery`'s reader got: the stored HTML and the reader's own values, for the
-    /// "read in your browser" page; an erased reader's is gone (`NotFound`).
     pub async fn delivered_message(
         &self,
         delivery: DeliveryId,
@@ -148,7 +137,6 @@ impl Sqlite {
         })
     }
 
-    /// Sets the name of `delivery`'s reader (`None` removes it).
     pub async fn rename_by_delivery(
         &self,
         delivery: DeliveryId,
@@ -167,7 +155,6 @@ impl Sqlite {
         Ok(())
     }
 
-    /// Unsubscribes `email` from every list it is active on; returns how many.
     pub async fn unsubscribe_everywhere(
         &self,
         email: &str,
@@ -187,8 +174,6 @@ impl Sqlite {
         .rows_affected())
     }
 
-    /// Who received `delivery`, from which list, and whether they are still subscribed; an erased
-    /// reader is nobody (`NotFound`).
     pub async fn recipient_of(
         &self,
         delivery: DeliveryId,

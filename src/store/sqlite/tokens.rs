@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 impl Sqlite {
-    /// Stores a new token; refused when a token in force has that name.
     pub async fn create_token(
         &self,
         name: &str,
@@ -36,7 +35,6 @@ impl Sqlite {
         }
     }
 
-    /// Every token, newest first, revoked ones included.
     pub async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT name, prefix, read_only, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY id DESC",
@@ -56,7 +54,6 @@ impl Sqlite {
             .collect())
     }
 
-    /// Revokes the token in force named `name`.
     pub async fn revoke_token(&self, name: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let done = sqlx::query(
             "UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
@@ -71,7 +68,6 @@ impl Sqlite {
         Ok(())
     }
 
-    /// The token in force with `prefix`, if any.
     pub async fn token_by_prefix(&self, prefix: &str) -> Result<Option<StoredToken>, StoreError> {
         let row = sqlx::query(
             "SELECT id, name, hash, read_only FROM api_tokens WHERE prefix = ? AND revoked_at IS NULL",
@@ -87,7 +83,6 @@ impl Sqlite {
         }))
     }
 
-    /// Notes that token `id` was used (at most once a minute per token, so reads stay reads).
     pub async fn touch_token(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
         let now = to_millis(now);
         sqlx::query(
