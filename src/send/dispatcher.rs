@@ -248,9 +248,7 @@ impl Dispatcher {
                 }
                 continue;
             }
-            report.dispatched += self
-                .dispatch(issue.id, batch, claimed_at, &message)
-                .await?;
+            report.dispatched += self.dispatch(issue.id, batch, claimed_at, &message).await?;
         }
         Ok(report)
     }

@@ -303,7 +303,10 @@ async fn a_cron_slot_is_taken_once_even_when_two_schedulers_claim_it_together() 
         .collect();
     assert_eq!(started.len(), 1, "{a:?} {b:?}");
     assert!(
-        matches!((&a, &b), (Err(StoreError::Conflict(_)), _) | (_, Err(StoreError::Conflict(_)))),
+        matches!(
+            (&a, &b),
+            (Err(StoreError::Conflict(_)), _) | (_, Err(StoreError::Conflict(_)))
+        ),
         "{a:?} {b:?}"
     );
     let queued = if started[0] == first { second } else { first };

@@ -236,7 +236,8 @@ fn a_daemon_frozen_past_its_lease_does_not_send_what_it_had_claimed() {
     let id = app.queue_issue(&[]);
     // Slow, so that it holds a claimed batch it has not sent when it is frozen.
     let frozen = Daemons(vec![
-        app.spawn_another_serve(&[("HERALD_SMTP__RATE_PER_SECOND", "40")]).0,
+        app.spawn_another_serve(&[("HERALD_SMTP__RATE_PER_SECOND", "40")])
+            .0,
     ]);
     app.wait_for_issue(id, Duration::from_secs(60), |i| count(i, "sent") >= 20);
     std::process::Command::new("kill")

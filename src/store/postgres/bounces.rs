@@ -31,13 +31,16 @@ impl Postgres {
         policy: &BouncePolicy,
         now: DateTime<Utc>,
     ) -> Result<Vec<Vec<RecordedBounce>>, StoreError> {
-        let mut tx = self.transaction().await?;
-        let mut out = Vec::with_capacity(reports.len());
-        for report in reports {
-            out.push(apply_report(&mut tx, report, policy, now).await?);
-        }
-        tx.commit().await?;
-        Ok(out)
+        super::retry_crossed(|| async {
+            let mut tx = self.transaction().await?;
+            let mut out = Vec::with_capacity(reports.len());
+            for report in reports {
+                out.push(apply_report(&mut tx, report, policy, now).await?);
+            }
+            tx.commit().await?;
+            Ok(out)
+        })
+        .await
     }
 
     /// Recorded events, newest first.

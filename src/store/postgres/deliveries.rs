@@ -228,27 +228,17 @@ impl Postgres {
     ) -> Result<Vec<RecordedBounce>, StoreError> {
         let groups = OutcomeGroups::new(outcomes, refunds);
         let at = to_millis(now);
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let result =
-                if groups.released.is_empty() && groups.bounces.is_empty() && refunds.is_empty() {
-                    record_plain(&self.pool, &groups, at, &self.daemon)
-                        .await
-                        .map(|_| vec![])
-                } else {
-                    self.record_in_transaction(outcomes, refunds, &groups, policy, now)
-                        .await
-                };
-            match result {
-                Err(StoreError::Sqlx(sqlx::Error::Database(e)))
-                    if tries < 5 && matches!(e.code().as_deref(), Some("40P01" | "40001")) =>
-                {
-                    tracing::debug!(error = %e, "outcome group crossed another transaction; again");
-                }
-                other => return other,
+        super::retry_crossed(|| async {
+            if groups.released.is_empty() && groups.bounces.is_empty() && refunds.is_empty() {
+                record_plain(&self.pool, &groups, at, &self.daemon)
+                    .await
+                    .map(|_| vec![])
+            } else {
+                self.record_in_transaction(outcomes, refunds, &groups, policy, now)
+                    .await
             }
-        }
+        })
+        .await
     }
 
     async fn record_in_transaction(

@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 
 impl Postgres {
     async fn erasure_salt(&self) -> Result<String, StoreError> {
-        self.setting_or_insert("erasure_salt", crate::store::settings::random_secret).await
+        self.setting_or_insert("erasure_salt", crate::store::settings::random_secret)
+            .await
     }
 
     /// Every erased address's hash.

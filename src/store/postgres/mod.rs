@@ -42,10 +42,16 @@ impl Postgres {
     /// Connects to `url` (`postgres://…`), waiting at most `busy` for a connection, and applies
     /// pending migrations.
     pub async fn open(url: &str, busy: Duration) -> Result<Self, StoreError> {
-        // Notices (e.g. "relation already exists, skipping" from the migrator) are not worth a log line.
+        // Notices (e.g. "relation already exists, skipping" from the migrator) are not worth a log
+        // line. Prepared statements keep one generic plan: herald's statements are the same few run
+        // thousands of times with different arrays, which PostgreSQL would otherwise plan again at
+        // every execution (a custom plan per array) at several times the cost of running them.
         let options = PgConnectOptions::from_str(url)?
             .application_name("herald")
-            .options([("client_min_messages", "warning")]);
+            .options([
+                ("client_min_messages", "warning"),
+                ("plan_cache_mode", "force_generic_plan"),
+            ]);
         let pool = PgPoolOptions::new()
             .max_connections(8)
             // No ping (a round trip, and work for the server) each time a connection is taken: a
@@ -131,4 +137,27 @@ pub(super) async fn pause_sending_issue(
 /// A lease in milliseconds.
 pub(super) fn lease_millis(lease: Duration) -> i64 {
     i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Runs `attempt` again (up to five times in all) when PostgreSQL aborted it because it crossed
+/// another transaction (a deadlock, 40P01, or a serialization failure, 40001): two daemons, or a
+/// daemon and a bounce intake, that lock the same rows in different orders. One of them always
+/// goes through; the other is simply tried again.
+pub(super) async fn retry_crossed<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(StoreError::Sqlx(sqlx::Error::Database(e)))
+                if tries < 5 && matches!(e.code().as_deref(), Some("40P01" | "40001")) =>
+            {
+                tracing::debug!(error = %e, "a transaction crossed another; trying it again");
+            }
+            other => return other,
+        }
+    }
 }

@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 
 impl Sqlite {
     async fn erasure_salt(&self) -> Result<String, StoreError> {
-        self.setting_or_insert("erasure_salt", crate::store::settings::random_secret).await
+        self.setting_or_insert("erasure_salt", crate::store::settings::random_secret)
+            .await
     }
 
     pub async fn erasures(&self) -> Result<Erasures, StoreError> {

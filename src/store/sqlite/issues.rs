@@ -4,7 +4,7 @@
 use super::Sqlite;
 use crate::store::NewIssue;
 use crate::store::issues::summary;
-use crate::store::{SlotClaim, Issue, IssueSummary, StoreError};
+use crate::store::{Issue, IssueSummary, SlotClaim, StoreError};
 use crate::{
     clock::{from_millis, to_millis},
     domain::{IssueId, IssueState, ListId, ListSlug},
@@ -201,13 +201,14 @@ impl Sqlite {
     ) -> Result<u64, StoreError> {
         let mut tx = self.write_transaction().await?;
         if let Some(claim) = slot {
-            let taken = sqlx::query("UPDATE lists SET last_slot_at = ? WHERE id = ? AND last_slot_at IS ?")
-                .bind(to_millis(claim.slot))
-                .bind(claim.list.0)
-                .bind(claim.previous.map(to_millis))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let taken =
+                sqlx::query("UPDATE lists SET last_slot_at = ? WHERE id = ? AND last_slot_at IS ?")
+                    .bind(to_millis(claim.slot))
+                    .bind(claim.list.0)
+                    .bind(claim.previous.map(to_millis))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
             if taken != 1 {
                 return Err(StoreError::Conflict(format!(
                     "the slot {} was already used",
