@@ -222,6 +222,7 @@ pub async fn load_tokens(config: &Config, store: &Store) -> anyhow::Result<Token
 
 impl App {
     pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+        crate::metrics::set_daemon_name(&config.sending.daemon_name);
         // Keys are parsed once, here: a missing or unusable key stops `serve` before anything is sent.
         let signer = crate::send::dkim::Signer::load(&config.dkim)
             .context("loading the [[dkim]] keys")?
@@ -240,6 +241,7 @@ impl App {
             .await
             .with_context(|| format!("opening database {database}"))?;
         store.set_lease(config.sending.lease);
+        store.set_daemon_name(&config.sending.daemon_name);
         if let Some(path) = database.sqlite_path() {
             crate::store::warn_if_readable_by_others(path);
         }

@@ -198,15 +198,24 @@ impl Metrics {
 /// The text format's media type, for the response.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
-/// The `daemon` label every metric carries: this machine's host name, so that the daemons sharing
-/// one PostgreSQL queue can be told apart (and summed) in one dashboard.
+/// `sending.daemon_name`, set once by the daemon before its first metric.
+static DAEMON: OnceLock<String> = OnceLock::new();
+
+/// Names this daemon in the `daemon` label (call before the first metric is recorded).
+pub fn set_daemon_name(name: &str) {
+    let _ = DAEMON.set(name.to_owned());
+}
+
+/// The `daemon` label every metric carries (`sending.daemon_name`, by default the host name), so
+/// that the daemons sharing one PostgreSQL queue can be told apart (and summed) in one dashboard.
 fn daemon_label() -> impl Iterator<
     Item = (
         std::borrow::Cow<'static, str>,
         std::borrow::Cow<'static, str>,
     ),
 > {
-    std::iter::once(("daemon".into(), host_name().into()))
+    let name = DAEMON.get().cloned().unwrap_or_else(host_name);
+    std::iter::once(("daemon".into(), name.into()))
 }
 
 /// This machine's host name (`localhost` when it cannot be read).

@@ -357,6 +357,20 @@ impl Reader {
             ) as u32,
             retry_base: self.seconds("sending.retry_base_seconds", d.sending.retry_base, 0),
             lease: self.seconds("sending.lease_seconds", d.sending.lease, 2),
+            daemon_name: self.get("sending.daemon_name", d.sending.daemon_name, |v| {
+                let name = as_string(v)?;
+                if name.is_empty()
+                    || name.len() > 64
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                {
+                    return Err(format!(
+                        "`{name}` must be 1 to 64 letters, digits, `.`, `-` or `_`"
+                    ));
+                }
+                Ok(name)
+            }),
             breaker_run: self.int(
                 "sending.breaker_run",
                 d.sending.breaker_run as u64,

@@ -91,6 +91,9 @@ pub struct SendingConfig {
     /// PostgreSQL: how long a claimed delivery stays this daemon's without a renewal; a daemon that
     /// dies has its deliveries taken over by the others this long after its last renewal.
     pub lease: Duration,
+    /// This daemon's name among those sharing a queue: the `daemon` label of its metrics and the
+    /// start of its claims' `claimed_by` (default: the host name).
+    pub daemon_name: String,
     /// This many deliveries of an issue in a row failing with the same reply that is not about the
     /// recipient pause the issue (the circuit breaker); 0 turns it off.
     pub breaker_run: usize,
@@ -253,6 +256,7 @@ impl Default for Config {
                 max_attempts: 5,
                 retry_base: Duration::from_secs(60),
                 lease: Duration::from_secs(60),
+                daemon_name: crate::metrics::host_name(),
                 breaker_run: 10,
                 domain: "herald.localhost".into(),
                 bounce_address: EmailAddress::parse("bounces@herald.localhost")

@@ -138,6 +138,13 @@ impl Store {
         }
     }
 
+    /// Names this daemon in its claims (`sending.daemon_name`; PostgreSQL only).
+    pub fn set_daemon_name(&mut self, name: &str) {
+        if let Backend::Postgres(p) = &mut self.backend {
+            p.set_daemon_name(name);
+        }
+    }
+
     /// Extends the leases of the deliveries this daemon is sending; how many.
     pub async fn renew_leases(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         match &self.backend {

@@ -48,8 +48,8 @@ impl Drop for Daemons {
     }
 }
 
-/// Messages a daemon sent, from its own `/metrics`.
-fn sent_by(admin_port: u16) -> u64 {
+/// Messages a daemon sent, from its own `/metrics` (only series labelled `daemon` = `name`, if given).
+fn sent_by(admin_port: u16, name: Option<&str>) -> u64 {
     let text = http(
         "GET",
         &format!("http://127.0.0.1:{admin_port}/metrics"),
@@ -58,6 +58,7 @@ fn sent_by(admin_port: u16) -> u64 {
     .body;
     text.lines()
         .filter(|l| l.starts_with("herald_messages_total{") && l.contains("outcome=\"sent\""))
+        .filter(|l| name.is_none_or(|n| l.contains(&format!("daemon=\"{n}\""))))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
 }
@@ -74,12 +75,24 @@ fn every_recipient_exactly_once_with(daemons: usize) {
     app.list_with_subscribers(900);
     let id = app.queue_issue(&[]);
     // Paced, so that every daemon is up before the first one could finish alone.
-    let rate = [("HERALD_SMTP__RATE_PER_SECOND", "300")];
-    let (running, admin_ports): (Vec<Child>, Vec<u16>) =
-        (0..daemons).map(|_| app.spawn_another_serve(&rate)).unzip();
+    let names: Vec<String> = (0..daemons).map(|i| format!("mail-{i}")).collect();
+    let (running, admin_ports): (Vec<Child>, Vec<u16>) = names
+        .iter()
+        .map(|name| {
+            app.spawn_another_serve(&[
+                ("HERALD_SMTP__RATE_PER_SECOND", "300"),
+                ("HERALD_SENDING__DAEMON_NAME", name),
+            ])
+        })
+        .unzip();
     let running = Daemons(running);
     let issue = app.wait_for_issue(id, Duration::from_secs(120), |i| i["state"] == "sent");
-    let shares: Vec<u64> = admin_ports.iter().map(|p| sent_by(*p)).collect();
+    // Each daemon's metrics carry its own name.
+    let shares: Vec<u64> = admin_ports
+        .iter()
+        .zip(&names)
+        .map(|(port, name)| sent_by(*port, Some(name)))
+        .collect();
     running.stop();
     assert_eq!(shares.iter().sum::<u64>(), 900, "{shares:?}");
     assert!(
@@ -194,7 +207,7 @@ fn a_global_rate_caps_every_daemon_on_the_queue_together() {
         (0..2).map(|_| app.spawn_another_serve(&[])).unzip();
     let daemons = Daemons(daemons);
     app.wait_for_issue(id, Duration::from_secs(60), |i| i["state"] == "sent");
-    let shares: Vec<u64> = admin_ports.iter().map(|p| sent_by(*p)).collect();
+    let shares: Vec<u64> = admin_ports.iter().map(|p| sent_by(*p, None)).collect();
     daemons.stop();
     assert!(
         shares.iter().all(|n| *n > 0),

@@ -65,7 +65,7 @@ impl Postgres {
         MIGRATOR.run(&pool).await?;
         Ok(Self {
             pool,
-            daemon: daemon_name().into(),
+            daemon: daemon_name(&crate::metrics::host_name()).into(),
             lease: Duration::from_secs(60),
             renewed: Arc::new(leases::Renewed::now()),
         })
@@ -74,6 +74,11 @@ impl Postgres {
     /// Sets the claim lease (`sending.lease_seconds`).
     pub fn set_lease(&mut self, lease: Duration) {
         self.lease = lease;
+    }
+
+    /// Claims are made as `name:pid:random` (`sending.daemon_name`).
+    pub fn set_daemon_name(&mut self, name: &str) {
+        self.daemon = daemon_name(name).into();
     }
 
     /// A transaction. PostgreSQL locks rows, not the database: statements that read before they write
@@ -103,11 +108,10 @@ impl Postgres {
     }
 }
 
-/// `host:pid:random`.
-fn daemon_name() -> String {
-    let host = crate::metrics::host_name();
+/// `name:pid:random`: a restarted daemon is never taken for its predecessor.
+fn daemon_name(name: &str) -> String {
     format!(
-        "{host}:{}:{:08x}",
+        "{name}:{}:{:08x}",
         std::process::id(),
         rand::random::<u32>()
     )
