@@ -280,3 +280,43 @@ fn a_daemon_frozen_past_its_lease_does_not_send_what_it_had_claimed() {
         "at most the frozen daemon's in-flight messages are repeated: {twice:?}"
     );
 }
+
+/// `serve --until-idle` beside a daemon that still holds deliveries: not idle until their outcomes
+/// are in (they may yet call for retries).
+#[test]
+fn until_idle_waits_for_the_deliveries_another_daemon_holds() {
+    if !postgres_only() {
+        return;
+    }
+    let sink = SmtpSink::start(&[]);
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[("smtp.connections", "1"), ("sending.batch_size", "40")],
+    );
+    app.list_with_subscribers(200);
+    let id = app.queue_issue(&[]);
+    let slow = Daemons(vec![
+        app.spawn_another_serve(&[("HERALD_SMTP__RATE_PER_SECOND", "20")])
+            .0,
+    ]);
+    app.wait_for_issue(id, Duration::from_secs(60), |i| count(i, "sent") >= 5);
+    let out = app
+        .command(&["serve", "--until-idle"])
+        .env("HERALD_HTTP__LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env("HERALD_ADMIN__LISTEN", "off")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let at_exit = app.issue(id);
+    slow.stop();
+    assert_eq!(
+        (count(&at_exit, "sending"), count(&at_exit, "pending")),
+        (0, 0),
+        "idle only once the other daemon's deliveries were recorded: {at_exit}"
+    );
+    assert_eq!(count(&at_exit, "sent"), 200, "{at_exit}");
+}
