@@ -5,8 +5,8 @@
 
 use super::{Store, StoreError, on_backend};
 use crate::domain::{
-    BounceClass, BounceEffect, BounceKind, BouncePolicy, BounceReason, BounceSource, DeliveryId,
-    EnhancedStatus, IssueId, ListSlug,
+    BounceClass, BounceEffect, BounceFacts, BounceKind, BouncePolicy, BounceReason, BounceSource,
+    Decision, DeliveryId, DeliveryState, EnhancedStatus, IssueId, ListSlug, SubscriberStatus,
 };
 use chrono::{DateTime, Utc};
 
@@ -116,5 +116,72 @@ impl Store {
     /// Drops raw reports received before `before` (the events stay).
     pub async fn prune_raw_reports(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         on_backend!(self, b => b.prune_raw_reports(before).await)
+    }
+}
+
+/// What the store knows about the delivery a token names.
+pub(super) struct DeliveryContext {
+    pub(super) delivery: DeliveryId,
+    pub(super) state: DeliveryState,
+    pub(super) issue: IssueId,
+    pub(super) subscriber: i64,
+    pub(super) status: SubscriberStatus,
+    pub(super) list: i64,
+    pub(super) email: String,
+}
+
+impl NewReport {
+    /// Which event of the report a verified token's delivery (to `email`) belongs to: the one naming
+    /// that address, else the first failure, else the first event.
+    pub(super) fn attributed_to(&self, email: &str) -> usize {
+        self.events
+            .iter()
+            .position(|e| {
+                e.recipient
+                    .as_deref()
+                    .is_some_and(|r| r.eq_ignore_ascii_case(email))
+            })
+            .or_else(|| self.events.iter().position(|e| e.is_failure))
+            .unwrap_or(0)
+    }
+}
+
+impl NewBounce {
+    /// Whether this event counts towards the soft-bounce threshold (the store then counts the
+    /// earlier ones for the same reader).
+    pub(super) fn counts_as_soft(&self) -> bool {
+        BouncePolicy::counts_as_soft(self.kind, self.class, self.reason, self.is_failure)
+    }
+
+    /// The policy's decision for this event about the delivery `context` (none: unmatched).
+    pub(super) fn decide(
+        &self,
+        context: Option<&DeliveryContext>,
+        policy: &BouncePolicy,
+        soft_count: u32,
+    ) -> Decision {
+        match context {
+            Some(c) => policy.decide(&BounceFacts {
+                kind: self.kind,
+                class: self.class,
+                reason: self.reason,
+                is_failure: self.is_failure,
+                subscriber: c.status,
+                delivery: c.state,
+                soft_count,
+            }),
+            // No verified token, or a genuine one for a delivery that no longer exists.
+            None => Decision::only(BounceEffect::Unmatched),
+        }
+    }
+
+    /// Why a subscriber's status moved, as kept in `status_reason`: `bounce user_unknown (5.1.1)`.
+    pub(super) fn why(&self) -> String {
+        format!(
+            "{} {}{}",
+            self.kind,
+            self.reason,
+            self.status.map(|s| format!(" ({s})")).unwrap_or_default()
+        )
     }
 }

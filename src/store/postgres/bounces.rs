@@ -9,11 +9,12 @@
 //! locked while it is applied, as SQLite's write lock kept them.
 
 use super::{Postgres, deliveries::issue_state, pause_sending_issue};
+use crate::store::bounces::DeliveryContext;
 use crate::{
     clock::{from_millis, to_millis},
     domain::{
-        BounceEffect, BounceFacts, BounceKind, BouncePolicy, BounceReason, Decision, DeliveryId,
-        DeliveryState, IssueId, IssueState, SubscriberStatus,
+        BounceEffect, BounceKind, BouncePolicy, BounceReason, DeliveryId, DeliveryState, IssueId,
+        IssueState, SubscriberStatus,
     },
     store::{
         BounceFilter, BounceRow, NewBounce, NewReport, RecordedBounce, StoreError,
@@ -135,17 +136,7 @@ async fn apply_report(
         None => None,
     };
     let events = &report.events;
-    let attributed = context.as_ref().map(|c| {
-        events
-            .iter()
-            .position(|e| {
-                e.recipient
-                    .as_deref()
-                    .is_some_and(|r| r.eq_ignore_ascii_case(&c.email))
-            })
-            .or_else(|| events.iter().position(|e| e.is_failure))
-            .unwrap_or(0)
-    });
+    let attributed = context.as_ref().map(|c| report.attributed_to(&c.email));
     let mut out = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
         let target = match (&context, report.claimed) {
@@ -180,27 +171,11 @@ async fn apply_bounce(
 ) -> Result<RecordedBounce, StoreError> {
     let at = to_millis(now);
     let context = target.map(|(c, _)| c);
-    let decision = match context {
-        Some(c) => {
-            let soft_count =
-                if BouncePolicy::counts_as_soft(e.kind, e.class, e.reason, e.is_failure) {
-                    soft_count(conn, c, policy, now).await?
-                } else {
-                    0
-                };
-            policy.decide(&BounceFacts {
-                kind: e.kind,
-                class: e.class,
-                reason: e.reason,
-                is_failure: e.is_failure,
-                subscriber: c.status,
-                delivery: c.state,
-                soft_count,
-            })
-        }
-        // No verified token, or a genuine one for a delivery that no longer exists.
-        None => Decision::only(BounceEffect::Unmatched),
+    let soft_count = match context {
+        Some(c) if e.counts_as_soft() => soft_count(conn, c, policy, now).await?,
+        _ => 0,
     };
+    let decision = e.decide(context, policy, soft_count);
     // A report about a reader who was erased keeps none of what it says about them.
     let erased = context.is_some_and(|c| is_placeholder(&c.email));
     let (sha, position) = match &e.report {
@@ -262,12 +237,7 @@ async fn apply_bounce(
             paused: None,
         });
     };
-    let why = format!(
-        "{} {}{}",
-        e.kind,
-        e.reason,
-        e.status.map(|s| format!(" ({s})")).unwrap_or_default()
-    );
+    let why = e.why();
     if let Some(next) = decision.subscriber {
         move_subscribers(conn, "id = $5", &[Bind::Int(c.subscriber)], next, &why, at).await?;
     }
@@ -320,17 +290,6 @@ async fn apply_bounce(
         issue: Some(c.issue),
         paused,
     })
-}
-
-/// What the store knows about the delivery a token names.
-struct DeliveryContext {
-    delivery: DeliveryId,
-    state: DeliveryState,
-    issue: IssueId,
-    subscriber: i64,
-    status: SubscriberStatus,
-    list: i64,
-    email: String,
 }
 
 /// The delivery and its subscriber, locked until the caller's transaction ends: the decision made

@@ -12,13 +12,14 @@ use super::{
     {pause_sending_issue, placeholders},
 };
 use crate::store::StoreError;
+use crate::store::bounces::DeliveryContext;
 use crate::store::erasures::is_placeholder;
 use crate::store::{BounceFilter, BounceRow, NewBounce, NewReport, RecordedBounce};
 use crate::{
     clock::{from_millis, to_millis},
     domain::{
-        BounceEffect, BounceFacts, BounceKind, BouncePolicy, BounceReason, Decision, DeliveryId,
-        DeliveryState, IssueId, IssueState, SubscriberStatus,
+        BounceEffect, BounceKind, BouncePolicy, BounceReason, DeliveryId, DeliveryState, IssueId,
+        IssueState, SubscriberStatus,
     },
 };
 use chrono::{DateTime, Utc};
@@ -125,17 +126,7 @@ async fn apply_report(
         None => None,
     };
     let events = &report.events;
-    let attributed = context.as_ref().map(|c| {
-        events
-            .iter()
-            .position(|e| {
-                e.recipient
-                    .as_deref()
-                    .is_some_and(|r| r.eq_ignore_ascii_case(&c.email))
-            })
-            .or_else(|| events.iter().position(|e| e.is_failure))
-            .unwrap_or(0)
-    });
+    let attributed = context.as_ref().map(|c| report.attributed_to(&c.email));
     let mut out = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
         let target = match (&context, report.claimed) {
@@ -170,27 +161,11 @@ async fn apply_bounce(
 ) -> Result<RecordedBounce, StoreError> {
     let at = to_millis(now);
     let context = target.map(|(c, _)| c);
-    let decision = match context {
-        Some(c) => {
-            let soft_count =
-                if BouncePolicy::counts_as_soft(e.kind, e.class, e.reason, e.is_failure) {
-                    soft_count(conn, c, policy, now).await?
-                } else {
-                    0
-                };
-            policy.decide(&BounceFacts {
-                kind: e.kind,
-                class: e.class,
-                reason: e.reason,
-                is_failure: e.is_failure,
-                subscriber: c.status,
-                delivery: c.state,
-                soft_count,
-            })
-        }
-        // No verified token, or a genuine one for a delivery that no longer exists.
-        None => Decision::only(BounceEffect::Unmatched),
+    let soft_count = match context {
+        Some(c) if e.counts_as_soft() => soft_count(conn, c, policy, now).await?,
+        _ => 0,
     };
+    let decision = e.decide(context, policy, soft_count);
     // A report about a reader who was erased keeps none of what it says about them.
     let erased = context.is_some_and(|c| is_placeholder(&c.email));
     let (sha, position) = match &e.report {
@@ -252,12 +227,7 @@ async fn apply_bounce(
             paused: None,
         });
     };
-    let why = format!(
-        "{} {}{}",
-        e.kind,
-        e.reason,
-        e.status.map(|s| format!(" ({s})")).unwrap_or_default()
-    );
+    let why = e.why();
     if let Some(next) = decision.subscriber {
         move_subscribers(conn, "id = ?", &[Bind::Int(c.subscriber)], next, &why, at).await?;
     }
@@ -309,17 +279,6 @@ async fn apply_bounce(
         issue: Some(c.issue),
         paused,
     })
-}
-
-/// What the store knows about the delivery a token names.
-struct DeliveryContext {
-    delivery: DeliveryId,
-    state: DeliveryState,
-    issue: IssueId,
-    subscriber: i64,
-    status: SubscriberStatus,
-    list: i64,
-    email: String,
 }
 
 async fn delivery_context(
