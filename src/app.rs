@@ -417,10 +417,11 @@ impl App {
         notifier.stopping();
         stop.cancel();
         dispatcher.close();
-        let fatal = dispatcher.fatal();
+        let fatal = dispatcher.fatal_later();
         drop(dispatcher);
         tracker.close();
         tracker.wait().await;
+        let fatal = fatal();
         renewing.cancel();
         if let Some(renewal) = renewal {
             let _ = renewal.await;
@@ -702,16 +703,39 @@ fn lock_sqlite_file(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
 /// database) has its deliveries taken over by the others.
 async fn renew_leases(store: Store, clock: SharedClock, lease: Duration, stop: CancellationToken) {
     let every = lease / 3;
+    // Taking back other daemons' expired rows can wait on their issues' locks: it runs on its own,
+    // never delaying a renewal.
+    let recovering = tokio::spawn(take_back_expired(
+        store.clone(),
+        clock.clone(),
+        every,
+        stop.clone(),
+    ));
+    loop {
+        if let Err(e) = store.renew_leases(clock.now()).await {
+            tracing::warn!(error = %e, "cannot renew this daemon's delivery leases; retrying");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.cancelled() => break,
+        }
+    }
+    let _ = recovering.await;
+}
+
+/// A dead daemon's rows of a sending issue are claimed again by whoever sends it; those of a paused
+/// or cancelled issue are put back (pending, or skipped) here.
+async fn take_back_expired(
+    store: Store,
+    clock: SharedClock,
+    every: Duration,
+    stop: CancellationToken,
+) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.cancelled() => return,
         }
-        if let Err(e) = store.renew_leases(clock.now()).await {
-            tracing::warn!(error = %e, "cannot renew this daemon's delivery leases; retrying");
-        }
-        // A dead daemon's rows of a sending issue are claimed again by whoever sends it; those of
-        // a paused or cancelled issue are put back (pending, or skipped) here.
         match store.recover_interrupted(clock.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(

@@ -132,7 +132,7 @@ impl Dispatcher {
             unreachable: Mutex::default(),
             sender_refused: Mutex::default(),
             unusable: Mutex::default(),
-            fatal: Mutex::default(),
+            fatal: Arc::default(),
             shutdown,
         });
         // Signed messages are built as they are queued (`Job::new`): a deeper queue keeps every core
@@ -469,5 +469,14 @@ impl Dispatcher {
 
     pub fn fatal(&self) -> Option<String> {
         self.shared.fatal.lock().expect("fatal lock").clone()
+    }
+
+    /// Reads [`Dispatcher::fatal`] later, after the dispatcher is gone (a commit that fails while
+    /// the workers drain at shutdown still counts).
+    pub fn fatal_later(&self) -> impl Fn() -> Option<String> + use<> {
+        // Only the flag: holding `Shared` would keep the recorder's handle, and the recorder
+        // (which the drain waits for) ends only once every handle is gone.
+        let fatal = self.shared.fatal.clone();
+        move || fatal.lock().expect("fatal lock").clone()
     }
 }

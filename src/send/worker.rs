@@ -88,8 +88,9 @@ pub struct Shared {
     /// Why the server cannot be used as configured until someone changes something (a refused
     /// certificate or login, no STARTTLS): sending issues pause at once.
     pub unusable: Mutex<Option<String>>,
-    /// Set when an outcome could not be committed: sending must stop.
-    pub fatal: Mutex<Option<String>>,
+    /// Set when an outcome could not be committed: sending must stop. (Shared on its own so that it
+    /// can be read after the workers and the recorder are gone.)
+    pub fatal: Arc<Mutex<Option<String>>>,
     /// Deliveries the relay answered "slow down" for, and how many times in a row: each is retried
     /// without spending an attempt up to [`MAX_THROTTLED`] times, then deferred like any 4xx (a
     /// greylisting server says 451 4.7.1 too).
@@ -314,10 +315,19 @@ async fn attempt(
     let began = std::time::Instant::now();
     // The time spent waiting for the previous outcome's commit is not the server's.
     let mut committing = Duration::ZERO;
+    let claimed_at = job.claimed_at;
     let gate = async {
         let waited = std::time::Instant::now();
         let settled = unsettled.settle(shared).await;
         committing = waited.elapsed();
+        // The envelope may have taken long (a tarpitting relay, a stalled process): the claim is
+        // checked again right before the message goes out.
+        if settled.is_ok() && !shared.store.holds_claim(claimed_at) {
+            return Err(
+                "this daemon's claim on the delivery lapsed (its leases were not renewed in time)"
+                    .to_owned(),
+            );
+        }
         settled
     };
     let result = open.send(&from, &delivery.email, bytes, &stem, gate).await;
@@ -346,6 +356,11 @@ async fn attempt(
         }
         // Recording an earlier outcome failed, so this body was held back: sending stops.
         Err(failed) if failed.before_data && shared.fatal.lock().expect("fatal lock").is_some() => {
+            OutcomeKind::Released
+        }
+        // The claim lapsed before the body went out: another daemon may send it; nothing was
+        // attempted here.
+        Err(failed) if failed.before_data && !shared.store.holds_claim(claimed_at) => {
             OutcomeKind::Released
         }
         // A reused session that broke before the body went out had gone stale: nothing was

@@ -384,13 +384,23 @@ impl Store {
             .fetch_one(&b.pool)
             .await
             .map(|n: Option<i64>| n.unwrap_or(0))?,
-            Backend::Postgres(b) => sqlx::query_scalar(
-                "SELECT GREATEST(
-                     COALESCE(pg_sequence_last_value(pg_get_serial_sequence('signups', 'id')::regclass), 0),
-                     COALESCE((SELECT MAX(id) FROM signups), 0))",
-            )
-            .fetch_one(&b.pool)
-            .await?,
+            Backend::Postgres(b) => {
+                // The sequence itself: `last_value` is the next id minus one until it is first
+                // used after a `setval(…, false)` (as a copy leaves it).
+                let sequence: String =
+                    sqlx::query_scalar("SELECT pg_get_serial_sequence('signups', 'id')")
+                        .fetch_one(&b.pool)
+                        .await?;
+                let used: i64 = sqlx::query_scalar(&format!(
+                    "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {sequence}"
+                ))
+                .fetch_one(&b.pool)
+                .await?;
+                let highest: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM signups")
+                    .fetch_one(&b.pool)
+                    .await?;
+                used.max(highest.unwrap_or(0))
+            }
         })
     }
 

@@ -71,9 +71,28 @@ impl Recorder {
             });
             let mut breaker = Breaker::new(breaker_run);
             let mut signals = Vec::with_capacity(MAX_GROUP);
-            // Commits under way at once (PostgreSQL), and the first failure among them.
+            // Where a commit is a round trip to a server (PostgreSQL), up to CONCURRENT_COMMITS run
+            // at once. Their waiters are answered in group order all the same: each group answers
+            // only after the one before it did (`previous`), and with that group's failure if it
+            // failed, so a settled outcome always means every outcome parked before it is committed.
+            let pooled = match &writer {
+                Ok(OutcomeWriter::Pooled { store, runtime }) => {
+                    Some((store.clone(), runtime.clone()))
+                }
+                _ => None,
+            };
             let in_flight = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_COMMITS as usize));
             let failed: Arc<Mutex<Option<RecorderError>>> = Arc::default();
+            let mut previous: Option<oneshot::Receiver<Done>> = None;
+            // Every spawned commit has ended (and answered); its failure, if any, stops the writer.
+            let drain = |writer: &mut Result<OutcomeWriter, RecorderError>| {
+                if let Some((_, runtime)) = &pooled {
+                    drop(runtime.block_on(in_flight.acquire_many(CONCURRENT_COMMITS)));
+                }
+                if let Some(e) = failed.lock().expect("recorder failure").clone() {
+                    *writer = Err(e);
+                }
+            };
             loop {
                 let open = requests.blocking_recv_many(&mut signals, MAX_GROUP) > 0;
                 signals.clear();
@@ -93,34 +112,45 @@ impl Recorder {
                     let refunds = refunds_for(&mut breaker, &outcomes);
                     // A commit that is a round trip to a server runs beside the others, unless it
                     // refunds a run (which must see every earlier group's rows).
-                    if let (Ok(OutcomeWriter::Pooled { store, runtime }), true) =
-                        (&writer, refunds.is_empty())
+                    if let (Some((store, runtime)), true, true) =
+                        (&pooled, refunds.is_empty(), writer.is_ok())
                     {
                         let permit = runtime
                             .block_on(in_flight.clone().acquire_owned())
                             .expect("recorder permits");
                         let (store, policy, clock, failed) =
                             (store.clone(), policy.clone(), clock.clone(), failed.clone());
+                        let before = previous.take();
+                        let (done, this) = oneshot::channel::<Done>();
+                        previous = Some(this);
                         runtime.spawn(async move {
                             let began = std::time::Instant::now();
                             let result = store
                                 .record_outcomes(&outcomes, &[], &policy, clock.now())
                                 .await;
-                            let result = recorded(result, outcomes.len(), began);
+                            let mut result = recorded(result, outcomes.len(), began);
                             if let Err(e) = &result {
                                 *failed.lock().expect("recorder failure") = Some(e.clone());
+                            }
+                            if let Some(before) = before {
+                                let earlier = before.await.unwrap_or_else(|_| {
+                                    Err(RecorderError("an earlier group commit was lost".into()))
+                                });
+                                if let (Err(e), Ok(())) = (earlier, &result) {
+                                    result = Err(e);
+                                }
                             }
                             for reply in replies {
                                 let _ = reply.send(result.clone());
                             }
+                            let _ = done.send(result);
                             drop(permit);
                         });
                         continue;
                     }
-                    if let Ok(OutcomeWriter::Pooled { runtime, .. }) = &writer {
-                        // Every commit under way first.
-                        drop(runtime.block_on(in_flight.acquire_many(CONCURRENT_COMMITS)));
-                    }
+                    // Every commit under way first (and its failure seen).
+                    drain(&mut writer);
+                    previous = None;
                     let result = match &mut writer {
                         Ok(writer) => {
                             let began = std::time::Instant::now();
@@ -141,10 +171,8 @@ impl Recorder {
                     break;
                 }
             }
-            if let Ok(OutcomeWriter::Pooled { runtime, .. }) = &writer {
-                // Every commit under way ends before the recorder does.
-                drop(runtime.block_on(in_flight.acquire_many(CONCURRENT_COMMITS)));
-            }
+            // Every commit under way ends before the recorder does.
+            drain(&mut writer);
         });
         Self { parked, commit }
     }

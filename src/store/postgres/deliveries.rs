@@ -422,6 +422,7 @@ impl Postgres {
     /// Rows being recorded at this moment are skipped (they are leaving `sending`), in id order:
     /// renewing never deadlocks with a group commit. Returns the rows renewed.
     pub async fn renew_leases(&self, _now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let began = std::time::Instant::now();
         let renewed = sqlx::query(&format!(
             "UPDATE deliveries SET lease_until = {DB_NOW_MS} + $1
              WHERE id IN (SELECT id FROM deliveries WHERE state = $2 AND claimed_by = $3
@@ -433,7 +434,7 @@ impl Postgres {
         .execute(&self.pool)
         .await?
         .rows_affected();
-        self.renewed.mark(self.lease * 2 / 3);
+        self.renewed.mark(began, self.lease * 2 / 3);
         Ok(renewed)
     }
 

@@ -33,13 +33,17 @@ impl Renewed {
         u64::try_from(at.saturating_duration_since(self.origin).as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// A renewal went through now; a gap since the last one longer than `limit` starts a new run.
-    pub(super) fn mark(&self, limit: Duration) {
-        let now = self.ms(Instant::now());
-        let last = self.last.swap(now, Ordering::SeqCst);
+    /// A renewal that began at `began` (before its statement was sent: the leases it set run from
+    /// no earlier) went through; a gap since the last one longer than `limit` starts a new run. One
+    /// writer (the renewal loop); `streak` is stored before `last`, so a reader that sees the new
+    /// `last` also sees the new run.
+    pub(super) fn mark(&self, began: Instant, limit: Duration) {
+        let now = self.ms(began);
+        let last = self.last.load(Ordering::SeqCst);
         if Duration::from_millis(now.saturating_sub(last)) >= limit {
             self.streak.store(now, Ordering::SeqCst);
         }
+        self.last.fetch_max(now, Ordering::SeqCst);
     }
 
     /// A claim made at `claimed_at` is still held: renewed within `limit`, and the current run of

@@ -54,10 +54,6 @@ impl Postgres {
             ]);
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            // No ping (a round trip, and work for the server) each time a connection is taken: a
-            // group commit is one statement, and a connection the server dropped fails that
-            // statement, which is retried by the caller or ends sending with the reason.
-            .test_before_acquire(false)
             .min_connections(1)
             .acquire_timeout(busy + Duration::from_secs(1))
             .connect_with(options)

@@ -24,6 +24,9 @@ fn signup_of(r: &PgRow) -> Signup {
 
 const SIGNUP_COLUMNS: &str = "id, list_id, email, name, attempts, created_at, confirmed_at";
 
+/// How long a confirmation mailer's claim on a batch of signups lasts: 15 minutes.
+const SIGNUP_CLAIM_MS: i64 = 15 * 60 * 1000;
+
 impl Postgres {
     /// Records a signup (or refreshes the pending one of the same address); returns its id.
     pub async fn create_signup(
@@ -60,10 +63,11 @@ impl Postgres {
         limit: u32,
     ) -> Result<Vec<Signup>, StoreError> {
         // Claimed, not just read: every daemon runs a confirmation mailer, and a signup one of them
-        // is mailing is put out of the others' reach for the claim's time (then it is due again
-        // unless it was mailed, or its failure set its own retry time).
+        // is mailing is put out of the others' reach for a quarter of an hour, on the database's
+        // clock (ample for a batch, even one whose sessions time out one after the other; then it
+        // is due again unless it was mailed, or its failure set its own retry time).
         let sql = format!(
-            "UPDATE signups SET next_attempt_at = $1 + $3
+            "UPDATE signups SET next_attempt_at = (extract(epoch from clock_timestamp()) * 1000)::bigint + $3
              WHERE id IN (SELECT id FROM signups WHERE mailed_at IS NULL AND confirmed_at IS NULL
                           AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
                           ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
@@ -72,7 +76,7 @@ impl Postgres {
         let mut rows: Vec<Signup> = sqlx::query(&sql)
             .bind(to_millis(now))
             .bind(i64::from(limit))
-            .bind(super::lease_millis(self.lease))
+            .bind(SIGNUP_CLAIM_MS)
             .fetch_all(&self.pool)
             .await?
             .iter()
