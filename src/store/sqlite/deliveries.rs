@@ -1,7 +1,7 @@
 //! Deliveries: claiming batches for the sender, recording each outcome, and crash recovery.
 //!
 //! A claim moves rows `pending` (or `deferred` and due) → `sending` in one transaction; an outcome moves
-//! `sending` → `sent | deferred | failed | skipped | pending`, guarded by `state = 'sending'` so an
+//! `sending` → `sent | deferred | failed | skipped | pending`, guarded by `state = sending` so an
 //! outcome can never overwrite a row that has moved on. Rows left in `sending` by a crash are moved back
 //! to `pending` by [`Store::recover_interrupted`] when the daemon starts.
 
@@ -21,29 +21,54 @@ use crate::{
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-// Outcome statements: ?1 is now, ?2 a JSON array of {"i": id, "r": reply, "t": retry_at}.
-const RECORD_SENT: &str = "UPDATE deliveries SET state = 'sent', attempts = attempts + 1,
+// Outcome statements: ?1 is now, ?2 a JSON array of {"i": id, "r": reply, "t": retry_at, "u": 0|1},
+// ?3 the state the rows move to, ?4 `sending` (and for released rows ?5 `cancelled`, ?6 `skipped`):
+// states are bound from the domain enums (see `OutcomeStatement::states`).
+const RECORD_SENT: &str = "UPDATE deliveries SET state = ?3, attempts = attempts + 1,
         last_reply = json_extract(j.value, '$.r'), sent_at = ?1, updated_at = ?1
-    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
-const RECORD_DEFERRED: &str = "UPDATE deliveries SET state = 'deferred', attempts = attempts + 1,
+    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = ?4";
+const RECORD_DEFERRED: &str = "UPDATE deliveries SET state = ?3, attempts = attempts + 1,
         unconfirmed = unconfirmed + json_extract(j.value, '$.u'),
         last_reply = json_extract(j.value, '$.r'), next_attempt_at = json_extract(j.value, '$.t'), updated_at = ?1
-    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
-const RECORD_UNCONFIRMED: &str = "UPDATE deliveries SET state = 'unconfirmed', attempts = attempts + 1,
+    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = ?4";
+const RECORD_UNCONFIRMED: &str = "UPDATE deliveries SET state = ?3, attempts = attempts + 1,
         unconfirmed = unconfirmed + 1, last_reply = json_extract(j.value, '$.r'), updated_at = ?1
-    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
-const RECORD_FAILED: &str = "UPDATE deliveries SET state = 'failed', attempts = attempts + 1,
+    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = ?4";
+const RECORD_FAILED: &str = "UPDATE deliveries SET state = ?3, attempts = attempts + 1,
         last_reply = json_extract(j.value, '$.r'), updated_at = ?1
-    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
+    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = ?4";
 const RECORD_RELEASED: &str = "UPDATE deliveries SET updated_at = ?1,
-        state = CASE WHEN (SELECT state FROM issues WHERE id = deliveries.issue_id) = 'cancelled' THEN 'skipped' ELSE 'pending' END
-    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = 'sending'";
+        state = CASE WHEN (SELECT state FROM issues WHERE id = deliveries.issue_id) = ?5 THEN ?6 ELSE ?3 END
+    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = ?4";
+
+/// One outcome statement with its rows and the states it binds.
+pub(super) struct OutcomeStatement {
+    pub(super) sql: &'static str,
+    pub(super) rows: String,
+    pub(super) next: DeliveryState,
+}
+
+impl OutcomeStatement {
+    /// ?3 onwards: the state the rows move to, `sending`, and for released rows `cancelled` and
+    /// `skipped` (a released row of a cancelled issue is skipped).
+    pub(super) fn states(&self) -> Vec<&'static str> {
+        debug_assert!(DeliveryState::Sending.can_move_to(self.next));
+        let mut states = vec![self.next.as_str(), DeliveryState::Sending.as_str()];
+        if self.next == DeliveryState::Pending {
+            states.extend([
+                IssueState::Cancelled.as_str(),
+                DeliveryState::Skipped.as_str(),
+            ]);
+        }
+        states
+    }
+}
 
 /// A group of outcomes as statements: one set-based UPDATE per resulting state, each taking its
 /// rows as a JSON array (so a group costs the same few statements whatever its size), the 5xx
 /// refusals to record as bounce events, and the deliveries of this group a refunded run covers.
 pub(super) struct OutcomePlan {
-    pub(super) statements: Vec<(&'static str, String)>,
+    pub(super) statements: Vec<OutcomeStatement>,
     pub(super) bounces: Vec<(DeliveryId, NewBounce)>,
     pub(super) refunded_here: std::collections::HashSet<i64>,
 }
@@ -57,15 +82,31 @@ impl OutcomePlan {
                 .collect::<Vec<_>>()
         };
         let statements = [
-            (RECORD_SENT, json(&groups.sent)),
-            (RECORD_DEFERRED, json(&groups.deferred)),
-            (RECORD_UNCONFIRMED, json(&groups.unconfirmed)),
-            (RECORD_FAILED, json(&groups.failed)),
-            (RECORD_RELEASED, json(&groups.released)),
+            (RECORD_SENT, DeliveryState::Sent, json(&groups.sent)),
+            (
+                RECORD_DEFERRED,
+                DeliveryState::Deferred,
+                json(&groups.deferred),
+            ),
+            (
+                RECORD_UNCONFIRMED,
+                DeliveryState::Unconfirmed,
+                json(&groups.unconfirmed),
+            ),
+            (RECORD_FAILED, DeliveryState::Failed, json(&groups.failed)),
+            (
+                RECORD_RELEASED,
+                DeliveryState::Pending,
+                json(&groups.released),
+            ),
         ]
         .into_iter()
-        .filter(|(_, rows)| !rows.is_empty())
-        .map(|(sql, rows)| (sql, serde_json::Value::Array(rows).to_string()))
+        .filter(|(_, _, rows)| !rows.is_empty())
+        .map(|(sql, next, rows)| OutcomeStatement {
+            sql,
+            rows: serde_json::Value::Array(rows).to_string(),
+            next,
+        })
         .collect();
         Self {
             statements,
@@ -156,12 +197,16 @@ impl Sqlite {
         // Rows of an issue cancelled meanwhile (while no daemon ran) are skipped, not pending: a
         // cancelled issue is never claimed again, so a pending row would stay pending for good.
         Ok(sqlx::query(
-            "UPDATE deliveries SET updated_at = ?,
-                 state = CASE WHEN (SELECT state FROM issues WHERE id = deliveries.issue_id) = 'cancelled'
-                              THEN 'skipped' ELSE 'pending' END
-             WHERE state = 'sending'",
+            "UPDATE deliveries SET updated_at = ?1,
+                 state = CASE WHEN (SELECT state FROM issues WHERE id = deliveries.issue_id) = ?2
+                              THEN ?3 ELSE ?4 END
+             WHERE state = ?5",
         )
         .bind(to_millis(now))
+        .bind(IssueState::Cancelled.as_str())
+        .bind(DeliveryState::Skipped.as_str())
+        .bind(DeliveryState::Pending.as_str())
+        .bind(DeliveryState::Sending.as_str())
         .execute(&self.pool)
         .await?
         .rows_affected())
@@ -177,9 +222,10 @@ impl Sqlite {
         let mut rows = sqlx::query(
             "SELECT d.id, d.attempts, d.unconfirmed, s.email, s.name, s.attributes, s.status
              FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
-             WHERE d.issue_id = ? AND d.state = 'pending' ORDER BY d.id LIMIT ?",
+             WHERE d.issue_id = ? AND d.state = ? ORDER BY d.id LIMIT ?",
         )
         .bind(issue.0)
+        .bind(DeliveryState::Pending.as_str())
         .bind(limit as i64)
         .fetch_all(&mut *tx)
         .await?;
@@ -188,10 +234,11 @@ impl Sqlite {
                 sqlx::query(
                     "SELECT d.id, d.attempts, d.unconfirmed, s.email, s.name, s.attributes, s.status
                      FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
-                     WHERE d.issue_id = ? AND d.state = 'deferred' AND d.next_attempt_at <= ?
+                     WHERE d.issue_id = ? AND d.state = ? AND d.next_attempt_at <= ?
                      ORDER BY d.next_attempt_at, d.id LIMIT ?",
                 )
                 .bind(issue.0)
+                .bind(DeliveryState::Deferred.as_str())
                 .bind(to_millis(now))
                 .bind((limit - rows.len()) as i64)
                 .fetch_all(&mut *tx)
@@ -221,17 +268,19 @@ impl Sqlite {
             serde_json::to_string(&v.collect::<Vec<_>>()).unwrap_or_default()
         };
         sqlx::query(
-            "UPDATE deliveries SET state = 'sending', updated_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+            "UPDATE deliveries SET state = ?, updated_at = ? WHERE id IN (SELECT value FROM json_each(?))",
         )
+        .bind(DeliveryState::Sending.as_str())
         .bind(to_millis(now))
         .bind(ids(&mut claimed.iter().map(|c| c.id.0)))
         .execute(&mut *tx)
         .await?;
         if !skipped.is_empty() {
             sqlx::query(
-                "UPDATE deliveries SET state = 'skipped', last_reply = 'subscriber is no longer active', updated_at = ?
+                "UPDATE deliveries SET state = ?, last_reply = 'subscriber is no longer active', updated_at = ?
                  WHERE id IN (SELECT value FROM json_each(?))",
             )
+            .bind(DeliveryState::Skipped.as_str())
             .bind(to_millis(now))
             .bind(ids(&mut skipped.into_iter()))
             .execute(&mut *tx)
@@ -250,21 +299,22 @@ impl Sqlite {
     ) -> Result<Vec<RecordedBounce>, StoreError> {
         let plan = OutcomePlan::new(outcomes, refunds);
         let at = to_millis(now);
-        if let ([(sql, rows)], true) = (plan.statements.as_slice(), plan.is_plain(refunds)) {
-            sqlx::query(sql)
+        let bound = |statement: &OutcomeStatement| {
+            let mut q = sqlx::query(statement.sql)
                 .bind(at)
-                .bind(rows)
-                .execute(&self.pool)
-                .await?;
+                .bind(statement.rows.clone());
+            for state in statement.states() {
+                q = q.bind(state);
+            }
+            q
+        };
+        if let ([statement], true) = (plan.statements.as_slice(), plan.is_plain(refunds)) {
+            bound(statement).execute(&self.pool).await?;
             return Ok(vec![]);
         }
         let mut tx = self.write_transaction().await?;
-        for (sql, rows) in &plan.statements {
-            sqlx::query(sql)
-                .bind(at)
-                .bind(rows)
-                .execute(&mut *tx)
-                .await?;
+        for statement in &plan.statements {
+            bound(statement).execute(&mut *tx).await?;
         }
         let mut recorded = Vec::with_capacity(plan.bounces.len());
         for (delivery, b) in &plan.bounces {
@@ -387,9 +437,10 @@ impl Sqlite {
 
     pub async fn next_retry_at(&self, issue: IssueId) -> Result<Option<DateTime<Utc>>, StoreError> {
         let at: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE issue_id = ? AND state = 'deferred'",
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE issue_id = ? AND state = ?",
         )
         .bind(issue.0)
+        .bind(DeliveryState::Deferred.as_str())
         .fetch_one(&self.pool)
         .await?;
         Ok(at.map(crate::clock::from_millis))

@@ -2,6 +2,7 @@
 //! freezes the recipients) and finishing.
 
 use super::Sqlite;
+use crate::domain::{DeliveryState, SubscriberStatus};
 use crate::store::NewIssue;
 use crate::store::issues::summary;
 use crate::store::{Issue, IssueSummary, SlotClaim, StoreError};
@@ -216,11 +217,14 @@ impl Sqlite {
                 )));
             }
         }
+        debug_assert!(IssueState::Queued.can_move_to(IssueState::Sending));
         let moved = sqlx::query(
-            "UPDATE issues SET state = 'sending', state_reason = NULL, started_at = ? WHERE id = ? AND state = 'queued'",
+            "UPDATE issues SET state = ?, state_reason = NULL, started_at = ? WHERE id = ? AND state = ?",
         )
+        .bind(IssueState::Sending.as_str())
         .bind(to_millis(now))
         .bind(id.0)
+        .bind(IssueState::Queued.as_str())
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -231,14 +235,15 @@ impl Sqlite {
         }
         let frozen = sqlx::query(
             "INSERT INTO deliveries (issue_id, subscriber_id, state, updated_at)
-             SELECT ?, s.id, 'pending', ? FROM subscribers s
-             WHERE s.list_id = (SELECT list_id FROM issues WHERE id = ?) AND s.status = 'active'
+             SELECT ?1, s.id, ?2, ?3 FROM subscribers s
+             WHERE s.list_id = (SELECT list_id FROM issues WHERE id = ?1) AND s.status = ?4
              ORDER BY s.id
              ON CONFLICT (issue_id, subscriber_id) DO NOTHING",
         )
         .bind(id.0)
+        .bind(DeliveryState::Pending.as_str())
         .bind(to_millis(now))
-        .bind(id.0)
+        .bind(SubscriberStatus::Active.as_str())
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -252,12 +257,16 @@ impl Sqlite {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE issues SET state = 'sent', finished_at = ? WHERE id = ? AND state = 'sending'
-             AND NOT EXISTS (SELECT 1 FROM deliveries WHERE issue_id = ? AND state IN ('pending', 'sending', 'deferred'))",
+            "UPDATE issues SET state = ?1, finished_at = ?2 WHERE id = ?3 AND state = ?4
+             AND NOT EXISTS (SELECT 1 FROM deliveries WHERE issue_id = ?3 AND state IN (?5, ?6, ?7))",
         )
+        .bind(IssueState::Sent.as_str())
         .bind(to_millis(now))
         .bind(id.0)
-        .bind(id.0)
+        .bind(IssueState::Sending.as_str())
+        .bind(DeliveryState::Pending.as_str())
+        .bind(DeliveryState::Sending.as_str())
+        .bind(DeliveryState::Deferred.as_str())
         .execute(&self.pool)
         .await?
         .rows_affected();

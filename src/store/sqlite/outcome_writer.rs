@@ -64,9 +64,12 @@ impl SqliteOutcomeWriter {
         let tx = self
             .connection
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for (sql, rows) in &plan.statements {
-            tx.prepare_cached(sql)
-                .and_then(|mut statement| statement.execute(rusqlite::params![at, rows]))?;
+        for statement in &plan.statements {
+            let states = statement.states();
+            let mut params: Vec<&dyn rusqlite::ToSql> = vec![&at, &statement.rows];
+            params.extend(states.iter().map(|s| s as &dyn rusqlite::ToSql));
+            tx.prepare_cached(statement.sql)
+                .and_then(|mut prepared| prepared.execute(&*params))?;
         }
         tx.commit()?;
         Ok(vec![])
