@@ -245,12 +245,13 @@ async fn apply_bounce(
         sqlx::query(
             "INSERT INTO suppressions (email, status, reason, created_at) VALUES (?, ?, ?, ?)
              ON CONFLICT (email) DO UPDATE SET status = excluded.status, reason = excluded.reason
-             WHERE suppressions.status != 'complained'",
+             WHERE suppressions.status != ?",
         )
         .bind(&c.email)
         .bind(next.as_str())
         .bind(&why)
         .bind(at)
+        .bind(SubscriberStatus::Complained.as_str())
         .execute(&mut *conn)
         .await?;
     }
@@ -354,13 +355,15 @@ async fn soft_count(
     let last_clean: i64 = sqlx::query_scalar(
         "SELECT COALESCE(MAX(d.issue_id), 0) FROM deliveries d
          WHERE d.issue_id IN (SELECT id FROM issues WHERE list_id = ?) AND d.subscriber_id = ?
-           AND d.state = 'sent' AND d.sent_at <= ? AND d.issue_id != ?
-           AND NOT EXISTS (SELECT 1 FROM bounces b WHERE b.delivery_id = d.id AND b.kind = 'bounce')",
+           AND d.state = ? AND d.sent_at <= ? AND d.issue_id != ?
+           AND NOT EXISTS (SELECT 1 FROM bounces b WHERE b.delivery_id = d.id AND b.kind = ?)",
     )
     .bind(c.list)
     .bind(c.subscriber)
+    .bind(DeliveryState::Sent.as_str())
     .bind(to_millis(settled))
     .bind(c.issue.0)
+    .bind(BounceKind::Bounce.as_str())
     .fetch_one(&mut *conn)
     .await?;
     if c.issue.0 < last_clean {
@@ -404,9 +407,10 @@ async fn pause_if_blocked(
     // The first pending delivery (the (issue, state, id) index answers at once), else just past this
     // event's own delivery.
     let frontier: i64 = sqlx::query_scalar(
-        "SELECT COALESCE((SELECT MIN(id) FROM deliveries WHERE issue_id = ? AND state = 'pending'), ?)",
+        "SELECT COALESCE((SELECT MIN(id) FROM deliveries WHERE issue_id = ? AND state = ?), ?)",
     )
     .bind(issue.0)
+    .bind(DeliveryState::Pending.as_str())
     .bind(c.delivery.0 + 1)
     .fetch_one(&mut *conn)
     .await?;
@@ -414,11 +418,14 @@ async fn pause_if_blocked(
     // `+issue_id`: walk the id range (rowids), not the issue's whole index range.
     let attempted: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM deliveries WHERE id >= ? AND id < ? AND +issue_id = ?
-           AND state != 'pending' AND state != 'skipped' AND state != 'sending'",
+           AND state != ? AND state != ? AND state != ?",
     )
     .bind(low)
     .bind(frontier)
     .bind(issue.0)
+    .bind(DeliveryState::Pending.as_str())
+    .bind(DeliveryState::Skipped.as_str())
+    .bind(DeliveryState::Sending.as_str())
     .fetch_one(&mut *conn)
     .await?;
     let blocked_reasons: Vec<BounceReason> = BounceReason::ALL

@@ -15,9 +15,10 @@ use std::{sync::mpsc, thread::JoinHandle, time::Duration};
 
 // A plain INSERT, and the UPDATE only when it hits the unique (list, email) index: an upsert clause
 // would search that index twice for every row, and most rows of an import are new.
+// A new subscriber starts `active`, the column's default.
 const INSERT: &str =
-    "INSERT INTO subscribers (list_id, email, name, attributes, status, created_at, updated_at)
-    VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?5)";
+    "INSERT INTO subscribers (list_id, email, name, attributes, created_at, updated_at)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
 const UPDATE: &str =
     "UPDATE subscribers SET name = COALESCE(?3, name), attributes = json_patch(attributes, ?4),
     updated_at = ?5 WHERE list_id = ?1 AND email = ?2";

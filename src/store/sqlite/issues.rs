@@ -27,7 +27,7 @@ impl Sqlite {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO issues (list_id, subject, preheader, source_path, html_template, text_template, state,
                                  send_at, queued_at)
-             VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?) RETURNING id",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(new.list_id.0)
         .bind(&new.subject)
@@ -35,6 +35,7 @@ impl Sqlite {
         .bind(&new.source_path)
         .bind(&new.html_template)
         .bind(&new.text_template)
+        .bind(IssueState::Queued.as_str())
         .bind(new.send_at.map(to_millis))
         .bind(to_millis(now))
         .fetch_one(&self.pool)
@@ -140,25 +141,29 @@ impl Sqlite {
                 "issue #{id} is {current}; it cannot become {to}"
             )));
         }
+        // A finished or cancelled issue records when.
+        let finished =
+            matches!(to, IssueState::Sent | IssueState::Cancelled).then(|| to_millis(now));
         sqlx::query(
-            "UPDATE issues SET state = ?, state_reason = ?,
-                    finished_at = CASE WHEN ? IN ('sent', 'cancelled') THEN ? ELSE finished_at END
+            "UPDATE issues SET state = ?, state_reason = ?, finished_at = COALESCE(?, finished_at)
              WHERE id = ?",
         )
         .bind(to.as_str())
         .bind(reason)
-        .bind(to.as_str())
-        .bind(to_millis(now))
+        .bind(finished)
         .bind(id.0)
         .execute(&mut *tx)
         .await?;
         if to == IssueState::Cancelled {
             sqlx::query(
-                "UPDATE deliveries SET state = 'skipped', last_reply = 'issue cancelled', updated_at = ?
-                 WHERE issue_id = ? AND state IN ('pending', 'deferred')",
+                "UPDATE deliveries SET state = ?, last_reply = 'issue cancelled', updated_at = ?
+                 WHERE issue_id = ? AND state IN (?, ?)",
             )
+            .bind(DeliveryState::Skipped.as_str())
             .bind(to_millis(now))
             .bind(id.0)
+            .bind(DeliveryState::Pending.as_str())
+            .bind(DeliveryState::Deferred.as_str())
             .execute(&mut *tx)
             .await?;
         }

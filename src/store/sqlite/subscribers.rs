@@ -102,13 +102,15 @@ impl Sqlite {
         let subscriber =
             subscriber.ok_or_else(|| StoreError::NotFound(format!("delivery #{delivery}")))?;
         let changed = sqlx::query(
-            "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, unsubscribed_via = ?, updated_at = ?
-             WHERE id = ? AND status = 'active'",
+            "UPDATE subscribers SET status = ?, unsubscribed_at = ?, unsubscribed_via = ?, updated_at = ?
+             WHERE id = ? AND status = ?",
         )
+        .bind(SubscriberStatus::Unsubscribed.as_str())
         .bind(to_millis(now))
         .bind(delivery.0)
         .bind(to_millis(now))
         .bind(subscriber)
+        .bind(SubscriberStatus::Active.as_str())
         .execute(&self.pool)
         .await?
         .rows_affected();
