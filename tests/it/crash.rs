@@ -1,7 +1,7 @@
 //! Crash safety: `kill -9` a real `herald serve` mid-send, restart, and count what the server got.
 
 use crate::helpers::*;
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
 #[test]
 fn after_kill_9_mid_send_everyone_gets_the_issue_and_at_most_one_per_connection_twice() {
@@ -32,10 +32,7 @@ fn after_kill_9_mid_send_everyone_gets_the_issue_and_at_most_one_per_connection_
         (issue["state"].as_str(), count(&issue, "sent")),
         (Some("sent"), 1000)
     );
-    let mut per_recipient: BTreeMap<String, usize> = BTreeMap::new();
-    for m in sink.messages() {
-        *per_recipient.entry(m.rcpt).or_default() += 1;
-    }
+    let per_recipient = sink.per_recipient();
     assert_eq!(per_recipient.len(), 1000, "every recipient got the issue");
     let twice: Vec<_> = per_recipient.iter().filter(|(_, n)| **n > 1).collect();
     assert!(
@@ -73,10 +70,7 @@ fn three_kill_9s_at_full_speed_miss_nobody_and_repeat_at_most_one_per_connection
         (issue["state"].as_str(), count(&issue, "sent")),
         (Some("sent"), 3000)
     );
-    let mut per_recipient: BTreeMap<String, usize> = BTreeMap::new();
-    for m in sink.messages() {
-        *per_recipient.entry(m.rcpt).or_default() += 1;
-    }
+    let per_recipient = sink.per_recipient();
     assert_eq!(per_recipient.len(), 3000, "every recipient got the issue");
     let twice: Vec<_> = per_recipient.iter().filter(|(_, n)| **n > 1).collect();
     assert!(
@@ -119,10 +113,7 @@ fn sigterm_mid_send_releases_what_was_claimed_and_exits_0_with_nobody_mailed_twi
     );
 
     app.serve_until_idle();
-    let mut per_recipient: BTreeMap<String, usize> = BTreeMap::new();
-    for m in sink.messages() {
-        *per_recipient.entry(m.rcpt).or_default() += 1;
-    }
+    let per_recipient = sink.per_recipient();
     assert_eq!(per_recipient.len(), 400);
     assert!(
         per_recipient.values().all(|n| *n == 1),

@@ -39,6 +39,18 @@ macro_rules! sqlite_only {
     };
 }
 
+/// Returns early from a test of something only PostgreSQL has (several daemons on one queue),
+/// saying so.
+#[macro_export]
+macro_rules! postgres_only {
+    () => {
+        if $crate::database::backend() != $crate::database::Backend::Postgres {
+            eprintln!("skipped on SQLite: several daemons share a queue on PostgreSQL only");
+            return;
+        }
+    };
+}
+
 /// The cluster's URL (its `postgres` maintenance database).
 fn server_url() -> String {
     std::env::var("HERALD_TEST_DATABASE_URL").expect(

@@ -434,6 +434,15 @@ impl SmtpSink {
         Self { port, dir, child }
     }
 
+    /// How many messages each recipient got so far.
+    pub fn per_recipient(&self) -> BTreeMap<String, usize> {
+        let mut seen = BTreeMap::new();
+        for m in self.messages() {
+            *seen.entry(m.rcpt).or_default() += 1;
+        }
+        seen
+    }
+
     /// Every transaction received so far.
     pub fn messages(&self) -> Vec<SinkMessage> {
         let mut out: Vec<SinkMessage> = std::fs::read_dir(self.dir.path())

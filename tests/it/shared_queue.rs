@@ -6,20 +6,12 @@
 use crate::helpers::*;
 use std::{collections::BTreeMap, process::Child, time::Duration};
 
-fn postgres_only() -> bool {
-    let on = crate::database::backend() == crate::database::Backend::Postgres;
-    if !on {
-        eprintln!("skipped: several daemons share a queue on PostgreSQL only");
-    }
-    on
-}
-
-fn per_recipient(sink: &SmtpSink) -> BTreeMap<String, usize> {
-    let mut seen = BTreeMap::new();
-    for m in sink.messages() {
-        *seen.entry(m.rcpt).or_default() += 1;
-    }
-    seen
+/// Every one of `n` recipients got the issue, and at most `repeats` of them twice (never more).
+fn assert_each_mailed(sink: &SmtpSink, n: usize, repeats: usize, why: &str) {
+    let seen = sink.per_recipient();
+    assert_eq!(seen.len(), n, "every recipient got the issue");
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.len() <= repeats, "{why}: {twice:?}");
 }
 
 /// Daemons of one test: stopped with SIGTERM by [`Daemons::stop`], and killed if the test fails
@@ -64,9 +56,7 @@ fn sent_by(admin_port: u16, name: Option<&str>) -> u64 {
 }
 
 fn every_recipient_exactly_once_with(daemons: usize) {
-    if !postgres_only() {
-        return;
-    }
+    crate::postgres_only!();
     let sink = SmtpSink::start(&[]);
     let app = TestApp::new(
         Smtp::Port(sink.port),
@@ -100,10 +90,7 @@ fn every_recipient_exactly_once_with(daemons: usize) {
         "every daemon sent a share: {shares:?}"
     );
     assert_eq!(count(&issue, "sent"), 900, "{issue}");
-    let seen = per_recipient(&sink);
-    assert_eq!(seen.len(), 900, "every recipient got the issue");
-    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "nobody is mailed twice: {twice:?}");
+    assert_each_mailed(&sink, 900, 0, "nobody is mailed twice");
     assert_eq!(
         app.sql("SELECT COUNT(*) FROM deliveries WHERE claimed_by IS NOT NULL"),
         "0"
@@ -122,9 +109,7 @@ fn three_daemons_on_one_queue_mail_every_recipient_exactly_once() {
 
 #[test]
 fn a_daemon_killed_mid_send_has_its_deliveries_taken_over_missing_nobody() {
-    if !postgres_only() {
-        return;
-    }
+    crate::postgres_only!();
     let sink = SmtpSink::start(&[]);
     let connections = 2;
     let app = TestApp::new(
@@ -147,20 +132,17 @@ fn a_daemon_killed_mid_send_has_its_deliveries_taken_over_missing_nobody() {
     let issue = app.wait_for_issue(id, Duration::from_secs(120), |i| i["state"] == "sent");
     survivor.stop();
     assert_eq!(count(&issue, "sent"), 800, "{issue}");
-    let seen = per_recipient(&sink);
-    assert_eq!(seen.len(), 800, "every recipient got the issue");
-    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(
-        twice.len() <= connections,
-        "at most the dead daemon's in-flight messages are repeated: {twice:?}"
+    assert_each_mailed(
+        &sink,
+        800,
+        connections,
+        "at most the dead daemon's in-flight messages are repeated",
     );
 }
 
 #[test]
 fn two_daemons_ticking_the_same_cron_slot_start_one_issue() {
-    if !postgres_only() {
-        return;
-    }
+    crate::postgres_only!();
     let app = TestApp::new(Smtp::Outbox, &[]);
     // Once a year: no second slot comes while the test runs.
     app.create_list(&["--schedule", "0 0 1 1 *"]);
@@ -187,9 +169,7 @@ fn two_daemons_ticking_the_same_cron_slot_start_one_issue() {
 
 #[test]
 fn a_global_rate_caps_every_daemon_on_the_queue_together() {
-    if !postgres_only() {
-        return;
-    }
+    crate::postgres_only!();
     let sink = SmtpSink::start(&[]);
     let cap = 40;
     let app = TestApp::new(
@@ -236,9 +216,7 @@ fn a_global_rate_caps_every_daemon_on_the_queue_together() {
 /// send the ones it had claimed and not yet sent, even though its lease renewals go on again.
 #[test]
 fn a_daemon_frozen_past_its_lease_does_not_send_what_it_had_claimed() {
-    if !postgres_only() {
-        return;
-    }
+    crate::postgres_only!();
     let sink = SmtpSink::start(&[]);
     let connections = 2;
     let app = TestApp::new(
@@ -272,12 +250,11 @@ fn a_daemon_frozen_past_its_lease_does_not_send_what_it_had_claimed() {
     frozen.stop();
     other.stop();
     assert_eq!(count(&issue, "sent"), 500, "{issue}");
-    let seen = per_recipient(&sink);
-    assert_eq!(seen.len(), 500, "every recipient got the issue");
-    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(
-        twice.len() <= connections,
-        "at most the frozen daemon's in-flight messages are repeated: {twice:?}"
+    assert_each_mailed(
+        &sink,
+        500,
+        connections,
+        "at most the frozen daemon's in-flight messages are repeated",
     );
 }
 
@@ -285,9 +262,7 @@ fn a_daemon_frozen_past_its_lease_does_not_send_what_it_had_claimed() {
 /// are in (they may yet call for retries).
 #[test]
 fn until_idle_waits_for_the_deliveries_another_daemon_holds() {
-    if !postgres_only() {
-        return;
-    }
+    crate::postgres_only!();
     let sink = SmtpSink::start(&[]);
     let app = TestApp::new(
         Smtp::Port(sink.port),
