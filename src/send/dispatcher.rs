@@ -281,13 +281,13 @@ impl Dispatcher {
                 break;
             }
             self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
-            let mut job = Job::new(
+            let job = Job::new(
                 delivery,
                 message.clone(),
                 &self.shared.tokens,
                 &self.shared.clock,
+                claimed_at,
             );
-            job.claimed_at = claimed_at;
             // Waiting for a session to take the job is work going on, not a wedge: the watchdog
             // is fed while it lasts (the sessions' own timeouts bound it).
             let permit = loop {

@@ -43,6 +43,7 @@ impl Job {
         message: Arc<MessageTemplate>,
         tokens: &Tokens,
         clock: &SharedClock,
+        claimed_at: std::time::Instant,
     ) -> Self {
         let built = message.signs().then(|| {
             let (message, tokens, delivery) = (message.clone(), tokens.clone(), delivery.clone());
@@ -55,7 +56,7 @@ impl Job {
             delivery,
             message,
             built,
-            claimed_at: std::time::Instant::now(),
+            claimed_at,
         }
     }
 }
