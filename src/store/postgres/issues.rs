@@ -1,7 +1,7 @@
 //! Issues on PostgreSQL: queueing, reading, state moves (checked against `IssueState::can_move_to`
 //! under the issue's row lock), starting (which freezes the recipients exactly once) and finishing.
 
-use super::Postgres;
+use super::{Postgres, deliveries::issue_state};
 use crate::{
     clock::{from_millis, to_millis},
     domain::{DeliveryState, IssueId, IssueState, ListId, ListSlug, SubscriberStatus},
@@ -136,7 +136,7 @@ impl Postgres {
         now: DateTime<Utc>,
     ) -> Result<IssueState, StoreError> {
         let mut tx = self.transaction().await?;
-        let current = locked_issue_state(&mut tx, id).await?;
+        let current = issue_state(&mut tx, id).await?;
         move_locked(&mut tx, id, current, to, reason, now).await?;
         tx.commit().await?;
         Ok(current)
@@ -310,21 +310,6 @@ impl Postgres {
         tx.commit().await?;
         Ok(done == 1)
     }
-}
-
-/// An issue's state, read inside the caller's transaction, its row locked until that ends.
-async fn locked_issue_state(
-    conn: &mut PgConnection,
-    id: IssueId,
-) -> Result<IssueState, StoreError> {
-    let state: Option<String> =
-        sqlx::query_scalar("SELECT state FROM issues WHERE id = $1 FOR UPDATE")
-            .bind(id.0)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(state
-        .ok_or_else(|| StoreError::NotFound(format!("issue #{id}")))?
-        .parse()?)
 }
 
 /// Moves a locked issue from `current` to `to`, if that move is allowed; a cancelled issue's
