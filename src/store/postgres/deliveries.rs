@@ -216,9 +216,12 @@ impl Postgres {
     /// Records outcomes (the sender's group commit). Each update only applies to a row still in
     /// `sending` and held by this daemon. A group of plain outcomes (sent, deferred, unconfirmed,
     /// failed without a bounce event) is one statement, one round trip; one with released rows, 5xx
-    /// refusals or a refunded run is one transaction that locks the issues concerned first. A
-    /// deadlock or serialization failure (another daemon's transaction crossed this one) is tried
-    /// again.
+    /// refusals or a refunded run is one transaction that locks the issues concerned first. It goes
+    /// through one of the daemon's commit lanes (see [`super::lanes`]). A deadlock or serialization
+    /// failure (another daemon's transaction crossed this one) is tried again, and so is a commit
+    /// whose connection the server had dropped, on a new one: the statements only move rows this
+    /// daemon still holds in `sending`, so one that did commit before its reply was lost moves
+    /// nothing the second time.
     pub async fn record_outcomes(
         &self,
         outcomes: &[Outcome],
@@ -228,21 +231,40 @@ impl Postgres {
     ) -> Result<Vec<RecordedBounce>, StoreError> {
         let groups = OutcomeGroups::new(outcomes, refunds);
         let at = to_millis(now);
-        super::retry_crossed(|| async {
-            if groups.released.is_empty() && groups.bounces.is_empty() && refunds.is_empty() {
-                record_plain(&self.pool, &groups, at, &self.daemon)
+        let plain = groups.released.is_empty() && groups.bounces.is_empty() && refunds.is_empty();
+        let (mut crossed, mut lost) = (0, 0);
+        loop {
+            let mut lane = self.lanes.take().await?;
+            let result = if plain {
+                record_plain(lane.conn(), &groups, at, &self.daemon)
                     .await
                     .map(|_| vec![])
             } else {
-                self.record_in_transaction(outcomes, refunds, &groups, policy, now)
+                self.record_in_transaction(lane.conn(), outcomes, refunds, &groups, policy, now)
                     .await
+            };
+            match result {
+                Ok(recorded) => {
+                    lane.release();
+                    return Ok(recorded);
+                }
+                Err(e) if super::crossed(&e) && crossed < 4 => {
+                    crossed += 1;
+                    tracing::debug!(error = %e, "a transaction crossed another; trying it again");
+                }
+                Err(e) if super::lanes::connection_lost(&e) && lost < 2 => {
+                    lost += 1;
+                    self.lanes.clear();
+                    tracing::info!(error = %e, "the database dropped a connection; recording again on a new one");
+                }
+                Err(e) => return Err(e),
             }
-        })
-        .await
+        }
     }
 
     async fn record_in_transaction(
         &self,
+        conn: &mut PgConnection,
         outcomes: &[Outcome],
         refunds: &[Refund],
         groups: &OutcomeGroups,
@@ -250,7 +272,7 @@ impl Postgres {
         now: DateTime<Utc>,
     ) -> Result<Vec<RecordedBounce>, StoreError> {
         let at = to_millis(now);
-        let mut tx = self.transaction().await?;
+        let mut tx = sqlx::Connection::begin(conn).await?;
         let issues = issues_to_lock(outcomes, refunds, groups);
         if !issues.is_empty() {
             sqlx::query("SELECT id FROM issues WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
@@ -537,7 +559,7 @@ async fn record_group(
 /// row's new state, reply and retry time side by side in arrays. Without an explicit transaction it
 /// is one round trip to the server, which is most of what a group commit costs.
 async fn record_plain(
-    pool: &sqlx::PgPool,
+    conn: &mut PgConnection,
     groups: &OutcomeGroups,
     at: i64,
     daemon: &str,
@@ -589,7 +611,7 @@ async fn record_plain(
     .bind(DeliveryState::Sent.as_str())
     .bind(DeliveryState::Sending.as_str())
     .bind(daemon)
-    .execute(pool)
+    .execute(conn)
     .await?
     .rows_affected())
 }

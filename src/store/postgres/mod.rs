@@ -11,6 +11,7 @@ mod erasures;
 mod import;
 pub use import::PgImport;
 mod issues;
+mod lanes;
 mod leases;
 pub use leases::PgLeadership;
 mod lists;
@@ -36,6 +37,8 @@ pub struct Postgres {
     pub(super) lease: Duration,
     /// When this daemon last renewed its leases.
     pub(super) renewed: Arc<leases::Renewed>,
+    /// The group commits' connections (outside the pool: see [`lanes`]).
+    lanes: Arc<lanes::Lanes>,
 }
 
 impl Postgres {
@@ -56,7 +59,7 @@ impl Postgres {
             .max_connections(8)
             .min_connections(1)
             .acquire_timeout(busy + Duration::from_secs(1))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self {
@@ -64,6 +67,7 @@ impl Postgres {
             daemon: daemon_name(&crate::metrics::host_name()).into(),
             lease: Duration::from_secs(60),
             renewed: Arc::new(leases::Renewed::now()),
+            lanes: Arc::new(lanes::Lanes::new(options)),
         })
     }
 
@@ -134,6 +138,13 @@ pub(super) async fn pause_sending_issue(
     Ok(moved == 1)
 }
 
+/// Whether PostgreSQL aborted a transaction because it crossed another: a deadlock (40P01) or a
+/// serialization failure (40001). Trying it again goes through.
+pub(super) fn crossed(e: &StoreError) -> bool {
+    matches!(e, StoreError::Sqlx(sqlx::Error::Database(e))
+        if matches!(e.code().as_deref(), Some("40P01" | "40001")))
+}
+
 /// A lease in milliseconds.
 pub(super) fn lease_millis(lease: Duration) -> i64 {
     i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)
@@ -152,9 +163,7 @@ where
     loop {
         tries += 1;
         match attempt().await {
-            Err(StoreError::Sqlx(sqlx::Error::Database(e)))
-                if tries < 5 && matches!(e.code().as_deref(), Some("40P01" | "40001")) =>
-            {
+            Err(e) if tries < 5 && crossed(&e) => {
                 tracing::debug!(error = %e, "a transaction crossed another; trying it again");
             }
             other => return other,
