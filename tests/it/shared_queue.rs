@@ -141,6 +141,46 @@ fn a_daemon_killed_mid_send_has_its_deliveries_taken_over_missing_nobody() {
 }
 
 #[test]
+fn a_daemon_whose_database_connections_are_dropped_mid_send_goes_on_missing_nobody() {
+    crate::postgres_only!();
+    let sink = SmtpSink::start(&[]);
+    let connections = 2;
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[("smtp.connections", "2"), ("sending.batch_size", "50")],
+    );
+    app.list_with_subscribers(600);
+    let id = app.queue_issue(&[]);
+    let daemon = Daemons(vec![
+        app.spawn_another_serve(&[("HERALD_SMTP__RATE_PER_SECOND", "200")])
+            .0,
+    ]);
+    app.wait_for_issue(id, Duration::from_secs(60), |i| count(i, "sent") >= 100);
+    // What a restart of the server or an administrator's `pg_terminate_backend` does: every
+    // connection of the daemon's (pooled ones, the group commits' own, the scheduler's) is cut.
+    let cut: usize = app
+        .sql(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE application_name = 'herald' AND datname = current_database()",
+        )
+        .parse()
+        .unwrap();
+    assert!(cut >= 2, "the daemon's connections were cut: {cut}");
+    let at_cut = app.issue(id);
+    assert!(count(&at_cut, "sent") < 600, "cut mid-send: {at_cut}");
+
+    let issue = app.wait_for_issue(id, Duration::from_secs(60), |i| i["state"] == "sent");
+    daemon.stop();
+    assert_eq!(count(&issue, "sent"), 600, "{issue}");
+    assert_each_mailed(
+        &sink,
+        600,
+        connections,
+        "at most the messages in flight at the cut are repeated",
+    );
+}
+
+#[test]
 fn two_daemons_ticking_the_same_cron_slot_start_one_issue() {
     crate::postgres_only!();
     let app = TestApp::new(Smtp::Outbox, &[]);

@@ -422,13 +422,13 @@ async fn pause_if_blocked(
     if issue_state(conn, issue).await? != IssueState::Sending {
         return Ok(None);
     }
-    // The first pending delivery (the (issue, state, id) index answers at once), else just past this
+    // The first pending delivery (the `deliveries_pending` index answers at once), else just past this
     // event's own delivery.
-    let frontier: i64 = sqlx::query_scalar(
-        "SELECT COALESCE((SELECT MIN(id) FROM deliveries WHERE issue_id = $1 AND state = $2), $3)",
-    )
+    let frontier: i64 = sqlx::query_scalar(&format!(
+        "SELECT COALESCE((SELECT MIN(id) FROM deliveries WHERE issue_id = $1 AND {}), $2)",
+        super::state_is("state", DeliveryState::Pending)
+    ))
     .bind(issue.0)
-    .bind(DeliveryState::Pending.as_str())
     .bind(c.delivery.0 + 1)
     .fetch_one(&mut *conn)
     .await?;

@@ -8,7 +8,7 @@
 //! `claimed_by` = this daemon, so an outcome can never overwrite a row that has moved on or that
 //! another daemon took over after this one's lease ran out; it clears the claim.
 
-use super::{Postgres, bounces::apply_smtp_bounce, lease_millis, pause_sending_issue};
+use super::{Postgres, bounces::apply_smtp_bounce, lease_millis, pause_sending_issue, state_is};
 use crate::{
     clock::{from_millis, to_millis},
     domain::{BouncePolicy, DeliveryId, DeliveryState, IssueId, IssueState, SubscriberStatus},
@@ -20,29 +20,48 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashSet},
+    sync::LazyLock,
+};
 
 /// The database server's clock in milliseconds: leases are set and compared on one clock, whatever
 /// the daemons' own clocks say.
 const DB_NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
-// Claim picks: $1 the issue, $2 the state picked from, $3 how many, $4 now (due retries) or this
-// daemon (expired leases). Rows another daemon is claiming at this moment are skipped, not waited for.
+// Claim picks, each walking the partial index of the state it picks from: $1 the issue, $2 how
+// many, $3 now (due retries) or this daemon (expired leases). Rows another daemon is claiming at this
+// moment are skipped, not waited for.
 /// `pending` rows in id order.
-const PICK_PENDING: &str = "SELECT d.id FROM deliveries d WHERE d.issue_id = $1 AND d.state = $2
-     ORDER BY d.id LIMIT $3 FOR UPDATE SKIP LOCKED";
+static PICK_PENDING: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT d.id FROM deliveries d WHERE d.issue_id = $1 AND {}
+         ORDER BY d.id LIMIT $2 FOR UPDATE SKIP LOCKED",
+        state_is("d.state", DeliveryState::Pending)
+    )
+});
 /// `deferred` rows whose retry is due, earliest first.
-const PICK_DUE: &str = "SELECT d.id FROM deliveries d
-     WHERE d.issue_id = $1 AND d.state = $2 AND d.next_attempt_at <= $4
-     ORDER BY d.next_attempt_at, d.id LIMIT $3 FOR UPDATE SKIP LOCKED";
+static PICK_DUE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT d.id FROM deliveries d
+         WHERE d.issue_id = $1 AND {} AND d.next_attempt_at <= $3
+         ORDER BY d.next_attempt_at, d.id LIMIT $2 FOR UPDATE SKIP LOCKED",
+        state_is("d.state", DeliveryState::Deferred)
+    )
+});
 /// `sending` rows whose holder's lease ran out (a dead or stalled daemon's): taken over. Never this
 /// daemon's own: those may be in flight here (a lapsed lease stops its sending, see
 /// [`Postgres::holds_leases`]) and come back through their outcome.
-const PICK_EXPIRED: &str = "SELECT d.id FROM deliveries d
-     WHERE d.issue_id = $1 AND d.state = $2
-       AND (d.lease_until IS NULL OR d.lease_until < (extract(epoch from clock_timestamp()) * 1000)::bigint)
-       AND d.claimed_by IS DISTINCT FROM $4
-     ORDER BY d.id LIMIT $3 FOR UPDATE SKIP LOCKED";
+static PICK_EXPIRED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT d.id FROM deliveries d
+         WHERE d.issue_id = $1 AND {}
+           AND (d.lease_until IS NULL OR d.lease_until < {DB_NOW_MS})
+           AND d.claimed_by IS DISTINCT FROM $3
+         ORDER BY d.id LIMIT $2 FOR UPDATE SKIP LOCKED",
+        state_is("d.state", DeliveryState::Sending)
+    )
+});
 
 // Outcome statements: $1 is now, $2–$5 the rows (id, reply, retry_at, unconfirmed) as parallel
 // arrays, $6 `sending`, $7 this daemon, $8 the state the rows move to (and, for released rows, $9
@@ -82,8 +101,9 @@ impl Postgres {
     pub async fn recover_interrupted(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let at = to_millis(now);
         let expired = format!(
-            "d.state = $1 AND (d.lease_until IS NULL OR d.lease_until < {DB_NOW_MS})
-             AND d.claimed_by IS DISTINCT FROM $2"
+            "{} AND (d.lease_until IS NULL OR d.lease_until < {DB_NOW_MS})
+             AND d.claimed_by IS DISTINCT FROM $1",
+            state_is("d.state", DeliveryState::Sending)
         );
         let mut tx = self.transaction().await?;
         // Their issues first, in id order (as an outcome group takes them): a cancel cannot slip
@@ -93,7 +113,6 @@ impl Postgres {
              WHERE i.id IN (SELECT d.issue_id FROM deliveries d WHERE {expired})
              ORDER BY i.id FOR NO KEY UPDATE"
         ))
-        .bind(DeliveryState::Sending.as_str())
         .bind(&*self.daemon)
         .execute(&mut *tx)
         .await?;
@@ -101,13 +120,12 @@ impl Postgres {
         // claimed again, so a pending row would stay pending for good. Rows being claimed or
         // recorded right now are left alone (SKIP LOCKED), in id order: never a deadlock.
         let moved = sqlx::query(&format!(
-            "UPDATE deliveries AS d SET updated_at = $3, claimed_by = NULL, lease_until = NULL,
-                 state = CASE WHEN i.state = $4 THEN $5 ELSE $6 END
+            "UPDATE deliveries AS d SET updated_at = $2, claimed_by = NULL, lease_until = NULL,
+                 state = CASE WHEN i.state = $3 THEN $4 ELSE $5 END
              FROM issues i
              WHERE i.id = d.issue_id AND d.id IN (
                  SELECT d.id FROM deliveries d WHERE {expired} ORDER BY d.id FOR UPDATE SKIP LOCKED)"
         ))
-        .bind(DeliveryState::Sending.as_str())
         .bind(&*self.daemon)
         .bind(at)
         .bind(IssueState::Cancelled.as_str())
@@ -133,9 +151,9 @@ impl Postgres {
         let mut tx = self.transaction().await?;
         let mut picked: Vec<i64> = Vec::with_capacity(limit);
         for (state, sql) in [
-            (DeliveryState::Pending, PICK_PENDING),
-            (DeliveryState::Deferred, PICK_DUE),
-            (DeliveryState::Sending, PICK_EXPIRED),
+            (DeliveryState::Pending, &*PICK_PENDING),
+            (DeliveryState::Deferred, &*PICK_DUE),
+            (DeliveryState::Sending, &*PICK_EXPIRED),
         ] {
             let wanted = limit.saturating_sub(picked.len());
             if wanted == 0 {
@@ -143,7 +161,6 @@ impl Postgres {
             }
             let mut q = sqlx::query_scalar(sql)
                 .bind(issue.0)
-                .bind(state.as_str())
                 .bind(i64::try_from(wanted).unwrap_or(i64::MAX));
             match state {
                 DeliveryState::Deferred => q = q.bind(at),
@@ -429,11 +446,11 @@ impl Postgres {
 
     /// The earliest retry time among an issue's deferred deliveries.
     pub async fn next_retry_at(&self, issue: IssueId) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let at: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE issue_id = $1 AND state = $2",
-        )
+        let at: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE issue_id = $1 AND {}",
+            state_is("state", DeliveryState::Deferred)
+        ))
         .bind(issue.0)
-        .bind(DeliveryState::Deferred.as_str())
         .fetch_one(&self.pool)
         .await?;
         Ok(at.map(from_millis))
@@ -447,11 +464,11 @@ impl Postgres {
         let began = std::time::Instant::now();
         let renewed = sqlx::query(&format!(
             "UPDATE deliveries SET lease_until = {DB_NOW_MS} + $1
-             WHERE id IN (SELECT id FROM deliveries WHERE state = $2 AND claimed_by = $3
-                          ORDER BY id FOR UPDATE SKIP LOCKED)"
+             WHERE id IN (SELECT id FROM deliveries WHERE {} AND claimed_by = $2
+                          ORDER BY id FOR UPDATE SKIP LOCKED)",
+            state_is("state", DeliveryState::Sending)
         ))
         .bind(lease_millis(self.lease))
-        .bind(DeliveryState::Sending.as_str())
         .bind(&*self.daemon)
         .execute(&self.pool)
         .await?
@@ -474,9 +491,9 @@ impl Postgres {
     pub async fn leased_elsewhere(&self, _now: DateTime<Utc>) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(&format!(
             "SELECT COUNT(*) FROM deliveries
-             WHERE state = $1 AND lease_until >= {DB_NOW_MS} AND claimed_by IS DISTINCT FROM $2"
+             WHERE {} AND lease_until >= {DB_NOW_MS} AND claimed_by IS DISTINCT FROM $1",
+            state_is("state", DeliveryState::Sending)
         ))
-        .bind(DeliveryState::Sending.as_str())
         .bind(&*self.daemon)
         .fetch_one(&self.pool)
         .await?)

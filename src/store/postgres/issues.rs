@@ -290,20 +290,25 @@ impl Postgres {
         if sending.is_none() {
             return Ok(false);
         }
-        let open: Vec<&'static str> = DeliveryState::ALL
+        // No delivery left in a state that is not final, each looked up in its partial index.
+        let none_open: Vec<String> = DeliveryState::ALL
             .iter()
             .filter(|s| !s.is_final())
-            .map(|s| s.as_str())
+            .map(|s| {
+                format!(
+                    "NOT EXISTS (SELECT 1 FROM deliveries WHERE issue_id = $3 AND {})",
+                    super::state_is("state", *s)
+                )
+            })
             .collect();
-        let done = sqlx::query(
-            "UPDATE issues SET state = $1, finished_at = $2 WHERE id = $3 AND state = $4
-             AND NOT EXISTS (SELECT 1 FROM deliveries WHERE issue_id = $3 AND state = ANY($5))",
-        )
+        let done = sqlx::query(&format!(
+            "UPDATE issues SET state = $1, finished_at = $2 WHERE id = $3 AND state = $4 AND {}",
+            none_open.join(" AND ")
+        ))
         .bind(IssueState::Sent.as_str())
         .bind(to_millis(now))
         .bind(id.0)
         .bind(IssueState::Sending.as_str())
-        .bind(open)
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -61,7 +61,9 @@ impl Lanes {
 
 impl Lane<'_> {
     pub(super) fn conn(&mut self) -> &mut PgConnection {
-        self.conn.as_mut().expect("a lane holds its connection until dropped")
+        self.conn
+            .as_mut()
+            .expect("a lane holds its connection until dropped")
     }
 
     /// Gives the connection back for the next commit: only after a statement that succeeded (or was

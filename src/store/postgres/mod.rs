@@ -145,6 +145,14 @@ pub(super) fn crossed(e: &StoreError) -> bool {
         if matches!(e.code().as_deref(), Some("40P01" | "40001")))
 }
 
+/// `column = 'state'`, for the statements that find deliveries through one of the partial indexes
+/// on their state (`deliveries_pending`, `_deferred`, `_sending`): PostgreSQL matches an index's
+/// predicate only against a literal in the statement, never against a bound `$n` in a generic plan
+/// (and herald's plans are generic). The name is the domain enum's own.
+pub(super) fn state_is(column: &str, state: crate::domain::DeliveryState) -> String {
+    format!("{column} = '{}'", state.as_str())
+}
+
 /// A lease in milliseconds.
 pub(super) fn lease_millis(lease: Duration) -> i64 {
     i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)
