@@ -1,4 +1,4 @@
-//! The recorder: one thread that commits delivery outcomes to the store in groups.
+//! The recorder: commits delivery outcomes to the store in groups.
 //!
 //! A sending connection parks each outcome with the recorder and goes on; before it sends the body of
 //! its next message it waits until that outcome is committed ([`Recorder::settle`]). That rule is
@@ -9,9 +9,10 @@
 //! never wait and never wake the recorder. Meanwhile the connection's next envelope (MAIL, RCPT,
 //! DATA) is already out, so the commit costs no round trip.
 //!
-//! The recorder runs on a blocking thread with a connection of its own
+//! On SQLite the recorder runs on a blocking thread with a connection of its own
 //! ([`crate::store::OutcomeWriter`]): a commit there costs one wake-up each way, where the pool's
-//! worker thread costs two per statement.
+//! worker thread costs two per statement. On PostgreSQL a commit is a round trip to the server: the
+//! recorder is a task, and up to four group commits are under way at once.
 
 use super::Breaker;
 use crate::{
@@ -50,9 +51,10 @@ const MAX_GROUP: usize = 1024;
 const CONCURRENT_COMMITS: u32 = 4;
 
 impl Recorder {
-    /// Starts the recorder on `tracker` (a blocking thread; call it inside the runtime). It ends once
-    /// every `Recorder` handle is dropped, after committing what is still parked, so nothing handed
-    /// to it is lost at shutdown.
+    /// Starts the recorder on `tracker` (call it inside the runtime): on a blocking thread of its own
+    /// where a commit is a call (SQLite), as a task where it is a round trip to a server
+    /// (PostgreSQL). It ends once every `Recorder` handle is dropped, after committing what is still
+    /// parked, so nothing handed to it is lost at shutdown.
     pub fn spawn(
         store: Store,
         clock: SharedClock,
@@ -60,120 +62,23 @@ impl Recorder {
         breaker_run: usize,
         tracker: &tokio_util::task::TaskTracker,
     ) -> Self {
-        let (commit, mut requests) = mpsc::channel::<()>(MAX_GROUP);
+        let (commit, requests) = mpsc::channel::<()>(MAX_GROUP);
         let parked: Arc<Mutex<Vec<Request>>> = Arc::default();
         let runtime = tokio::runtime::Handle::current();
-        let queue = parked.clone();
-        tracker.spawn_blocking(move || {
-            let mut writer = store.outcome_writer(runtime).map_err(|e| {
-                tracing::error!(error = %e, "cannot open the recorder's database connection");
-                RecorderError(format!("cannot open the recorder's connection: {e}"))
-            });
-            let mut breaker = Breaker::new(breaker_run);
-            let mut signals = Vec::with_capacity(MAX_GROUP);
-            // Where a commit is a round trip to a server (PostgreSQL), up to CONCURRENT_COMMITS run
-            // at once. Their waiters are answered in group order all the same: each group answers
-            // only after the one before it did (`previous`), and with that group's failure if it
-            // failed, so a settled outcome always means every outcome parked before it is committed.
-            let pooled = match &writer {
-                Ok(OutcomeWriter::Pooled { store, runtime }) => {
-                    Some((store.clone(), runtime.clone()))
-                }
-                _ => None,
-            };
-            let in_flight = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_COMMITS as usize));
-            let failed: Arc<Mutex<Option<RecorderError>>> = Arc::default();
-            let mut previous: Option<oneshot::Receiver<Done>> = None;
-            // Every spawned commit has ended (and answered); its failure, if any, stops the writer.
-            let drain = |writer: &mut Result<OutcomeWriter, RecorderError>| {
-                if let Some((_, runtime)) = &pooled {
-                    drop(runtime.block_on(in_flight.acquire_many(CONCURRENT_COMMITS)));
-                }
-                if let Some(e) = failed.lock().expect("recorder failure").clone() {
-                    *writer = Err(e);
-                }
-            };
-            loop {
-                let open = requests.blocking_recv_many(&mut signals, MAX_GROUP) > 0;
-                signals.clear();
-                loop {
-                    let group: Vec<Request> = {
-                        let mut queue = queue.lock().expect("recorder queue");
-                        let n = queue.len().min(MAX_GROUP);
-                        queue.drain(..n).collect()
-                    };
-                    if group.is_empty() {
-                        break;
-                    }
-                    let (outcomes, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-                    if let Some(e) = failed.lock().expect("recorder failure").clone() {
-                        writer = Err(e);
-                    }
-                    let refunds = refunds_for(&mut breaker, &outcomes);
-                    // A commit that is a round trip to a server runs beside the others, unless it
-                    // refunds a run (which must see every earlier group's rows).
-                    if let (Some((store, runtime)), true, true) =
-                        (&pooled, refunds.is_empty(), writer.is_ok())
-                    {
-                        let permit = runtime
-                            .block_on(in_flight.clone().acquire_owned())
-                            .expect("recorder permits");
-                        let (store, policy, clock, failed) =
-                            (store.clone(), policy.clone(), clock.clone(), failed.clone());
-                        let before = previous.take();
-                        let (done, this) = oneshot::channel::<Done>();
-                        previous = Some(this);
-                        runtime.spawn(async move {
-                            let began = std::time::Instant::now();
-                            let result = store
-                                .record_outcomes(&outcomes, &[], &policy, clock.now())
-                                .await;
-                            let mut result = recorded(result, outcomes.len(), began);
-                            if let Err(e) = &result {
-                                *failed.lock().expect("recorder failure") = Some(e.clone());
-                            }
-                            if let Some(before) = before {
-                                let earlier = before.await.unwrap_or_else(|_| {
-                                    Err(RecorderError("an earlier group commit was lost".into()))
-                                });
-                                if let (Err(e), Ok(())) = (earlier, &result) {
-                                    result = Err(e);
-                                }
-                            }
-                            for reply in replies {
-                                let _ = reply.send(result.clone());
-                            }
-                            let _ = done.send(result);
-                            drop(permit);
-                        });
-                        continue;
-                    }
-                    // Every commit under way first (and its failure seen).
-                    drain(&mut writer);
-                    previous = None;
-                    let result = match &mut writer {
-                        Ok(writer) => {
-                            let began = std::time::Instant::now();
-                            let result = writer.record(&outcomes, &refunds, &policy, clock.now());
-                            recorded(result, outcomes.len(), began)
-                        }
-                        Err(e) => Err(e.clone()),
-                    };
-                    if let Err(e) = &result {
-                        // Nothing more is written once a commit failed: sending stops.
-                        writer = Err(e.clone());
-                    }
-                    for reply in replies {
-                        let _ = reply.send(result.clone());
-                    }
-                }
-                if !open {
-                    break;
-                }
+        let queue = Queue {
+            parked: parked.clone(),
+            requests,
+            breaker: Breaker::new(breaker_run),
+        };
+        match store.outcome_writer(runtime) {
+            Ok(None) => {
+                tracker.spawn(commit_concurrently(store, clock, policy, queue));
             }
-            // Every commit under way ends before the recorder does.
-            drain(&mut writer);
-        });
+            writer => {
+                let writer = writer.map(|w| w.expect("a writer where commits are calls"));
+                tracker.spawn_blocking(move || commit_serially(writer, clock, policy, queue));
+            }
+        }
         Self { parked, commit }
     }
 
@@ -200,6 +105,161 @@ impl Recorder {
         self.commit.send(()).await.map_err(|_| stopped())?;
         (&mut parked.0).await.map_err(|_| stopped())?
     }
+}
+
+/// What the recorder's loop takes its groups from.
+struct Queue {
+    parked: Arc<Mutex<Vec<Request>>>,
+    /// Asks for a commit; closed once every `Recorder` handle is dropped.
+    requests: mpsc::Receiver<()>,
+    breaker: Breaker,
+}
+
+impl Queue {
+    /// The next group of parked outcomes (up to [`MAX_GROUP`], in the order parked) with the runs
+    /// it trips the circuit breaker on; `None` once nothing is parked.
+    fn next_group(&mut self) -> Option<(Vec<Outcome>, Vec<Refund>, Vec<oneshot::Sender<Done>>)> {
+        let group: Vec<Request> = {
+            let mut queue = self.parked.lock().expect("recorder queue");
+            let n = queue.len().min(MAX_GROUP);
+            queue.drain(..n).collect()
+        };
+        if group.is_empty() {
+            return None;
+        }
+        let (outcomes, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+        let refunds = refunds_for(&mut self.breaker, &outcomes);
+        Some((outcomes, refunds, replies))
+    }
+}
+
+/// The recorder where a commit is a call on its own connection (SQLite, one writer): groups one
+/// after the other, on this thread.
+fn commit_serially(
+    mut writer: Result<OutcomeWriter, crate::store::StoreError>,
+    clock: SharedClock,
+    policy: BouncePolicy,
+    mut queue: Queue,
+) {
+    let mut writer = writer.as_mut().map_err(|e| {
+        tracing::error!(error = %e, "cannot open the recorder's database connection");
+        RecorderError(format!("cannot open the recorder's connection: {e}"))
+    });
+    let mut signals = Vec::with_capacity(MAX_GROUP);
+    loop {
+        let open = queue.requests.blocking_recv_many(&mut signals, MAX_GROUP) > 0;
+        signals.clear();
+        while let Some((outcomes, refunds, replies)) = queue.next_group() {
+            let result = match &mut writer {
+                Ok(writer) => {
+                    let began = std::time::Instant::now();
+                    let result = writer.record(&outcomes, &refunds, &policy, clock.now());
+                    recorded(result, outcomes.len(), began)
+                }
+                Err(e) => Err(e.clone()),
+            };
+            if let Err(e) = &result {
+                // Nothing more is written once a commit failed: sending stops.
+                writer = Err(e.clone());
+            }
+            for reply in replies {
+                let _ = reply.send(result.clone());
+            }
+        }
+        if !open {
+            break;
+        }
+    }
+}
+
+/// The recorder where a commit is a round trip to a server (PostgreSQL): up to
+/// [`CONCURRENT_COMMITS`] groups under way at once, each a task, so that no connection waits for the
+/// queue of commits before its own. Their waiters are answered in group order all the same: each
+/// group answers only after the one before it did (`previous`), and with that group's failure if it
+/// failed, so a settled outcome always means every outcome parked before it is committed. A group
+/// that refunds a run waits for every earlier one (it must see their rows).
+async fn commit_concurrently(
+    store: Store,
+    clock: SharedClock,
+    policy: BouncePolicy,
+    mut queue: Queue,
+) {
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_COMMITS as usize));
+    // Every commit under way has ended (and answered).
+    let drain = || async {
+        drop(in_flight.acquire_many(CONCURRENT_COMMITS).await);
+    };
+    let failed: Arc<Mutex<Option<RecorderError>>> = Arc::default();
+    let mut previous: Option<oneshot::Receiver<Done>> = None;
+    let mut signals = Vec::with_capacity(MAX_GROUP);
+    loop {
+        let open = queue.requests.recv_many(&mut signals, MAX_GROUP).await > 0;
+        signals.clear();
+        while let Some((outcomes, refunds, replies)) = queue.next_group() {
+            if refunds.is_empty() && failed.lock().expect("recorder failure").is_none() {
+                let permit = in_flight
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("recorder permits");
+                let (store, policy, clock, failed) =
+                    (store.clone(), policy.clone(), clock.clone(), failed.clone());
+                let before = previous.take();
+                let (done, this) = oneshot::channel::<Done>();
+                previous = Some(this);
+                tokio::spawn(async move {
+                    let began = std::time::Instant::now();
+                    let result = store
+                        .record_outcomes(&outcomes, &[], &policy, clock.now())
+                        .await;
+                    let mut result = recorded(result, outcomes.len(), began);
+                    if let Err(e) = &result {
+                        *failed.lock().expect("recorder failure") = Some(e.clone());
+                    }
+                    if let Some(before) = before {
+                        let earlier = before.await.unwrap_or_else(|_| {
+                            Err(RecorderError("an earlier group commit was lost".into()))
+                        });
+                        if let (Err(e), Ok(())) = (earlier, &result) {
+                            result = Err(e);
+                        }
+                    }
+                    for reply in replies {
+                        let _ = reply.send(result.clone());
+                    }
+                    let _ = done.send(result);
+                    drop(permit);
+                });
+                continue;
+            }
+            // Every commit under way first (and its failure seen).
+            drain().await;
+            previous = None;
+            let earlier = failed.lock().expect("recorder failure").clone();
+            let result = match earlier {
+                // Nothing more is written once a commit failed: sending stops.
+                Some(e) => Err(e),
+                None => {
+                    let began = std::time::Instant::now();
+                    let result = store
+                        .record_outcomes(&outcomes, &refunds, &policy, clock.now())
+                        .await;
+                    recorded(result, outcomes.len(), began)
+                }
+            };
+            if let Err(e) = &result {
+                *failed.lock().expect("recorder failure") = Some(e.clone());
+            }
+            for reply in replies {
+                let _ = reply.send(result.clone());
+            }
+        }
+        if !open {
+            break;
+        }
+    }
+    // Every commit under way ends before the recorder does.
+    drain().await;
 }
 
 /// The runs the circuit breaker blames on the relay in this group (seen before the group is

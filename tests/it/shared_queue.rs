@@ -55,15 +55,28 @@ fn sent_by(admin_port: u16, name: Option<&str>) -> u64 {
         .sum()
 }
 
-fn every_recipient_exactly_once_with(daemons: usize) {
-    crate::postgres_only!();
+/// Connections per daemon in these tests.
+const CONNECTIONS: usize = 2;
+
+/// A sink, and a test installation sending to it over [`CONNECTIONS`] connections in batches of
+/// `batch`, with an issue to `recipients` subscribers queued.
+fn queued(recipients: usize, batch: &str) -> (SmtpSink, TestApp, i64) {
     let sink = SmtpSink::start(&[]);
     let app = TestApp::new(
         Smtp::Port(sink.port),
-        &[("smtp.connections", "2"), ("sending.batch_size", "50")],
+        &[
+            ("smtp.connections", &CONNECTIONS.to_string()),
+            ("sending.batch_size", batch),
+        ],
     );
-    app.list_with_subscribers(900);
+    app.list_with_subscribers(recipients);
     let id = app.queue_issue(&[]);
+    (sink, app, id)
+}
+
+fn every_recipient_exactly_once_with(daemons: usize) {
+    crate::postgres_only!();
+    let (sink, app, id) = queued(900, "50");
     // Paced, so that every daemon is up before the first one could finish alone.
     let names: Vec<String> = (0..daemons).map(|i| format!("mail-{i}")).collect();
     let (running, admin_ports): (Vec<Child>, Vec<u16>) = names
@@ -110,14 +123,7 @@ fn three_daemons_on_one_queue_mail_every_recipient_exactly_once() {
 #[test]
 fn a_daemon_killed_mid_send_has_its_deliveries_taken_over_missing_nobody() {
     crate::postgres_only!();
-    let sink = SmtpSink::start(&[]);
-    let connections = 2;
-    let app = TestApp::new(
-        Smtp::Port(sink.port),
-        &[("smtp.connections", "2"), ("sending.batch_size", "50")],
-    );
-    app.list_with_subscribers(800);
-    let id = app.queue_issue(&[]);
+    let (sink, app, id) = queued(800, "50");
     let rate = [("HERALD_SMTP__RATE_PER_SECOND", "200")];
     let mut doomed = Daemons(vec![app.spawn_another_serve(&rate).0]);
     app.wait_for_issue(id, Duration::from_secs(60), |i| count(i, "sent") >= 50);
@@ -135,7 +141,7 @@ fn a_daemon_killed_mid_send_has_its_deliveries_taken_over_missing_nobody() {
     assert_each_mailed(
         &sink,
         800,
-        connections,
+        CONNECTIONS,
         "at most the dead daemon's in-flight messages are repeated",
     );
 }
@@ -143,14 +149,7 @@ fn a_daemon_killed_mid_send_has_its_deliveries_taken_over_missing_nobody() {
 #[test]
 fn a_daemon_whose_database_connections_are_dropped_mid_send_goes_on_missing_nobody() {
     crate::postgres_only!();
-    let sink = SmtpSink::start(&[]);
-    let connections = 2;
-    let app = TestApp::new(
-        Smtp::Port(sink.port),
-        &[("smtp.connections", "2"), ("sending.batch_size", "50")],
-    );
-    app.list_with_subscribers(600);
-    let id = app.queue_issue(&[]);
+    let (sink, app, id) = queued(600, "50");
     let daemon = Daemons(vec![
         app.spawn_another_serve(&[("HERALD_SMTP__RATE_PER_SECOND", "200")])
             .0,
@@ -175,7 +174,7 @@ fn a_daemon_whose_database_connections_are_dropped_mid_send_goes_on_missing_nobo
     assert_each_mailed(
         &sink,
         600,
-        connections,
+        CONNECTIONS,
         "at most the messages in flight at the cut are repeated",
     );
 }
@@ -257,14 +256,7 @@ fn a_global_rate_caps_every_daemon_on_the_queue_together() {
 #[test]
 fn a_daemon_frozen_past_its_lease_does_not_send_what_it_had_claimed() {
     crate::postgres_only!();
-    let sink = SmtpSink::start(&[]);
-    let connections = 2;
-    let app = TestApp::new(
-        Smtp::Port(sink.port),
-        &[("smtp.connections", "2"), ("sending.batch_size", "100")],
-    );
-    app.list_with_subscribers(500);
-    let id = app.queue_issue(&[]);
+    let (sink, app, id) = queued(500, "100");
     // Slow, so that it holds a claimed batch it has not sent when it is frozen.
     let frozen = Daemons(vec![
         app.spawn_another_serve(&[("HERALD_SMTP__RATE_PER_SECOND", "40")])
@@ -293,7 +285,7 @@ fn a_daemon_frozen_past_its_lease_does_not_send_what_it_had_claimed() {
     assert_each_mailed(
         &sink,
         500,
-        connections,
+        CONNECTIONS,
         "at most the frozen daemon's in-flight messages are repeated",
     );
 }
