@@ -118,7 +118,7 @@ struct Queue {
 impl Queue {
     /// The next group of parked outcomes (up to [`MAX_GROUP`], in the order parked) with the runs
     /// it trips the circuit breaker on; `None` once nothing is parked.
-    fn next_group(&mut self) -> Option<(Vec<Outcome>, Vec<Refund>, Vec<oneshot::Sender<Done>>)> {
+    fn next_group(&mut self) -> Option<Group> {
         let group: Vec<Request> = {
             let mut queue = self.parked.lock().expect("recorder queue");
             let n = queue.len().min(MAX_GROUP);
@@ -129,8 +129,19 @@ impl Queue {
         }
         let (outcomes, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
         let refunds = refunds_for(&mut self.breaker, &outcomes);
-        Some((outcomes, refunds, replies))
+        Some(Group {
+            outcomes,
+            refunds,
+            replies,
+        })
     }
+}
+
+/// Outcomes committed together, the runs they refund, and who waits for them.
+struct Group {
+    outcomes: Vec<Outcome>,
+    refunds: Vec<Refund>,
+    replies: Vec<oneshot::Sender<Done>>,
 }
 
 /// The recorder where a commit is a call on its own connection (SQLite, one writer): groups one
@@ -149,7 +160,12 @@ fn commit_serially(
     loop {
         let open = queue.requests.blocking_recv_many(&mut signals, MAX_GROUP) > 0;
         signals.clear();
-        while let Some((outcomes, refunds, replies)) = queue.next_group() {
+        while let Some(Group {
+            outcomes,
+            refunds,
+            replies,
+        }) = queue.next_group()
+        {
             let result = match &mut writer {
                 Ok(writer) => {
                     let began = std::time::Instant::now();
@@ -195,7 +211,12 @@ async fn commit_concurrently(
     loop {
         let open = queue.requests.recv_many(&mut signals, MAX_GROUP).await > 0;
         signals.clear();
-        while let Some((outcomes, refunds, replies)) = queue.next_group() {
+        while let Some(Group {
+            outcomes,
+            refunds,
+            replies,
+        }) = queue.next_group()
+        {
             if refunds.is_empty() && failed.lock().expect("recorder failure").is_none() {
                 let permit = in_flight
                     .clone()
