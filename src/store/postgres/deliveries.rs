@@ -249,32 +249,53 @@ impl Postgres {
         let groups = OutcomeGroups::new(outcomes, refunds);
         let at = to_millis(now);
         let plain = groups.released.is_empty() && groups.bounces.is_empty() && refunds.is_empty();
+        let began = std::time::Instant::now();
         let (mut crossed, mut lost) = (0, 0);
         loop {
-            let mut lane = self.lanes.take().await?;
-            let result = if plain {
-                record_plain(lane.conn(), &groups, at, &self.daemon)
-                    .await
-                    .map(|_| vec![])
-            } else {
-                self.record_in_transaction(lane.conn(), outcomes, refunds, &groups, policy, now)
-                    .await
+            let result = match self.lanes.take().await {
+                Ok(mut lane) => {
+                    let result = if plain {
+                        record_plain(lane.conn(), &groups, at, &self.daemon)
+                            .await
+                            .map(|_| vec![])
+                    } else {
+                        self.record_in_transaction(
+                            lane.conn(),
+                            outcomes,
+                            refunds,
+                            &groups,
+                            policy,
+                            now,
+                        )
+                        .await
+                    };
+                    if result.is_ok() {
+                        lane.release();
+                    }
+                    result
+                }
+                Err(e) => Err(e),
             };
             match result {
-                Ok(recorded) => {
-                    lane.release();
-                    return Ok(recorded);
-                }
                 Err(e) if super::crossed(&e) && crossed < 4 => {
                     crossed += 1;
                     tracing::debug!(error = %e, "a transaction crossed another; trying it again");
                 }
-                Err(e) if super::lanes::connection_lost(&e) && lost < 2 => {
-                    lost += 1;
+                // A dropped connection is replaced at once; a server that is restarting is waited
+                // for as long as the pool would wait for a connection.
+                Err(e)
+                    if super::lanes::connection_lost(&e)
+                        && began.elapsed() < self.lanes.patience() =>
+                {
                     self.lanes.clear();
-                    tracing::info!(error = %e, "the database dropped a connection; recording again on a new one");
+                    if lost == 0 {
+                        tracing::info!(error = %e, "the database dropped a connection; recording again on a new one");
+                    } else {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                    lost += 1;
                 }
-                Err(e) => return Err(e),
+                other => return other,
             }
         }
     }

@@ -7,14 +7,15 @@
 //! opened) and put back only after its statement succeeded; one that failed is closed. A connection
 //! the server dropped (a restart, an administrator's `pg_terminate_backend`) fails its next
 //! statement: [`Lanes::clear`] then closes every idle one, and the commit is tried again on a new
-//! connection (see `Postgres::record_outcomes`).
+//! connection (see `Postgres::record_outcomes`), for as long as the pool would wait for one (a
+//! server that is restarting refuses connections for a moment).
 
 use super::StoreError;
 use sqlx::{
     Connection,
     postgres::{PgConnectOptions, PgConnection},
 };
-use std::sync::Mutex;
+use std::{sync::Mutex, time::Duration};
 
 /// How many idle lanes are kept: the recorder runs at most four commits at once.
 const KEEP_IDLE: usize = 8;
@@ -23,6 +24,8 @@ const KEEP_IDLE: usize = 8;
 pub(super) struct Lanes {
     options: PgConnectOptions,
     idle: Mutex<Vec<PgConnection>>,
+    /// How long a commit keeps trying to reach the server (the pool's acquire timeout).
+    patience: Duration,
 }
 
 /// A connection taken from [`Lanes`]; closed when dropped unless [`Lane::release`]d.
@@ -32,11 +35,16 @@ pub(super) struct Lane<'a> {
 }
 
 impl Lanes {
-    pub(super) fn new(options: PgConnectOptions) -> Self {
+    pub(super) fn new(options: PgConnectOptions, patience: Duration) -> Self {
         Self {
             options,
             idle: Mutex::new(Vec::new()),
+            patience,
         }
+    }
+
+    pub(super) fn patience(&self) -> Duration {
+        self.patience
     }
 
     /// An idle connection, or a new one.

@@ -55,10 +55,11 @@ impl Postgres {
                 ("client_min_messages", "warning"),
                 ("plan_cache_mode", "force_generic_plan"),
             ]);
+        let patience = busy + Duration::from_secs(1);
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .min_connections(1)
-            .acquire_timeout(busy + Duration::from_secs(1))
+            .acquire_timeout(patience)
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
@@ -67,7 +68,7 @@ impl Postgres {
             daemon: daemon_name(&crate::metrics::host_name()).into(),
             lease: Duration::from_secs(60),
             renewed: Arc::new(leases::Renewed::now()),
-            lanes: Arc::new(lanes::Lanes::new(options)),
+            lanes: Arc::new(lanes::Lanes::new(options, patience)),
         })
     }
 
