@@ -211,18 +211,23 @@ async fn commit_concurrently(
     loop {
         let open = queue.requests.recv_many(&mut signals, MAX_GROUP).await > 0;
         signals.clear();
-        while let Some(Group {
-            outcomes,
-            refunds,
-            replies,
-        }) = queue.next_group()
-        {
+        loop {
+            // A free commit first, then the group: what is parked while every commit is under way
+            // goes into the one that starts when the first of them ends.
+            let permit = in_flight
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("recorder permits");
+            let Some(Group {
+                outcomes,
+                refunds,
+                replies,
+            }) = queue.next_group()
+            else {
+                break;
+            };
             if refunds.is_empty() && failed.lock().expect("recorder failure").is_none() {
-                let permit = in_flight
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .expect("recorder permits");
                 let (store, policy, clock, failed) =
                     (store.clone(), policy.clone(), clock.clone(), failed.clone());
                 let before = previous.take();
@@ -254,6 +259,7 @@ async fn commit_concurrently(
                 continue;
             }
             // Every commit under way first (and its failure seen).
+            drop(permit);
             drain().await;
             previous = None;
             let earlier = failed.lock().expect("recorder failure").clone();
