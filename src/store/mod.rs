@@ -12,6 +12,7 @@
 //! The interface is deliberately narrow (claim a batch, record outcomes, freeze recipients, move an
 //! issue's state).
 
+mod bounce_flow;
 mod bounces;
 mod copy;
 mod database_url;

@@ -9,6 +9,7 @@
 //! locked while it is applied, as SQLite's write lock kept them.
 
 use super::{Postgres, deliveries::issue_state, pause_sending_issue};
+use crate::store::bounce_flow::{BounceStatements, EventRow, apply_report};
 use crate::store::bounces::DeliveryContext;
 use crate::{
     clock::{from_millis, to_millis},
@@ -16,10 +17,7 @@ use crate::{
         BounceEffect, BounceKind, BouncePolicy, BounceReason, DeliveryId, DeliveryState, IssueId,
         IssueState, SubscriberStatus,
     },
-    store::{
-        BounceFilter, BounceRow, NewBounce, NewReport, RecordedBounce, StoreError,
-        erasures::is_placeholder,
-    },
+    store::{BounceFilter, BounceRow, NewReport, RecordedBounce, StoreError},
 };
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row};
@@ -36,7 +34,7 @@ impl Postgres {
             let mut tx = self.transaction().await?;
             let mut out = Vec::with_capacity(reports.len());
             for report in reports {
-                out.push(apply_report(&mut tx, report, policy, now).await?);
+                out.push(apply_report(&mut *tx, report, policy, now).await?);
             }
             tx.commit().await?;
             Ok(out)
@@ -124,131 +122,162 @@ impl Postgres {
     }
 }
 
-/// Records one report's events inside the caller's transaction.
-async fn apply_report(
-    conn: &mut PgConnection,
-    report: &NewReport,
-    policy: &BouncePolicy,
-    now: DateTime<Utc>,
-) -> Result<Vec<RecordedBounce>, StoreError> {
-    let context = match report.claimed {
-        Some((delivery, _)) => delivery_context(conn, delivery).await?,
-        None => None,
-    };
-    let events = &report.events;
-    let attributed = context.as_ref().map(|c| report.attributed_to(&c.email));
-    let mut out = Vec::with_capacity(events.len());
-    for (i, e) in events.iter().enumerate() {
-        let target = match (&context, report.claimed) {
-            (Some(c), Some((_, found_in))) if Some(i) == attributed => Some((c, found_in)),
-            _ => None,
+/// The bounce policy's statements on PostgreSQL (the flow is `store::bounce_flow`'s).
+impl BounceStatements for PgConnection {
+    /// Locks the delivery and its subscriber (`FOR NO KEY UPDATE`): the decision made from their
+    /// states is applied before anyone else's.
+    async fn delivery_context(
+        &mut self,
+        delivery: DeliveryId,
+    ) -> Result<Option<DeliveryContext>, StoreError> {
+        let row = sqlx::query(
+            "SELECT d.state, d.issue_id, d.subscriber_id, s.status, s.list_id, s.email
+             FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = $1
+             FOR NO KEY UPDATE OF d, s",
+        )
+        .bind(delivery.0)
+        .fetch_optional(&mut *self)
+        .await?;
+        row.map(|r| {
+            Ok(DeliveryContext {
+                delivery,
+                state: r.get::<String, _>("state").parse()?,
+                issue: IssueId(r.get("issue_id")),
+                subscriber: r.get("subscriber_id"),
+                status: r.get::<String, _>("status").parse()?,
+                list: r.get("list_id"),
+                email: r.get("email"),
+            })
+        })
+        .transpose()
+    }
+
+    async fn last_clean_issue(
+        &mut self,
+        c: &DeliveryContext,
+        settled: i64,
+    ) -> Result<i64, StoreError> {
+        // Deliveries are looked up per issue of the list: (issue_id, subscriber_id) is indexed.
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(MAX(d.issue_id), 0) FROM deliveries d
+             WHERE d.issue_id IN (SELECT id FROM issues WHERE list_id = $1) AND d.subscriber_id = $2
+               AND d.state = $3 AND d.sent_at <= $4 AND d.issue_id <> $5
+               AND NOT EXISTS (SELECT 1 FROM bounces b WHERE b.delivery_id = d.id AND b.kind = $6)",
+        )
+        .bind(c.list)
+        .bind(c.subscriber)
+        .bind(DeliveryState::Sent.as_str())
+        .bind(settled)
+        .bind(c.issue.0)
+        .bind(BounceKind::Bounce.as_str())
+        .fetch_one(&mut *self)
+        .await?)
+    }
+
+    async fn soft_counted_issues(
+        &mut self,
+        c: &DeliveryContext,
+        since: i64,
+        after: i64,
+    ) -> Result<i64, StoreError> {
+        // Through the subscriber's deliveries (per issue of the list) to their events: no index on
+        // bounces by subscriber to maintain on every event.
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT b.issue_id) FROM deliveries d JOIN bounces b ON b.delivery_id = d.id
+             WHERE d.issue_id IN (SELECT id FROM issues WHERE list_id = $1) AND d.subscriber_id = $2
+               AND b.effect = $3 AND b.received_at >= $4 AND b.issue_id > $5 AND b.issue_id <> $6",
+        )
+        .bind(c.list)
+        .bind(c.subscriber)
+        .bind(BounceEffect::SoftCounted.as_str())
+        .bind(since)
+        .bind(after)
+        .bind(c.issue.0)
+        .fetch_one(&mut *self)
+        .await?)
+    }
+
+    async fn insert_event(&mut self, row: EventRow<'_>) -> Result<bool, StoreError> {
+        let EventRow {
+            event: e,
+            context,
+            found_in,
+            effect,
+            erased,
+            at,
+        } = row;
+        let (sha, position) = match &e.report {
+            Some((sha, pos)) => (Some(sha.as_str()), i64::from(*pos)),
+            None => (None, 0),
         };
-        out.push(apply_bounce(conn, e, target, policy, now).await?);
+        // No row back: a duplicate.
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO bounces (received_at, source, kind, class, reason, status, reply_code, action,
+                                  diagnostic, remote_mta, recipient, delivery_id, issue_id, subscriber_id,
+                                  list_id, matched_by, effect, report_sha256, position, raw)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+             ON CONFLICT (report_sha256, position) DO UPDATE SET
+                 delivery_id = EXCLUDED.delivery_id, issue_id = EXCLUDED.issue_id,
+                 subscriber_id = EXCLUDED.subscriber_id, list_id = EXCLUDED.list_id,
+                 matched_by = EXCLUDED.matched_by, effect = EXCLUDED.effect
+             WHERE bounces.delivery_id IS NULL AND EXCLUDED.delivery_id IS NOT NULL
+             RETURNING id",
+        )
+        .bind(at)
+        .bind(e.source.as_str())
+        .bind(e.kind.as_str())
+        .bind(e.class.as_str())
+        .bind(e.reason.as_str())
+        .bind(e.status.map(|s| s.to_string()))
+        .bind(e.reply_code.map(i64::from))
+        .bind(e.action.as_deref())
+        .bind(e.diagnostic.as_deref().filter(|_| !erased))
+        .bind(e.remote_mta.as_deref())
+        .bind(
+            e.recipient
+                .as_deref()
+                .or(context.map(|c| c.email.as_str()))
+                .filter(|_| !erased),
+        )
+        .bind(context.map(|c| c.delivery.0))
+        .bind(context.map(|c| c.issue.0))
+        .bind(context.map(|c| c.subscriber))
+        .bind(context.map(|c| c.list))
+        .bind(found_in)
+        .bind(effect.as_str())
+        .bind(sha)
+        .bind(position)
+        .bind(e.raw_deflated.as_deref().filter(|_| !erased))
+        .fetch_optional(&mut *self)
+        .await?;
+        Ok(id.is_some())
     }
-    Ok(out)
-}
 
-/// Records one refusal herald got while sending `delivery`, inside the caller's transaction.
-pub(super) async fn apply_smtp_bounce(
-    conn: &mut PgConnection,
-    delivery: DeliveryId,
-    e: &NewBounce,
-    policy: &BouncePolicy,
-    now: DateTime<Utc>,
-) -> Result<RecordedBounce, StoreError> {
-    let context = delivery_context(conn, delivery).await?;
-    apply_bounce(conn, e, context.as_ref().map(|c| (c, "smtp")), policy, now).await
-}
+    async fn move_subscriber(
+        &mut self,
+        subscriber: i64,
+        next: SubscriberStatus,
+        why: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        move_subscribers(self, "id = $5", &[Bind::Int(subscriber)], next, why, at).await
+    }
 
-/// Records one event and applies the policy's decision, inside the caller's transaction. The
-/// decision is made first, so the event is written once with its final values.
-async fn apply_bounce(
-    conn: &mut PgConnection,
-    e: &NewBounce,
-    target: Option<(&DeliveryContext, &'static str)>,
-    policy: &BouncePolicy,
-    now: DateTime<Utc>,
-) -> Result<RecordedBounce, StoreError> {
-    let at = to_millis(now);
-    let context = target.map(|(c, _)| c);
-    let soft_count = match context {
-        Some(c) if e.counts_as_soft() => soft_count(conn, c, policy, now).await?,
-        _ => 0,
-    };
-    let decision = e.decide(context, policy, soft_count);
-    // A report about a reader who was erased keeps none of what it says about them.
-    let erased = context.is_some_and(|c| is_placeholder(&c.email));
-    let (sha, position) = match &e.report {
-        Some((sha, pos)) => (Some(sha.as_str()), i64::from(*pos)),
-        None => (None, 0),
-    };
-    // A report seen before changes nothing, unless the earlier copy was unmatched and this one names
-    // a delivery (the operator re-ran it with the right --recipient). No row back: a duplicate.
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO bounces (received_at, source, kind, class, reason, status, reply_code, action,
-                              diagnostic, remote_mta, recipient, delivery_id, issue_id, subscriber_id,
-                              list_id, matched_by, effect, report_sha256, position, raw)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
-         ON CONFLICT (report_sha256, position) DO UPDATE SET
-             delivery_id = EXCLUDED.delivery_id, issue_id = EXCLUDED.issue_id,
-             subscriber_id = EXCLUDED.subscriber_id, list_id = EXCLUDED.list_id,
-             matched_by = EXCLUDED.matched_by, effect = EXCLUDED.effect
-         WHERE bounces.delivery_id IS NULL AND EXCLUDED.delivery_id IS NOT NULL
-         RETURNING id",
-    )
-    .bind(at)
-    .bind(e.source.as_str())
-    .bind(e.kind.as_str())
-    .bind(e.class.as_str())
-    .bind(e.reason.as_str())
-    .bind(e.status.map(|s| s.to_string()))
-    .bind(e.reply_code.map(i64::from))
-    .bind(e.action.as_deref())
-    .bind(e.diagnostic.as_deref().filter(|_| !erased))
-    .bind(e.remote_mta.as_deref())
-    .bind(
-        e.recipient
-            .as_deref()
-            .or(context.map(|c| c.email.as_str()))
-            .filter(|_| !erased),
-    )
-    .bind(context.map(|c| c.delivery.0))
-    .bind(context.map(|c| c.issue.0))
-    .bind(context.map(|c| c.subscriber))
-    .bind(context.map(|c| c.list))
-    .bind(target.map(|(_, found_in)| found_in))
-    .bind(decision.effect.as_str())
-    .bind(sha)
-    .bind(position)
-    .bind(e.raw_deflated.as_deref().filter(|_| !erased))
-    .fetch_optional(&mut *conn)
-    .await?;
-    if id.is_none() {
-        return Ok(RecordedBounce {
-            effect: None,
-            issue: None,
-            paused: None,
-        });
-    }
-    let Some(c) = context else {
-        return Ok(RecordedBounce {
-            effect: Some(decision.effect),
-            issue: None,
-            paused: None,
-        });
-    };
-    let why = e.why();
-    if let Some(next) = decision.subscriber {
-        move_subscribers(conn, "id = $5", &[Bind::Int(c.subscriber)], next, &why, at).await?;
-    }
-    if let Some(next) = decision.everywhere {
+    async fn move_everywhere(
+        &mut self,
+        list: i64,
+        email: &str,
+        next: SubscriberStatus,
+        why: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
         // Other lists are searched by their (list, address) index, one list at a time.
         move_subscribers(
-            conn,
+            self,
             "list_id IN (SELECT id FROM lists WHERE id <> $5) AND email = $6",
-            &[Bind::Int(c.list), Bind::Text(&c.email)],
+            &[Bind::Int(list), Bind::Text(email)],
             next,
-            &why,
+            why,
             at,
         )
         .await?;
@@ -257,15 +286,22 @@ async fn apply_bounce(
              ON CONFLICT (email) DO UPDATE SET status = EXCLUDED.status, reason = EXCLUDED.reason
              WHERE suppressions.status <> $5",
         )
-        .bind(&c.email)
+        .bind(email)
         .bind(next.as_str())
-        .bind(&why)
+        .bind(why)
         .bind(at)
         .bind(SubscriberStatus::Complained.as_str())
-        .execute(&mut *conn)
+        .execute(&mut *self)
         .await?;
+        Ok(())
     }
-    if let Some(next) = decision.delivery {
+
+    async fn move_delivery(
+        &mut self,
+        delivery: DeliveryId,
+        next: DeliveryState,
+        at: i64,
+    ) -> Result<(), StoreError> {
         let sources: Vec<&str> = DeliveryState::sources_of(next)
             .into_iter()
             .map(|s| s.as_str())
@@ -275,49 +311,76 @@ async fn apply_bounce(
         )
         .bind(next.as_str())
         .bind(at)
-        .bind(c.delivery.0)
+        .bind(delivery.0)
         .bind(sources)
-        .execute(&mut *conn)
+        .execute(&mut *self)
         .await?;
+        Ok(())
     }
-    let paused = if e.reason.is_sender_blocked() && e.is_failure && e.kind == BounceKind::Bounce {
-        pause_if_blocked(conn, c, e, policy).await?
-    } else {
-        None
-    };
-    Ok(RecordedBounce {
-        effect: Some(decision.effect),
-        issue: Some(c.issue),
-        paused,
-    })
-}
 
-/// The delivery and its subscriber, locked until the caller's transaction ends: the decision made
-/// from their states is applied before anyone else's.
-async fn delivery_context(
-    conn: &mut PgConnection,
-    delivery: DeliveryId,
-) -> Result<Option<DeliveryContext>, StoreError> {
-    let row = sqlx::query(
-        "SELECT d.state, d.issue_id, d.subscriber_id, s.status, s.list_id, s.email
-         FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = $1
-         FOR NO KEY UPDATE OF d, s",
-    )
-    .bind(delivery.0)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| {
-        Ok(DeliveryContext {
-            delivery,
-            state: r.get::<String, _>("state").parse()?,
-            issue: IssueId(r.get("issue_id")),
-            subscriber: r.get("subscriber_id"),
-            status: r.get::<String, _>("status").parse()?,
-            list: r.get("list_id"),
-            email: r.get("email"),
-        })
-    })
-    .transpose()
+    /// Locks the issue until the transaction ends: two daemons' refusals are counted one after the
+    /// other, from the check to the pause.
+    async fn issue_is_sending(&mut self, issue: IssueId) -> Result<bool, StoreError> {
+        Ok(issue_state(self, issue).await? == IssueState::Sending)
+    }
+
+    async fn block_window(
+        &mut self,
+        issue: IssueId,
+        own: DeliveryId,
+        window: u32,
+    ) -> Result<(i64, i64), StoreError> {
+        // The first pending delivery (the `deliveries_pending` index answers at once), else just
+        // past this event's own delivery.
+        let frontier: i64 = sqlx::query_scalar(&format!(
+            "SELECT COALESCE((SELECT MIN(id) FROM deliveries WHERE issue_id = $1 AND {}), $2)",
+            super::state_is("state", DeliveryState::Pending)
+        ))
+        .bind(issue.0)
+        .bind(own.0 + 1)
+        .fetch_one(&mut *self)
+        .await?;
+        let low = frontier - i64::from(window);
+        let unattempted: Vec<&str> = [
+            DeliveryState::Pending,
+            DeliveryState::Skipped,
+            DeliveryState::Sending,
+        ]
+        .into_iter()
+        .map(|s| s.as_str())
+        .collect();
+        let attempted: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries WHERE id >= $1 AND id < $2 AND issue_id = $3
+               AND state <> ALL($4)",
+        )
+        .bind(low)
+        .bind(frontier)
+        .bind(issue.0)
+        .bind(unattempted)
+        .fetch_one(&mut *self)
+        .await?;
+        let blocked_reasons: Vec<&str> = BounceReason::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.is_sender_blocked())
+            .map(|r| r.as_str())
+            .collect();
+        let blocked: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT delivery_id) FROM bounces
+             WHERE issue_id = $1 AND delivery_id >= $2 AND delivery_id < $3 AND reason = ANY($4)",
+        )
+        .bind(issue.0)
+        .bind(low)
+        .bind(frontier)
+        .bind(blocked_reasons)
+        .fetch_one(&mut *self)
+        .await?;
+        Ok((attempted, blocked))
+    }
+
+    async fn pause_issue(&mut self, issue: IssueId, reason: &str) -> Result<bool, StoreError> {
+        pause_sending_issue(self, issue, reason).await
+    }
 }
 
 enum Bind<'a> {
@@ -334,7 +397,7 @@ async fn move_subscribers(
     next: SubscriberStatus,
     why: &str,
     at: i64,
-) -> Result<u64, StoreError> {
+) -> Result<(), StoreError> {
     let sources: Vec<&str> = SubscriberStatus::sources_of(next)
         .into_iter()
         .map(|s| s.as_str())
@@ -354,138 +417,6 @@ async fn move_subscribers(
             Bind::Text(t) => q.bind(*t),
         };
     }
-    Ok(q.execute(&mut *conn).await?.rows_affected())
-}
-
-/// Soft bounces counted against the subscriber on distinct issues within the window, this event's
-/// included, since their last clean delivery: one that went out at least `clean_after` ago (long
-/// enough for a relay to have given up on it) and came back with no bounce at all.
-async fn soft_count(
-    conn: &mut PgConnection,
-    c: &DeliveryContext,
-    policy: &BouncePolicy,
-    now: DateTime<Utc>,
-) -> Result<u32, StoreError> {
-    let since = now - chrono::Duration::from_std(policy.soft_window).unwrap_or_default();
-    let settled = now - chrono::Duration::from_std(policy.clean_after).unwrap_or_default();
-    // Deliveries are looked up per issue of the list: (issue_id, subscriber_id) is indexed.
-    let last_clean: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(d.issue_id), 0) FROM deliveries d
-         WHERE d.issue_id IN (SELECT id FROM issues WHERE list_id = $1) AND d.subscriber_id = $2
-           AND d.state = $3 AND d.sent_at <= $4 AND d.issue_id <> $5
-           AND NOT EXISTS (SELECT 1 FROM bounces b WHERE b.delivery_id = d.id AND b.kind = $6)",
-    )
-    .bind(c.list)
-    .bind(c.subscriber)
-    .bind(DeliveryState::Sent.as_str())
-    .bind(to_millis(settled))
-    .bind(c.issue.0)
-    .bind(BounceKind::Bounce.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
-    if c.issue.0 < last_clean {
-        // A late report about an issue older than a clean one: the count had already restarted.
-        return Ok(0);
-    }
-    // Through the subscriber's deliveries (per issue of the list) to their events: no index on
-    // bounces by subscriber to maintain on every event.
-    let earlier: i64 = sqlx::query_scalar(
-        "SELECT COUNT(DISTINCT b.issue_id) FROM deliveries d JOIN bounces b ON b.delivery_id = d.id
-         WHERE d.issue_id IN (SELECT id FROM issues WHERE list_id = $1) AND d.subscriber_id = $2
-           AND b.effect = $3 AND b.received_at >= $4 AND b.issue_id > $5 AND b.issue_id <> $6",
-    )
-    .bind(c.list)
-    .bind(c.subscriber)
-    .bind(BounceEffect::SoftCounted.as_str())
-    .bind(to_millis(since))
-    .bind(last_clean)
-    .bind(c.issue.0)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(u32::try_from(earlier).unwrap_or(u32::MAX).saturating_add(1))
-}
-
-/// Pauses `issue` when sender-blocked refusals reach `block_pause_percent` of its most recent
-/// `block_window` attempted deliveries. Deliveries are claimed in id order, so the most recent ones
-/// are those just below the first still pending. The issue stays locked from the check to the
-/// pause, so two daemons' refusals are counted one after the other.
-async fn pause_if_blocked(
-    conn: &mut PgConnection,
-    c: &DeliveryContext,
-    e: &NewBounce,
-    policy: &BouncePolicy,
-) -> Result<Option<IssueId>, StoreError> {
-    let issue = c.issue;
-    if policy.block_pause_percent == 0 {
-        return Ok(None);
-    }
-    if issue_state(conn, issue).await? != IssueState::Sending {
-        return Ok(None);
-    }
-    // The first pending delivery (the `deliveries_pending` index answers at once), else just past this
-    // event's own delivery.
-    let frontier: i64 = sqlx::query_scalar(&format!(
-        "SELECT COALESCE((SELECT MIN(id) FROM deliveries WHERE issue_id = $1 AND {}), $2)",
-        super::state_is("state", DeliveryState::Pending)
-    ))
-    .bind(issue.0)
-    .bind(c.delivery.0 + 1)
-    .fetch_one(&mut *conn)
-    .await?;
-    let low = frontier - i64::from(policy.block_window);
-    let unattempted: Vec<&str> = [
-        DeliveryState::Pending,
-        DeliveryState::Skipped,
-        DeliveryState::Sending,
-    ]
-    .into_iter()
-    .map(|s| s.as_str())
-    .collect();
-    let attempted: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM deliveries WHERE id >= $1 AND id < $2 AND issue_id = $3
-           AND state <> ALL($4)",
-    )
-    .bind(low)
-    .bind(frontier)
-    .bind(issue.0)
-    .bind(unattempted)
-    .fetch_one(&mut *conn)
-    .await?;
-    let blocked_reasons: Vec<&str> = BounceReason::ALL
-        .iter()
-        .copied()
-        .filter(|r| r.is_sender_blocked())
-        .map(|r| r.as_str())
-        .collect();
-    let blocked: i64 = sqlx::query_scalar(
-        "SELECT COUNT(DISTINCT delivery_id) FROM bounces
-         WHERE issue_id = $1 AND delivery_id >= $2 AND delivery_id < $3 AND reason = ANY($4)",
-    )
-    .bind(issue.0)
-    .bind(low)
-    .bind(frontier)
-    .bind(blocked_reasons)
-    .fetch_one(&mut *conn)
-    .await?;
-    let share_reached = blocked * 100 >= i64::from(policy.block_pause_percent) * attempted.max(1);
-    if blocked < i64::from(policy.block_min) || !share_reached {
-        return Ok(None);
-    }
-    let last = [
-        e.reply_code.map(|c| c.to_string()),
-        e.status.map(|s| s.to_string()),
-        e.diagnostic.clone(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" ");
-    let reason = format!(
-        "paused automatically: {blocked} of the last {attempted} deliveries were refused as {} \
-         (a block of the sending IP or domain, not bad addresses; last: {last}); \
-         `herald issue resume {issue}` to continue",
-        e.reason
-    );
-    let moved = pause_sending_issue(conn, issue, &reason).await?;
-    Ok(moved.then_some(issue))
+    q.execute(&mut *conn).await?;
+    Ok(())
 }

@@ -8,7 +8,8 @@
 //! `claimed_by` = this daemon, so an outcome can never overwrite a row that has moved on or that
 //! another daemon took over after this one's lease ran out; it clears the claim.
 
-use super::{Postgres, bounces::apply_smtp_bounce, lease_millis, pause_sending_issue, state_is};
+use super::{Postgres, lease_millis, pause_sending_issue, state_is};
+use crate::store::bounce_flow::apply_smtp_bounce;
 use crate::{
     clock::{from_millis, to_millis},
     domain::{BouncePolicy, DeliveryId, DeliveryState, IssueId, IssueState, SubscriberStatus},
@@ -342,7 +343,7 @@ impl Postgres {
         let mut recorded = Vec::with_capacity(groups.bounces.len());
         for (delivery, b) in &groups.bounces {
             if failed_here.contains(&delivery.0) {
-                recorded.push(apply_smtp_bounce(&mut tx, *delivery, b, policy, now).await?);
+                recorded.push(apply_smtp_bounce(&mut *tx, *delivery, b, policy, now).await?);
             }
         }
         for refund in refunds {

@@ -12,9 +12,9 @@ use super::{
     {pause_sending_issue, placeholders},
 };
 use crate::store::StoreError;
+use crate::store::bounce_flow::{BounceStatements, EventRow, apply_report};
 use crate::store::bounces::DeliveryContext;
-use crate::store::erasures::is_placeholder;
-use crate::store::{BounceFilter, BounceRow, NewBounce, NewReport, RecordedBounce};
+use crate::store::{BounceFilter, BounceRow, NewReport, RecordedBounce};
 use crate::{
     clock::{from_millis, to_millis},
     domain::{
@@ -35,7 +35,7 @@ impl Sqlite {
         let mut tx = self.write_transaction().await?;
         let mut out = Vec::with_capacity(reports.len());
         for report in reports {
-            out.push(apply_report(&mut tx, report, policy, now).await?);
+            out.push(apply_report(&mut *tx, report, policy, now).await?);
         }
         tx.commit().await?;
         Ok(out)
@@ -114,131 +114,160 @@ impl Sqlite {
     }
 }
 
-/// Records one report's events inside the caller's transaction.
-async fn apply_report(
-    conn: &mut SqliteConnection,
-    report: &NewReport,
-    policy: &BouncePolicy,
-    now: DateTime<Utc>,
-) -> Result<Vec<RecordedBounce>, StoreError> {
-    let context = match report.claimed {
-        Some((delivery, _)) => delivery_context(conn, delivery).await?,
-        None => None,
-    };
-    let events = &report.events;
-    let attributed = context.as_ref().map(|c| report.attributed_to(&c.email));
-    let mut out = Vec::with_capacity(events.len());
-    for (i, e) in events.iter().enumerate() {
-        let target = match (&context, report.claimed) {
-            (Some(c), Some((_, found_in))) if Some(i) == attributed => Some((c, found_in)),
-            _ => None,
+/// The bounce policy's statements on SQLite (the flow is `store::bounce_flow`'s), inside the
+/// caller's write transaction, which holds the database's one write lock.
+impl BounceStatements for SqliteConnection {
+    async fn delivery_context(
+        &mut self,
+        delivery: DeliveryId,
+    ) -> Result<Option<DeliveryContext>, StoreError> {
+        let row = sqlx::query(
+            "SELECT d.state, d.issue_id, d.subscriber_id, s.status, s.list_id, s.email
+             FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = ?",
+        )
+        .bind(delivery.0)
+        .fetch_optional(&mut *self)
+        .await?;
+        row.map(|r| {
+            Ok(DeliveryContext {
+                delivery,
+                state: r.get::<&str, _>("state").parse()?,
+                issue: IssueId(r.get("issue_id")),
+                subscriber: r.get("subscriber_id"),
+                status: r.get::<&str, _>("status").parse()?,
+                list: r.get("list_id"),
+                email: r.get("email"),
+            })
+        })
+        .transpose()
+    }
+
+    async fn last_clean_issue(
+        &mut self,
+        c: &DeliveryContext,
+        settled: i64,
+    ) -> Result<i64, StoreError> {
+        // Deliveries are looked up per issue of the list: (issue_id, subscriber_id) is indexed.
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(MAX(d.issue_id), 0) FROM deliveries d
+             WHERE d.issue_id IN (SELECT id FROM issues WHERE list_id = ?) AND d.subscriber_id = ?
+               AND d.state = ? AND d.sent_at <= ? AND d.issue_id != ?
+               AND NOT EXISTS (SELECT 1 FROM bounces b WHERE b.delivery_id = d.id AND b.kind = ?)",
+        )
+        .bind(c.list)
+        .bind(c.subscriber)
+        .bind(DeliveryState::Sent.as_str())
+        .bind(settled)
+        .bind(c.issue.0)
+        .bind(BounceKind::Bounce.as_str())
+        .fetch_one(&mut *self)
+        .await?)
+    }
+
+    async fn soft_counted_issues(
+        &mut self,
+        c: &DeliveryContext,
+        since: i64,
+        after: i64,
+    ) -> Result<i64, StoreError> {
+        // Through the subscriber's deliveries (per issue of the list) to their events: no index on
+        // bounces by subscriber to maintain on every event.
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT b.issue_id) FROM deliveries d JOIN bounces b ON b.delivery_id = d.id
+             WHERE d.issue_id IN (SELECT id FROM issues WHERE list_id = ?) AND d.subscriber_id = ?
+               AND b.effect = ? AND b.received_at >= ? AND b.issue_id > ? AND b.issue_id != ?",
+        )
+        .bind(c.list)
+        .bind(c.subscriber)
+        .bind(BounceEffect::SoftCounted.as_str())
+        .bind(since)
+        .bind(after)
+        .bind(c.issue.0)
+        .fetch_one(&mut *self)
+        .await?)
+    }
+
+    async fn insert_event(&mut self, row: EventRow<'_>) -> Result<bool, StoreError> {
+        let EventRow {
+            event: e,
+            context,
+            found_in,
+            effect,
+            erased,
+            at,
+        } = row;
+        let (sha, position) = match &e.report {
+            Some((sha, pos)) => (Some(sha.as_str()), i64::from(*pos)),
+            None => (None, 0),
         };
-        out.push(apply_bounce(conn, e, target, policy, now).await?);
+        // No row back: a duplicate.
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO bounces (received_at, source, kind, class, reason, status, reply_code, action,
+                                  diagnostic, remote_mta, recipient, delivery_id, issue_id, subscriber_id,
+                                  list_id, matched_by, effect, report_sha256, position, raw)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (report_sha256, position) DO UPDATE SET
+                 delivery_id = excluded.delivery_id, issue_id = excluded.issue_id,
+                 subscriber_id = excluded.subscriber_id, list_id = excluded.list_id,
+                 matched_by = excluded.matched_by, effect = excluded.effect
+             WHERE bounces.delivery_id IS NULL AND excluded.delivery_id IS NOT NULL
+             RETURNING id",
+        )
+        .bind(at)
+        .bind(e.source.as_str())
+        .bind(e.kind.as_str())
+        .bind(e.class.as_str())
+        .bind(e.reason.as_str())
+        .bind(e.status.map(|s| s.to_string()))
+        .bind(e.reply_code.map(i64::from))
+        .bind(e.action.as_deref())
+        .bind(e.diagnostic.as_deref().filter(|_| !erased))
+        .bind(e.remote_mta.as_deref())
+        .bind(
+            e.recipient
+                .as_deref()
+                .or(context.map(|c| c.email.as_str()))
+                .filter(|_| !erased),
+        )
+        .bind(context.map(|c| c.delivery.0))
+        .bind(context.map(|c| c.issue.0))
+        .bind(context.map(|c| c.subscriber))
+        .bind(context.map(|c| c.list))
+        .bind(found_in)
+        .bind(effect.as_str())
+        .bind(sha)
+        .bind(position)
+        .bind(e.raw_deflated.as_deref().filter(|_| !erased))
+        .fetch_optional(&mut *self)
+        .await?;
+        Ok(id.is_some())
     }
-    Ok(out)
-}
 
-/// Records one refusal herald got while sending `delivery`, inside the caller's transaction.
-pub(super) async fn apply_smtp_bounce(
-    conn: &mut SqliteConnection,
-    delivery: DeliveryId,
-    e: &NewBounce,
-    policy: &BouncePolicy,
-    now: DateTime<Utc>,
-) -> Result<RecordedBounce, StoreError> {
-    let context = delivery_context(conn, delivery).await?;
-    apply_bounce(conn, e, context.as_ref().map(|c| (c, "smtp")), policy, now).await
-}
+    async fn move_subscriber(
+        &mut self,
+        subscriber: i64,
+        next: SubscriberStatus,
+        why: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        move_subscribers(self, "id = ?", &[Bind::Int(subscriber)], next, why, at).await
+    }
 
-/// Records one event and applies the policy's decision, inside the caller's transaction. The
-/// decision is made first, so the event is written once with its final values.
-async fn apply_bounce(
-    conn: &mut SqliteConnection,
-    e: &NewBounce,
-    target: Option<(&DeliveryContext, &'static str)>,
-    policy: &BouncePolicy,
-    now: DateTime<Utc>,
-) -> Result<RecordedBounce, StoreError> {
-    let at = to_millis(now);
-    let context = target.map(|(c, _)| c);
-    let soft_count = match context {
-        Some(c) if e.counts_as_soft() => soft_count(conn, c, policy, now).await?,
-        _ => 0,
-    };
-    let decision = e.decide(context, policy, soft_count);
-    // A report about a reader who was erased keeps none of what it says about them.
-    let erased = context.is_some_and(|c| is_placeholder(&c.email));
-    let (sha, position) = match &e.report {
-        Some((sha, pos)) => (Some(sha.as_str()), i64::from(*pos)),
-        None => (None, 0),
-    };
-    // A report seen before changes nothing, unless the earlier copy was unmatched and this one names
-    // a delivery (the operator re-ran it with the right --recipient).
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO bounces (received_at, source, kind, class, reason, status, reply_code, action,
-                              diagnostic, remote_mta, recipient, delivery_id, issue_id, subscriber_id,
-                              list_id, matched_by, effect, report_sha256, position, raw)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (report_sha256, position) DO UPDATE SET
-             delivery_id = excluded.delivery_id, issue_id = excluded.issue_id,
-             subscriber_id = excluded.subscriber_id, list_id = excluded.list_id,
-             matched_by = excluded.matched_by, effect = excluded.effect
-         WHERE bounces.delivery_id IS NULL AND excluded.delivery_id IS NOT NULL
-         RETURNING id",
-    )
-    .bind(at)
-    .bind(e.source.as_str())
-    .bind(e.kind.as_str())
-    .bind(e.class.as_str())
-    .bind(e.reason.as_str())
-    .bind(e.status.map(|s| s.to_string()))
-    .bind(e.reply_code.map(i64::from))
-    .bind(e.action.as_deref())
-    .bind(e.diagnostic.as_deref().filter(|_| !erased))
-    .bind(e.remote_mta.as_deref())
-    .bind(
-        e.recipient
-            .as_deref()
-            .or(context.map(|c| c.email.as_str()))
-            .filter(|_| !erased),
-    )
-    .bind(context.map(|c| c.delivery.0))
-    .bind(context.map(|c| c.issue.0))
-    .bind(context.map(|c| c.subscriber))
-    .bind(context.map(|c| c.list))
-    .bind(target.map(|(_, found_in)| found_in))
-    .bind(decision.effect.as_str())
-    .bind(sha)
-    .bind(position)
-    .bind(e.raw_deflated.as_deref().filter(|_| !erased))
-    .fetch_optional(&mut *conn)
-    .await?;
-    if id.is_none() {
-        return Ok(RecordedBounce {
-            effect: None,
-            issue: None,
-            paused: None,
-        });
-    }
-    let Some(c) = context else {
-        return Ok(RecordedBounce {
-            effect: Some(decision.effect),
-            issue: None,
-            paused: None,
-        });
-    };
-    let why = e.why();
-    if let Some(next) = decision.subscriber {
-        move_subscribers(conn, "id = ?", &[Bind::Int(c.subscriber)], next, &why, at).await?;
-    }
-    if let Some(next) = decision.everywhere {
+    async fn move_everywhere(
+        &mut self,
+        list: i64,
+        email: &str,
+        next: SubscriberStatus,
+        why: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
         // Other lists are searched by their (list, address) index, one list at a time.
         move_subscribers(
-            conn,
+            self,
             "list_id IN (SELECT id FROM lists WHERE id != ?) AND email = ?",
-            &[Bind::Int(c.list), Bind::Text(&c.email)],
+            &[Bind::Int(list), Bind::Text(email)],
             next,
-            &why,
+            why,
             at,
         )
         .await?;
@@ -247,15 +276,22 @@ async fn apply_bounce(
              ON CONFLICT (email) DO UPDATE SET status = excluded.status, reason = excluded.reason
              WHERE suppressions.status != ?",
         )
-        .bind(&c.email)
+        .bind(email)
         .bind(next.as_str())
-        .bind(&why)
+        .bind(why)
         .bind(at)
         .bind(SubscriberStatus::Complained.as_str())
-        .execute(&mut *conn)
+        .execute(&mut *self)
         .await?;
+        Ok(())
     }
-    if let Some(next) = decision.delivery {
+
+    async fn move_delivery(
+        &mut self,
+        delivery: DeliveryId,
+        next: DeliveryState,
+        at: i64,
+    ) -> Result<(), StoreError> {
         let sources = DeliveryState::sources_of(next);
         let sql = format!(
             "UPDATE deliveries SET state = ?, updated_at = ? WHERE id = ? AND state IN ({})",
@@ -264,47 +300,72 @@ async fn apply_bounce(
         let mut q = sqlx::query(&sql)
             .bind(next.as_str())
             .bind(at)
-            .bind(c.delivery.0);
+            .bind(delivery.0);
         for s in &sources {
             q = q.bind(s.as_str());
         }
-        q.execute(&mut *conn).await?;
+        q.execute(&mut *self).await?;
+        Ok(())
     }
-    let paused = if e.reason.is_sender_blocked() && e.is_failure && e.kind == BounceKind::Bounce {
-        pause_if_blocked(conn, c, e, policy).await?
-    } else {
-        None
-    };
-    Ok(RecordedBounce {
-        effect: Some(decision.effect),
-        issue: Some(c.issue),
-        paused,
-    })
-}
 
-async fn delivery_context(
-    conn: &mut SqliteConnection,
-    delivery: DeliveryId,
-) -> Result<Option<DeliveryContext>, StoreError> {
-    let row = sqlx::query(
-        "SELECT d.state, d.issue_id, d.subscriber_id, s.status, s.list_id, s.email
-         FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = ?",
-    )
-    .bind(delivery.0)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| {
-        Ok(DeliveryContext {
-            delivery,
-            state: r.get::<&str, _>("state").parse()?,
-            issue: IssueId(r.get("issue_id")),
-            subscriber: r.get("subscriber_id"),
-            status: r.get::<&str, _>("status").parse()?,
-            list: r.get("list_id"),
-            email: r.get("email"),
-        })
-    })
-    .transpose()
+    async fn issue_is_sending(&mut self, issue: IssueId) -> Result<bool, StoreError> {
+        Ok(issue_state(self, issue).await? == IssueState::Sending)
+    }
+
+    async fn block_window(
+        &mut self,
+        issue: IssueId,
+        own: DeliveryId,
+        window: u32,
+    ) -> Result<(i64, i64), StoreError> {
+        // The first pending delivery (the (issue, state, id) index answers at once), else just past
+        // this event's own delivery.
+        let frontier: i64 = sqlx::query_scalar(
+            "SELECT COALESCE((SELECT MIN(id) FROM deliveries WHERE issue_id = ? AND state = ?), ?)",
+        )
+        .bind(issue.0)
+        .bind(DeliveryState::Pending.as_str())
+        .bind(own.0 + 1)
+        .fetch_one(&mut *self)
+        .await?;
+        let low = frontier - i64::from(window);
+        // `+issue_id`: walk the id range (rowids), not the issue's whole index range.
+        let attempted: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries WHERE id >= ? AND id < ? AND +issue_id = ?
+               AND state != ? AND state != ? AND state != ?",
+        )
+        .bind(low)
+        .bind(frontier)
+        .bind(issue.0)
+        .bind(DeliveryState::Pending.as_str())
+        .bind(DeliveryState::Skipped.as_str())
+        .bind(DeliveryState::Sending.as_str())
+        .fetch_one(&mut *self)
+        .await?;
+        let blocked_reasons: Vec<BounceReason> = BounceReason::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.is_sender_blocked())
+            .collect();
+        let sql = format!(
+            "SELECT COUNT(DISTINCT delivery_id) FROM bounces
+             WHERE +issue_id = ? AND delivery_id >= ? AND delivery_id < ? AND reason IN ({})",
+            placeholders(blocked_reasons.len())
+        );
+        let mut q = sqlx::query_scalar(&sql)
+            .bind(issue.0)
+            .bind(low)
+            .bind(frontier);
+        for r in &blocked_reasons {
+            q = q.bind(r.as_str());
+        }
+        let blocked: i64 = q.fetch_one(&mut *self).await?;
+        Ok((attempted, blocked))
+    }
+
+    async fn pause_issue(&mut self, issue: IssueId, reason: &str) -> Result<bool, StoreError> {
+        pause_sending_issue(self, issue, reason).await
+    }
 }
 
 enum Bind<'a> {
@@ -320,7 +381,7 @@ async fn move_subscribers(
     next: SubscriberStatus,
     why: &str,
     at: i64,
-) -> Result<u64, StoreError> {
+) -> Result<(), StoreError> {
     let sources = SubscriberStatus::sources_of(next);
     let sql = format!(
         "UPDATE subscribers SET status = ?, status_reason = ?, updated_at = ?
@@ -337,143 +398,15 @@ async fn move_subscribers(
     for s in &sources {
         q = q.bind(s.as_str());
     }
-    Ok(q.execute(&mut *conn).await?.rows_affected())
-}
-
-/// Soft bounces counted against the subscriber on distinct issues within the window, this event's
-/// included, since their last clean delivery: one that went out at least `clean_after` ago (long
-/// enough for a relay to have given up on it) and came back with no bounce at all.
-async fn soft_count(
-    conn: &mut SqliteConnection,
-    c: &DeliveryContext,
-    policy: &BouncePolicy,
-    now: DateTime<Utc>,
-) -> Result<u32, StoreError> {
-    let since = now - chrono::Duration::from_std(policy.soft_window).unwrap_or_default();
-    let settled = now - chrono::Duration::from_std(policy.clean_after).unwrap_or_default();
-    // Deliveries are looked up per issue of the list: (issue_id, subscriber_id) is indexed.
-    let last_clean: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(d.issue_id), 0) FROM deliveries d
-         WHERE d.issue_id IN (SELECT id FROM issues WHERE list_id = ?) AND d.subscriber_id = ?
-           AND d.state = ? AND d.sent_at <= ? AND d.issue_id != ?
-           AND NOT EXISTS (SELECT 1 FROM bounces b WHERE b.delivery_id = d.id AND b.kind = ?)",
-    )
-    .bind(c.list)
-    .bind(c.subscriber)
-    .bind(DeliveryState::Sent.as_str())
-    .bind(to_millis(settled))
-    .bind(c.issue.0)
-    .bind(BounceKind::Bounce.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
-    if c.issue.0 < last_clean {
-        // A late report about an issue older than a clean one: the count had already restarted.
-        return Ok(0);
-    }
-    // Through the subscriber's deliveries (per issue of the list) to their events: no index on
-    // bounces by subscriber to maintain on every event.
-    let earlier: i64 = sqlx::query_scalar(
-        "SELECT COUNT(DISTINCT b.issue_id) FROM deliveries d JOIN bounces b ON b.delivery_id = d.id
-         WHERE d.issue_id IN (SELECT id FROM issues WHERE list_id = ?) AND d.subscriber_id = ?
-           AND b.effect = ? AND b.received_at >= ? AND b.issue_id > ? AND b.issue_id != ?",
-    )
-    .bind(c.list)
-    .bind(c.subscriber)
-    .bind(BounceEffect::SoftCounted.as_str())
-    .bind(to_millis(since))
-    .bind(last_clean)
-    .bind(c.issue.0)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(u32::try_from(earlier).unwrap_or(u32::MAX).saturating_add(1))
-}
-
-/// Pauses `issue` when sender-blocked refusals reach `block_pause_percent` of its most recent
-/// `block_window` attempted deliveries. Deliveries are claimed in id order, so the most recent ones
-/// are those just below the first still pending.
-async fn pause_if_blocked(
-    conn: &mut SqliteConnection,
-    c: &DeliveryContext,
-    e: &NewBounce,
-    policy: &BouncePolicy,
-) -> Result<Option<IssueId>, StoreError> {
-    let issue = c.issue;
-    if policy.block_pause_percent == 0 {
-        return Ok(None);
-    }
-    if issue_state(conn, issue).await? != IssueState::Sending {
-        return Ok(None);
-    }
-    // The first pending delivery (the (issue, state, id) index answers at once), else just past this
-    // event's own delivery.
-    let frontier: i64 = sqlx::query_scalar(
-        "SELECT COALESCE((SELECT MIN(id) FROM deliveries WHERE issue_id = ? AND state = ?), ?)",
-    )
-    .bind(issue.0)
-    .bind(DeliveryState::Pending.as_str())
-    .bind(c.delivery.0 + 1)
-    .fetch_one(&mut *conn)
-    .await?;
-    let low = frontier - i64::from(policy.block_window);
-    // `+issue_id`: walk the id range (rowids), not the issue's whole index range.
-    let attempted: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM deliveries WHERE id >= ? AND id < ? AND +issue_id = ?
-           AND state != ? AND state != ? AND state != ?",
-    )
-    .bind(low)
-    .bind(frontier)
-    .bind(issue.0)
-    .bind(DeliveryState::Pending.as_str())
-    .bind(DeliveryState::Skipped.as_str())
-    .bind(DeliveryState::Sending.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
-    let blocked_reasons: Vec<BounceReason> = BounceReason::ALL
-        .iter()
-        .copied()
-        .filter(|r| r.is_sender_blocked())
-        .collect();
-    let sql = format!(
-        "SELECT COUNT(DISTINCT delivery_id) FROM bounces
-         WHERE +issue_id = ? AND delivery_id >= ? AND delivery_id < ? AND reason IN ({})",
-        placeholders(blocked_reasons.len())
-    );
-    let mut q = sqlx::query_scalar(&sql)
-        .bind(issue.0)
-        .bind(low)
-        .bind(frontier);
-    for r in &blocked_reasons {
-        q = q.bind(r.as_str());
-    }
-    let blocked: i64 = q.fetch_one(&mut *conn).await?;
-    let share_reached = blocked * 100 >= i64::from(policy.block_pause_percent) * attempted.max(1);
-    if blocked < i64::from(policy.block_min) || !share_reached {
-        return Ok(None);
-    }
-    let last = [
-        e.reply_code.map(|c| c.to_string()),
-        e.status.map(|s| s.to_string()),
-        e.diagnostic.clone(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" ");
-    let reason = format!(
-        "paused automatically: {blocked} of the last {attempted} deliveries were refused as {} \
-         (a block of the sending IP or domain, not bad addresses; last: {last}); \
-         `herald issue resume {issue}` to continue",
-        e.reason
-    );
-    let moved = pause_sending_issue(conn, issue, &reason).await?;
-    Ok(moved.then_some(issue))
+    q.execute(&mut *conn).await?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::{BounceClass, BounceSource};
-    use crate::store::Store;
+    use crate::store::{NewBounce, Store};
 
     fn event(sha: &str) -> NewReport {
         NewReport {

@@ -7,10 +7,10 @@
 
 use super::{
     Sqlite,
-    bounces::apply_smtp_bounce,
     issues::issue_state,
     {pause_sending_issue, placeholders},
 };
+use crate::store::bounce_flow::apply_smtp_bounce;
 use crate::store::deliveries::{OutcomeGroups, OutcomeRow};
 use crate::store::{ClaimedDelivery, DeliveryCounts, DeliveryRow, Outcome, Refund};
 use crate::store::{NewBounce, RecordedBounce, StoreError, subscribers::parse_attributes};
@@ -318,7 +318,7 @@ impl Sqlite {
         }
         let mut recorded = Vec::with_capacity(plan.bounces.len());
         for (delivery, b) in &plan.bounces {
-            recorded.push(apply_smtp_bounce(&mut tx, *delivery, b, policy, now).await?);
+            recorded.push(apply_smtp_bounce(&mut *tx, *delivery, b, policy, now).await?);
         }
         for refund in refunds {
             refund_run(&mut tx, refund, &plan.refunded_here, at).await?;

@@ -1,0 +1,268 @@
+//! The bounce policy's flow, once for both backends: for each event a report (or a refusal while
+//! sending) carries, count the reader's earlier soft bounces if it is one, let the policy decide,
+//! record the event with that decision, then apply it (the subscriber, their other lists and the
+//! suppression list, the delivery) and pause the issue if sender blocks pile up.
+//!
+//! Each backend writes the statements ([`BounceStatements`], on its own connection type, in its own
+//! dialect); the order of the steps and what depends on what lives only here. Everything runs inside
+//! the caller's transaction.
+
+use super::{
+    StoreError,
+    bounces::{DeliveryContext, NewBounce, NewReport, RecordedBounce},
+    erasures::is_placeholder,
+};
+use crate::{
+    clock::to_millis,
+    domain::{
+        BounceEffect, BounceKind, BouncePolicy, DeliveryId, DeliveryState, IssueId,
+        SubscriberStatus,
+    },
+};
+use chrono::{DateTime, Utc};
+
+/// The event row to write: the event, the delivery it was matched to (and where its token was
+/// found), the decision's effect.
+pub(super) struct EventRow<'a> {
+    pub(super) event: &'a NewBounce,
+    pub(super) context: Option<&'a DeliveryContext>,
+    pub(super) found_in: Option<&'static str>,
+    pub(super) effect: BounceEffect,
+    /// The reader was erased: nothing the report says about them is kept.
+    pub(super) erased: bool,
+    pub(super) at: i64,
+}
+
+/// The statements of the flow, written by each backend for its connection type.
+pub(super) trait BounceStatements {
+    /// The delivery and its subscriber, locked until the transaction ends (where the backend locks
+    /// rows): the decision made from their states is applied before anyone else's.
+    async fn delivery_context(
+        &mut self,
+        delivery: DeliveryId,
+    ) -> Result<Option<DeliveryContext>, StoreError>;
+
+    /// The highest issue of `c`'s list, other than `c`'s own, whose delivery to the reader went out
+    /// at or before `settled` and came back without a bounce (0: none).
+    async fn last_clean_issue(
+        &mut self,
+        c: &DeliveryContext,
+        settled: i64,
+    ) -> Result<i64, StoreError>;
+
+    /// Distinct issues, after `after` and other than `c`'s own, on which the reader's bounces were
+    /// counted as soft since `since`.
+    async fn soft_counted_issues(
+        &mut self,
+        c: &DeliveryContext,
+        since: i64,
+        after: i64,
+    ) -> Result<i64, StoreError>;
+
+    /// Writes the event; false when the report was seen before (a duplicate: nothing to apply). A
+    /// duplicate that now names a delivery its earlier copy did not fills the copy in.
+    async fn insert_event(&mut self, row: EventRow<'_>) -> Result<bool, StoreError>;
+
+    /// Moves one subscriber to `next`, from the statuses the domain allows.
+    async fn move_subscriber(
+        &mut self,
+        subscriber: i64,
+        next: SubscriberStatus,
+        why: &str,
+        at: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Moves the same address on every list but `list` to `next`, and keeps it on the suppression
+    /// list (a complaint already there stays one).
+    async fn move_everywhere(
+        &mut self,
+        list: i64,
+        email: &str,
+        next: SubscriberStatus,
+        why: &str,
+        at: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Moves the delivery to `next`, from the states the domain allows.
+    async fn move_delivery(
+        &mut self,
+        delivery: DeliveryId,
+        next: DeliveryState,
+        at: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Whether `issue` is sending, its row locked until the transaction ends.
+    async fn issue_is_sending(&mut self, issue: IssueId) -> Result<bool, StoreError>;
+
+    /// The window of `issue`'s most recent attempts: deliveries are claimed in id order, so those
+    /// just below the first still pending (else just past `own`), `window` ids wide. Returns how many
+    /// in it were attempted and how many distinct ones were refused as sender blocks.
+    async fn block_window(
+        &mut self,
+        issue: IssueId,
+        own: DeliveryId,
+        window: u32,
+    ) -> Result<(i64, i64), StoreError>;
+
+    /// Pauses `issue` with `reason` if it is sending; true when it moved.
+    async fn pause_issue(&mut self, issue: IssueId, reason: &str) -> Result<bool, StoreError>;
+}
+
+/// Records one report's events.
+pub(super) async fn apply_report<S: BounceStatements>(
+    conn: &mut S,
+    report: &NewReport,
+    policy: &BouncePolicy,
+    now: DateTime<Utc>,
+) -> Result<Vec<RecordedBounce>, StoreError> {
+    let context = match report.claimed {
+        Some((delivery, _)) => conn.delivery_context(delivery).await?,
+        None => None,
+    };
+    let events = &report.events;
+    let attributed = context.as_ref().map(|c| report.attributed_to(&c.email));
+    let mut out = Vec::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        let target = match (&context, report.claimed) {
+            (Some(c), Some((_, found_in))) if Some(i) == attributed => Some((c, found_in)),
+            _ => None,
+        };
+        out.push(apply_bounce(conn, e, target, policy, now).await?);
+    }
+    Ok(out)
+}
+
+/// Records one refusal herald got while sending `delivery`.
+pub(super) async fn apply_smtp_bounce<S: BounceStatements>(
+    conn: &mut S,
+    delivery: DeliveryId,
+    e: &NewBounce,
+    policy: &BouncePolicy,
+    now: DateTime<Utc>,
+) -> Result<RecordedBounce, StoreError> {
+    let context = conn.delivery_context(delivery).await?;
+    apply_bounce(conn, e, context.as_ref().map(|c| (c, "smtp")), policy, now).await
+}
+
+/// Records one event and applies the policy's decision. The decision is made first, so the event is
+/// written once with its final values.
+async fn apply_bounce<S: BounceStatements>(
+    conn: &mut S,
+    e: &NewBounce,
+    target: Option<(&DeliveryContext, &'static str)>,
+    policy: &BouncePolicy,
+    now: DateTime<Utc>,
+) -> Result<RecordedBounce, StoreError> {
+    let at = to_millis(now);
+    let context = target.map(|(c, _)| c);
+    let soft_count = match context {
+        Some(c) if e.counts_as_soft() => soft_count(conn, c, policy, now).await?,
+        _ => 0,
+    };
+    let decision = e.decide(context, policy, soft_count);
+    let written = conn
+        .insert_event(EventRow {
+            event: e,
+            context,
+            found_in: target.map(|(_, found_in)| found_in),
+            effect: decision.effect,
+            erased: context.is_some_and(|c| is_placeholder(&c.email)),
+            at,
+        })
+        .await?;
+    if !written {
+        return Ok(RecordedBounce {
+            effect: None,
+            issue: None,
+            paused: None,
+        });
+    }
+    let Some(c) = context else {
+        return Ok(RecordedBounce {
+            effect: Some(decision.effect),
+            issue: None,
+            paused: None,
+        });
+    };
+    let why = e.why();
+    if let Some(next) = decision.subscriber {
+        conn.move_subscriber(c.subscriber, next, &why, at).await?;
+    }
+    if let Some(next) = decision.everywhere {
+        conn.move_everywhere(c.list, &c.email, next, &why, at)
+            .await?;
+    }
+    if let Some(next) = decision.delivery {
+        conn.move_delivery(c.delivery, next, at).await?;
+    }
+    let paused = if e.reason.is_sender_blocked() && e.is_failure && e.kind == BounceKind::Bounce {
+        pause_if_blocked(conn, c, e, policy).await?
+    } else {
+        None
+    };
+    Ok(RecordedBounce {
+        effect: Some(decision.effect),
+        issue: Some(c.issue),
+        paused,
+    })
+}
+
+/// Soft bounces counted against the subscriber on distinct issues within the window, this event's
+/// included, since their last clean delivery: one that went out at least `clean_after` ago (long
+/// enough for a relay to have given up on it) and came back with no bounce at all.
+async fn soft_count<S: BounceStatements>(
+    conn: &mut S,
+    c: &DeliveryContext,
+    policy: &BouncePolicy,
+    now: DateTime<Utc>,
+) -> Result<u32, StoreError> {
+    let since = now - chrono::Duration::from_std(policy.soft_window).unwrap_or_default();
+    let settled = now - chrono::Duration::from_std(policy.clean_after).unwrap_or_default();
+    let last_clean = conn.last_clean_issue(c, to_millis(settled)).await?;
+    if c.issue.0 < last_clean {
+        // A late report about an issue older than a clean one: the count had already restarted.
+        return Ok(0);
+    }
+    let earlier = conn
+        .soft_counted_issues(c, to_millis(since), last_clean)
+        .await?;
+    Ok(u32::try_from(earlier).unwrap_or(u32::MAX).saturating_add(1))
+}
+
+/// Pauses the issue when sender-blocked refusals reach `block_pause_percent` of its most recent
+/// `block_window` attempted deliveries (and at least `block_min` of them).
+async fn pause_if_blocked<S: BounceStatements>(
+    conn: &mut S,
+    c: &DeliveryContext,
+    e: &NewBounce,
+    policy: &BouncePolicy,
+) -> Result<Option<IssueId>, StoreError> {
+    let issue = c.issue;
+    if policy.block_pause_percent == 0 || !conn.issue_is_sending(issue).await? {
+        return Ok(None);
+    }
+    let (attempted, blocked) = conn
+        .block_window(issue, c.delivery, policy.block_window)
+        .await?;
+    let share_reached = blocked * 100 >= i64::from(policy.block_pause_percent) * attempted.max(1);
+    if blocked < i64::from(policy.block_min) || !share_reached {
+        return Ok(None);
+    }
+    let last = [
+        e.reply_code.map(|c| c.to_string()),
+        e.status.map(|s| s.to_string()),
+        e.diagnostic.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    let reason = format!(
+        "paused automatically: {blocked} of the last {attempted} deliveries were refused as {} \
+         (a block of the sending IP or domain, not bad addresses; last: {last}); \
+         `herald issue resume {issue}` to continue",
+        e.reason
+    );
+    let moved = conn.pause_issue(issue, &reason).await?;
+    Ok(moved.then_some(issue))
+}
