@@ -91,6 +91,35 @@ pub fn fresh(dir: &Path) -> String {
     }
 }
 
+/// Drops a test's PostgreSQL database (nothing for a SQLite file: its directory goes with the test).
+/// `WITH (FORCE)` ends the sessions of a daemon a failed test left behind. Errors are only printed:
+/// this runs while a test ends, maybe while it is failing.
+pub fn drop_database(url: &str) {
+    if backend() != Backend::Postgres {
+        return;
+    }
+    let Some(name) = url
+        .split('?')
+        .next()
+        .and_then(|base| base.rsplit('/').next())
+        .filter(|n| n.starts_with("herald_t"))
+    else {
+        return;
+    };
+    let out = Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", &server_url(), "-c"])
+        .arg(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => eprintln!(
+            "could not drop the test database {name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => eprintln!("could not drop the test database {name}: {e}"),
+    }
+}
+
 fn psql(url: &str, sql: &str) -> String {
     run(Command::new("psql").args([
         "-X",

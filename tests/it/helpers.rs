@@ -32,6 +32,14 @@ pub struct TestApp {
     pub admin_port: u16,
 }
 
+/// A test's PostgreSQL database goes when the test does (a developer's long-lived cluster would
+/// otherwise keep hundreds, and autovacuum visits every one of them).
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        crate::database::drop_database(&self.database);
+    }
+}
+
 impl TestApp {
     /// `extra` is TOML appended to the generated config (sections may repeat keys given here).
     pub fn new(smtp: Smtp, extra: &[(&str, &str)]) -> Self {

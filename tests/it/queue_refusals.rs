@@ -94,18 +94,13 @@ fn a_broken_layout_is_refused_at_queue_time_naming_the_layout_line() {
         "<mjml>\n<mj-body>\n<mj-section>\n<mj-column>\n<mj-text>{{ content }} {{ unsubscribe_url }}\n</mj-column>\n</mj-section>\n</mj-body>\n</mjml>\n",
     )
     .unwrap();
-    let app = TestApp {
-        config: {
-            let text = std::fs::read_to_string(&app.config).unwrap();
-            let text = text.replace(
-                concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
-                templates.to_str().unwrap(),
-            );
-            std::fs::write(&app.config, text).unwrap();
-            app.config.clone()
-        },
-        ..app
-    };
+    // The layouts are looked up in the test's own templates directory.
+    let text = std::fs::read_to_string(&app.config).unwrap();
+    let text = text.replace(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
+        templates.to_str().unwrap(),
+    );
+    std::fs::write(&app.config, text).unwrap();
     app.create_list(&["--layout", "broken"]);
     let err = refused(&app, "issue.md", ISSUE_MD, &[]);
     assert!(

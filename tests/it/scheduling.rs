@@ -18,16 +18,25 @@ fn t(s: &str) -> DateTime<Utc> {
 
 struct Harness {
     _dir: tempfile::TempDir,
+    /// The test's database (`database.url`), dropped with the harness.
+    database: String,
     store: Store,
     clock: ManualClock,
     config: Config,
     issue_file: std::path::PathBuf,
 }
 
+impl Drop for Harness {
+    fn drop(&mut self) {
+        crate::database::drop_database(&self.database);
+    }
+}
+
 impl Harness {
     async fn new(start: &str, missed: MissedSlots) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let url = herald::store::DatabaseUrl::parse(&crate::database::fresh(dir.path())).unwrap();
+        let database = crate::database::fresh(dir.path());
+        let url = herald::store::DatabaseUrl::parse(&database).unwrap();
         let store = Store::open(&url).await.unwrap();
         let mut config = Config::default();
         config.render.templates_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
@@ -37,6 +46,7 @@ impl Harness {
         std::fs::write(&issue_file, crate::helpers::ISSUE_MD).unwrap();
         Self {
             _dir: dir,
+            database,
             store,
             clock: ManualClock::new(t(start)),
             config,
