@@ -16,6 +16,20 @@ pub struct SlotClaim {
     pub slot: DateTime<Utc>,
 }
 
+impl SlotClaim {
+    /// The compare and set's verdict from the rows it `moved`: none means another scheduler took
+    /// the slot first.
+    pub(super) fn taken(&self, moved: u64) -> Result<(), StoreError> {
+        if moved == 1 {
+            return Ok(());
+        }
+        Err(StoreError::Conflict(format!(
+            "the slot {} was already used",
+            self.slot.to_rfc3339()
+        )))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewIssue {
     pub list_id: ListId,

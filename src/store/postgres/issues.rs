@@ -181,10 +181,6 @@ impl Postgres {
         Ok(to)
     }
 
-    /// Starts a queued issue: freezes its recipients (one `pending` delivery per active subscriber,
-    /// unique per issue and subscriber) and moves it to `sending`, in one transaction. Returns the
-    /// number of recipients.
-    ///
     /// Exactly once when several daemons start the same issue: the conditional move takes the
     /// issue's row lock, so a second daemon waits for the first to commit, then finds the issue no
     /// longer queued (no row back) and freezes nothing.
@@ -208,12 +204,7 @@ impl Postgres {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            if taken != 1 {
-                return Err(StoreError::Conflict(format!(
-                    "the slot {} was already used",
-                    claim.slot.to_rfc3339()
-                )));
-            }
+            claim.taken(taken)?;
         }
         let list: Option<i64> = sqlx::query_scalar(
             "UPDATE issues SET state = $1, state_reason = NULL, started_at = $2

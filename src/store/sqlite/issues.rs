@@ -215,12 +215,7 @@ impl Sqlite {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-            if taken != 1 {
-                return Err(StoreError::Conflict(format!(
-                    "the slot {} was already used",
-                    claim.slot.to_rfc3339()
-                )));
-            }
+            claim.taken(taken)?;
         }
         debug_assert!(IssueState::Queued.can_move_to(IssueState::Sending));
         let moved = sqlx::query(
