@@ -316,6 +316,9 @@ async fn attempt(
     let began = std::time::Instant::now();
     // The time spent waiting for the previous outcome's commit is not the server's.
     let mut committing = Duration::ZERO;
+    // The gate found the claim lapsed (a later renewal may make `holds_claim` true again: what
+    // counts is what the gate saw).
+    let mut lapsed = false;
     let claimed_at = job.claimed_at;
     let gate = async {
         let waited = std::time::Instant::now();
@@ -324,6 +327,7 @@ async fn attempt(
         // The envelope may have taken long (a tarpitting relay, a stalled process): the claim is
         // checked again right before the message goes out.
         if settled.is_ok() && !shared.store.holds_claim(claimed_at) {
+            lapsed = true;
             return Err(
                 "this daemon's claim on the delivery lapsed (its leases were not renewed in time)"
                     .to_owned(),
@@ -361,7 +365,7 @@ async fn attempt(
         }
         // The claim lapsed before the body went out: another daemon may send it; nothing was
         // attempted here.
-        Err(failed) if failed.before_data && !shared.store.holds_claim(claimed_at) => {
+        Err(failed) if failed.before_data && (lapsed || !shared.store.holds_claim(claimed_at)) => {
             OutcomeKind::Released
         }
         // A reused session that broke before the body went out had gone stale: nothing was

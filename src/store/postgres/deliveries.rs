@@ -237,9 +237,10 @@ impl Postgres {
     /// refusals or a refunded run is one transaction that locks the issues concerned first. It goes
     /// through one of the daemon's commit lanes (see [`super::lanes`]). A deadlock or serialization
     /// failure (another daemon's transaction crossed this one) is tried again, and so is a commit
-    /// whose connection the server had dropped, on a new one: the statements only move rows this
-    /// daemon still holds in `sending`, so one that did commit before its reply was lost moves
-    /// nothing the second time.
+    /// whose connection the server had dropped, on a new one: the outcome statements only move rows
+    /// this daemon still holds in `sending`, so one that did commit before its reply was lost moves
+    /// nothing the second time. Not a group that refunds a run: its refund would give the attempts
+    /// back twice; it fails, and sending stops as for any failed commit.
     pub async fn record_outcomes(
         &self,
         outcomes: &[Outcome],
@@ -270,7 +271,8 @@ impl Postgres {
                         )
                         .await
                     };
-                    if result.is_ok() {
+                    // A transaction the server rolled back (crossed) leaves the connection usable.
+                    if result.as_ref().is_ok() || result.as_ref().is_err_and(super::crossed) {
                         lane.release();
                     }
                     result
@@ -286,6 +288,7 @@ impl Postgres {
                 // for as long as the pool would wait for a connection.
                 Err(e)
                     if super::lanes::connection_lost(&e)
+                        && refunds.is_empty()
                         && began.elapsed() < self.lanes.patience() =>
                 {
                     self.lanes.clear();

@@ -17,8 +17,9 @@ use sqlx::{
 };
 use std::{sync::Mutex, time::Duration};
 
-/// How many idle lanes are kept: the recorder runs at most four commits at once.
-const KEEP_IDLE: usize = 8;
+/// How many idle lanes are kept: the recorder runs at most four commits at once
+/// (`track::recorder::CONCURRENT_COMMITS`).
+const KEEP_IDLE: usize = 4;
 
 #[derive(Debug)]
 pub(super) struct Lanes {
@@ -52,7 +53,11 @@ impl Lanes {
         let idle = self.idle.lock().expect("lanes lock").pop();
         let conn = match idle {
             Some(conn) => conn,
-            None => PgConnection::connect_with(&self.options).await?,
+            // As the pool's acquire timeout: a server that drops packets does not hold a commit
+            // (and every connection waiting on it) for the kernel's connect timeout.
+            None => tokio::time::timeout(self.patience, PgConnection::connect_with(&self.options))
+                .await
+                .map_err(|_| StoreError::Sqlx(sqlx::Error::PoolTimedOut))??,
         };
         Ok(Lane {
             lanes: self,

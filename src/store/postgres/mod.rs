@@ -105,6 +105,7 @@ impl Postgres {
     }
 
     pub async fn close(&self) {
+        self.lanes.clear();
         self.pool.close().await;
     }
 }
