@@ -712,7 +712,7 @@ async fn renew_leases(store: Store, clock: SharedClock, lease: Duration, stop: C
         stop.clone(),
     ));
     loop {
-        if let Err(e) = store.renew_leases(clock.now()).await {
+        if let Err(e) = store.renew_leases().await {
             tracing::warn!(error = %e, "cannot renew this daemon's delivery leases; retrying");
         }
         tokio::select! {
@@ -767,7 +767,7 @@ async fn leased_elsewhere(
             return true;
         }
     };
-    match store.leased_elsewhere(now).await {
+    match store.leased_elsewhere().await {
         Ok(n) => n > 0 || taken_back > 0,
         Err(e) => {
             tracing::warn!(error = %e, "cannot count the deliveries other daemons hold");

@@ -74,6 +74,11 @@ impl DeliveryState {
             .collect()
     }
 
+    /// The states a delivery can still leave: an issue is sent once none of its deliveries is in one.
+    pub fn unfinished() -> impl Iterator<Item = Self> {
+        Self::ALL.iter().copied().filter(|s| !s.is_final())
+    }
+
     /// No further attempt will be made.
     pub fn is_final(self) -> bool {
         matches!(

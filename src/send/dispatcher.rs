@@ -467,12 +467,8 @@ impl Dispatcher {
         self.jobs = None;
     }
 
-    pub fn fatal(&self) -> Option<String> {
-        self.shared.fatal.lock().expect("fatal lock").clone()
-    }
-
-    /// Reads [`Dispatcher::fatal`] later, after the dispatcher is gone (a commit that fails while
-    /// the workers drain at shutdown still counts).
+    /// Reads the reason sending stopped (a commit that failed) later, after the dispatcher is gone
+    /// (a commit that fails while the workers drain at shutdown still counts).
     pub fn fatal_later(&self) -> impl Fn() -> Option<String> + use<> {
         // Only the flag: holding `Shared` would keep the recorder's handle, and the recorder
         // (which the drain waits for) ends only once every handle is gone.

@@ -52,7 +52,6 @@ pub use signups::{Confirmed, Signup};
 pub use subscribers::{DeliveredMessage, DeliveryRecipient, ImportRow};
 pub use tokens::{StoredToken, TokenRow};
 
-use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 /// herald's database, on whichever backend `database.url` names.
@@ -146,11 +145,12 @@ impl Store {
         }
     }
 
-    /// Extends the leases of the deliveries this daemon is sending; how many.
-    pub async fn renew_leases(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    /// Extends the leases of the deliveries this daemon is sending (on the database's clock); how
+    /// many.
+    pub async fn renew_leases(&self) -> Result<u64, StoreError> {
         match &self.backend {
             Backend::Sqlite(_) => Ok(0),
-            Backend::Postgres(p) => p.renew_leases(now).await,
+            Backend::Postgres(p) => p.renew_leases().await,
         }
     }
 
@@ -166,10 +166,10 @@ impl Store {
 
     /// Deliveries another daemon is sending right now (its lease still runs): `serve --until-idle`
     /// is not idle while there are any.
-    pub async fn leased_elsewhere(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {
+    pub async fn leased_elsewhere(&self) -> Result<i64, StoreError> {
         match &self.backend {
             Backend::Sqlite(_) => Ok(0),
-            Backend::Postgres(p) => p.leased_elsewhere(now).await,
+            Backend::Postgres(p) => p.leased_elsewhere().await,
         }
     }
 

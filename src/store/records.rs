@@ -106,10 +106,6 @@ impl IssueSummary {
 
     /// Deliveries still to be settled (pending, sending, deferred): not [`DeliveryState::is_final`].
     pub fn open(&self) -> i64 {
-        DeliveryState::ALL
-            .iter()
-            .filter(|s| !s.is_final())
-            .map(|s| self.count(*s))
-            .sum()
+        DeliveryState::unfinished().map(|s| self.count(s)).sum()
     }
 }

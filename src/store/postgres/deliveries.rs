@@ -52,7 +52,7 @@ static PICK_DUE: LazyLock<String> = LazyLock::new(|| {
 });
 /// `sending` rows whose holder's lease ran out (a dead or stalled daemon's): taken over. Never this
 /// daemon's own: those may be in flight here (a lapsed lease stops its sending, see
-/// [`Postgres::holds_leases`]) and come back through their outcome.
+/// [`Postgres::holds_claim`]) and come back through their outcome.
 static PICK_EXPIRED: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT d.id FROM deliveries d
@@ -61,6 +61,36 @@ static PICK_EXPIRED: LazyLock<String> = LazyLock::new(|| {
            AND d.claimed_by IS DISTINCT FROM $3
          ORDER BY d.id LIMIT $2 FOR UPDATE SKIP LOCKED",
         state_is("d.state", DeliveryState::Sending)
+    )
+});
+
+/// `sending` rows whose holder's lease ran out, other than this daemon's ($1), across issues.
+static EXPIRED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} AND (d.lease_until IS NULL OR d.lease_until < {DB_NOW_MS})
+         AND d.claimed_by IS DISTINCT FROM $1",
+        state_is("d.state", DeliveryState::Sending)
+    )
+});
+/// Locks the issues of [`EXPIRED`] rows, in id order.
+static LOCK_EXPIRED_ISSUES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT i.id FROM issues i
+         WHERE i.id IN (SELECT d.issue_id FROM deliveries d WHERE {})
+         ORDER BY i.id FOR NO KEY UPDATE",
+        *EXPIRED
+    )
+});
+/// Moves [`EXPIRED`] rows back to `pending` ($5), or `skipped` ($4) when their issue is `cancelled`
+/// ($3), at $2.
+static TAKE_BACK_EXPIRED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries AS d SET updated_at = $2, claimed_by = NULL, lease_until = NULL,
+             state = CASE WHEN i.state = $3 THEN $4 ELSE $5 END
+         FROM issues i
+         WHERE i.id = d.issue_id AND d.id IN (
+             SELECT d.id FROM deliveries d WHERE {} ORDER BY d.id FOR UPDATE SKIP LOCKED)",
+        *EXPIRED
     )
 });
 
@@ -101,40 +131,25 @@ impl Postgres {
     /// counts as expired.
     pub async fn recover_interrupted(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let at = to_millis(now);
-        let expired = format!(
-            "{} AND (d.lease_until IS NULL OR d.lease_until < {DB_NOW_MS})
-             AND d.claimed_by IS DISTINCT FROM $1",
-            state_is("d.state", DeliveryState::Sending)
-        );
         let mut tx = self.transaction().await?;
         // Their issues first, in id order (as an outcome group takes them): a cancel cannot slip
         // between reading an issue's state and moving its rows.
-        sqlx::query(&format!(
-            "SELECT i.id FROM issues i
-             WHERE i.id IN (SELECT d.issue_id FROM deliveries d WHERE {expired})
-             ORDER BY i.id FOR NO KEY UPDATE"
-        ))
-        .bind(&*self.daemon)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(&LOCK_EXPIRED_ISSUES)
+            .bind(&*self.daemon)
+            .execute(&mut *tx)
+            .await?;
         // Rows of an issue cancelled meanwhile are skipped, not pending: a cancelled issue is never
         // claimed again, so a pending row would stay pending for good. Rows being claimed or
         // recorded right now are left alone (SKIP LOCKED), in id order: never a deadlock.
-        let moved = sqlx::query(&format!(
-            "UPDATE deliveries AS d SET updated_at = $2, claimed_by = NULL, lease_until = NULL,
-                 state = CASE WHEN i.state = $3 THEN $4 ELSE $5 END
-             FROM issues i
-             WHERE i.id = d.issue_id AND d.id IN (
-                 SELECT d.id FROM deliveries d WHERE {expired} ORDER BY d.id FOR UPDATE SKIP LOCKED)"
-        ))
-        .bind(&*self.daemon)
-        .bind(at)
-        .bind(IssueState::Cancelled.as_str())
-        .bind(DeliveryState::Skipped.as_str())
-        .bind(DeliveryState::Pending.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let moved = sqlx::query(&TAKE_BACK_EXPIRED)
+            .bind(&*self.daemon)
+            .bind(at)
+            .bind(IssueState::Cancelled.as_str())
+            .bind(DeliveryState::Skipped.as_str())
+            .bind(DeliveryState::Pending.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         tx.commit().await?;
         Ok(moved)
     }
@@ -471,13 +486,16 @@ impl Postgres {
 
     /// The earliest retry time among an issue's deferred deliveries.
     pub async fn next_retry_at(&self, issue: IssueId) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let at: Option<i64> = sqlx::query_scalar(&format!(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE issue_id = $1 AND {}",
-            state_is("state", DeliveryState::Deferred)
-        ))
-        .bind(issue.0)
-        .fetch_one(&self.pool)
-        .await?;
+        static NEXT_RETRY: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT MIN(next_attempt_at) FROM deliveries WHERE issue_id = $1 AND {}",
+                state_is("state", DeliveryState::Deferred)
+            )
+        });
+        let at: Option<i64> = sqlx::query_scalar(&NEXT_RETRY)
+            .bind(issue.0)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(at.map(from_millis))
     }
 
@@ -485,19 +503,22 @@ impl Postgres {
     /// while it lives (every third of a lease), so its rows are never taken over from under it.
     /// Rows being recorded at this moment are skipped (they are leaving `sending`), in id order:
     /// renewing never deadlocks with a group commit. Returns the rows renewed.
-    pub async fn renew_leases(&self, _now: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub async fn renew_leases(&self) -> Result<u64, StoreError> {
         let began = std::time::Instant::now();
-        let renewed = sqlx::query(&format!(
-            "UPDATE deliveries SET lease_until = {DB_NOW_MS} + $1
-             WHERE id IN (SELECT id FROM deliveries WHERE {} AND claimed_by = $2
-                          ORDER BY id FOR UPDATE SKIP LOCKED)",
-            state_is("state", DeliveryState::Sending)
-        ))
-        .bind(lease_millis(self.lease))
-        .bind(&*self.daemon)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        static RENEW: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "UPDATE deliveries SET lease_until = {DB_NOW_MS} + $1
+                 WHERE id IN (SELECT id FROM deliveries WHERE {} AND claimed_by = $2
+                              ORDER BY id FOR UPDATE SKIP LOCKED)",
+                state_is("state", DeliveryState::Sending)
+            )
+        });
+        let renewed = sqlx::query(&RENEW)
+            .bind(lease_millis(self.lease))
+            .bind(&*self.daemon)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         self.renewed.mark(began, self.lease * 2 / 3);
         Ok(renewed)
     }
@@ -513,15 +534,18 @@ impl Postgres {
 
     /// Rows other daemons hold right now: `sending`, with a lease that has not expired, claimed by
     /// another daemon.
-    pub async fn leased_elsewhere(&self, _now: DateTime<Utc>) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(&format!(
-            "SELECT COUNT(*) FROM deliveries
-             WHERE {} AND lease_until >= {DB_NOW_MS} AND claimed_by IS DISTINCT FROM $1",
-            state_is("state", DeliveryState::Sending)
-        ))
-        .bind(&*self.daemon)
-        .fetch_one(&self.pool)
-        .await?)
+    pub async fn leased_elsewhere(&self) -> Result<i64, StoreError> {
+        static LEASED_ELSEWHERE: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT COUNT(*) FROM deliveries
+                 WHERE {} AND lease_until >= {DB_NOW_MS} AND claimed_by IS DISTINCT FROM $1",
+                state_is("state", DeliveryState::Sending)
+            )
+        });
+        Ok(sqlx::query_scalar(&LEASED_ELSEWHERE)
+            .bind(&*self.daemon)
+            .fetch_one(&self.pool)
+            .await?)
     }
 }
 

@@ -282,27 +282,28 @@ impl Postgres {
             return Ok(false);
         }
         // No delivery left in a state that is not final, each looked up in its partial index.
-        let none_open: Vec<String> = DeliveryState::ALL
-            .iter()
-            .filter(|s| !s.is_final())
-            .map(|s| {
-                format!(
-                    "NOT EXISTS (SELECT 1 FROM deliveries WHERE issue_id = $3 AND {})",
-                    super::state_is("state", *s)
-                )
-            })
-            .collect();
-        let done = sqlx::query(&format!(
-            "UPDATE issues SET state = $1, finished_at = $2 WHERE id = $3 AND state = $4 AND {}",
-            none_open.join(" AND ")
-        ))
-        .bind(IssueState::Sent.as_str())
-        .bind(to_millis(now))
-        .bind(id.0)
-        .bind(IssueState::Sending.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        static FINISH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let none_open: Vec<String> = DeliveryState::unfinished()
+                .map(|s| {
+                    format!(
+                        "NOT EXISTS (SELECT 1 FROM deliveries WHERE issue_id = $3 AND {})",
+                        super::state_is("state", s)
+                    )
+                })
+                .collect();
+            format!(
+                "UPDATE issues SET state = $1, finished_at = $2 WHERE id = $3 AND state = $4 AND {}",
+                none_open.join(" AND ")
+            )
+        });
+        let done = sqlx::query(&FINISH)
+            .bind(IssueState::Sent.as_str())
+            .bind(to_millis(now))
+            .bind(id.0)
+            .bind(IssueState::Sending.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         tx.commit().await?;
         Ok(done == 1)
     }

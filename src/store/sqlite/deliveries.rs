@@ -51,16 +51,15 @@ pub(super) struct OutcomeStatement {
 impl OutcomeStatement {
     /// ?3 onwards: the state the rows move to, `sending`, and for released rows `cancelled` and
     /// `skipped` (a released row of a cancelled issue is skipped).
-    pub(super) fn states(&self) -> Vec<&'static str> {
+    pub(super) fn states(&self) -> impl Iterator<Item = &'static str> {
         debug_assert!(DeliveryState::Sending.can_move_to(self.next));
-        let mut states = vec![self.next.as_str(), DeliveryState::Sending.as_str()];
-        if self.next == DeliveryState::Pending {
-            states.extend([
-                IssueState::Cancelled.as_str(),
-                DeliveryState::Skipped.as_str(),
-            ]);
-        }
-        states
+        let released = (self.next == DeliveryState::Pending).then_some([
+            IssueState::Cancelled.as_str(),
+            DeliveryState::Skipped.as_str(),
+        ]);
+        [self.next.as_str(), DeliveryState::Sending.as_str()]
+            .into_iter()
+            .chain(released.into_iter().flatten())
     }
 }
 
@@ -299,22 +298,25 @@ impl Sqlite {
     ) -> Result<Vec<RecordedBounce>, StoreError> {
         let plan = OutcomePlan::new(outcomes, refunds);
         let at = to_millis(now);
-        let bound = |statement: &OutcomeStatement| {
+        fn bound(
+            statement: &OutcomeStatement,
+            at: i64,
+        ) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
             let mut q = sqlx::query(statement.sql)
                 .bind(at)
-                .bind(statement.rows.clone());
+                .bind(statement.rows.as_str());
             for state in statement.states() {
                 q = q.bind(state);
             }
             q
-        };
+        }
         if let ([statement], true) = (plan.statements.as_slice(), plan.is_plain(refunds)) {
-            bound(statement).execute(&self.pool).await?;
+            bound(statement, at).execute(&self.pool).await?;
             return Ok(vec![]);
         }
         let mut tx = self.write_transaction().await?;
         for statement in &plan.statements {
-            bound(statement).execute(&mut *tx).await?;
+            bound(statement, at).execute(&mut *tx).await?;
         }
         let mut recorded = Vec::with_capacity(plan.bounces.len());
         for (delivery, b) in &plan.bounces {

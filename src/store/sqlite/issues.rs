@@ -256,20 +256,23 @@ impl Sqlite {
         id: IssueId,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE issues SET state = ?1, finished_at = ?2 WHERE id = ?3 AND state = ?4
-             AND NOT EXISTS (SELECT 1 FROM deliveries WHERE issue_id = ?3 AND state IN (?5, ?6, ?7))",
-        )
-        .bind(IssueState::Sent.as_str())
-        .bind(to_millis(now))
-        .bind(id.0)
-        .bind(IssueState::Sending.as_str())
-        .bind(DeliveryState::Pending.as_str())
-        .bind(DeliveryState::Sending.as_str())
-        .bind(DeliveryState::Deferred.as_str())
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        static FINISH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "UPDATE issues SET state = ?, finished_at = ? WHERE id = ? AND state = ?
+                 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE issue_id = ? AND state IN ({}))",
+                super::placeholders(DeliveryState::unfinished().count())
+            )
+        });
+        let mut q = sqlx::query(&FINISH)
+            .bind(IssueState::Sent.as_str())
+            .bind(to_millis(now))
+            .bind(id.0)
+            .bind(IssueState::Sending.as_str())
+            .bind(id.0);
+        for s in DeliveryState::unfinished() {
+            q = q.bind(s.as_str());
+        }
+        let done = q.execute(&self.pool).await?.rows_affected();
         Ok(done == 1)
     }
 }

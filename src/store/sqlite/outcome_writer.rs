@@ -65,7 +65,7 @@ impl SqliteOutcomeWriter {
             .connection
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for statement in &plan.statements {
-            let states = statement.states();
+            let states: Vec<&str> = statement.states().collect();
             let mut params: Vec<&dyn rusqlite::ToSql> = vec![&at, &statement.rows];
             params.extend(states.iter().map(|s| s as &dyn rusqlite::ToSql));
             tx.prepare_cached(statement.sql)
