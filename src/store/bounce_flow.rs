@@ -21,16 +21,74 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 
-/// The event row to write: the event, the delivery it was matched to (and where its token was
-/// found), the decision's effect.
+/// The event row to write: the event, the delivery it was matched to and where its token was found,
+/// the decision's effect. Its columns' values come from the methods below, so what a row keeps
+/// (and what it drops about an erased reader) is decided here once, not per backend.
 pub(super) struct EventRow<'a> {
     pub(super) event: &'a NewBounce,
-    pub(super) context: Option<&'a DeliveryContext>,
-    pub(super) found_in: Option<&'static str>,
+    target: Option<(&'a DeliveryContext, &'static str)>,
     pub(super) effect: BounceEffect,
-    /// The reader was erased: nothing the report says about them is kept.
-    pub(super) erased: bool,
     pub(super) at: i64,
+}
+
+impl EventRow<'_> {
+    fn context(&self) -> Option<&DeliveryContext> {
+        self.target.map(|(c, _)| c)
+    }
+
+    /// A report about a reader who was erased keeps none of what it says about them.
+    fn erased(&self) -> bool {
+        self.context().is_some_and(|c| is_placeholder(&c.email))
+    }
+
+    /// `(report_sha256, position)`: what makes a report seen twice a duplicate.
+    pub(super) fn report_key(&self) -> (Option<&str>, i64) {
+        match &self.event.report {
+            Some((sha, pos)) => (Some(sha.as_str()), i64::from(*pos)),
+            None => (None, 0),
+        }
+    }
+
+    pub(super) fn diagnostic(&self) -> Option<&str> {
+        self.event.diagnostic.as_deref().filter(|_| !self.erased())
+    }
+
+    /// The address the report names, else the matched delivery's.
+    pub(super) fn recipient(&self) -> Option<&str> {
+        self.event
+            .recipient
+            .as_deref()
+            .or(self.context().map(|c| c.email.as_str()))
+            .filter(|_| !self.erased())
+    }
+
+    pub(super) fn raw(&self) -> Option<&[u8]> {
+        self.event
+            .raw_deflated
+            .as_deref()
+            .filter(|_| !self.erased())
+    }
+
+    pub(super) fn delivery_id(&self) -> Option<i64> {
+        self.context().map(|c| c.delivery.0)
+    }
+
+    pub(super) fn issue_id(&self) -> Option<i64> {
+        self.context().map(|c| c.issue.0)
+    }
+
+    pub(super) fn subscriber_id(&self) -> Option<i64> {
+        self.context().map(|c| c.subscriber)
+    }
+
+    pub(super) fn list_id(&self) -> Option<i64> {
+        self.context().map(|c| c.list)
+    }
+
+    /// Where the matched delivery's token was found.
+    pub(super) fn matched_by(&self) -> Option<&'static str> {
+        self.target.map(|(_, found_in)| found_in)
+    }
 }
 
 /// The statements of the flow, written by each backend for its connection type.
@@ -163,10 +221,8 @@ async fn apply_bounce<S: BounceStatements>(
     let written = conn
         .insert_event(EventRow {
             event: e,
-            context,
-            found_in: target.map(|(_, found_in)| found_in),
+            target,
             effect: decision.effect,
-            erased: context.is_some_and(|c| is_placeholder(&c.email)),
             at,
         })
         .await?;

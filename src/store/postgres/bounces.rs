@@ -198,18 +198,8 @@ impl BounceStatements for PgConnection {
     }
 
     async fn insert_event(&mut self, row: EventRow<'_>) -> Result<bool, StoreError> {
-        let EventRow {
-            event: e,
-            context,
-            found_in,
-            effect,
-            erased,
-            at,
-        } = row;
-        let (sha, position) = match &e.report {
-            Some((sha, pos)) => (Some(sha.as_str()), i64::from(*pos)),
-            None => (None, 0),
-        };
+        let e = row.event;
+        let (sha, position) = row.report_key();
         // No row back: a duplicate.
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO bounces (received_at, source, kind, class, reason, status, reply_code, action,
@@ -223,7 +213,7 @@ impl BounceStatements for PgConnection {
              WHERE bounces.delivery_id IS NULL AND EXCLUDED.delivery_id IS NOT NULL
              RETURNING id",
         )
-        .bind(at)
+        .bind(row.at)
         .bind(e.source.as_str())
         .bind(e.kind.as_str())
         .bind(e.class.as_str())
@@ -231,23 +221,18 @@ impl BounceStatements for PgConnection {
         .bind(e.status.map(|s| s.to_string()))
         .bind(e.reply_code.map(i64::from))
         .bind(e.action.as_deref())
-        .bind(e.diagnostic.as_deref().filter(|_| !erased))
+        .bind(row.diagnostic())
         .bind(e.remote_mta.as_deref())
-        .bind(
-            e.recipient
-                .as_deref()
-                .or(context.map(|c| c.email.as_str()))
-                .filter(|_| !erased),
-        )
-        .bind(context.map(|c| c.delivery.0))
-        .bind(context.map(|c| c.issue.0))
-        .bind(context.map(|c| c.subscriber))
-        .bind(context.map(|c| c.list))
-        .bind(found_in)
-        .bind(effect.as_str())
+        .bind(row.recipient())
+        .bind(row.delivery_id())
+        .bind(row.issue_id())
+        .bind(row.subscriber_id())
+        .bind(row.list_id())
+        .bind(row.matched_by())
+        .bind(row.effect.as_str())
         .bind(sha)
         .bind(position)
-        .bind(e.raw_deflated.as_deref().filter(|_| !erased))
+        .bind(row.raw())
         .fetch_optional(&mut *self)
         .await?;
         Ok(id.is_some())
