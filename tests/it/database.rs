@@ -39,13 +39,16 @@ macro_rules! sqlite_only {
     };
 }
 
-/// Returns early from a test of something only PostgreSQL has (several daemons on one queue),
-/// saying so.
+/// Returns early from a test of something only PostgreSQL has (several daemons on one queue, or
+/// the `why` given), saying so.
 #[macro_export]
 macro_rules! postgres_only {
     () => {
+        $crate::postgres_only!("several daemons share a queue on PostgreSQL only")
+    };
+    ($why:expr) => {
         if $crate::database::backend() != $crate::database::Backend::Postgres {
-            eprintln!("skipped on SQLite: several daemons share a queue on PostgreSQL only");
+            eprintln!("skipped on SQLite: {}", $why);
             return;
         }
     };

@@ -37,10 +37,7 @@ fn views(app: &TestApp, database: &str) -> Vec<Value> {
 
 #[test]
 fn an_installation_copied_to_postgresql_and_back_reads_the_same_and_keeps_working() {
-    if crate::database::backend() != crate::database::Backend::Postgres {
-        eprintln!("skipped: db copy needs a PostgreSQL server (the PostgreSQL pass runs it)");
-        return;
-    }
+    crate::postgres_only!("db copy needs a PostgreSQL server (the PostgreSQL pass runs it)");
     let app = TestApp::new(Smtp::Outbox, &[]);
     let source = app.path("source.db").display().to_string();
     let csv = app.write(

@@ -443,6 +443,16 @@ impl SmtpSink {
     }
 
     /// How many messages each recipient got so far.
+    /// Every one of `n` recipients got a message, at most `repeats` of them twice, and none more
+    /// than twice.
+    pub fn assert_each_mailed(&self, n: usize, repeats: usize, why: &str) {
+        let seen = self.per_recipient();
+        assert_eq!(seen.len(), n, "every recipient got the issue");
+        let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.len() <= repeats, "{why}: {twice:?}");
+        assert!(twice.iter().all(|(_, n)| **n == 2), "{why}: {twice:?}");
+    }
+
     pub fn per_recipient(&self) -> BTreeMap<String, usize> {
         let mut seen = BTreeMap::new();
         for m in self.messages() {
@@ -547,18 +557,20 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus
     }
 }
 
-pub fn sigterm(child: &Child) {
+/// Sends `child` the signal `name` (`TERM`, `KILL`, `STOP`, `CONT`, …).
+pub fn signal(child: &Child, name: &str) {
     Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([&format!("-{name}"), &child.id().to_string()])
         .status()
         .unwrap();
 }
 
+pub fn sigterm(child: &Child) {
+    signal(child, "TERM");
+}
+
 pub fn sigkill(child: &Child) {
-    Command::new("kill")
-        .args(["-KILL", &child.id().to_string()])
-        .status()
-        .unwrap();
+    signal(child, "KILL");
 }
 
 /// An HTTP response as a client sees it.

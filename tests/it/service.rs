@@ -133,10 +133,7 @@ fn the_shipped_unit_keeps_systemds_exposure_score_at_most_1_5() {
 }
 
 fn sighup(child: &std::process::Child) {
-    std::process::Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status()
-        .unwrap();
+    signal(child, "HUP");
 }
 
 #[test]

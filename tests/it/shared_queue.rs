@@ -6,14 +6,6 @@
 use crate::helpers::*;
 use std::{collections::BTreeMap, process::Child, time::Duration};
 
-/// Every one of `n` recipients got the issue, and at most `repeats` of them twice (never more).
-fn assert_each_mailed(sink: &SmtpSink, n: usize, repeats: usize, why: &str) {
-    let seen = sink.per_recipient();
-    assert_eq!(seen.len(), n, "every recipient got the issue");
-    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.len() <= repeats, "{why}: {twice:?}");
-}
-
 /// Daemons of one test: stopped with SIGTERM by [`Daemons::stop`], and killed if the test fails
 /// before that (a daemon left behind would go on polling the cluster and use the CPU of later tests).
 struct Daemons(Vec<Child>);
@@ -103,7 +95,7 @@ fn every_recipient_exactly_once_with(daemons: usize) {
         "every daemon sent a share: {shares:?}"
     );
     assert_eq!(count(&issue, "sent"), 900, "{issue}");
-    assert_each_mailed(&sink, 900, 0, "nobody is mailed twice");
+    sink.assert_each_mailed(900, 0, "nobody is mailed twice");
     assert_eq!(
         app.sql("SELECT COUNT(*) FROM deliveries WHERE claimed_by IS NOT NULL"),
         "0"
@@ -138,8 +130,7 @@ fn a_daemon_killed_mid_send_has_its_deliveries_taken_over_missing_nobody() {
     let issue = app.wait_for_issue(id, Duration::from_secs(120), |i| i["state"] == "sent");
     survivor.stop();
     assert_eq!(count(&issue, "sent"), 800, "{issue}");
-    assert_each_mailed(
-        &sink,
+    sink.assert_each_mailed(
         800,
         CONNECTIONS,
         "at most the dead daemon's in-flight messages are repeated",
@@ -171,8 +162,7 @@ fn a_daemon_whose_database_connections_are_dropped_mid_send_goes_on_missing_nobo
     let issue = app.wait_for_issue(id, Duration::from_secs(60), |i| i["state"] == "sent");
     daemon.stop();
     assert_eq!(count(&issue, "sent"), 600, "{issue}");
-    assert_each_mailed(
-        &sink,
+    sink.assert_each_mailed(
         600,
         CONNECTIONS,
         "at most the messages in flight at the cut are repeated",
@@ -263,27 +253,20 @@ fn a_daemon_frozen_past_its_lease_does_not_send_what_it_had_claimed() {
             .0,
     ]);
     app.wait_for_issue(id, Duration::from_secs(60), |i| count(i, "sent") >= 20);
-    std::process::Command::new("kill")
-        .args(["-STOP", &frozen.0[0].id().to_string()])
-        .status()
-        .unwrap();
+    signal(&frozen.0[0], "STOP");
     let other = Daemons(vec![app.spawn_another_serve(&[]).0]);
     // Its leases (3 s) run out; the other daemon takes its rows over and sends everything.
     app.wait_for_issue(id, Duration::from_secs(90), |i| {
         count(i, "sent") == 500 || count(i, "sending") == 0 && count(i, "pending") == 0
     });
-    std::process::Command::new("kill")
-        .args(["-CONT", &frozen.0[0].id().to_string()])
-        .status()
-        .unwrap();
+    signal(&frozen.0[0], "CONT");
     // Awake again: what it had queued is stale. Give it time to (wrongly) send it.
     std::thread::sleep(Duration::from_secs(3));
     let issue = app.wait_for_issue(id, Duration::from_secs(60), |i| i["state"] == "sent");
     frozen.stop();
     other.stop();
     assert_eq!(count(&issue, "sent"), 500, "{issue}");
-    assert_each_mailed(
-        &sink,
+    sink.assert_each_mailed(
         500,
         CONNECTIONS,
         "at most the frozen daemon's in-flight messages are repeated",
