@@ -186,7 +186,8 @@ pub struct CopiedTable {
 impl Store {
     /// Copies every row of this database into `target`, which must be empty (freshly migrated), and
     /// returns each table's row counts on both sides. Deliveries a stopped daemon left `sending` are
-    /// copied as `pending` (what its next start would have made them). Run it with no daemon
+    /// copied as `pending`, or `skipped` for a cancelled issue (what its next start would have made
+    /// them), with no claim. Run it with no daemon
     /// sending from either database.
     pub async fn copy_into(&self, target: &Store) -> Result<Vec<CopiedTable>, StoreError> {
         for (table, _) in TABLES {

@@ -70,12 +70,11 @@ impl Recorder {
             requests,
             breaker: Breaker::new(breaker_run),
         };
-        match store.outcome_writer(runtime) {
-            Ok(None) => {
+        match store.outcome_writer(runtime).transpose() {
+            None => {
                 tracker.spawn(commit_concurrently(store, clock, policy, queue));
             }
-            writer => {
-                let writer = writer.map(|w| w.expect("a writer where commits are calls"));
+            Some(writer) => {
                 tracker.spawn_blocking(move || commit_serially(writer, clock, policy, queue));
             }
         }

@@ -519,7 +519,7 @@ impl Postgres {
             .execute(&self.pool)
             .await?
             .rows_affected();
-        self.renewed.mark(began, self.lease * 2 / 3);
+        self.renewed.mark(began, self.lapse());
         Ok(renewed)
     }
 
@@ -529,7 +529,13 @@ impl Postgres {
     /// could not renew (the database out of reach, the process stalled) stops sending what it
     /// claimed before.
     pub fn holds_claim(&self, claimed_at: std::time::Instant) -> bool {
-        self.renewed.holds(claimed_at, self.lease * 2 / 3)
+        self.renewed.holds(claimed_at, self.lapse())
+    }
+
+    /// How long without a renewal this daemon stops trusting its claims: two thirds of a lease,
+    /// leaving a third for a message already past its checks to go out before others take over.
+    fn lapse(&self) -> std::time::Duration {
+        self.lease * 2 / 3
     }
 
     /// Rows other daemons hold right now: `sending`, with a lease that has not expired, claimed by

@@ -63,11 +63,12 @@ impl Postgres {
         limit: u32,
     ) -> Result<Vec<Signup>, StoreError> {
         // Claimed, not just read: every daemon runs a confirmation mailer, and a signup one of them
-        // is mailing is put out of the others' reach for a quarter of an hour, on the database's
-        // clock (ample for a batch, even one whose sessions time out one after the other; then it
-        // is due again unless it was mailed, or its failure set its own retry time).
+        // is mailing is put out of the others' reach for a quarter of an hour (ample for a batch,
+        // even one whose sessions time out one after the other; then it is due again unless it was
+        // mailed, or its failure set its own retry time). On the daemon's clock, as every other
+        // write of `next_attempt_at` and the comparison here: one clock in the column.
         let sql = format!(
-            "UPDATE signups SET next_attempt_at = (extract(epoch from clock_timestamp()) * 1000)::bigint + $3
+            "UPDATE signups SET next_attempt_at = $1 + $3
              WHERE id IN (SELECT id FROM signups WHERE mailed_at IS NULL AND confirmed_at IS NULL
                           AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
                           ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
