@@ -77,10 +77,49 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// One test's database: a file in the test's directory, or a PostgreSQL database of its own that
+/// is dropped when this goes (a developer's long-lived cluster would otherwise keep hundreds, and
+/// autovacuum visits every one of them). Reads as its `database.url`.
+pub struct TestDb {
+    url: String,
+    /// The PostgreSQL database to drop.
+    name: Option<String>,
+}
+
+impl std::ops::Deref for TestDb {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDb {
+    /// `WITH (FORCE)` ends the sessions of a daemon a failed test left behind. Errors are only
+    /// printed: this runs while a test ends, maybe while it is failing.
+    fn drop(&mut self) {
+        let Some(name) = &self.name else { return };
+        let out = Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", &server_url(), "-c"])
+            .arg(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => eprintln!(
+                "could not drop the test database {name}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            ),
+            Err(e) => eprintln!("could not drop the test database {name}: {e}"),
+        }
+    }
+}
+
 /// A fresh database for one test: a file in `dir`, or a new PostgreSQL database.
-pub fn fresh(dir: &Path) -> String {
+pub fn fresh(dir: &Path) -> TestDb {
     match backend() {
-        Backend::Sqlite => dir.join("herald.db").display().to_string(),
+        Backend::Sqlite => TestDb {
+            url: dir.join("herald.db").display().to_string(),
+            name: None,
+        },
         Backend::Postgres => {
             static N: AtomicU32 = AtomicU32::new(0);
             let name = format!(
@@ -89,37 +128,11 @@ pub fn fresh(dir: &Path) -> String {
                 N.fetch_add(1, Ordering::Relaxed)
             );
             psql(&server_url(), &format!("CREATE DATABASE {name}"));
-            with_database(&server_url(), &name)
+            TestDb {
+                url: with_database(&server_url(), &name),
+                name: Some(name),
+            }
         }
-    }
-}
-
-/// Drops a test's PostgreSQL database (nothing for a SQLite file: its directory goes with the test).
-/// `WITH (FORCE)` ends the sessions of a daemon a failed test left behind. Errors are only printed:
-/// this runs while a test ends, maybe while it is failing.
-pub fn drop_database(url: &str) {
-    if backend() != Backend::Postgres {
-        return;
-    }
-    let Some(name) = url
-        .split('?')
-        .next()
-        .and_then(|base| base.rsplit('/').next())
-        .filter(|n| n.starts_with("herald_t"))
-    else {
-        return;
-    };
-    let out = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", &server_url(), "-c"])
-        .arg(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .output();
-    match out {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => eprintln!(
-            "could not drop the test database {name}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        ),
-        Err(e) => eprintln!("could not drop the test database {name}: {e}"),
     }
 }
 

@@ -26,18 +26,10 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     /// `database.url`: a file in `dir`, or a PostgreSQL database of this test's own.
-    pub database: String,
+    pub database: crate::database::TestDb,
     pub http_port: u16,
     /// The admin listener (`/metrics`).
     pub admin_port: u16,
-}
-
-/// A test's PostgreSQL database goes when the test does (a developer's long-lived cluster would
-/// otherwise keep hundreds, and autovacuum visits every one of them).
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        crate::database::drop_database(&self.database);
-    }
 }
 
 impl TestApp {
@@ -49,7 +41,7 @@ impl TestApp {
         let mut set =
             |section: &'static str, line: String| sections.entry(section).or_default().push(line);
         let database = crate::database::fresh(dir.path());
-        set("database", format!("url = {database:?}"));
+        set("database", format!("url = {:?}", &*database));
         set("http", format!("listen = \"127.0.0.1:{http_port}\""));
         // Tests run in parallel: each daemon gets its own admin port.
         let admin_port = free_port();

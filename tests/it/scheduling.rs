@@ -18,18 +18,12 @@ fn t(s: &str) -> DateTime<Utc> {
 
 struct Harness {
     _dir: tempfile::TempDir,
-    /// The test's database (`database.url`), dropped with the harness.
-    database: String,
+    /// The test's database, dropped with the harness.
+    _database: crate::database::TestDb,
     store: Store,
     clock: ManualClock,
     config: Config,
     issue_file: std::path::PathBuf,
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        crate::database::drop_database(&self.database);
-    }
 }
 
 impl Harness {
@@ -46,7 +40,7 @@ impl Harness {
         std::fs::write(&issue_file, crate::helpers::ISSUE_MD).unwrap();
         Self {
             _dir: dir,
-            database,
+            _database: database,
             store,
             clock: ManualClock::new(t(start)),
             config,
