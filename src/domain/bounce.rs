@@ -156,6 +156,11 @@ impl BounceReason {
     /// A refusal that is about the sender's reputation or authentication, not the recipient (a
     /// blocklisted IP, spam or policy verdicts, failed SPF/DKIM/DMARC): when many deliveries of one
     /// issue come back with these, the issue pauses.
+    pub fn sender_blocked() -> impl Iterator<Item = Self> {
+        Self::ALL.iter().copied().filter(|r| r.is_sender_blocked())
+    }
+
+    /// See [`BounceReason::sender_blocked`].
     pub fn is_sender_blocked(self) -> bool {
         matches!(
             self,

@@ -74,6 +74,10 @@ impl DeliveryState {
             .collect()
     }
 
+    /// States of deliveries not (yet) attempted, or whose attempt is under way: not counted among
+    /// an issue's recent attempts.
+    pub const UNATTEMPTED: [Self; 3] = [Self::Pending, Self::Skipped, Self::Sending];
+
     /// The states a delivery can still leave: an issue is sent once none of its deliveries is in one.
     pub fn unfinished() -> impl Iterator<Item = Self> {
         Self::ALL.iter().copied().filter(|s| !s.is_final())

@@ -152,14 +152,17 @@ pub(super) trait BounceStatements {
     /// Whether `issue` is sending, its row locked until the transaction ends.
     async fn issue_is_sending(&mut self, issue: IssueId) -> Result<bool, StoreError>;
 
-    /// The window of `issue`'s most recent attempts: deliveries are claimed in id order, so those
-    /// just below the first still pending (else just past `own`), `window` ids wide. Returns how many
-    /// in it were attempted and how many distinct ones were refused as sender blocks.
-    async fn block_window(
+    /// The lowest id among `issue`'s pending deliveries.
+    async fn first_pending(&mut self, issue: IssueId) -> Result<Option<i64>, StoreError>;
+
+    /// How many of `issue`'s deliveries with ids in `low..high` were attempted (not in
+    /// [`DeliveryState::UNATTEMPTED`]), and how many distinct ones of them were refused for a
+    /// [`BounceReason::sender_blocked`](crate::domain::BounceReason::sender_blocked) reason.
+    async fn attempts_and_blocks(
         &mut self,
         issue: IssueId,
-        own: DeliveryId,
-        window: u32,
+        low: i64,
+        high: i64,
     ) -> Result<(i64, i64), StoreError>;
 
     /// Pauses `issue` with `reason` if it is sending; true when it moved.
@@ -297,8 +300,14 @@ async fn pause_if_blocked<S: BounceStatements>(
     if policy.block_pause_percent == 0 || !conn.issue_is_sending(issue).await? {
         return Ok(None);
     }
+    // The most recent attempts: deliveries are claimed in id order, so those just below the first
+    // still pending (else just past this event's own delivery), `block_window` ids wide.
+    let frontier = match conn.first_pending(issue).await? {
+        Some(id) => id,
+        None => c.delivery.0 + 1,
+    };
     let (attempted, blocked) = conn
-        .block_window(issue, c.delivery, policy.block_window)
+        .attempts_and_blocks(issue, frontier - i64::from(policy.block_window), frontier)
         .await?;
     let share_reached = blocked * 100 >= i64::from(policy.block_pause_percent) * attempted.max(1);
     if blocked < i64::from(policy.block_min) || !share_reached {

@@ -309,54 +309,46 @@ impl BounceStatements for PgConnection {
         Ok(issue_state(self, issue).await? == IssueState::Sending)
     }
 
-    async fn block_window(
+    async fn first_pending(&mut self, issue: IssueId) -> Result<Option<i64>, StoreError> {
+        // The `deliveries_pending` index answers at once.
+        static FIRST_PENDING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT MIN(id) FROM deliveries WHERE issue_id = $1 AND {}",
+                super::state_is("state", DeliveryState::Pending)
+            )
+        });
+        Ok(sqlx::query_scalar(&FIRST_PENDING)
+            .bind(issue.0)
+            .fetch_one(&mut *self)
+            .await?)
+    }
+
+    async fn attempts_and_blocks(
         &mut self,
         issue: IssueId,
-        own: DeliveryId,
-        window: u32,
+        low: i64,
+        high: i64,
     ) -> Result<(i64, i64), StoreError> {
-        // The first pending delivery (the `deliveries_pending` index answers at once), else just
-        // past this event's own delivery.
-        let frontier: i64 = sqlx::query_scalar(&format!(
-            "SELECT COALESCE((SELECT MIN(id) FROM deliveries WHERE issue_id = $1 AND {}), $2)",
-            super::state_is("state", DeliveryState::Pending)
-        ))
-        .bind(issue.0)
-        .bind(own.0 + 1)
-        .fetch_one(&mut *self)
-        .await?;
-        let low = frontier - i64::from(window);
-        let unattempted: Vec<&str> = [
-            DeliveryState::Pending,
-            DeliveryState::Skipped,
-            DeliveryState::Sending,
-        ]
-        .into_iter()
-        .map(|s| s.as_str())
-        .collect();
+        let unattempted: Vec<&str> = DeliveryState::UNATTEMPTED.map(|s| s.as_str()).to_vec();
         let attempted: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM deliveries WHERE id >= $1 AND id < $2 AND issue_id = $3
                AND state <> ALL($4)",
         )
         .bind(low)
-        .bind(frontier)
+        .bind(high)
         .bind(issue.0)
         .bind(unattempted)
         .fetch_one(&mut *self)
         .await?;
-        let blocked_reasons: Vec<&str> = BounceReason::ALL
-            .iter()
-            .copied()
-            .filter(|r| r.is_sender_blocked())
-            .map(|r| r.as_str())
-            .collect();
+        let blocked_reasons: Vec<&str> =
+            BounceReason::sender_blocked().map(|r| r.as_str()).collect();
         let blocked: i64 = sqlx::query_scalar(
             "SELECT COUNT(DISTINCT delivery_id) FROM bounces
              WHERE issue_id = $1 AND delivery_id >= $2 AND delivery_id < $3 AND reason = ANY($4)",
         )
         .bind(issue.0)
         .bind(low)
-        .bind(frontier)
+        .bind(high)
         .bind(blocked_reasons)
         .fetch_one(&mut *self)
         .await?;

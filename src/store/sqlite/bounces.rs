@@ -297,51 +297,41 @@ impl BounceStatements for SqliteConnection {
         Ok(issue_state(self, issue).await? == IssueState::Sending)
     }
 
-    async fn block_window(
+    async fn first_pending(&mut self, issue: IssueId) -> Result<Option<i64>, StoreError> {
+        // The (issue, state, id) index answers at once.
+        Ok(
+            sqlx::query_scalar("SELECT MIN(id) FROM deliveries WHERE issue_id = ? AND state = ?")
+                .bind(issue.0)
+                .bind(DeliveryState::Pending.as_str())
+                .fetch_one(&mut *self)
+                .await?,
+        )
+    }
+
+    async fn attempts_and_blocks(
         &mut self,
         issue: IssueId,
-        own: DeliveryId,
-        window: u32,
+        low: i64,
+        high: i64,
     ) -> Result<(i64, i64), StoreError> {
-        // The first pending delivery (the (issue, state, id) index answers at once), else just past
-        // this event's own delivery.
-        let frontier: i64 = sqlx::query_scalar(
-            "SELECT COALESCE((SELECT MIN(id) FROM deliveries WHERE issue_id = ? AND state = ?), ?)",
-        )
-        .bind(issue.0)
-        .bind(DeliveryState::Pending.as_str())
-        .bind(own.0 + 1)
-        .fetch_one(&mut *self)
-        .await?;
-        let low = frontier - i64::from(window);
         // `+issue_id`: walk the id range (rowids), not the issue's whole index range.
-        let attempted: i64 = sqlx::query_scalar(
+        let sql = format!(
             "SELECT COUNT(*) FROM deliveries WHERE id >= ? AND id < ? AND +issue_id = ?
-               AND state != ? AND state != ? AND state != ?",
-        )
-        .bind(low)
-        .bind(frontier)
-        .bind(issue.0)
-        .bind(DeliveryState::Pending.as_str())
-        .bind(DeliveryState::Skipped.as_str())
-        .bind(DeliveryState::Sending.as_str())
-        .fetch_one(&mut *self)
-        .await?;
-        let blocked_reasons: Vec<BounceReason> = BounceReason::ALL
-            .iter()
-            .copied()
-            .filter(|r| r.is_sender_blocked())
-            .collect();
+               AND state NOT IN ({})",
+            placeholders(DeliveryState::UNATTEMPTED.len())
+        );
+        let mut q = sqlx::query_scalar(&sql).bind(low).bind(high).bind(issue.0);
+        for s in DeliveryState::UNATTEMPTED {
+            q = q.bind(s.as_str());
+        }
+        let attempted: i64 = q.fetch_one(&mut *self).await?;
         let sql = format!(
             "SELECT COUNT(DISTINCT delivery_id) FROM bounces
              WHERE +issue_id = ? AND delivery_id >= ? AND delivery_id < ? AND reason IN ({})",
-            placeholders(blocked_reasons.len())
+            placeholders(BounceReason::sender_blocked().count())
         );
-        let mut q = sqlx::query_scalar(&sql)
-            .bind(issue.0)
-            .bind(low)
-            .bind(frontier);
-        for r in &blocked_reasons {
+        let mut q = sqlx::query_scalar(&sql).bind(issue.0).bind(low).bind(high);
+        for r in BounceReason::sender_blocked() {
             q = q.bind(r.as_str());
         }
         let blocked: i64 = q.fetch_one(&mut *self).await?;
