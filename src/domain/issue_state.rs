@@ -23,6 +23,11 @@ stored_enum!(IssueState, "issue state", [
 ]);
 
 impl IssueState {
+    /// Sent or cancelled: an issue moving here records when it finished.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Sent | Self::Cancelled)
+    }
+
     pub fn can_move_to(self, next: IssueState) -> bool {
         use IssueState::*;
         matches!(

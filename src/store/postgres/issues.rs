@@ -324,7 +324,7 @@ async fn move_locked(
             "issue #{id} is {current}; it cannot become {to}"
         )));
     }
-    let finished = matches!(to, IssueState::Sent | IssueState::Cancelled).then(|| to_millis(now));
+    let finished = to.is_finished().then(|| to_millis(now));
     sqlx::query(
         "UPDATE issues SET state = $1, state_reason = $2, finished_at = COALESCE($3, finished_at)
          WHERE id = $4",

@@ -142,8 +142,7 @@ impl Sqlite {
             )));
         }
         // A finished or cancelled issue records when.
-        let finished =
-            matches!(to, IssueState::Sent | IssueState::Cancelled).then(|| to_millis(now));
+        let finished = to.is_finished().then(|| to_millis(now));
         sqlx::query(
             "UPDATE issues SET state = ?, state_reason = ?, finished_at = COALESCE(?, finished_at)
              WHERE id = ?",
