@@ -359,12 +359,7 @@ impl Reader {
             lease: self.seconds("sending.lease_seconds", d.sending.lease, 2),
             daemon_name: self.get("sending.daemon_name", d.sending.daemon_name, |v| {
                 let name = as_string(v)?;
-                if name.is_empty()
-                    || name.len() > 64
-                    || !name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-                {
+                if !crate::domain::is_short_name(&name) {
                     return Err(format!(
                         "`{name}` must be 1 to 64 letters, digits, `.`, `-` or `_`"
                     ));

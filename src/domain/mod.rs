@@ -44,6 +44,7 @@ mod language_tag;
 mod list_slug;
 mod mailbox;
 mod postal_address;
+mod short_name;
 mod smtp_reply;
 mod subscriber_status;
 
@@ -58,6 +59,7 @@ pub use language_tag::{LanguageTag, LanguageTagError};
 pub use list_slug::{ListSlug, ListSlugError};
 pub use mailbox::{Mailbox, MailboxError};
 pub use postal_address::{PostalAddress, PostalAddressError};
+pub use short_name::is_short_name;
 pub use smtp_reply::{AttemptError, EnhancedStatus, SmtpReply};
 pub use subscriber_status::SubscriberStatus;
 

@@ -41,12 +41,7 @@ pub enum Refusal {
 
 /// A token name: 1 to 64 letters, digits, `-`, `_` or `.`.
 fn name(raw: &str) -> Result<&str, OpsError> {
-    let ok = !raw.is_empty()
-        && raw.len() <= 64
-        && raw
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
+    if crate::domain::is_short_name(raw) {
         Ok(raw)
     } else {
         Err(OpsError::invalid(

@@ -61,10 +61,14 @@ pub(super) fn hash(salt: &str, email: &EmailAddress) -> Vec<u8> {
         .to_vec()
 }
 
+/// The setting holding the erasure hashes' salt (generated on first use).
+const SALT: &str = "erasure_salt";
+
 impl Store {
     /// Every erased address's hash.
     pub async fn erasures(&self) -> Result<Erasures, StoreError> {
-        on_backend!(self, b => b.erasures().await)
+        let salt = self.secret_setting(SALT).await?;
+        on_backend!(self, b => b.erasures(salt).await)
     }
 
     /// Erases `email` from every list, in one transaction.
@@ -73,6 +77,7 @@ impl Store {
         email: &EmailAddress,
         now: DateTime<Utc>,
     ) -> Result<Erased, StoreError> {
-        on_backend!(self, b => b.erase(email, now).await)
+        let salt = self.secret_setting(SALT).await?;
+        on_backend!(self, b => b.erase(email, &salt, now).await)
     }
 }

@@ -14,14 +14,8 @@ use crate::{
 use chrono::{DateTime, Utc};
 
 impl Postgres {
-    async fn erasure_salt(&self) -> Result<String, StoreError> {
-        self.setting_or_insert("erasure_salt", crate::store::settings::random_secret)
-            .await
-    }
-
     /// Every erased address's hash.
-    pub async fn erasures(&self) -> Result<Erasures, StoreError> {
-        let salt = self.erasure_salt().await?;
+    pub async fn erasures(&self, salt: String) -> Result<Erasures, StoreError> {
         let hashes = sqlx::query_scalar::<_, Vec<u8>>("SELECT hash FROM erasures")
             .fetch_all(&self.pool)
             .await?
@@ -34,9 +28,9 @@ impl Postgres {
     pub async fn erase(
         &self,
         email: &EmailAddress,
+        salt: &str,
         now: DateTime<Utc>,
     ) -> Result<Erased, StoreError> {
-        let salt = self.erasure_salt().await?;
         let mut tx = self.transaction().await?;
         // The subscriber rows are locked until the commit: an unsubscribe or a rename cannot slip in
         // between this read and their erasure. Slugs in code-point order, as SQLite sorts them.
@@ -97,7 +91,7 @@ impl Postgres {
             "INSERT INTO erasures (hash, status, erased_at) VALUES ($1, $2, $3)
              ON CONFLICT (hash) DO UPDATE SET status = COALESCE(EXCLUDED.status, erasures.status)",
         )
-        .bind(hash(&salt, email))
+        .bind(hash(salt, email))
         .bind(suppressed)
         .bind(to_millis(now))
         .execute(&mut *tx)

@@ -13,13 +13,7 @@ use crate::{
 use chrono::{DateTime, Utc};
 
 impl Sqlite {
-    async fn erasure_salt(&self) -> Result<String, StoreError> {
-        self.setting_or_insert("erasure_salt", crate::store::settings::random_secret)
-            .await
-    }
-
-    pub async fn erasures(&self) -> Result<Erasures, StoreError> {
-        let salt = self.erasure_salt().await?;
+    pub async fn erasures(&self, salt: String) -> Result<Erasures, StoreError> {
         let hashes = sqlx::query_scalar("SELECT hash FROM erasures")
             .fetch_all(&self.pool)
             .await?
@@ -31,9 +25,9 @@ impl Sqlite {
     pub async fn erase(
         &self,
         email: &EmailAddress,
+        salt: &str,
         now: DateTime<Utc>,
     ) -> Result<Erased, StoreError> {
-        let salt = self.erasure_salt().await?;
         let mut tx = self.write_transaction().await?;
         let subscribers: Vec<(i64, String)> = sqlx::query_as(
             "SELECT s.id, l.slug FROM subscribers s JOIN lists l ON l.id = s.list_id WHERE s.email = ? ORDER BY l.slug",
@@ -91,7 +85,7 @@ impl Sqlite {
             "INSERT INTO erasures (hash, status, erased_at) VALUES (?, ?, ?)
              ON CONFLICT (hash) DO UPDATE SET status = COALESCE(excluded.status, erasures.status)",
         )
-        .bind(hash(&salt, email))
+        .bind(hash(salt, email))
         .bind(suppressed)
         .bind(to_millis(now))
         .execute(&mut *tx)
