@@ -40,16 +40,16 @@ impl DatabaseUrl {
         }
     }
 
-    /// The PostgreSQL database's name (the URL's path; empty when the URL names none), or the
-    /// SQLite file's path.
+    /// The PostgreSQL database's name as the driver reads the URL (its path or `dbname`, decoded;
+    /// empty when it names none), or the SQLite file's path.
     pub fn database_name(&self) -> String {
+        use std::str::FromStr;
         match self {
             Self::Sqlite(path) => path.display().to_string(),
-            Self::Postgres(url) => {
-                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
-                let rest = rest.split('?').next().unwrap_or(rest);
-                rest.split_once('/').map_or("", |(_, db)| db).to_owned()
-            }
+            Self::Postgres(url) => sqlx::postgres::PgConnectOptions::from_str(url)
+                .ok()
+                .and_then(|o| o.get_database().map(str::to_owned))
+                .unwrap_or_default(),
         }
     }
 
