@@ -41,6 +41,8 @@ pub struct Dispatcher {
     store: Store,
     shared: Arc<Shared>,
     jobs: Option<mpsc::Sender<Job>>,
+    /// How many jobs' room the hand-out waits for at a time: it wakes once per that many.
+    refill: usize,
     templates: HashMap<IssueId, Arc<MessageTemplate>>,
     /// In every Message-ID: derived from the token key and the database file's canonical path, so a
     /// reset database (a new key) or a staging copy (another file) never repeats the Message-IDs of
@@ -137,12 +139,14 @@ impl Dispatcher {
         });
         // Signed messages are built as they are queued (`Job::new`): a deeper queue keeps every core
         // signing ahead of the sessions.
-        let depth = if signer.is_some() {
+        // And room is handed out `refill` jobs at a time (see `dispatch`), on top of that depth.
+        let ahead = if signer.is_some() {
             workers + 2 * std::thread::available_parallelism().map_or(2, |n| n.get())
         } else {
             workers
         };
-        let (tx, rx) = mpsc::channel(depth);
+        let refill = (4 * workers).max(8);
+        let (tx, rx) = mpsc::channel(ahead + refill);
         let mut pool = Workers {
             tracker: tracker.clone(),
             jobs: Arc::new(tokio::sync::Mutex::new(rx)),
@@ -165,6 +169,7 @@ impl Dispatcher {
             store,
             shared,
             jobs: Some(tx),
+            refill,
             templates: HashMap::new(),
             id_tag,
             signer,
@@ -264,6 +269,7 @@ impl Dispatcher {
         let mut checked = tokio::time::Instant::now();
         let mut batch = batch.into_iter();
         let mut handed = 0;
+        let mut slots = None;
         while let Some(delivery) = batch.next() {
             let stop = if self.shared.shutdown.is_cancelled() {
                 true
@@ -280,36 +286,58 @@ impl Dispatcher {
                 self.release(&rest).await?;
                 break;
             }
+            // Room in the queue is reserved a handful of jobs at a time: the dispatcher wakes once
+            // per handful rather than once per message a session takes.
+            let slot = match slots.as_mut().and_then(Iterator::next) {
+                Some(slot) => slot,
+                None => {
+                    let wanted = self.refill.min(batch.len() + 1);
+                    // Waiting for sessions to take jobs is work going on, not a wedge: the watchdog
+                    // is fed while it lasts (the sessions' own timeouts bound it).
+                    let reserved = loop {
+                        // A reload, a shutdown, or a commit that failed (the workers are gone): stop.
+                        if self.interrupt.load(Ordering::SeqCst)
+                            || self.shared.shutdown.is_cancelled()
+                            || self.shared.fatal.lock().expect("fatal lock").is_some()
+                        {
+                            break None;
+                        }
+                        match tokio::time::timeout(INTERRUPT_CHECK, jobs.reserve_many(wanted)).await
+                        {
+                            Ok(reserved) => break reserved.ok(),
+                            Err(_) => {
+                                self.notifier.alive();
+                                // Sessions are slow to take jobs (backing off, a slow relay): the room
+                                // there is is handed out rather than waited on for a handful.
+                                let free = jobs.capacity().min(wanted);
+                                if free > 0
+                                    && let Ok(reserved) = jobs.try_reserve_many(free)
+                                {
+                                    break Some(reserved);
+                                }
+                            }
+                        }
+                    };
+                    let Some(reserved) = reserved else {
+                        let rest: Vec<_> = std::iter::once(delivery).chain(batch).collect();
+                        self.release(&rest).await?;
+                        break;
+                    };
+                    slots = Some(reserved);
+                    slots
+                        .as_mut()
+                        .and_then(Iterator::next)
+                        .expect("a slot reserved above")
+                }
+            };
             self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
-            let job = Job::new(
+            slot.send(Job::new(
                 delivery,
                 message.clone(),
                 &self.shared.tokens,
                 &self.shared.clock,
                 claimed_at,
-            );
-            // Waiting for a session to take the job is work going on, not a wedge: the watchdog
-            // is fed while it lasts (the sessions' own timeouts bound it).
-            let permit = loop {
-                // A reload, a shutdown, or a commit that failed (the workers are gone): stop.
-                if self.interrupt.load(Ordering::SeqCst)
-                    || self.shared.shutdown.is_cancelled()
-                    || self.shared.fatal.lock().expect("fatal lock").is_some()
-                {
-                    break None;
-                }
-                match tokio::time::timeout(INTERRUPT_CHECK, jobs.reserve()).await {
-                    Ok(permit) => break permit.ok(),
-                    Err(_) => self.notifier.alive(),
-                }
-            };
-            let Some(permit) = permit else {
-                self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-                let rest: Vec<_> = std::iter::once(job.delivery).chain(batch).collect();
-                self.release(&rest).await?;
-                break;
-            };
-            permit.send(job);
+            ));
             handed += 1;
             // A long hand-out at a slow pace is work going on: the watchdog hears of each job.
             self.notifier.alive();

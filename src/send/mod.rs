@@ -12,7 +12,7 @@ mod rate;
 mod session;
 mod smtp;
 mod tls;
-mod transaction;
+pub(crate) mod transaction;
 mod worker;
 
 pub mod confirmation;
@@ -20,5 +20,5 @@ pub use dispatcher::{Dispatcher, PumpReport};
 pub use message::MessageTemplate;
 pub use outcome::{SendFailure, is_throttle, outcome_for};
 pub use rate::{Limits, RateLimiter};
-pub use session::{Connector, OpenError, OpenFailure, Session};
+pub use session::{Capabilities, Connector, OpenError, OpenFailure, Outgoing, Session};
 pub use tls::Trust;

@@ -76,24 +76,37 @@ impl RateLimiter {
 
     /// Waits for this caller's turn.
     pub async fn acquire(&self) {
-        let at = {
-            let mut s = self.state.lock().expect("rate lock");
-            let now = Instant::now();
-            s.window_count += 1;
-            let elapsed = now - s.window_start;
-            if elapsed >= STEP {
-                s.observed = f64::from(s.window_count) / elapsed.as_secs_f64();
-                s.window_start = now;
-                s.window_count = 0;
-            }
-            let Some(rate) = s.throttled.or(s.configured) else {
-                return;
-            };
-            let at = s.next.max(now);
-            s.next = at + Duration::from_secs_f64(1.0 / rate);
-            at
-        };
-        tokio::time::sleep_until(at).await;
+        if let Some(at) = self.take_turn(false) {
+            tokio::time::sleep_until(at).await;
+        }
+    }
+
+    /// Takes this caller's turn if it is due now; `false` (and nothing taken) if it would have to
+    /// wait.
+    pub fn try_acquire(&self) -> bool {
+        self.take_turn(true).is_none()
+    }
+
+    /// Takes the next turn; returns when it comes if that is later than now. `only_if_due`: a turn
+    /// not yet due is not taken (`Some` is returned all the same).
+    fn take_turn(&self, only_if_due: bool) -> Option<Instant> {
+        let mut s = self.state.lock().expect("rate lock");
+        let now = Instant::now();
+        let rate = s.throttled.or(s.configured);
+        let at = rate.map(|_| s.next.max(now));
+        if only_if_due && at.is_some_and(|at| at > now) {
+            return at;
+        }
+        s.window_count += 1;
+        let elapsed = now - s.window_start;
+        if elapsed >= STEP {
+            s.observed = f64::from(s.window_count) / elapsed.as_secs_f64();
+            s.window_start = now;
+            s.window_count = 0;
+        }
+        let (rate, at) = (rate?, at?);
+        s.next = at + Duration::from_secs_f64(1.0 / rate);
+        (at > now).then_some(at)
     }
 
     /// The relay asked to slow down: fewer messages per second and one session fewer, at most once a
@@ -230,6 +243,25 @@ mod tests {
             limiter.acquire().await;
         }
         assert_eq!(start.elapsed(), Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_turn_is_taken_without_waiting_only_when_it_is_due() {
+        let limiter = RateLimiter::with_sessions(10.0, 1);
+        assert!(limiter.try_acquire(), "the first turn is due at once");
+        assert!(
+            !limiter.try_acquire(),
+            "the next one is a tenth of a second away"
+        );
+        tokio::time::advance(Duration::from_millis(60)).await;
+        assert!(!limiter.try_acquire(), "and a refused try took nothing");
+        tokio::time::advance(Duration::from_millis(40)).await;
+        assert!(limiter.try_acquire());
+        let start = Instant::now();
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(100));
+        let unlimited = RateLimiter::with_sessions(0.0, 1);
+        assert!((0..100).all(|_| unlimited.try_acquire()));
     }
 
     #[tokio::test(start_paused = true)]

@@ -56,6 +56,9 @@ pub enum Session {
         pipelining: bool,
         /// A network error, a timeout or a 421 left the session unusable.
         broken: bool,
+        /// The stem of the message whose envelope went out behind the last message's final dot:
+        /// its replies are still to be read, and only that message can go next.
+        staged: Option<String>,
         /// Messages this session has carried.
         carried: u32,
         last_used: tokio::time::Instant,
@@ -117,6 +120,7 @@ impl Connector {
                     data_timeout: config.data_timeout,
                     pipelining,
                     broken: false,
+                    staged: None,
                     carried: 0,
                     last_used: tokio::time::Instant::now(),
                     _open: OpenGauge::new(),
@@ -138,23 +142,165 @@ impl Connector {
     }
 }
 
+/// What a session can carry, copied out of it so that the next message can be made ready for the
+/// wire while the session is busy with the current one.
+#[derive(Debug, Clone, Copy)]
+pub struct Capabilities {
+    smtp: bool,
+    /// The server offered PIPELINING.
+    pipelining: bool,
+    /// The server offered SMTPUTF8.
+    smtputf8: bool,
+}
+
+/// A message ready for the wire: its envelope checked and written out, its body ending in the final
+/// dot (SMTP).
+pub struct Outgoing {
+    from: String,
+    /// Names the message: the outbox file, and the envelope a session holds staged.
+    stem: String,
+    envelope: Option<transaction::Envelope>,
+    body: String,
+}
+
+impl Outgoing {
+    pub fn stem(&self) -> &str {
+        &self.stem
+    }
+
+    /// MAIL, RCPT and DATA for a session to send ahead (behind another message's final dot), and
+    /// the stem that names them; `None` for the outbox.
+    pub fn ahead(&self) -> Option<(String, String)> {
+        let envelope = self.envelope.as_ref()?;
+        Some((envelope.pipelined(), self.stem.clone()))
+    }
+
+    /// The message as it was before it was made ready, to make it ready again for another session.
+    pub fn into_message(self) -> (String, Vec<u8>) {
+        let mut body = self.body.into_bytes();
+        if self.envelope.is_some() {
+            body.truncate(body.len() - b".\r\n".len());
+        }
+        (self.from, body)
+    }
+}
+
+impl Capabilities {
+    /// The server takes a message's envelope right behind the previous message's final dot.
+    pub fn pipelines(&self) -> bool {
+        self.smtp && self.pipelining
+    }
+
+    /// Checks `from` and `to`, and that this session can carry `message`, and writes the envelope;
+    /// a refusal (`SendFailure::Unsendable`) says why not.
+    pub fn prepare(
+        &self,
+        from: &str,
+        to: &str,
+        mut message: Vec<u8>,
+        stem: String,
+    ) -> Result<Outgoing, SendFailure> {
+        if !self.smtp {
+            let body = String::from_utf8(message)
+                .map_err(|_| SendFailure::Unsendable("message is not UTF-8".into()))?;
+            return Ok(Outgoing {
+                from: from.to_owned(),
+                stem,
+                envelope: None,
+                body,
+            });
+        }
+        let (sender, recipient) = (address(from)?, address(to)?);
+        message.extend_from_slice(b".\r\n");
+        let body = String::from_utf8(message)
+            .map_err(|_| SendFailure::Unsendable("message is not UTF-8".into()))?;
+        // UTF-8 in the envelope or in a header (the To of such an address, RFC 6532) needs
+        // SMTPUTF8 (RFC 6531), which this server must offer: a relay without it could only refuse
+        // or mangle the message.
+        let smtputf8 = sender.utf8 || recipient.utf8 || !body.is_ascii();
+        if smtputf8 && !self.smtputf8 {
+            let what = [&sender, &recipient]
+                .into_iter()
+                .find(|a| a.utf8)
+                .map(|a| format!("address {}", mask(a.envelope.as_ref())))
+                .unwrap_or_else(|| "a message header that is not ASCII".into());
+            return Err(SendFailure::Unsendable(format!(
+                "{what} needs SMTPUTF8, which the server does not offer"
+            )));
+        }
+        let envelope =
+            transaction::Envelope::new(&sender.envelope, &recipient.envelope, smtputf8, &body);
+        Ok(Outgoing {
+            from: from.to_owned(),
+            stem,
+            envelope: Some(envelope),
+            body,
+        })
+    }
+}
+
 impl Session {
+    /// What this session can carry.
+    pub fn capabilities(&self) -> Capabilities {
+        match self {
+            Session::Smtp {
+                connection,
+                pipelining,
+                ..
+            } => Capabilities {
+                smtp: true,
+                pipelining: *pipelining,
+                smtputf8: connection
+                    .server_info()
+                    .supports_feature(Extension::SmtpUtfEight),
+            },
+            Session::Outbox { .. } => Capabilities {
+                smtp: false,
+                pipelining: false,
+                smtputf8: true,
+            },
+        }
+    }
+
     /// Sends one message; `Ok` carries the server's reply. `gate` is awaited right before the message
     /// itself goes out (after the envelope was accepted); if it fails, nothing is delivered.
     pub async fn send(
         &mut self,
         from: &str,
         to: &str,
-        mut message: Vec<u8>,
+        message: Vec<u8>,
         file_stem: &str,
         gate: impl std::future::Future<Output = Result<(), String>>,
     ) -> Result<crate::domain::SmtpReply, Failed> {
-        let refused = |failure| Failed {
-            failure,
-            broken: false,
-            before_data: true,
-            sender_refused: false,
-        };
+        match self
+            .capabilities()
+            .prepare(from, to, message, file_stem.to_owned())
+        {
+            Ok(outgoing) => {
+                self.transmit(outgoing, async { gate.await.map(|()| None) })
+                    .await
+            }
+            Err(failure) => Err(refused(failure)),
+        }
+    }
+
+    /// This session holds the envelope of the message named `stem` staged: sent ahead, its
+    /// replies not yet read. Only that message can be sent next.
+    pub fn has_staged(&self, stem: &str) -> bool {
+        matches!(self, Session::Smtp { staged: Some(s), .. } if s == stem)
+    }
+
+    /// Sends a message made ready by [`Capabilities::prepare`] for this session (or one with the
+    /// same capabilities); `Ok` carries the server's reply. `gate` is awaited right before the
+    /// message itself goes out (after its envelope was accepted); if it fails, nothing is
+    /// delivered. If it yields the next message's envelope and stem ([`Outgoing::ahead`]), the
+    /// envelope goes out behind this message's final dot and the session holds it staged for that
+    /// message.
+    pub async fn transmit(
+        &mut self,
+        outgoing: Outgoing,
+        gate: impl std::future::Future<Output = Result<Option<(String, String)>, String>>,
+    ) -> Result<crate::domain::SmtpReply, Failed> {
         match self {
             Session::Smtp {
                 connection,
@@ -162,58 +308,62 @@ impl Session {
                 data_timeout,
                 pipelining,
                 broken,
+                staged,
                 carried,
                 last_used,
                 ..
             } => {
-                let (from, to) = (
-                    address(from).map_err(refused)?,
-                    address(to).map_err(refused)?,
-                );
-                message.extend_from_slice(b".\r\n");
-                let message = std::str::from_utf8(&message)
-                    .map_err(|_| refused(SendFailure::Unsendable("message is not UTF-8".into())))?;
-                // UTF-8 in the envelope or in a header (the To of such an address, RFC 6532) needs
-                // SMTPUTF8 (RFC 6531), which this server must offer: a relay without it could only
-                // refuse or mangle the message.
-                let smtputf8 = from.utf8 || to.utf8 || !message.is_ascii();
-                if smtputf8
-                    && !connection
-                        .server_info()
-                        .supports_feature(Extension::SmtpUtfEight)
-                {
-                    let what = [&from, &to]
-                        .into_iter()
-                        .find(|a| a.utf8)
-                        .map(|a| format!("address {}", mask(a.envelope.as_ref())))
-                        .unwrap_or_else(|| "a message header that is not ASCII".into());
-                    return Err(refused(SendFailure::Unsendable(format!(
-                        "{what} needs SMTPUTF8, which the server does not offer"
-                    ))));
+                let Some(envelope) = &outgoing.envelope else {
+                    return Err(refused(SendFailure::Unsendable(
+                        "message made ready for the outbox, not for SMTP".into(),
+                    )));
+                };
+                let ahead = staged.take();
+                if ahead.as_ref().is_some_and(|stem| *stem != outgoing.stem) {
+                    // Another message's envelope is waiting for its body: this session cannot
+                    // carry anything else.
+                    *broken = true;
+                    return Err(Failed {
+                        failure: SendFailure::Connection(
+                            "the session holds another message's envelope".into(),
+                        ),
+                        broken: true,
+                        before_data: true,
+                        sender_refused: false,
+                    });
                 }
                 // MAIL, RCPT, DATA and the body each get `smtp.timeout_seconds` (in
                 // `transaction::send`); this bound on the whole exchange is only a backstop.
                 let limit = *timeout * 5 + *data_timeout;
+                let mut next_stem = None;
+                let gate = async {
+                    let next = gate.await?;
+                    Ok(next.map(|(commands, stem)| {
+                        next_stem = Some(stem);
+                        commands
+                    }))
+                };
+                let mut wrote_next = false;
                 let sent = tokio::time::timeout(
                     limit,
                     transaction::send(
                         connection,
                         *pipelining,
-                        smtputf8,
                         transaction::Timeouts {
                             command: *timeout,
                             data: *data_timeout,
                         },
-                        &from.envelope,
-                        &to.envelope,
-                        message,
+                        envelope,
+                        ahead.is_some(),
+                        outgoing.body,
                         gate,
+                        &mut wrote_next,
                     ),
                 )
                 .await;
                 *carried += 1;
                 *last_used = tokio::time::Instant::now();
-                match sent {
+                let result = match sent {
                     Err(_) => {
                         *broken = true;
                         let failure = SendFailure::Connection(format!(
@@ -232,14 +382,23 @@ impl Session {
                         Err(failed)
                     }
                     Ok(Ok(reply)) => Ok(reply),
+                };
+                if wrote_next && !*broken {
+                    *staged = next_stem;
                 }
+                result
             }
             Session::Outbox { dir } => {
                 gate.await
                     .map_err(|reason| refused(SendFailure::Connection(reason)))?;
-                outbox::write(dir, file_stem, from, &message)
-                    .await
-                    .map_err(refused)
+                outbox::write(
+                    dir,
+                    &outgoing.stem,
+                    &outgoing.from,
+                    outgoing.body.as_bytes(),
+                )
+                .await
+                .map_err(refused)
             }
         }
     }
@@ -270,14 +429,27 @@ impl Session {
     }
 
     pub async fn close(self) {
+        // A session holding a staged envelope is in the middle of a transaction: no QUIT, it is
+        // dropped and the server discards the transaction.
         if let Session::Smtp {
             mut connection,
             broken: false,
+            staged: None,
             ..
         } = self
         {
             let _ = tokio::time::timeout(Duration::from_secs(5), connection.quit()).await;
         }
+    }
+}
+
+/// A message refused before anything was sent.
+pub(super) fn refused(failure: SendFailure) -> Failed {
+    Failed {
+        failure,
+        broken: false,
+        before_data: true,
+        sender_refused: false,
     }
 }
 

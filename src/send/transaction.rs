@@ -91,32 +91,70 @@ fn mail_parameters(smtputf8: bool, message: &str) -> Vec<MailParameter> {
     parameters
 }
 
-/// Sends `message` (CRLF lines, 7-bit unless `smtputf8`, no line starting with `.`, ending with the
-/// end-of-data line `.` CRLF) from `from` to `to`. `gate` is awaited once the server is ready for
-/// the body (after its 354), before the body goes out: the caller's previous outcome is committed
-/// meanwhile (see `crate::track::recorder`). When it fails, the body is never sent and the session is
-/// dropped mid-DATA, so the server discards the transaction.
+/// The envelope of one transaction as it goes on the wire: MAIL (with its parameters) and RCPT.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    mail: String,
+    rcpt: String,
+}
+
+impl Envelope {
+    /// `smtputf8`: an address or a header is UTF-8 (see `mail_parameters`).
+    pub fn new(
+        from: &lettre::Address,
+        to: &lettre::Address,
+        smtputf8: bool,
+        message: &str,
+    ) -> Self {
+        Self {
+            mail: Mail::new(Some(from.clone()), mail_parameters(smtputf8, message)).to_string(),
+            rcpt: Rcpt::new(to.clone(), vec![]).to_string(),
+        }
+    }
+
+    /// MAIL, RCPT and DATA in one group (RFC 2920).
+    pub fn pipelined(&self) -> String {
+        format!("{}{}{}", self.mail, self.rcpt, Data)
+    }
+}
+
+/// Sends `message` (CRLF lines, 7-bit unless the envelope says SMTPUTF8, no line starting with `.`,
+/// ending with the end-of-data line `.` CRLF) with `envelope`. `staged`: the envelope already went
+/// out behind the previous message's final dot; only its replies are read here. `gate` is awaited
+/// once the server is ready for the body (after its 354), before the body goes out: the caller's
+/// previous outcome is committed meanwhile (see `crate::track::recorder`). When it fails, the body
+/// is never sent and the session is dropped mid-DATA, so the server discards the transaction. When
+/// it yields the next message's envelope (pipelining only), that goes out in the same write as this
+/// body, after its final dot, and `wrote_next` is set: RFC 2920 lets message content open a group,
+/// so a message costs one round trip, not two. Its replies follow the one to this dot.
 #[allow(clippy::too_many_arguments)]
 pub async fn send(
     connection: &mut AsyncSmtpConnection,
     pipelining: bool,
-    smtputf8: bool,
     timeouts: Timeouts,
-    from: &lettre::Address,
-    to: &lettre::Address,
-    message: &str,
-    gate: impl std::future::Future<Output = Result<(), String>>,
+    envelope: &Envelope,
+    staged: bool,
+    mut message: String,
+    gate: impl std::future::Future<Output = Result<Option<String>, String>>,
+    wrote_next: &mut bool,
 ) -> Result<SmtpReply, Failed> {
     let Timeouts {
         command: limit,
         data: data_limit,
     } = timeouts;
-    let mail = Mail::new(Some(from.clone()), mail_parameters(smtputf8, message)).to_string();
-    let rcpt = Rcpt::new(to.clone(), vec![]).to_string();
-    let data = Data.to_string();
+    let Envelope { mail, rcpt } = envelope;
     let (mail_reply, rcpt_reply, data_reply) = if pipelining {
-        let batch = format!("{mail}{rcpt}{data}");
-        let mail_reply = match within(limit, "MAIL", connection.command(Raw(&batch))).await? {
+        let mail_reply = if staged {
+            within(limit, "MAIL", connection.read_response()).await?
+        } else {
+            within(
+                limit,
+                "MAIL",
+                connection.command(Raw(&envelope.pipelined())),
+            )
+            .await?
+        };
+        let mail_reply = match mail_reply {
             Err(e) if !(e.is_transient() || e.is_permanent()) => return Err(classify(e)),
             other => other,
         };
@@ -124,7 +162,7 @@ pub async fn send(
         let data_reply = within(limit, "DATA", connection.read_response()).await?;
         (mail_reply, rcpt_reply, data_reply)
     } else {
-        let mail_reply = match within(limit, "MAIL", connection.command(Raw(&mail))).await? {
+        let mail_reply = match within(limit, "MAIL", connection.command(Raw(mail))).await? {
             Ok(r) => Ok(r),
             Err(e) => {
                 let sender_refused = e.is_permanent();
@@ -134,11 +172,11 @@ pub async fn send(
                 });
             }
         };
-        let rcpt_reply = match within(limit, "RCPT", connection.command(Raw(&rcpt))).await? {
+        let rcpt_reply = match within(limit, "RCPT", connection.command(Raw(rcpt))).await? {
             Ok(r) => Ok(r),
             Err(e) => return Err(abandon(connection, e, false).await),
         };
-        let data_reply = within(limit, "DATA", connection.command(Raw(&data))).await?;
+        let data_reply = within(limit, "DATA", connection.command(Data)).await?;
         (mail_reply, rcpt_reply, data_reply)
     };
     let sender_refused = matches!(&mail_reply, Err(e) if e.is_permanent());
@@ -152,19 +190,27 @@ pub async fn send(
         (Some(e), Err(_)) => Err(abandon(connection, e, false).await),
         (None, Err(e)) => Err(abandon(connection, e, false).await),
         (None, Ok(_)) => {
-            if let Err(reason) = gate.await {
-                return Err(Failed {
-                    failure: SendFailure::Connection(reason),
-                    broken: true,
-                    before_data: true,
-                    sender_refused,
-                });
+            match gate.await {
+                Err(reason) => {
+                    return Err(Failed {
+                        failure: SendFailure::Connection(reason),
+                        broken: true,
+                        before_data: true,
+                        sender_refused,
+                    });
+                }
+                Ok(Some(next)) if pipelining => {
+                    message.push_str(&next);
+                    *wrote_next = true;
+                }
+                Ok(_) => {}
             }
             // The body and the reply to its final dot get `data_limit` (RFC 5321 suggests ten
             // minutes: relays may scan the message before they answer).
-            match tokio::time::timeout(data_limit, connection.command(Raw(message))).await {
+            match tokio::time::timeout(data_limit, connection.command(Raw(&message))).await {
                 Ok(Ok(response)) => Ok(describe(&response)),
-                // The whole body went out and the server answered: a refusal like any other.
+                // The whole body went out and the server answered: a refusal like any other. (No
+                // RSET: the transaction is over, and a next envelope may follow the dot.)
                 Ok(Err(e)) if e.is_transient() || e.is_permanent() => {
                     Err(abandon(connection, e, true).await)
                 }

@@ -165,6 +165,7 @@ pub async fn run(
     let mut session: Option<Session> = None;
     let mut backoff = Duration::from_millis(250);
     let mut unsettled = Unsettled::default();
+    let mut ahead: Option<Ahead> = None;
     loop {
         // A session beyond what the relay's "slow down" replies left allowed closes and waits.
         while !shared.rate.session_allowed(worker) && !shared.shutdown.is_cancelled() {
@@ -182,27 +183,36 @@ pub async fn run(
         // A job at hand is taken at once. Otherwise (no job, or another worker holds the queue while
         // it waits for one) this worker's outcomes are committed first: nobody else would ask for
         // that while it waits.
-        let next = jobs
-            .try_lock()
-            .ok()
-            .and_then(|mut queue| queue.try_recv().ok());
-        let job = match next {
-            Some(job) => Some(job),
+        // The job taken ahead while the last message went out comes first.
+        let (job, prepared) = match ahead.take() {
+            Some(Ahead { job, prepared }) => (Some(job), prepared),
             None => {
-                if unsettled.settle(&shared).await.is_err() {
-                    break;
-                }
-                jobs.lock().await.recv().await
+                let next = jobs
+                    .try_lock()
+                    .ok()
+                    .and_then(|mut queue| queue.try_recv().ok());
+                let job = match next {
+                    Some(job) => Some(job),
+                    None => {
+                        if unsettled.settle(&shared).await.is_err() {
+                            break;
+                        }
+                        jobs.lock().await.recv().await
+                    }
+                };
+                (job, None)
             }
         };
         let Some(mut job) = job else { break };
         let kind = attempt(
             &shared,
             &mut job,
+            prepared,
             &mut session,
             &mut backoff,
             worker,
             &mut unsettled,
+            (&jobs, &mut ahead),
         )
         .await;
         count_outcome(&kind, &job.message.counters);
@@ -222,17 +232,207 @@ pub async fn run(
 }
 
 #[tracing::instrument(name = "send", level = "debug", skip_all, fields(worker, issue_id = %job.message.issue_id, delivery_id = %job.delivery.id))]
+#[allow(clippy::too_many_arguments)]
 async fn attempt(
     shared: &Shared,
     job: &mut Job,
+    prepared: Option<Prepared>,
     session: &mut Option<Session>,
     backoff: &mut Duration,
     worker: usize,
     unsettled: &mut Unsettled,
+    (jobs, ahead): (&Jobs, &mut Option<Ahead>),
 ) -> OutcomeKind {
     tracing::Span::current().record("worker", worker);
+    // A job taken ahead was checked then; if its envelope is staged on the session, it goes on.
+    let mut built = None;
+    let staged = match prepared {
+        Some(Prepared::Ready(outgoing))
+            if session
+                .as_ref()
+                .is_some_and(|s| s.has_staged(outgoing.stem())) =>
+        {
+            Some(outgoing)
+        }
+        // Made ready for a session that broke since: made ready again for the next one.
+        Some(Prepared::Ready(outgoing)) => {
+            built = Some(outgoing.into_message());
+            None
+        }
+        Some(Prepared::Refused(failed)) => {
+            return judge(
+                shared,
+                &job.delivery,
+                Err(failed),
+                false,
+                false,
+                job.claimed_at,
+            );
+        }
+        Some(Prepared::Done(kind)) => return kind,
+        None => None,
+    };
+    let outgoing = match staged {
+        Some(outgoing) => outgoing,
+        None => match ready(shared, job, built, session, backoff).await {
+            Ok(outgoing) => outgoing,
+            Err(kind) => return kind,
+        },
+    };
+    let open = session.as_mut().expect("a session holds the job");
+    let capabilities = open.capabilities();
+    let reused = open.is_reused();
+    let began = std::time::Instant::now();
+    // The time spent waiting for the previous outcome's commit is not the server's.
+    let mut committing = Duration::ZERO;
+    // The gate found the claim lapsed (a later renewal may make `holds_claim` true again: what
+    // counts is what the gate saw).
+    let mut lapsed = false;
+    let claimed_at = job.claimed_at;
+    let gate = async {
+        // The next job, taken now if it is at hand, goes out behind this message's final dot.
+        let next = if capabilities.pipelines() {
+            look_ahead(shared, worker, &capabilities, jobs, ahead).await
+        } else {
+            None
+        };
+        let waited = std::time::Instant::now();
+        let settled = unsettled.settle(shared).await;
+        committing = waited.elapsed();
+        // The envelope may have taken long (a tarpitting relay, a stalled process): the claim is
+        // checked again right before the message goes out.
+        if settled.is_ok() && !shared.store.holds_claim(claimed_at) {
+            lapsed = true;
+            return Err(
+                "this daemon's claim on the delivery lapsed (its leases were not renewed in time)"
+                    .to_owned(),
+            );
+        }
+        settled.map(|()| next)
+    };
+    let result = open.transmit(outgoing, gate).await;
+    count_reply(&result, began.elapsed().saturating_sub(committing), open);
+    if !open.is_usable()
+        && let Some(broken) = session.take()
+    {
+        broken.close().await;
+    }
+    judge(shared, &job.delivery, result, reused, lapsed, claimed_at)
+}
+
+/// The queue the workers take their jobs from.
+type Jobs = Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>;
+
+/// A job taken ahead, while the worker's session carried the message before it.
+struct Ahead {
+    job: Job,
+    /// What became of it when it was taken; `None`: it could not go at once and takes the usual
+    /// path.
+    prepared: Option<Prepared>,
+}
+
+/// A job's message, made ready for the wire ahead of its turn.
+enum Prepared {
+    /// Ready; its envelope went out behind the last message's dot if the session holds it staged.
+    Ready(super::Outgoing),
+    /// The session cannot carry it (an address, SMTPUTF8).
+    Refused(super::transaction::Failed),
+    /// Building it failed.
+    Done(OutcomeKind),
+}
+
+/// Takes the next job if one is at hand and it can go at once (its issue still sending, its claim
+/// held, its pace due, its signature made), makes it ready for this session and returns its
+/// envelope and stem, to go out behind the current message's final dot. A job taken that cannot
+/// go at once is left in `ahead` as it is, for the worker's next turn.
+async fn look_ahead(
+    shared: &Shared,
+    worker: usize,
+    capabilities: &super::Capabilities,
+    jobs: &Jobs,
+    ahead: &mut Option<Ahead>,
+) -> Option<(String, String)> {
+    if shared.shutdown.is_cancelled()
+        || shared.global_rate.is_some()
+        || !shared.rate.session_allowed(worker)
+    {
+        return None;
+    }
+    let mut job = jobs.try_lock().ok()?.try_recv().ok()?;
+    let at_once = shared.is_active(job.message.issue_id)
+        && shared.store.holds_claim(job.claimed_at)
+        && job.built.as_ref().is_none_or(|b| b.is_finished())
+        && shared.rate.try_acquire();
+    if !at_once {
+        *ahead = Some(Ahead {
+            job,
+            prepared: None,
+        });
+        return None;
+    }
+    let prepared = match build(shared, &mut job).await {
+        Err(kind) => Prepared::Done(kind),
+        Ok((bytes, from)) => {
+            match capabilities.prepare(&from, &job.delivery.email, bytes, stem(&job)) {
+                Ok(outgoing) => Prepared::Ready(outgoing),
+                Err(failure) => Prepared::Refused(super::session::refused(failure)),
+            }
+        }
+    };
+    let next = match &prepared {
+        Prepared::Ready(outgoing) => outgoing.ahead(),
+        _ => None,
+    };
+    *ahead = Some(Ahead {
+        job,
+        prepared: Some(prepared),
+    });
+    next
+}
+
+/// Names a job's message: its outbox file, and its envelope staged on a session.
+fn stem(job: &Job) -> String {
+    format!("{}-{}", job.message.issue_id, job.delivery.id)
+}
+
+/// The job's message: signed on the blocking pool since it was handed out, or built now.
+async fn build(shared: &Shared, job: &mut Job) -> Result<(Vec<u8>, String), OutcomeKind> {
+    match job.built.take() {
+        Some(signing) => signing.await.map_err(|e| {
+            // A bug (a panic) that would repeat on every try: the delivery fails, with the
+            // reason, rather than being handed out again and again.
+            tracing::error!(error = %e, "building a signed message failed");
+            OutcomeKind::Failed {
+                error: crate::domain::AttemptError::Unsendable(format!(
+                    "building the signed message failed: {e}"
+                )),
+                gave_up_after: None,
+                bounce: None,
+            }
+        }),
+        None => {
+            let now = shared.clock.now();
+            Ok(job.message.build(
+                &shared.tokens,
+                &job.delivery,
+                &date_header(now),
+                now.timestamp(),
+            ))
+        }
+    }
+}
+
+/// Everything before a job's message goes out: its issue still sending, its pace, a session, its
+/// message made ready for that session (`built`: already built once).
+async fn ready(
+    shared: &Shared,
+    job: &mut Job,
+    built: Option<(String, Vec<u8>)>,
+    session: &mut Option<Session>,
+    backoff: &mut Duration,
+) -> Result<super::Outgoing, OutcomeKind> {
     if shared.shutdown.is_cancelled() || !shared.is_active(job.message.issue_id) {
-        return OutcomeKind::Released;
+        return Err(OutcomeKind::Released);
     }
     shared.rate.acquire().await;
     if let Some(global) = &shared.global_rate {
@@ -244,7 +444,7 @@ async fn attempt(
         || !shared.is_active(job.message.issue_id)
         || !shared.store.holds_claim(job.claimed_at)
     {
-        return OutcomeKind::Released;
+        return Err(OutcomeKind::Released);
     }
     if session.as_ref().is_some_and(Session::is_stale)
         && let Some(idle) = session.take()
@@ -283,65 +483,38 @@ async fn attempt(
                     _ = shared.shutdown.cancelled() => {}
                 }
                 *backoff = (*backoff * 2).min(Duration::from_secs(30));
-                return OutcomeKind::Released;
+                return Err(OutcomeKind::Released);
             }
         }
     }
     let open = session.as_mut().expect("session opened above");
-    let delivery = &job.delivery;
-    let (bytes, from) = match job.built.take() {
-        Some(signing) => match signing.await {
-            Ok(built) => built,
-            Err(e) => {
-                // A bug (a panic) that would repeat on every try: the delivery fails, with the reason,
-                // rather than being handed out again and again.
-                tracing::error!(error = %e, "building a signed message failed");
-                return OutcomeKind::Failed {
-                    error: crate::domain::AttemptError::Unsendable(format!(
-                        "building the signed message failed: {e}"
-                    )),
-                    gave_up_after: None,
-                    bounce: None,
-                };
-            }
-        },
+    let (from, bytes) = match built {
+        Some(built) => built,
         None => {
-            let now = shared.clock.now();
-            job.message
-                .build(&shared.tokens, delivery, &date_header(now), now.timestamp())
+            let (bytes, from) = build(shared, job).await?;
+            (from, bytes)
         }
     };
-    let stem = format!("{}-{}", job.message.issue_id, delivery.id);
-    let reused = open.is_reused();
-    let began = std::time::Instant::now();
-    // The time spent waiting for the previous outcome's commit is not the server's.
-    let mut committing = Duration::ZERO;
-    // The gate found the claim lapsed (a later renewal may make `holds_claim` true again: what
-    // counts is what the gate saw).
-    let mut lapsed = false;
-    let claimed_at = job.claimed_at;
-    let gate = async {
-        let waited = std::time::Instant::now();
-        let settled = unsettled.settle(shared).await;
-        committing = waited.elapsed();
-        // The envelope may have taken long (a tarpitting relay, a stalled process): the claim is
-        // checked again right before the message goes out.
-        if settled.is_ok() && !shared.store.holds_claim(claimed_at) {
-            lapsed = true;
-            return Err(
-                "this daemon's claim on the delivery lapsed (its leases were not renewed in time)"
-                    .to_owned(),
-            );
-        }
-        settled
-    };
-    let result = open.send(&from, &delivery.email, bytes, &stem, gate).await;
-    count_reply(&result, began.elapsed().saturating_sub(committing), open);
-    if !open.is_usable()
-        && let Some(broken) = session.take()
-    {
-        broken.close().await;
-    }
+    let delivery = &job.delivery;
+    open.capabilities()
+        .prepare(&from, &delivery.email, bytes, stem(job))
+        .map_err(|failure| {
+            let result = Err(super::session::refused(failure));
+            count_reply(&result, Duration::ZERO, open);
+            judge(shared, delivery, result, false, false, job.claimed_at)
+        })
+}
+
+/// What a transaction's result means for its delivery. `reused`: the session had carried messages
+/// before; `lapsed`: the gate found the claim lapsed.
+fn judge(
+    shared: &Shared,
+    delivery: &ClaimedDelivery,
+    result: Result<crate::domain::SmtpReply, super::transaction::Failed>,
+    reused: bool,
+    lapsed: bool,
+    claimed_at: std::time::Instant,
+) -> OutcomeKind {
     match result {
         Ok(reply) => {
             shared

@@ -1,11 +1,17 @@
 //! An in-process SMTP server for scripted faults (a 4xx then a 2xx for one recipient, a 5xx for
-//! another), beside the real smtp-sink. It answers after DATA with whatever the script says.
+//! another), beside the real smtp-sink. It answers after DATA with whatever the script says. With
+//! PIPELINING it also counts the messages whose next envelope came behind their final dot, before
+//! the reply to it (RFC 2920 lets message content open a group).
 
 use std::{
     collections::HashMap,
     io::{BufRead, BufReader, Write},
     net::{TcpListener, TcpStream},
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
 };
 
 /// `(recipient, attempt number from 1)` → `(code, text)` sent after the message data.
@@ -17,6 +23,8 @@ pub struct FixtureSmtp {
     pub accepted: Arc<Mutex<Vec<String>>>,
     /// Attempts per recipient.
     pub attempts: Arc<Mutex<HashMap<String, usize>>>,
+    /// Messages whose final dot had the next command right behind it, before the fixture replied.
+    pub followed: Arc<AtomicUsize>,
 }
 
 impl FixtureSmtp {
@@ -31,12 +39,14 @@ impl FixtureSmtp {
         let port = listener.local_addr().unwrap().port();
         let accepted = Arc::new(Mutex::new(Vec::new()));
         let attempts = Arc::new(Mutex::new(HashMap::new()));
-        let (acc, att) = (accepted.clone(), attempts.clone());
+        let followed = Arc::new(AtomicUsize::new(0));
+        let (acc, att, fol) = (accepted.clone(), attempts.clone(), followed.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (script, acc, att) = (script.clone(), acc.clone(), att.clone());
+                let (script, acc, att, fol) =
+                    (script.clone(), acc.clone(), att.clone(), fol.clone());
                 std::thread::spawn(move || {
-                    let _ = session(stream, &script, &acc, &att, pipelining);
+                    let _ = session(stream, &script, &acc, &att, pipelining, &fol);
                 });
             }
         });
@@ -44,6 +54,7 @@ impl FixtureSmtp {
             port,
             accepted,
             attempts,
+            followed,
         }
     }
 }
@@ -54,6 +65,7 @@ fn session(
     accepted: &Mutex<Vec<String>>,
     attempts: &Mutex<HashMap<String, usize>>,
     pipelining: bool,
+    followed: &AtomicUsize,
 ) -> std::io::Result<()> {
     let mut out = stream.try_clone()?;
     let mut input = BufReader::new(stream);
@@ -98,6 +110,17 @@ fn session(
                 if line == ".\r\n" {
                     break;
                 }
+            }
+            if pipelining {
+                // Is the next command already here, sent without waiting for this reply? A client
+                // that waits sends nothing until it has the reply: the read times out.
+                input
+                    .get_ref()
+                    .set_read_timeout(Some(Duration::from_millis(200)))?;
+                if input.fill_buf().is_ok_and(|b| !b.is_empty()) {
+                    followed.fetch_add(1, Ordering::SeqCst);
+                }
+                input.get_ref().set_read_timeout(None)?;
             }
             let attempt = {
                 let mut a = attempts.lock().unwrap();

@@ -126,6 +126,51 @@ fn with_pipelining_a_refused_recipient_fails_and_the_session_carries_on() {
 }
 
 #[test]
+fn with_pipelining_each_envelope_follows_the_previous_final_dot_and_a_refused_message_changes_nothing()
+ {
+    let fixture = FixtureSmtp::start_with(
+        Arc::new(|rcpt: &str, _| match rcpt {
+            "reader3@example.com" => (554, "5.7.1 message refused"),
+            _ => (250, "2.0.0 queued"),
+        }),
+        true,
+    );
+    let app = TestApp::new(Smtp::Port(fixture.port), &[("smtp.connections", "1")]);
+    app.list_with_subscribers(12);
+    let id = app.queue_issue(&[]);
+
+    app.serve_until_idle();
+
+    let rows = app.json(&["issue", "deliveries", &id.to_string()]);
+    let refused = delivery(&rows, "reader3@example.com");
+    assert_eq!(
+        (refused["state"].as_str(), refused["attempts"].as_i64()),
+        (Some("failed"), Some(1)),
+        "{refused}"
+    );
+    let mut accepted = fixture.accepted.lock().unwrap().clone();
+    accepted.sort();
+    let mut expected: Vec<String> = (0..12)
+        .filter(|i| *i != 3)
+        .map(|i| format!("reader{i}@example.com"))
+        .collect();
+    expected.sort();
+    assert_eq!(
+        accepted, expected,
+        "each accepted once, the one after the refusal too"
+    );
+    let attempts = fixture.attempts.lock().unwrap().clone();
+    assert!(attempts.values().all(|n| *n == 1), "{attempts:?}");
+    // Every message but the last of a run of queued jobs carried the next one's envelope behind
+    // its final dot: one round trip per message.
+    let followed = fixture.followed.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        followed >= 8,
+        "only {followed} of 12 messages had the next envelope behind their final dot"
+    );
+}
+
+#[test]
 fn a_4xx_that_persists_becomes_failed_after_max_attempts() {
     let sink = SmtpSink::start(&["-r", "RCPT"]);
     let app = TestApp::new(
