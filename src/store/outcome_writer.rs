@@ -1,40 +1,39 @@
-//! The recorder's writer: outcome groups committed from the recorder's own thread (blocking).
+//! The recorder's writer: outcome groups that only change states, committed in one short blocking
+//! call by whichever sending connection needs them committed.
 //!
 //! On SQLite it steps its own connection (see `sqlite/outcome_writer.rs`). On PostgreSQL there is
 //! none: a group is one round trip to the server, which the recorder awaits on the runtime.
 
-use super::{Backend, Outcome, RecordedBounce, Refund, Store, StoreError};
-use crate::domain::BouncePolicy;
+use super::{Backend, Outcome, Refund, Store, StoreError};
 use chrono::{DateTime, Utc};
 
-/// Commits outcome groups; blocking: call it from a thread of its own (the recorder's).
+/// Commits outcome groups that only change states; blocking, briefly (no checkpoint, no wait for
+/// the write lock unless asked).
 pub struct OutcomeWriter(super::sqlite::SqliteOutcomeWriter);
 
 impl Store {
-    /// A writer for the recorder's thread, where a commit is a call on a connection of its own
-    /// (SQLite); `None` where a commit is a round trip to a server (PostgreSQL), which the recorder
-    /// awaits on the runtime instead ([`Store::record_outcomes`]). Groups that need the pool run on
-    /// `runtime`.
-    pub fn outcome_writer(
-        &self,
-        runtime: tokio::runtime::Handle,
-    ) -> Result<Option<OutcomeWriter>, StoreError> {
+    /// A writer where a commit is a call on a connection of its own (SQLite); `None` where a
+    /// commit is a round trip to a server (PostgreSQL), which the recorder awaits instead
+    /// ([`Store::record_outcomes`]).
+    pub fn outcome_writer(&self) -> Result<Option<OutcomeWriter>, StoreError> {
         Ok(match &self.backend {
-            Backend::Sqlite(b) => Some(OutcomeWriter(b.outcome_writer(runtime)?)),
+            Backend::Sqlite(b) => Some(OutcomeWriter(b.outcome_writer()?)),
             Backend::Postgres(_) => None,
         })
     }
 }
 
 impl OutcomeWriter {
-    /// [`Store::record_outcomes`], returning once the group is committed.
-    pub fn record(
+    /// Commits `outcomes` if they only change states; `None` if they need
+    /// [`Store::record_outcomes`], or (unless `wait`) if the database's write lock is held
+    /// elsewhere, with nothing written.
+    pub fn record_plain(
         &mut self,
         outcomes: &[Outcome],
         refunds: &[Refund],
-        policy: &BouncePolicy,
         now: DateTime<Utc>,
-    ) -> Result<Vec<RecordedBounce>, StoreError> {
-        self.0.record(outcomes, refunds, policy, now)
+        wait: bool,
+    ) -> Option<Result<(), StoreError>> {
+        self.0.record_plain(outcomes, refunds, now, wait)
     }
 }

@@ -9,10 +9,14 @@
 //! never wait and never wake the recorder. Meanwhile the connection's next envelope (MAIL, RCPT,
 //! DATA) is already out, so the commit costs no round trip.
 //!
-//! On SQLite the recorder runs on a blocking thread with a connection of its own
-//! ([`crate::store::OutcomeWriter`]): a commit there costs one wake-up each way, where the pool's
-//! worker thread costs two per statement. On PostgreSQL a commit is a round trip to the server: the
-//! recorder is a task, and up to four group commits are under way at once.
+//! On SQLite a commit is a short call on a connection of its own ([`crate::store::OutcomeWriter`]),
+//! made by the connection that needs it, on its own thread: whoever takes the committer commits
+//! every parked group, in the order parked, and the others waiting meanwhile find theirs done or
+//! take the next turn. (A recorder thread cost two thread hand-offs per commit, which were most of
+//! a message's CPU time at four connections.) A group that needs the pool (bounce events, a
+//! refunded run) or that would wait for another writer's lock is committed by a task of its own,
+//! so no runtime thread waits on the database. On PostgreSQL a commit is a round trip to the server:
+//! the recorder is a task, and up to four group commits are under way at once.
 
 use super::Breaker;
 use crate::{
@@ -34,8 +38,146 @@ type Request = (Outcome, oneshot::Sender<Done>);
 pub struct Recorder {
     /// Outcomes waiting for the next group commit, in the order they were parked.
     parked: Arc<Mutex<Vec<Request>>>,
-    /// Asks the recorder to commit what is parked.
+    /// Asks the recorder's task to commit what is parked (PostgreSQL); on either backend, its
+    /// closing (every handle dropped) has the task commit what is left and end.
     commit: mpsc::Sender<()>,
+    /// SQLite: the committer a settling connection takes to commit the parked groups itself.
+    inline: Option<Arc<Inline>>,
+}
+
+/// SQLite's committer and the signal that a turn at it ended.
+struct Inline {
+    committer: Arc<tokio::sync::Mutex<Committer>>,
+    /// Told at the end of each turn: connections waiting for the committer look again.
+    turn_ended: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for Inline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Inline")
+    }
+}
+
+/// What commits on SQLite: its writer, and the circuit breaker that sees every group in order.
+struct Committer {
+    /// Nothing more is written once a commit failed: sending stops.
+    writer: Result<OutcomeWriter, RecorderError>,
+    breaker: Breaker,
+    store: Store,
+    clock: SharedClock,
+    policy: BouncePolicy,
+}
+
+/// A turn at the committer; when it ends, however it ends (a settle dropped while its task goes on),
+/// the committer is free again and whoever waits for it is told.
+struct Turn {
+    committer: Option<tokio::sync::OwnedMutexGuard<Committer>>,
+    inline: Arc<Inline>,
+    parked: Arc<Mutex<Vec<Request>>>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        drop(self.committer.take());
+        self.inline.turn_ended.notify_waiters();
+    }
+}
+
+impl Turn {
+    fn committer(&mut self) -> &mut Committer {
+        self.committer.as_mut().expect("a turn holds the committer")
+    }
+
+    fn next_group(&mut self) -> Option<Group> {
+        let committer = self.committer.as_mut().expect("a turn holds the committer");
+        next_group(&self.parked, &mut committer.breaker)
+    }
+
+    /// Commits every parked group, in order, on this thread. A group that needs the pool or that
+    /// would wait for the write lock, and everything parked after it, goes on in a task of its own
+    /// (so a settle dropped meanwhile loses nothing); this returns once that task is done.
+    async fn commit_parked(mut self) {
+        loop {
+            let Some(group) = self.next_group() else {
+                return;
+            };
+            let committer = self.committer();
+            let now = committer.clock.now();
+            let began = std::time::Instant::now();
+            let result = match &mut committer.writer {
+                Err(e) => Err(e.clone()),
+                Ok(writer) => {
+                    match writer.record_plain(&group.outcomes, &group.refunds, now, false) {
+                        Some(result) => {
+                            recorded(result.map(|()| vec![]), group.outcomes.len(), began)
+                        }
+                        None => {
+                            let _ = tokio::spawn(self.commit_patiently(group)).await;
+                            return;
+                        }
+                    }
+                }
+            };
+            self.answer(group, result);
+        }
+    }
+
+    /// Commits `group` through the pool, or waiting for the write lock off the runtime's threads,
+    /// then every group parked after it the same way.
+    async fn commit_patiently(mut self, mut group: Group) {
+        loop {
+            let committer = self.committer();
+            let (store, policy, now) = (
+                committer.store.clone(),
+                committer.policy.clone(),
+                committer.clock.now(),
+            );
+            let began = std::time::Instant::now();
+            let mut guard = self.committer.take().expect("a turn holds the committer");
+            let waited = tokio::task::spawn_blocking(move || {
+                let result = match &mut guard.writer {
+                    Err(e) => Some(Err(e.clone())),
+                    Ok(writer) => writer
+                        .record_plain(&group.outcomes, &group.refunds, now, true)
+                        .map(|result| {
+                            recorded(result.map(|()| vec![]), group.outcomes.len(), began)
+                        }),
+                };
+                (guard, group, result)
+            })
+            .await;
+            // A panic dropped the group's waiters (they see the recorder stopped) and freed the
+            // committer.
+            let Ok((guard, done, result)) = waited else {
+                return;
+            };
+            self.committer = Some(guard);
+            let result = match result {
+                Some(result) => result,
+                None => {
+                    let result = store
+                        .record_outcomes(&done.outcomes, &done.refunds, &policy, now)
+                        .await;
+                    recorded(result, done.outcomes.len(), began)
+                }
+            };
+            self.answer(done, result);
+            match self.next_group() {
+                Some(next) => group = next,
+                None => return,
+            }
+        }
+    }
+
+    /// Tells `group`'s waiters how its commit went; a failure stops every later commit.
+    fn answer(&mut self, group: Group, result: Done) {
+        if let Err(e) = &result {
+            self.committer().writer = Err(e.clone());
+        }
+        for reply in group.replies {
+            let _ = reply.send(result.clone());
+        }
+    }
 }
 
 /// An outcome parked with the recorder, not yet known to be committed.
@@ -62,23 +204,56 @@ impl Recorder {
         breaker_run: usize,
         tracker: &tokio_util::task::TaskTracker,
     ) -> Self {
-        let (commit, requests) = mpsc::channel::<()>(MAX_GROUP);
+        let (commit, mut requests) = mpsc::channel::<()>(MAX_GROUP);
         let parked: Arc<Mutex<Vec<Request>>> = Arc::default();
-        let runtime = tokio::runtime::Handle::current();
-        let queue = Queue {
-            parked: parked.clone(),
-            requests,
-            breaker: Breaker::new(breaker_run),
+        let breaker = Breaker::new(breaker_run);
+        let Some(writer) = store.outcome_writer().transpose() else {
+            let queue = Queue {
+                parked: parked.clone(),
+                requests,
+                breaker,
+            };
+            tracker.spawn(commit_concurrently(store, clock, policy, queue));
+            return Self {
+                parked,
+                commit,
+                inline: None,
+            };
         };
-        match store.outcome_writer(runtime).transpose() {
-            None => {
-                tracker.spawn(commit_concurrently(store, clock, policy, queue));
+        let writer = writer.map_err(|e| {
+            tracing::error!(error = %e, "cannot open the recorder's database connection");
+            RecorderError(format!("cannot open the recorder's connection: {e}"))
+        });
+        let inline = Arc::new(Inline {
+            committer: Arc::new(tokio::sync::Mutex::new(Committer {
+                writer,
+                breaker,
+                store,
+                clock,
+                policy,
+            })),
+            turn_ended: tokio::sync::Notify::new(),
+        });
+        // What is still parked once the last handle is gone is committed before the recorder ends.
+        tracker.spawn({
+            let (inline, parked) = (inline.clone(), parked.clone());
+            async move {
+                while requests.recv().await.is_some() {}
+                let committer = inline.committer.clone().lock_owned().await;
+                Turn {
+                    committer: Some(committer),
+                    inline,
+                    parked,
+                }
+                .commit_parked()
+                .await;
             }
-            Some(writer) => {
-                tracker.spawn_blocking(move || commit_serially(writer, clock, policy, queue));
-            }
+        });
+        Self {
+            parked,
+            commit,
+            inline: Some(inline),
         }
-        Self { parked, commit }
     }
 
     /// Parks `outcome` for the next group commit, without asking for one.
@@ -96,13 +271,38 @@ impl Recorder {
     /// Cancel-safe: a settle dropped while it waits can be started again with the same `parked`.
     pub async fn settle(&self, parked: &mut Parked) -> Result<(), RecorderError> {
         let stopped = || RecorderError("the recorder has stopped".into());
-        match parked.0.try_recv() {
-            Ok(done) => return done,
-            Err(oneshot::error::TryRecvError::Closed) => return Err(stopped()),
-            Err(oneshot::error::TryRecvError::Empty) => {}
+        loop {
+            match parked.0.try_recv() {
+                Ok(done) => return done,
+                Err(oneshot::error::TryRecvError::Closed) => return Err(stopped()),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            let Some(inline) = &self.inline else {
+                self.commit.send(()).await.map_err(|_| stopped())?;
+                return (&mut parked.0).await.map_err(|_| stopped())?;
+            };
+            // Listening before looking, so that a turn ending in between is not missed.
+            let turn_ended = inline.turn_ended.notified();
+            tokio::pin!(turn_ended);
+            turn_ended.as_mut().enable();
+            match inline.committer.clone().try_lock_owned() {
+                Ok(committer) => {
+                    Turn {
+                        committer: Some(committer),
+                        inline: inline.clone(),
+                        parked: self.parked.clone(),
+                    }
+                    .commit_parked()
+                    .await;
+                }
+                // Another connection's turn: it may commit this outcome too; if not, the next
+                // turn is this one's.
+                Err(_) => tokio::select! {
+                    () = turn_ended => {}
+                    done = &mut parked.0 => return done.map_err(|_| stopped())?,
+                },
+            }
         }
-        self.commit.send(()).await.map_err(|_| stopped())?;
-        (&mut parked.0).await.map_err(|_| stopped())?
     }
 }
 
@@ -115,25 +315,29 @@ struct Queue {
 }
 
 impl Queue {
-    /// The next group of parked outcomes (up to [`MAX_GROUP`], in the order parked) with the runs
-    /// it trips the circuit breaker on; `None` once nothing is parked.
     fn next_group(&mut self) -> Option<Group> {
-        let group: Vec<Request> = {
-            let mut queue = self.parked.lock().expect("recorder queue");
-            let n = queue.len().min(MAX_GROUP);
-            queue.drain(..n).collect()
-        };
-        if group.is_empty() {
-            return None;
-        }
-        let (outcomes, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-        let refunds = refunds_for(&mut self.breaker, &outcomes);
-        Some(Group {
-            outcomes,
-            refunds,
-            replies,
-        })
+        next_group(&self.parked, &mut self.breaker)
     }
+}
+
+/// The next group of parked outcomes (up to [`MAX_GROUP`], in the order parked) with the runs it
+/// trips the circuit breaker on; `None` once nothing is parked.
+fn next_group(parked: &Mutex<Vec<Request>>, breaker: &mut Breaker) -> Option<Group> {
+    let group: Vec<Request> = {
+        let mut queue = parked.lock().expect("recorder queue");
+        let n = queue.len().min(MAX_GROUP);
+        queue.drain(..n).collect()
+    };
+    if group.is_empty() {
+        return None;
+    }
+    let (outcomes, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+    let refunds = refunds_for(breaker, &outcomes);
+    Some(Group {
+        outcomes,
+        refunds,
+        replies,
+    })
 }
 
 /// Outcomes committed together, the runs they refund, and who waits for them.
@@ -141,50 +345,6 @@ struct Group {
     outcomes: Vec<Outcome>,
     refunds: Vec<Refund>,
     replies: Vec<oneshot::Sender<Done>>,
-}
-
-/// The recorder where a commit is a call on its own connection (SQLite, one writer): groups one
-/// after the other, on this thread.
-fn commit_serially(
-    mut writer: Result<OutcomeWriter, crate::store::StoreError>,
-    clock: SharedClock,
-    policy: BouncePolicy,
-    mut queue: Queue,
-) {
-    let mut writer = writer.as_mut().map_err(|e| {
-        tracing::error!(error = %e, "cannot open the recorder's database connection");
-        RecorderError(format!("cannot open the recorder's connection: {e}"))
-    });
-    let mut signals = Vec::with_capacity(MAX_GROUP);
-    loop {
-        let open = queue.requests.blocking_recv_many(&mut signals, MAX_GROUP) > 0;
-        signals.clear();
-        while let Some(Group {
-            outcomes,
-            refunds,
-            replies,
-        }) = queue.next_group()
-        {
-            let result = match &mut writer {
-                Ok(writer) => {
-                    let began = std::time::Instant::now();
-                    let result = writer.record(&outcomes, &refunds, &policy, clock.now());
-                    recorded(result, outcomes.len(), began)
-                }
-                Err(e) => Err(e.clone()),
-            };
-            if let Err(e) = &result {
-                // Nothing more is written once a commit failed: sending stops.
-                writer = Err(e.clone());
-            }
-            for reply in replies {
-                let _ = reply.send(result.clone());
-            }
-        }
-        if !open {
-            break;
-        }
-    }
 }
 
 /// The recorder where a commit is a round trip to a server (PostgreSQL): up to
@@ -327,4 +487,137 @@ fn recorded(
         tracing::warn!(issue_id = %paused, "issue paused: too many refusals about the sender (blocked, spam, policy)");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DeliveryId, IssueId, SmtpReply};
+    use crate::store::{DatabaseUrl, OutcomeKind};
+
+    /// A database with one sending issue and `n` deliveries in `sending` (ids 1..=n).
+    async fn sending(n: i64) -> (tempfile::TempDir, Store, rusqlite::Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("herald.db");
+        let store = Store::open(&DatabaseUrl::Sqlite(path.clone()))
+            .await
+            .unwrap();
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch(
+            "INSERT INTO lists (id, slug, name, from_address, created_at)
+                 VALUES (1, 'weekly', 'Weekly', 'news@example.com', 0);
+             INSERT INTO issues (id, list_id, subject, source_path, html_template, text_template, state, queued_at)
+                 VALUES (1, 1, 'Subject', 'issue.md', '', '', 'sending', 0);",
+        )
+        .unwrap();
+        for i in 1..=n {
+            db.execute(
+                "INSERT INTO subscribers (id, list_id, email, created_at, updated_at) VALUES (?1, 1, ?2, 0, 0)",
+                rusqlite::params![i, format!("reader{i}@example.com")],
+            )
+            .unwrap();
+            db.execute(
+                "INSERT INTO deliveries (id, issue_id, subscriber_id, state) VALUES (?1, 1, ?1, 'sending')",
+                [i],
+            )
+            .unwrap();
+        }
+        (dir, store, db)
+    }
+
+    fn sent(delivery: i64) -> Outcome {
+        Outcome {
+            delivery: DeliveryId(delivery),
+            issue: IssueId(1),
+            kind: OutcomeKind::Sent {
+                reply: SmtpReply::new(250, &["2.0.0 queued"]),
+            },
+        }
+    }
+
+    fn state(db: &rusqlite::Connection, delivery: i64) -> String {
+        db.query_row(
+            "SELECT state FROM deliveries WHERE id = ?1",
+            [delivery],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    fn recorder(store: &Store, tracker: &tokio_util::task::TaskTracker) -> Recorder {
+        Recorder::spawn(
+            store.clone(),
+            Arc::new(crate::clock::SystemClock),
+            BouncePolicy::default(),
+            100,
+            tracker,
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_outcome_settled_by_any_of_many_connections_is_committed_when_settle_returns() {
+        let (dir, store, _) = sending(400).await;
+        let path = dir.path().join("herald.db");
+        let tracker = tokio_util::task::TaskTracker::new();
+        let recorder = recorder(&store, &tracker);
+        let connections: Vec<_> = (0..8)
+            .map(|c| {
+                let (recorder, path) = (recorder.clone(), path.clone());
+                tokio::spawn(async move {
+                    // A reader of the file of its own: what a crash would leave.
+                    let db = rusqlite::Connection::open(path).unwrap();
+                    for delivery in (1..=400).filter(|d| d % 8 == c) {
+                        let mut parked = recorder.park(sent(delivery));
+                        recorder.settle(&mut parked).await.unwrap();
+                        assert_eq!(state(&db, delivery), "sent", "delivery {delivery}");
+                    }
+                })
+            })
+            .collect();
+        for connection in connections {
+            connection.await.unwrap();
+        }
+        drop(recorder);
+        tracker.close();
+        tracker.wait().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_commit_that_must_wait_for_another_writer_does_not_hold_up_the_runtime() {
+        let (_dir, store, db) = sending(3).await;
+        let tracker = tokio_util::task::TaskTracker::new();
+        let recorder = recorder(&store, &tracker);
+        db.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let ticks = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let ticker = tokio::spawn({
+            let ticks = ticks.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    ticks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+        });
+        let settling = tokio::spawn({
+            let recorder = recorder.clone();
+            async move {
+                let mut parked = recorder.park(sent(2));
+                recorder.settle(&mut parked).await
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!settling.is_finished(), "the write lock is held elsewhere");
+        assert!(
+            ticks.load(std::sync::atomic::Ordering::SeqCst) >= 20,
+            "the runtime's one thread kept running meanwhile"
+        );
+        db.execute_batch("COMMIT").unwrap();
+        settling.await.unwrap().unwrap();
+        assert_eq!(state(&db, 2), "sent");
+        assert_eq!(state(&db, 1), "sending");
+        ticker.abort();
+        drop(recorder);
+        tracker.close();
+        tracker.wait().await;
+    }
 }

@@ -4,29 +4,29 @@
 //! Through the pool, every statement is a round trip to sqlx's worker thread (two thread wake-ups)
 //! on whichever pooled connection is free, whose page cache the other connections' writes keep
 //! invalidating. At a few thousand messages a second that hand-off, not SQLite, was most of the
-//! daemon's CPU time. Here a group of outcomes is one call on a warm connection. Groups with bounce
-//! events or a refunded run (rare, and they run the bounce policy) go through
-//! [`Store::record_outcomes`], so that logic exists once.
+//! daemon's CPU time. Here a group of outcomes is one call on a warm connection, made by whichever
+//! sending connection needs it committed (see `crate::track::recorder`). Groups with bounce events
+//! or a refunded run (rare, and they run the bounce policy) go through [`Store::record_outcomes`], so
+//! that logic exists once.
+//!
+//! This connection never checkpoints the WAL (`wal_autocheckpoint = 0`): a checkpoint writes pages
+//! back and syncs the file, too long for a runtime thread. The pool's connections checkpoint as
+//! they commit (claims, every batch), as SQLite does by default.
 
 use super::{Sqlite, deliveries::OutcomePlan};
-use crate::store::{Outcome, RecordedBounce, Refund, StoreError};
-use crate::{clock::to_millis, domain::BouncePolicy};
+use crate::clock::to_millis;
+use crate::store::{Outcome, Refund, StoreError};
 use chrono::{DateTime, Utc};
 
-/// Commits outcome groups; blocking: call it from a thread of its own (the recorder's).
+/// Commits outcome groups that only change states; blocking, briefly.
 pub struct SqliteOutcomeWriter {
     connection: rusqlite::Connection,
     store: Sqlite,
-    runtime: tokio::runtime::Handle,
 }
 
 impl Sqlite {
-    /// A writer with its own connection to this store's file (never creating it); groups that need
-    /// the pool run on `runtime`.
-    pub fn outcome_writer(
-        &self,
-        runtime: tokio::runtime::Handle,
-    ) -> Result<SqliteOutcomeWriter, StoreError> {
+    /// A writer with its own connection to this store's file (never creating it).
+    pub fn outcome_writer(&self) -> Result<SqliteOutcomeWriter, StoreError> {
         use rusqlite::OpenFlags;
         let connection = rusqlite::Connection::open_with_flags(
             &self.path,
@@ -36,42 +36,62 @@ impl Sqlite {
         // As the pool's connections: a commit survives a crash of herald (synchronous = NORMAL in
         // WAL mode), foreign keys enforced.
         connection.execute_batch(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -6144;",
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -6144;
+             PRAGMA wal_autocheckpoint = 0;",
         )?;
         Ok(SqliteOutcomeWriter {
             connection,
             store: self.clone(),
-            runtime,
         })
     }
 }
 
 impl SqliteOutcomeWriter {
-    pub fn record(
+    /// Commits a group that only changes states (no bounce event, no refunded run) on this
+    /// connection; `None` for any other group (it goes through [`crate::store::Store::record_outcomes`]),
+    /// and, unless `wait`, when another connection holds the database's write lock (nothing was
+    /// written: try again with `wait`, off the runtime's threads).
+    pub fn record_plain(
         &mut self,
         outcomes: &[Outcome],
         refunds: &[Refund],
-        policy: &BouncePolicy,
         now: DateTime<Utc>,
-    ) -> Result<Vec<RecordedBounce>, StoreError> {
+        wait: bool,
+    ) -> Option<Result<(), StoreError>> {
         let plan = OutcomePlan::new(outcomes, refunds);
         if !plan.is_plain(refunds) {
-            return self
-                .runtime
-                .block_on(self.store.record_outcomes(outcomes, refunds, policy, now));
+            return None;
         }
-        let at = to_millis(now);
-        let tx = self
+        let patience = if wait {
+            self.store.busy
+        } else {
+            std::time::Duration::ZERO
+        };
+        if let Err(e) = self.connection.busy_timeout(patience) {
+            return Some(Err(e.into()));
+        }
+        let tx = match self
             .connection
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for statement in &plan.statements {
-            let states: Vec<&str> = statement.states().collect();
-            let mut params: Vec<&dyn rusqlite::ToSql> = vec![&at, &statement.rows];
-            params.extend(states.iter().map(|s| s as &dyn rusqlite::ToSql));
-            tx.prepare_cached(statement.sql)
-                .and_then(|mut prepared| prepared.execute(&*params))?;
-        }
-        tx.commit()?;
-        Ok(vec![])
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if !wait && e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                return None;
+            }
+            other => other,
+        };
+        let at = to_millis(now);
+        let result = tx.map_err(StoreError::from).and_then(|tx| {
+            for statement in &plan.statements {
+                let states: Vec<&str> = statement.states().collect();
+                let mut params: Vec<&dyn rusqlite::ToSql> = vec![&at, &statement.rows];
+                params.extend(states.iter().map(|s| s as &dyn rusqlite::ToSql));
+                tx.prepare_cached(statement.sql)
+                    .and_then(|mut prepared| prepared.execute(&*params))?;
+            }
+            Ok(tx.commit()?)
+        });
+        Some(result)
     }
 }
