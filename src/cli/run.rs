@@ -181,14 +181,17 @@ async fn run(cli: Cli, loaded: Loaded, set_log_filter: app::SetLogFilter) -> any
         let view = BARS.get().map(|bars| {
             Arc::new(super::live::Live::new(bars.clone())) as Arc<dyn app::ProgressView>
         });
-        return app::run(
+        // On a worker thread, not the main one: the sender's hand-out and its sessions then wake
+        // each other within the runtime instead of across threads.
+        return tokio::spawn(app::run(
             config,
             shutdown_signal(),
             RunOptions { until_idle },
             Some(reload),
             view,
-        )
-        .await;
+        ))
+        .await
+        .unwrap_or_else(|e| Err(anyhow::anyhow!("herald stopped on a bug: {e}")));
     }
     if let Command::Bounce(BounceCommand::Parse { files }) = &cli.command {
         return bounces::parse(&config, files, out);
