@@ -74,6 +74,42 @@ fn three_kill_9s_at_full_speed_miss_nobody_and_repeat_at_most_one_per_connection
     );
 }
 
+/// The same at full speed with no pace, where each connection sends the next envelope behind every
+/// final dot: an envelope sent ahead carries no message, so a kill still repeats at most one message
+/// per connection.
+#[test]
+fn three_kill_9s_unpaced_with_envelopes_sent_ahead_miss_nobody_and_repeat_at_most_one_per_connection_each()
+ {
+    let sink = SmtpSink::start(&[]);
+    let connections = 4;
+    let kills = [500, 2500, 4500];
+    let app = TestApp::new(
+        Smtp::Port(sink.port),
+        &[("smtp.connections", "4"), ("sending.batch_size", "200")],
+    );
+    app.list_with_subscribers(6000);
+    let id = app.queue_issue(&[]);
+    for at in kills {
+        let mut server = app.spawn_serve_paced(0);
+        let before = app.wait_for_issue(id, Duration::from_secs(60), |i| count(i, "sent") >= at);
+        sigkill(&server);
+        server.wait().unwrap();
+        assert!(count(&before, "sent") < 6000, "killed mid-send: {before}");
+    }
+    app.serve_until_idle();
+
+    let issue = app.issue(id);
+    assert_eq!(
+        (issue["state"].as_str(), count(&issue, "sent")),
+        (Some("sent"), 6000)
+    );
+    sink.assert_each_mailed(
+        6000,
+        connections * kills.len(),
+        "at most one repeated message per connection and kill",
+    );
+}
+
 #[test]
 fn sigterm_mid_send_releases_what_was_claimed_and_exits_0_with_nobody_mailed_twice() {
     let sink = SmtpSink::start(&[]);

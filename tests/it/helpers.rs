@@ -181,7 +181,7 @@ impl TestApp {
         out
     }
 
-    /// `herald serve` paced at `rate` messages per second, so a test can act mid-send.
+    /// `herald serve` paced at `rate` messages per second (0: no pace), so a test can act mid-send.
     pub fn spawn_serve_paced(&self, rate: u32) -> Child {
         self.command(&["serve"])
             .env("HERALD_SMTP__RATE_PER_SECOND", rate.to_string())
