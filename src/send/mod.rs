@@ -12,7 +12,7 @@ mod rate;
 mod session;
 mod smtp;
 mod tls;
-pub(crate) mod transaction;
+mod transaction;
 mod worker;
 
 pub mod confirmation;

@@ -137,9 +137,13 @@ impl Unsettled {
         self.count += 1;
     }
 
-    /// Waits until every outcome parked so far is committed. A failed commit stops sending.
+    /// Waits until every outcome parked so far is committed. A failed commit stops sending, and
+    /// every settle after it fails too (nothing more may go out once an outcome is not recorded).
     /// Cancel-safe (the transaction's timeout may drop it): what it did not settle stays.
     async fn settle(&mut self, shared: &Shared) -> Result<(), String> {
+        if let Some(reason) = shared.fatal.lock().expect("fatal lock").clone() {
+            return Err(reason);
+        }
         let Some(last) = self.last.as_mut() else {
             return Ok(());
         };
@@ -167,8 +171,18 @@ pub async fn run(
     let mut unsettled = Unsettled::default();
     let mut ahead: Option<Ahead> = None;
     loop {
-        // A session beyond what the relay's "slow down" replies left allowed closes and waits.
+        // A session beyond what the relay's "slow down" replies left allowed closes and waits. The
+        // job it took ahead goes back to the queue unsent (sessions may not come back soon; its
+        // envelope, if sent, goes with the session).
         while !shared.rate.session_allowed(worker) && !shared.shutdown.is_cancelled() {
+            if let Some(Ahead { job, .. }) = ahead.take() {
+                count_outcome(&OutcomeKind::Released, &job.message.counters);
+                unsettled.push(shared.recorder.park(Outcome {
+                    delivery: job.delivery.id,
+                    issue: job.delivery.issue_id,
+                    kind: OutcomeKind::Released,
+                }));
+            }
             if unsettled.settle(&shared).await.is_err() {
                 break;
             }
@@ -252,6 +266,12 @@ async fn attempt(
                 .as_ref()
                 .is_some_and(|s| s.has_staged(outgoing.stem())) =>
         {
+            // Stopping, or its issue paused since: released unsent, and the session, in the middle
+            // of its transaction, is dropped (the server discards the envelope).
+            if shared.shutdown.is_cancelled() || !shared.is_active(job.message.issue_id) {
+                drop(session.take());
+                return OutcomeKind::Released;
+            }
             Some(outgoing)
         }
         // Made ready for a session that broke since: made ready again for the next one.

@@ -203,6 +203,11 @@ pub(super) struct OutcomeRow {
     pub(super) unconfirmed: i64,
 }
 
+/// The states a refunded run's deliveries go back to `pending` from (the others of the run, pending
+/// or claimed again, keep their state and get their attempts back all the same).
+pub(super) const REFUNDED_BACK_TO_PENDING: [DeliveryState; 2] =
+    [DeliveryState::Failed, DeliveryState::Deferred];
+
 /// A group of outcomes sorted by the state each moves its delivery to (so a backend writes one
 /// set-based statement per state, whatever the group's size), the 5xx refusals to record as bounce
 /// events, and the deliveries of this group a refunded run covers.

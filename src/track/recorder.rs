@@ -68,6 +68,40 @@ struct Committer {
     policy: BouncePolicy,
 }
 
+impl Committer {
+    /// Commits `group` on the writer if it only changes states; `None` if it needs the pool, or
+    /// (unless `wait`) if another connection holds the write lock. A failure, or a bug (a panic)
+    /// in the writer, stops every later commit.
+    fn record_plain(
+        &mut self,
+        group: &Group,
+        now: chrono::DateTime<chrono::Utc>,
+        wait: bool,
+    ) -> Option<Done> {
+        let Ok(writer) = &mut self.writer else {
+            return self.writer.as_ref().err().map(|e| Err(e.clone()));
+        };
+        let began = std::time::Instant::now();
+        let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            writer.record_plain(&group.outcomes, &group.refunds, now, wait)
+        }));
+        let result = match attempt {
+            Ok(result) => recorded(result?.map(|()| vec![]), group.outcomes.len(), began),
+            Err(_) => {
+                tracing::error!(
+                    count = group.outcomes.len(),
+                    "recording outcomes failed: the writer panicked"
+                );
+                Err(RecorderError("the outcome writer panicked (a bug)".into()))
+            }
+        };
+        if let Err(e) = &result {
+            self.writer = Err(e.clone());
+        }
+        Some(result)
+    }
+}
+
 /// A turn at the committer; when it ends, however it ends (a settle dropped while its task goes on),
 /// the committer is free again and whoever waits for it is told.
 struct Turn {
@@ -93,38 +127,32 @@ impl Turn {
         next_group(&self.parked, &mut committer.breaker)
     }
 
-    /// Commits every parked group, in order, on this thread. A group that needs the pool or that
-    /// would wait for the write lock, and everything parked after it, goes on in a task of its own
+    /// Commits the next parked group (`all`: every one, until none is parked), on this thread. A
+    /// group that needs the pool or that would wait for the write lock goes on in a task of its own
     /// (so a settle dropped meanwhile loses nothing); this returns once that task is done.
-    async fn commit_parked(mut self) {
+    async fn commit_parked(mut self, all: bool) {
         loop {
             let Some(group) = self.next_group() else {
                 return;
             };
             let committer = self.committer();
             let now = committer.clock.now();
-            let began = std::time::Instant::now();
-            let result = match &mut committer.writer {
-                Err(e) => Err(e.clone()),
-                Ok(writer) => {
-                    match writer.record_plain(&group.outcomes, &group.refunds, now, false) {
-                        Some(result) => {
-                            recorded(result.map(|()| vec![]), group.outcomes.len(), began)
-                        }
-                        None => {
-                            let _ = tokio::spawn(self.commit_patiently(group)).await;
-                            return;
-                        }
-                    }
+            match committer.record_plain(&group, now, false) {
+                Some(result) => self.answer(group, result),
+                None => {
+                    let _ = tokio::spawn(self.commit_patiently(group, all)).await;
+                    return;
                 }
-            };
-            self.answer(group, result);
+            }
+            if !all {
+                return;
+            }
         }
     }
 
-    /// Commits `group` through the pool, or waiting for the write lock off the runtime's threads,
-    /// then every group parked after it the same way.
-    async fn commit_patiently(mut self, mut group: Group) {
+    /// Commits `group` through the pool, or waiting for the write lock off the runtime's threads
+    /// (`all`: then every group parked after it, the same way).
+    async fn commit_patiently(mut self, mut group: Group, all: bool) {
         loop {
             let committer = self.committer();
             let (store, policy, now) = (
@@ -132,22 +160,13 @@ impl Turn {
                 committer.policy.clone(),
                 committer.clock.now(),
             );
-            let began = std::time::Instant::now();
             let mut guard = self.committer.take().expect("a turn holds the committer");
             let waited = tokio::task::spawn_blocking(move || {
-                let result = match &mut guard.writer {
-                    Err(e) => Some(Err(e.clone())),
-                    Ok(writer) => writer
-                        .record_plain(&group.outcomes, &group.refunds, now, true)
-                        .map(|result| {
-                            recorded(result.map(|()| vec![]), group.outcomes.len(), began)
-                        }),
-                };
+                let result = guard.record_plain(&group, now, true);
                 (guard, group, result)
             })
             .await;
-            // A panic dropped the group's waiters (they see the recorder stopped) and freed the
-            // committer.
+            // Only a runtime shutting down gets here: the group's waiters see the recorder stopped.
             let Ok((guard, done, result)) = waited else {
                 return;
             };
@@ -155,6 +174,7 @@ impl Turn {
             let result = match result {
                 Some(result) => result,
                 None => {
+                    let began = std::time::Instant::now();
                     let result = store
                         .record_outcomes(&done.outcomes, &done.refunds, &policy, now)
                         .await;
@@ -162,6 +182,9 @@ impl Turn {
                 }
             };
             self.answer(done, result);
+            if !all {
+                return;
+            }
             match self.next_group() {
                 Some(next) => group = next,
                 None => return,
@@ -193,8 +216,8 @@ const MAX_GROUP: usize = 1024;
 const CONCURRENT_COMMITS: u32 = 4;
 
 impl Recorder {
-    /// Starts the recorder on `tracker` (call it inside the runtime): on a blocking thread of its own
-    /// where a commit is a call (SQLite), as a task where it is a round trip to a server
+    /// Starts the recorder on `tracker` (call it inside the runtime): commits made by the settling
+    /// connections where a commit is a call (SQLite), a task where it is a round trip to a server
     /// (PostgreSQL). It ends once every `Recorder` handle is dropped, after committing what is still
     /// parked, so nothing handed to it is lost at shutdown.
     pub fn spawn(
@@ -245,7 +268,7 @@ impl Recorder {
                     inline,
                     parked,
                 }
-                .commit_parked()
+                .commit_parked(true)
                 .await;
             }
         });
@@ -287,12 +310,14 @@ impl Recorder {
             turn_ended.as_mut().enable();
             match inline.committer.clone().try_lock_owned() {
                 Ok(committer) => {
+                    // The next group holds this outcome (it was parked before), unless an earlier
+                    // turn's group was full: then the loop comes back for another turn.
                     Turn {
                         committer: Some(committer),
                         inline: inline.clone(),
                         parked: self.parked.clone(),
                     }
-                    .commit_parked()
+                    .commit_parked(false)
                     .await;
                 }
                 // Another connection's turn: it may commit this outcome too; if not, the next
@@ -580,6 +605,69 @@ mod tests {
         drop(recorder);
         tracker.close();
         tracker.wait().await;
+    }
+
+    #[tokio::test]
+    async fn a_refunded_run_gives_back_the_attempt_of_a_delivery_claimed_again_meanwhile() {
+        let (_dir, store, db) = sending(2).await;
+        let policy = BouncePolicy::default();
+        let deferred = |delivery| Outcome {
+            delivery: DeliveryId(delivery),
+            issue: IssueId(1),
+            kind: OutcomeKind::Deferred {
+                error: crate::domain::AttemptError::Reply(SmtpReply::new(
+                    451,
+                    &["4.3.0 relay trouble"],
+                )),
+                retry_at: chrono::Utc::now(),
+                unconfirmed: false,
+            },
+        };
+        let attempts = |delivery: i64| -> (String, i64) {
+            db.query_row(
+                "SELECT state, attempts FROM deliveries WHERE id = ?1",
+                [delivery],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+        };
+        let now = chrono::Utc::now();
+        store
+            .record_outcomes(&[deferred(1)], &[], &policy, now)
+            .await
+            .unwrap();
+        // Due again at once: claimed again before the run trips.
+        db.execute("UPDATE deliveries SET state = 'sending' WHERE id = 1", [])
+            .unwrap();
+        let refund = Refund {
+            issue: IssueId(1),
+            deliveries: vec![DeliveryId(1), DeliveryId(2)],
+            reason: "paused automatically".into(),
+        };
+        store
+            .record_outcomes(&[deferred(2)], &[refund], &policy, now)
+            .await
+            .unwrap();
+
+        assert_eq!(attempts(2), ("pending".into(), 0));
+        assert_eq!(
+            attempts(1),
+            ("sending".into(), 0),
+            "its failure in the run is given back; it stays claimed"
+        );
+        store
+            .record_outcomes(&[released(1)], &[], &policy, now)
+            .await
+            .unwrap();
+        assert_eq!(attempts(1), ("pending".into(), 0));
+    }
+
+    fn released(delivery: i64) -> Outcome {
+        Outcome {
+            delivery: DeliveryId(delivery),
+            issue: IssueId(1),
+            kind: OutcomeKind::Released,
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]

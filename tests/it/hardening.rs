@@ -153,9 +153,11 @@ fn a_relay_that_refuses_every_recipient_pauses_the_issue_and_burns_nobody() {
             60,
             "everyone waits for the fix: {issue}"
         );
+        let spent = attempts(&app, id);
         assert!(
-            attempts(&app, id).iter().all(|a| *a == 0),
-            "attempts refunded"
+            spent.iter().all(|a| *a == 0),
+            "smtp-sink {flag} {command}: attempts refunded: {spent:?}\n{}",
+            app.json(&["issue", "deliveries", &id.to_string()])
         );
         let active = app.json(&["subscriber", "ls", "weekly", "--status", "active"]);
         assert_eq!(active.as_array().unwrap().len(), 60);

@@ -365,7 +365,7 @@ impl Postgres {
             }
         }
         for refund in refunds {
-            refund_run(&mut tx, refund, &groups.refunded_here, at).await?;
+            refund_run(&mut tx, refund, at).await?;
         }
         tx.commit().await?;
         Ok(recorded)
@@ -692,18 +692,10 @@ async fn record_plain(
 /// recorded by earlier groups (failed or deferred) back to `pending` with their attempt refunded and
 /// drops the bounce events their refusals made. Only while the issue is sending or paused: a
 /// cancelled or finished issue keeps what it has.
-async fn refund_run(
-    conn: &mut PgConnection,
-    refund: &Refund,
-    refunded_here: &HashSet<i64>,
-    at: i64,
-) -> Result<(), StoreError> {
+async fn refund_run(conn: &mut PgConnection, refund: &Refund, at: i64) -> Result<(), StoreError> {
     pause_sending_issue(conn, refund.issue, &refund.reason).await?;
     // Attempts to give back per delivery: one per time it appears in the run (a deferred delivery
-    // can be tried again, and fail again, before the run trips). A delivery this group records as
-    // released had its current attempt never counted, but an earlier one of the run may have been
-    // skipped by an earlier refund while it was being tried again: giving back one too many (the
-    // count never goes below 0) errs towards one more try, never towards one less.
+    // can be tried again, and fail again, before the run trips).
     let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
     for d in &refund.deliveries {
         *counts.entry(d.0).or_default() += 1;
@@ -711,28 +703,35 @@ async fn refund_run(
     let ids: Vec<i64> = counts.keys().copied().collect();
     if !ids.is_empty() {
         let times: Vec<i64> = counts.values().copied().collect();
-        let here: Vec<bool> = ids.iter().map(|id| refunded_here.contains(id)).collect();
-        let refundable: Vec<&str> = DeliveryState::sources_of(DeliveryState::Pending)
-            .into_iter()
-            .filter(|s| matches!(s, DeliveryState::Failed | DeliveryState::Deferred))
+        let moved: Vec<&str> = crate::store::deliveries::REFUNDED_BACK_TO_PENDING
+            .iter()
             .map(|s| s.as_str())
             .collect();
-        // A delivery released in this group is already pending; the others are failed or deferred.
+        let kept = [
+            DeliveryState::Pending.as_str(),
+            DeliveryState::Sending.as_str(),
+        ];
+        // Failed and deferred deliveries go back to pending. One already pending (released, in this
+        // group or since) or being tried again (claimed again since its failure was recorded) keeps
+        // its state and gets its attempts back all the same: its failure in the run was counted.
         sqlx::query(
-            "UPDATE deliveries AS d SET state = $1, attempts = GREATEST(d.attempts - j.n, 0),
-                    next_attempt_at = NULL, updated_at = $2
-             FROM unnest($3::bigint[], $4::bigint[], $5::boolean[]) AS j(id, n, here)
-             WHERE d.id = j.id AND d.issue_id = $6
-               AND (d.state = ANY($7) OR (j.here AND d.state = $1))
-               AND (SELECT i.state FROM issues i WHERE i.id = $6) IN ($8, $9)",
+            "UPDATE deliveries AS d SET
+                    state = CASE WHEN d.state = ANY($6) THEN $1 ELSE d.state END,
+                    attempts = GREATEST(d.attempts - j.n, 0),
+                    next_attempt_at = CASE WHEN d.state = ANY($6) THEN NULL ELSE d.next_attempt_at END,
+                    updated_at = $2
+             FROM unnest($3::bigint[], $4::bigint[]) AS j(id, n)
+             WHERE d.id = j.id AND d.issue_id = $5
+               AND (d.state = ANY($6) OR d.state = ANY($7))
+               AND (SELECT i.state FROM issues i WHERE i.id = $5) IN ($8, $9)",
         )
         .bind(DeliveryState::Pending.as_str())
         .bind(at)
         .bind(ids.as_slice())
         .bind(times)
-        .bind(here)
         .bind(refund.issue.0)
-        .bind(refundable)
+        .bind(moved)
+        .bind(&kept[..])
         .bind(IssueState::Sending.as_str())
         .bind(IssueState::Paused.as_str())
         .execute(&mut *conn)

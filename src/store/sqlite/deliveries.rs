@@ -5,11 +5,7 @@
 //! outcome can never overwrite a row that has moved on. Rows left in `sending` by a crash are moved back
 //! to `pending` by [`Store::recover_interrupted`] when the daemon starts.
 
-use super::{
-    Sqlite,
-    issues::issue_state,
-    {pause_sending_issue, placeholders},
-};
+use super::{Sqlite, issues::issue_state, pause_sending_issue};
 use crate::store::bounce_flow::apply_smtp_bounce;
 use crate::store::deliveries::{OutcomeGroups, OutcomeRow};
 use crate::store::{ClaimedDelivery, DeliveryCounts, DeliveryRow, Outcome, Refund};
@@ -64,12 +60,11 @@ impl OutcomeStatement {
 }
 
 /// A group of outcomes as statements: one set-based UPDATE per resulting state, each taking its
-/// rows as a JSON array (so a group costs the same few statements whatever its size), the 5xx
-/// refusals to record as bounce events, and the deliveries of this group a refunded run covers.
+/// rows as a JSON array (so a group costs the same few statements whatever its size), and the 5xx
+/// refusals to record as bounce events.
 pub(super) struct OutcomePlan {
     pub(super) statements: Vec<OutcomeStatement>,
     pub(super) bounces: Vec<(DeliveryId, NewBounce)>,
-    pub(super) refunded_here: std::collections::HashSet<i64>,
 }
 
 impl OutcomePlan {
@@ -110,7 +105,6 @@ impl OutcomePlan {
         Self {
             statements,
             bounces: groups.bounces,
-            refunded_here: groups.refunded_here,
         }
     }
 
@@ -127,58 +121,49 @@ impl OutcomePlan {
 async fn refund_run(
     conn: &mut sqlx::SqliteConnection,
     refund: &Refund,
-    refunded_here: &std::collections::HashSet<i64>,
     at: i64,
 ) -> Result<(), StoreError> {
     pause_sending_issue(conn, refund.issue, &refund.reason).await?;
     // Attempts to give back per delivery: one per time it appears in the run (a deferred delivery
-    // can be tried again, and fail again, before the run trips). A delivery this group records as
-    // released had its current attempt never counted, but an earlier one of the run may have been
-    // skipped by an earlier refund while it was being tried again: giving back one too many (the
-    // count never goes below 0) errs towards one more try, never towards one less.
+    // can be tried again, and fail again, before the run trips).
     let mut counts: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
     for d in &refund.deliveries {
         *counts.entry(d.0).or_default() += 1;
     }
     let rows: Vec<serde_json::Value> = counts
         .iter()
-        .map(|(id, n)| {
-            let here = i64::from(refunded_here.contains(id));
-            serde_json::json!({ "i": id, "n": n, "h": here })
-        })
+        .map(|(id, n)| serde_json::json!({ "i": id, "n": n }))
         .collect();
     let ids = serde_json::to_string(&counts.keys().collect::<Vec<_>>())
         .map_err(|e| StoreError::BadValue(e.to_string()))?;
     if !rows.is_empty() {
-        let refundable: Vec<&str> = DeliveryState::sources_of(DeliveryState::Pending)
-            .into_iter()
-            .filter(|s| matches!(s, DeliveryState::Failed | DeliveryState::Deferred))
-            .map(|s| s.as_str())
-            .collect();
-        // A delivery released in this group is already pending; the others are failed or deferred.
-        let sql = format!(
-            "UPDATE deliveries SET state = ?, attempts = MAX(attempts - json_extract(j.value, '$.n'), 0),
-                    next_attempt_at = NULL, updated_at = ?
-             FROM json_each(?) AS j
-             WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.issue_id = ?
-               AND (deliveries.state IN ({}) OR (json_extract(j.value, '$.h') = 1 AND deliveries.state = ?))
-               AND (SELECT state FROM issues WHERE id = ?) IN (?, ?)",
-            placeholders(refundable.len())
-        );
-        let mut q = sqlx::query(&sql)
-            .bind(DeliveryState::Pending.as_str())
-            .bind(at)
-            .bind(serde_json::Value::Array(rows).to_string())
-            .bind(refund.issue.0);
-        for s in &refundable {
-            q = q.bind(*s);
-        }
-        q.bind(DeliveryState::Pending.as_str())
-            .bind(refund.issue.0)
-            .bind(IssueState::Sending.as_str())
-            .bind(IssueState::Paused.as_str())
-            .execute(&mut *conn)
-            .await?;
+        let [failed, deferred] = crate::store::deliveries::REFUNDED_BACK_TO_PENDING;
+        // Failed and deferred deliveries go back to pending. One already pending (released, in this
+        // group or since) or being tried again (claimed again since its failure was recorded) keeps
+        // its state and gets its attempts back all the same: its failure in the run was counted.
+        sqlx::query(
+            "UPDATE deliveries SET
+                    state = CASE WHEN deliveries.state IN (?5, ?6) THEN ?7 ELSE deliveries.state END,
+                    attempts = MAX(attempts - json_extract(j.value, '$.n'), 0),
+                    next_attempt_at = CASE WHEN deliveries.state IN (?5, ?6) THEN NULL
+                                      ELSE deliveries.next_attempt_at END,
+                    updated_at = ?1
+             FROM json_each(?2) AS j
+             WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.issue_id = ?3
+               AND deliveries.state IN (?5, ?6, ?7, ?8)
+               AND (SELECT state FROM issues WHERE id = ?3) IN (?9, ?4)",
+        )
+        .bind(at)
+        .bind(serde_json::Value::Array(rows).to_string())
+        .bind(refund.issue.0)
+        .bind(IssueState::Paused.as_str())
+        .bind(failed.as_str())
+        .bind(deferred.as_str())
+        .bind(DeliveryState::Pending.as_str())
+        .bind(DeliveryState::Sending.as_str())
+        .bind(IssueState::Sending.as_str())
+        .execute(&mut *conn)
+        .await?;
     }
     sqlx::query(
         "DELETE FROM bounces WHERE source = 'smtp' AND delivery_id IN (SELECT value FROM json_each(?))
@@ -323,7 +308,7 @@ impl Sqlite {
             recorded.push(apply_smtp_bounce(&mut *tx, *delivery, b, policy, now).await?);
         }
         for refund in refunds {
-            refund_run(&mut tx, refund, &plan.refunded_here, at).await?;
+            refund_run(&mut tx, refund, at).await?;
         }
         tx.commit().await?;
         Ok(recorded)

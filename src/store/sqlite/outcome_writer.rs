@@ -1,5 +1,5 @@
-//! The recorder's own connection: outcome groups committed on one SQLite connection that only the
-//! recorder's thread steps.
+//! The recorder's own connection: outcome groups that only change states, committed on one SQLite
+//! connection that one settling connection at a time steps (see `crate::track::recorder`).
 //!
 //! Through the pool, every statement is a round trip to sqlx's worker thread (two thread wake-ups)
 //! on whichever pooled connection is free, whose page cache the other connections' writes keep
