@@ -4,7 +4,8 @@
 //! # Exactly once, across crashes
 //! A delivery is claimed (`pending → sending`) before it is handed out, and its outcome is committed
 //! (`sending → sent | deferred | failed`) before its worker sends the body of another message (the
-//! next envelope may already be out: a server delivers nothing before the end of the body). So when
+//! next envelope is already out, behind the last final dot: a server delivers nothing before the end
+//! of the body). So when
 //! the process dies at any instant, every row still in `sending` is either one the server cannot
 //! have accepted, or the one message (per connection) that was last accepted. On restart
 //! `Store::recover_interrupted` puts them all back to `pending`: the unattempted ones are sent once,

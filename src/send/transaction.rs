@@ -2,10 +2,11 @@
 //!
 //! lettre's `send()` makes four round trips per message, drops the session after any refusal, and
 //! copies the body byte by byte to dot-stuff it. Here MAIL, RCPT and DATA go out in one write when
-//! the server announced PIPELINING, the body is written as is (herald's encoder never starts a line
-//! with `.`, so there is nothing to stuff), and a refused recipient only costs an RSET: the session
-//! stays open for the next message. Everything goes through lettre's public `command` and
-//! `read_response`.
+//! the server announced PIPELINING, and then behind the previous message's final dot, in the same
+//! write as its body (RFC 2920 lets message content open a group): one round trip per message. The
+//! body is written as is (herald's encoder never starts a line with `.`, so there is nothing to
+//! stuff), and a refused recipient only costs an RSET: the session stays open for the next message.
+//! Everything goes through lettre's public `command` and `read_response`.
 
 use super::SendFailure;
 use crate::domain::SmtpReply;

@@ -1,7 +1,9 @@
 //! A connection worker: owns one session, takes jobs from the shared queue and sends them. Each
-//! outcome is parked with the recorder; the next message's body goes out only once it is committed
-//! (its envelope goes out meanwhile), and a worker about to wait for work settles it first. See
-//! `crate::send::dispatcher` for why this gives crash safety.
+//! outcome is parked with the recorder; the next message's body goes out only once it is committed,
+//! and a worker about to wait for work settles it first. While it waits, the worker takes the next
+//! job if one can go at once (`look_ahead`): its envelope goes out behind the current message's final
+//! dot, so each message costs one round trip. See `crate::send::dispatcher` for why this gives crash
+//! safety.
 
 use super::{Connector, MessageTemplate, OpenFailure, RateLimiter, Session, outcome_for};
 use crate::{
