@@ -175,13 +175,14 @@ impl Outgoing {
         Some((envelope.pipelined(), self.stem.clone()))
     }
 
-    /// The message as it was before it was made ready, to make it ready again for another session.
-    pub fn into_message(self) -> (String, Vec<u8>) {
+    /// The message and its envelope sender as they were before it was made ready (as the worker
+    /// builds them), to make it ready again for another session.
+    pub fn into_message(self) -> (Vec<u8>, String) {
         let mut body = self.body.into_bytes();
         if self.envelope.is_some() {
             body.truncate(body.len() - b".\r\n".len());
         }
-        (self.from, body)
+        (body, self.from)
     }
 }
 

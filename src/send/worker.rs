@@ -110,6 +110,14 @@ impl Shared {
     fn is_active(&self, issue: IssueId) -> bool {
         self.active.read().expect("active lock").contains(&issue)
     }
+
+    /// `job` may still go out: not stopping, its issue still sending, and (PostgreSQL) this daemon's
+    /// claim on it held (a daemon whose leases lapsed may have had it taken over by another).
+    fn may_send(&self, job: &Job) -> bool {
+        !self.shutdown.is_cancelled()
+            && self.is_active(job.message.issue_id)
+            && self.store.holds_claim(job.claimed_at)
+    }
 }
 
 /// The Date header value, formatted once per second per thread rather than once per message.
@@ -126,16 +134,24 @@ fn date_header(now: chrono::DateTime<chrono::Utc>) -> String {
     })
 }
 
-/// The worker's outcomes not yet known to be committed: the last one parked, and how many.
+/// The worker's outcomes not yet known to be committed: the last one parked, and how many; and why
+/// one could not be committed, if that happened.
 #[derive(Default)]
 struct Unsettled {
     last: Option<crate::track::Parked>,
     count: usize,
+    failed: Option<String>,
 }
 
 impl Unsettled {
-    fn push(&mut self, parked: crate::track::Parked) {
-        self.last = Some(parked);
+    /// Parks `job`'s outcome with the recorder (and counts it in the metrics).
+    fn park(&mut self, shared: &Shared, job: &Job, kind: OutcomeKind) {
+        count_outcome(&kind, &job.message.counters);
+        self.last = Some(shared.recorder.park(Outcome {
+            delivery: job.delivery.id,
+            issue: job.delivery.issue_id,
+            kind,
+        }));
         self.count += 1;
     }
 
@@ -143,8 +159,8 @@ impl Unsettled {
     /// every settle after it fails too (nothing more may go out once an outcome is not recorded).
     /// Cancel-safe (the transaction's timeout may drop it): what it did not settle stays.
     async fn settle(&mut self, shared: &Shared) -> Result<(), String> {
-        if let Some(reason) = shared.fatal.lock().expect("fatal lock").clone() {
-            return Err(reason);
+        if let Some(reason) = &self.failed {
+            return Err(reason.clone());
         }
         let Some(last) = self.last.as_mut() else {
             return Ok(());
@@ -158,6 +174,7 @@ impl Unsettled {
             let reason = e.to_string();
             *shared.fatal.lock().expect("fatal lock") = Some(reason.clone());
             shared.shutdown.cancel();
+            self.failed = Some(reason.clone());
             reason
         })
     }
@@ -178,12 +195,7 @@ pub async fn run(
         // envelope, if sent, goes with the session).
         while !shared.rate.session_allowed(worker) && !shared.shutdown.is_cancelled() {
             if let Some(Ahead { job, .. }) = ahead.take() {
-                count_outcome(&OutcomeKind::Released, &job.message.counters);
-                unsettled.push(shared.recorder.park(Outcome {
-                    delivery: job.delivery.id,
-                    issue: job.delivery.issue_id,
-                    kind: OutcomeKind::Released,
-                }));
+                unsettled.park(&shared, &job, OutcomeKind::Released);
             }
             if unsettled.settle(&shared).await.is_err() {
                 break;
@@ -231,12 +243,7 @@ pub async fn run(
             (&jobs, &mut ahead),
         )
         .await;
-        count_outcome(&kind, &job.message.counters);
-        unsettled.push(shared.recorder.park(Outcome {
-            delivery: job.delivery.id,
-            issue: job.delivery.issue_id,
-            kind,
-        }));
+        unsettled.park(&shared, &job, kind);
         if shared.fatal.lock().expect("fatal lock").is_some() {
             break;
         }
@@ -270,7 +277,7 @@ async fn attempt(
         {
             // Stopping, or its issue paused since: released unsent, and the session, in the middle
             // of its transaction, is dropped (the server discards the envelope).
-            if shared.shutdown.is_cancelled() || !shared.is_active(job.message.issue_id) {
+            if !shared.may_send(job) {
                 drop(session.take());
                 return OutcomeKind::Released;
             }
@@ -381,8 +388,7 @@ async fn look_ahead(
         return None;
     }
     let mut job = jobs.try_lock().ok()?.try_recv().ok()?;
-    let at_once = shared.is_active(job.message.issue_id)
-        && shared.store.holds_claim(job.claimed_at)
+    let at_once = shared.may_send(&job)
         && job.built.as_ref().is_none_or(|b| b.is_finished())
         && shared.rate.try_acquire();
     if !at_once {
@@ -449,23 +455,19 @@ async fn build(shared: &Shared, job: &mut Job) -> Result<(Vec<u8>, String), Outc
 async fn ready(
     shared: &Shared,
     job: &mut Job,
-    built: Option<(String, Vec<u8>)>,
+    built: Option<(Vec<u8>, String)>,
     session: &mut Option<Session>,
     backoff: &mut Duration,
 ) -> Result<super::Outgoing, OutcomeKind> {
-    if shared.shutdown.is_cancelled() || !shared.is_active(job.message.issue_id) {
+    if !shared.may_send(job) {
         return Err(OutcomeKind::Released);
     }
     shared.rate.acquire().await;
     if let Some(global) = &shared.global_rate {
         global.acquire().await;
     }
-    // The wait may have spanned a pause or a shutdown. And a daemon whose leases lapsed (it could not
-    // renew them) may have had this delivery taken over by another: it does not send it.
-    if shared.shutdown.is_cancelled()
-        || !shared.is_active(job.message.issue_id)
-        || !shared.store.holds_claim(job.claimed_at)
-    {
+    // The wait may have spanned a pause, a shutdown or a lapse of this daemon's leases.
+    if !shared.may_send(job) {
         return Err(OutcomeKind::Released);
     }
     if session.as_ref().is_some_and(Session::is_stale)
@@ -510,12 +512,9 @@ async fn ready(
         }
     }
     let open = session.as_mut().expect("session opened above");
-    let (from, bytes) = match built {
+    let (bytes, from) = match built {
         Some(built) => built,
-        None => {
-            let (bytes, from) = build(shared, job).await?;
-            (from, bytes)
-        }
+        None => build(shared, job).await?,
     };
     let delivery = &job.delivery;
     open.capabilities()
