@@ -29,7 +29,7 @@ use std::{
     sync::{Arc, Mutex, RwLock, atomic::Ordering},
     time::Duration,
 };
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{self, PermitIterator};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 /// How often a long dispatch re-reads its issue's state to notice a pause or cancel.
@@ -270,7 +270,7 @@ impl Dispatcher {
         let mut checked = tokio::time::Instant::now();
         let mut batch = batch.into_iter();
         let mut handed = 0;
-        let mut slots = None;
+        let mut slots: Option<PermitIterator<'_, Job>> = None;
         while let Some(delivery) = batch.next() {
             let stop = if self.shared.shutdown.is_cancelled() {
                 true
@@ -282,54 +282,20 @@ impl Dispatcher {
             } else {
                 false
             };
-            if stop {
+            // Room in the queue is reserved a handful of jobs at a time: the dispatcher wakes once
+            // per handful rather than once per message a session takes.
+            if !stop && slots.as_ref().is_none_or(|s| s.len() == 0) {
+                slots = self.reserve(&jobs, self.refill.min(batch.len() + 1)).await;
+            }
+            let slot = if stop {
+                None
+            } else {
+                slots.as_mut().and_then(Iterator::next)
+            };
+            let Some(slot) = slot else {
                 let rest: Vec<_> = std::iter::once(delivery).chain(batch).collect();
                 self.release(&rest).await?;
                 break;
-            }
-            // Room in the queue is reserved a handful of jobs at a time: the dispatcher wakes once
-            // per handful rather than once per message a session takes.
-            let slot = match slots.as_mut().and_then(Iterator::next) {
-                Some(slot) => slot,
-                None => {
-                    let wanted = self.refill.min(batch.len() + 1);
-                    // Waiting for sessions to take jobs is work going on, not a wedge: the watchdog
-                    // is fed while it lasts (the sessions' own timeouts bound it).
-                    let reserved = loop {
-                        // A reload, a shutdown, or a commit that failed (the workers are gone): stop.
-                        if self.interrupt.load(Ordering::SeqCst)
-                            || self.shared.shutdown.is_cancelled()
-                            || self.shared.fatal.lock().expect("fatal lock").is_some()
-                        {
-                            break None;
-                        }
-                        match tokio::time::timeout(INTERRUPT_CHECK, jobs.reserve_many(wanted)).await
-                        {
-                            Ok(reserved) => break reserved.ok(),
-                            Err(_) => {
-                                self.notifier.alive();
-                                // Sessions are slow to take jobs (backing off, a slow relay): the room
-                                // there is is handed out rather than waited on for a handful.
-                                let free = jobs.capacity().min(wanted);
-                                if free > 0
-                                    && let Ok(reserved) = jobs.try_reserve_many(free)
-                                {
-                                    break Some(reserved);
-                                }
-                            }
-                        }
-                    };
-                    let Some(reserved) = reserved else {
-                        let rest: Vec<_> = std::iter::once(delivery).chain(batch).collect();
-                        self.release(&rest).await?;
-                        break;
-                    };
-                    slots = Some(reserved);
-                    slots
-                        .as_mut()
-                        .and_then(Iterator::next)
-                        .expect("a slot reserved above")
-                }
             };
             self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
             slot.send(Job::new(
@@ -344,6 +310,38 @@ impl Dispatcher {
             self.notifier.alive();
         }
         Ok(handed)
+    }
+
+    /// Room for `wanted` jobs in the queue, waited for while the sessions take jobs; after
+    /// [`INTERRUPT_CHECK`] of waiting, whatever room there is (sessions backing off or a slow relay
+    /// take jobs slowly). `None` on a reload, a shutdown, or a commit that failed (the workers are
+    /// gone). The wait is work going on, not a wedge: the watchdog is fed while it lasts (the
+    /// sessions' own timeouts bound it).
+    async fn reserve<'a>(
+        &self,
+        jobs: &'a mpsc::Sender<Job>,
+        wanted: usize,
+    ) -> Option<PermitIterator<'a, Job>> {
+        loop {
+            if self.interrupt.load(Ordering::SeqCst)
+                || self.shared.shutdown.is_cancelled()
+                || self.shared.fatal.lock().expect("fatal lock").is_some()
+            {
+                return None;
+            }
+            match tokio::time::timeout(INTERRUPT_CHECK, jobs.reserve_many(wanted)).await {
+                Ok(reserved) => return reserved.ok(),
+                Err(_) => {
+                    self.notifier.alive();
+                    let free = jobs.capacity().min(wanted);
+                    if free > 0
+                        && let Ok(reserved) = jobs.try_reserve_many(free)
+                    {
+                        return Some(reserved);
+                    }
+                }
+            }
+        }
     }
 
     /// Re-reads the state; when it left `sending`, its queued jobs are released by the workers.
