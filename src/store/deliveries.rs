@@ -203,10 +203,14 @@ pub(super) struct OutcomeRow {
     pub(super) unconfirmed: i64,
 }
 
-/// The states a refunded run's deliveries go back to `pending` from (the others of the run, pending
-/// or claimed again, keep their state and get their attempts back all the same).
+/// The states a refunded run's deliveries go back to `pending` from.
 pub(super) const REFUNDED_BACK_TO_PENDING: [DeliveryState; 2] =
     [DeliveryState::Failed, DeliveryState::Deferred];
+
+/// The states a refunded run's deliveries keep (released since, or claimed again since their failure
+/// was recorded), getting their attempts back all the same.
+pub(super) const REFUNDED_IN_PLACE: [DeliveryState; 2] =
+    [DeliveryState::Pending, DeliveryState::Sending];
 
 /// A group of outcomes sorted by the state each moves its delivery to (so a backend writes one
 /// set-based statement per state, whatever the group's size), the 5xx refusals to record as bounce
@@ -292,6 +296,21 @@ impl SmtpBounce {
             is_failure: true,
             report: None,
             raw_deflated: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refund_moves_only_what_the_domain_lets_go_back_to_pending() {
+        for state in REFUNDED_BACK_TO_PENDING {
+            assert!(state.can_move_to(DeliveryState::Pending), "{state:?}");
+        }
+        for state in REFUNDED_IN_PLACE {
+            assert!(!REFUNDED_BACK_TO_PENDING.contains(&state), "{state:?}");
         }
     }
 }

@@ -707,13 +707,11 @@ async fn refund_run(conn: &mut PgConnection, refund: &Refund, at: i64) -> Result
             .iter()
             .map(|s| s.as_str())
             .collect();
-        let kept = [
-            DeliveryState::Pending.as_str(),
-            DeliveryState::Sending.as_str(),
-        ];
-        // Failed and deferred deliveries go back to pending. One already pending (released, in this
-        // group or since) or being tried again (claimed again since its failure was recorded) keeps
-        // its state and gets its attempts back all the same: its failure in the run was counted.
+        let kept: Vec<&str> = crate::store::deliveries::REFUNDED_IN_PLACE
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
+        // Failed and deferred deliveries go back to pending; the others keep their state.
         sqlx::query(
             "UPDATE deliveries AS d SET
                     state = CASE WHEN d.state = ANY($6) THEN $1 ELSE d.state END,
@@ -731,7 +729,7 @@ async fn refund_run(conn: &mut PgConnection, refund: &Refund, at: i64) -> Result
         .bind(times)
         .bind(refund.issue.0)
         .bind(moved)
-        .bind(&kept[..])
+        .bind(kept)
         .bind(IssueState::Sending.as_str())
         .bind(IssueState::Paused.as_str())
         .execute(&mut *conn)

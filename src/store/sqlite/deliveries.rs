@@ -138,9 +138,8 @@ async fn refund_run(
         .map_err(|e| StoreError::BadValue(e.to_string()))?;
     if !rows.is_empty() {
         let [failed, deferred] = crate::store::deliveries::REFUNDED_BACK_TO_PENDING;
-        // Failed and deferred deliveries go back to pending. One already pending (released, in this
-        // group or since) or being tried again (claimed again since its failure was recorded) keeps
-        // its state and gets its attempts back all the same: its failure in the run was counted.
+        let [released, claimed] = crate::store::deliveries::REFUNDED_IN_PLACE;
+        // Failed and deferred deliveries go back to pending; the others keep their state.
         sqlx::query(
             "UPDATE deliveries SET
                     state = CASE WHEN deliveries.state IN (?5, ?6) THEN ?7 ELSE deliveries.state END,
@@ -150,8 +149,8 @@ async fn refund_run(
                     updated_at = ?1
              FROM json_each(?2) AS j
              WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.issue_id = ?3
-               AND deliveries.state IN (?5, ?6, ?7, ?8)
-               AND (SELECT state FROM issues WHERE id = ?3) IN (?9, ?4)",
+               AND deliveries.state IN (?5, ?6, ?8, ?9)
+               AND (SELECT state FROM issues WHERE id = ?3) IN (?10, ?4)",
         )
         .bind(at)
         .bind(serde_json::Value::Array(rows).to_string())
@@ -160,7 +159,8 @@ async fn refund_run(
         .bind(failed.as_str())
         .bind(deferred.as_str())
         .bind(DeliveryState::Pending.as_str())
-        .bind(DeliveryState::Sending.as_str())
+        .bind(released.as_str())
+        .bind(claimed.as_str())
         .bind(IssueState::Sending.as_str())
         .execute(&mut *conn)
         .await?;
