@@ -46,7 +46,7 @@ pub use files::{
 pub use import::{BulkImport, ImportCounts};
 pub use issues::{NewIssue, SlotClaim};
 pub use lists::{ListUpdate, NewList};
-pub use outcome_writer::OutcomeWriter;
+pub use outcome_writer::{OutcomeWriter, PlainCommit};
 pub use records::{Issue, IssueSummary, List, ListSummary, Subscriber};
 pub use signups::{Confirmed, Signup};
 pub use subscribers::{DeliveredMessage, DeliveryRecipient, ImportRow};

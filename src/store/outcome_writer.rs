@@ -23,17 +23,28 @@ impl Store {
     }
 }
 
+/// What became of a group handed to [`OutcomeWriter::record_plain`].
+#[derive(Debug)]
+pub enum PlainCommit {
+    /// Committed, or failed.
+    Done(Result<(), StoreError>),
+    /// Not only state changes (a bounce event, a refunded run): it goes through
+    /// [`Store::record_outcomes`]. Nothing was written.
+    NeedsPool,
+    /// Another connection holds the database's write lock (only when not asked to wait). Nothing
+    /// was written.
+    Busy,
+}
+
 impl OutcomeWriter {
-    /// Commits `outcomes` if they only change states; `None` if they need
-    /// [`Store::record_outcomes`], or (unless `wait`) if the database's write lock is held
-    /// elsewhere, with nothing written.
+    /// Commits `outcomes` if they only change states, waiting for the write lock only if `wait`.
     pub fn record_plain(
         &mut self,
         outcomes: &[Outcome],
         refunds: &[Refund],
         now: DateTime<Utc>,
         wait: bool,
-    ) -> Option<Result<(), StoreError>> {
+    ) -> PlainCommit {
         self.0.record_plain(outcomes, refunds, now, wait)
     }
 }

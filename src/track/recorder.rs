@@ -22,7 +22,7 @@ use super::Breaker;
 use crate::{
     clock::SharedClock,
     domain::BouncePolicy,
-    store::{Outcome, OutcomeWriter, Refund, Store},
+    store::{Outcome, OutcomeWriter, PlainCommit, Refund, Store},
 };
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
@@ -68,37 +68,45 @@ struct Committer {
     policy: BouncePolicy,
 }
 
+/// What a turn made of a group on the writer: done (committed or failed), or left for the pool or
+/// for a wait for the write lock (see [`PlainCommit`]).
+enum Commit {
+    Done(Done),
+    NeedsPool,
+    Busy,
+}
+
 impl Committer {
-    /// Commits `group` on the writer if it only changes states; `None` if it needs the pool, or
-    /// (unless `wait`) if another connection holds the write lock. A failure, or a bug (a panic)
-    /// in the writer, stops every later commit.
-    fn record_plain(
-        &mut self,
-        group: &Group,
-        now: chrono::DateTime<chrono::Utc>,
-        wait: bool,
-    ) -> Option<Done> {
-        let Ok(writer) = &mut self.writer else {
-            return self.writer.as_ref().err().map(|e| Err(e.clone()));
+    /// Commits `group` on the writer if it only changes states, waiting for the write lock only if
+    /// `wait`. A bug (a panic) in the writer is a failure like any other (which [`Turn::answer`]
+    /// makes stop every later commit); after a failure nothing more is written.
+    fn commit(&mut self, group: &Group, now: chrono::DateTime<chrono::Utc>, wait: bool) -> Commit {
+        let writer = match &mut self.writer {
+            Ok(writer) => writer,
+            Err(e) => return Commit::Done(Err(e.clone())),
         };
         let began = std::time::Instant::now();
         let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             writer.record_plain(&group.outcomes, &group.refunds, now, wait)
         }));
-        let result = match attempt {
-            Ok(result) => recorded(result?.map(|()| vec![]), group.outcomes.len(), began),
+        match attempt {
+            Ok(PlainCommit::Done(result)) => Commit::Done(recorded(
+                result.map(|()| vec![]),
+                group.outcomes.len(),
+                began,
+            )),
+            Ok(PlainCommit::NeedsPool) => Commit::NeedsPool,
+            Ok(PlainCommit::Busy) => Commit::Busy,
             Err(_) => {
                 tracing::error!(
                     count = group.outcomes.len(),
                     "recording outcomes failed: the writer panicked"
                 );
-                Err(RecorderError("the outcome writer panicked (a bug)".into()))
+                Commit::Done(Err(RecorderError(
+                    "the outcome writer panicked (a bug)".into(),
+                )))
             }
-        };
-        if let Err(e) = &result {
-            self.writer = Err(e.clone());
         }
-        Some(result)
     }
 }
 
@@ -131,16 +139,12 @@ impl Turn {
     /// group that needs the pool or that would wait for the write lock goes on in a task of its own
     /// (so a settle dropped meanwhile loses nothing); this returns once that task is done.
     async fn commit_parked(mut self, all: bool) {
-        loop {
-            let Some(group) = self.next_group() else {
-                return;
-            };
-            let committer = self.committer();
-            let now = committer.clock.now();
-            match committer.record_plain(&group, now, false) {
-                Some(result) => self.answer(group, result),
-                None => {
-                    let _ = tokio::spawn(self.commit_patiently(group, all)).await;
+        while let Some(group) = self.next_group() {
+            let now = self.committer().clock.now();
+            match self.committer().commit(&group, now, false) {
+                Commit::Done(result) => self.answer(group, result),
+                elsewhere => {
+                    let _ = tokio::spawn(self.commit_patiently(group, elsewhere, all)).await;
                     return;
                 }
             }
@@ -150,45 +154,50 @@ impl Turn {
         }
     }
 
-    /// Commits `group` through the pool, or waiting for the write lock off the runtime's threads
-    /// (`all`: then every group parked after it, the same way).
-    async fn commit_patiently(mut self, mut group: Group, all: bool) {
+    /// Commits `group`, which `first` says needs the pool or a wait for the write lock (the wait
+    /// off the runtime's threads); `all`: then every group parked after it.
+    async fn commit_patiently(mut self, mut group: Group, first: Commit, all: bool) {
+        let mut commit = first;
         loop {
-            let committer = self.committer();
-            let (store, policy, now) = (
-                committer.store.clone(),
-                committer.policy.clone(),
-                committer.clock.now(),
-            );
-            let mut guard = self.committer.take().expect("a turn holds the committer");
-            let waited = tokio::task::spawn_blocking(move || {
-                let result = guard.record_plain(&group, now, true);
-                (guard, group, result)
-            })
-            .await;
-            // Only a runtime shutting down gets here: the group's waiters see the recorder stopped.
-            let Ok((guard, done, result)) = waited else {
-                return;
-            };
-            self.committer = Some(guard);
-            let result = match result {
-                Some(result) => result,
-                None => {
+            let now = self.committer().clock.now();
+            if let Commit::Busy = commit {
+                let mut guard = self.committer.take().expect("a turn holds the committer");
+                let waited = tokio::task::spawn_blocking(move || {
+                    let commit = guard.commit(&group, now, true);
+                    (guard, group, commit)
+                })
+                .await;
+                // Only a runtime shutting down gets here: the group's waiters see the recorder
+                // stopped.
+                let Ok((guard, waited_for, done)) = waited else {
+                    return;
+                };
+                self.committer = Some(guard);
+                (group, commit) = (waited_for, done);
+            }
+            let result = match commit {
+                Commit::Done(result) => result,
+                // (A commit that may wait is never `Busy`; the pool would commit it all the same.)
+                Commit::NeedsPool | Commit::Busy => {
+                    let committer = self.committer();
+                    let (store, policy) = (committer.store.clone(), committer.policy.clone());
                     let began = std::time::Instant::now();
                     let result = store
-                        .record_outcomes(&done.outcomes, &done.refunds, &policy, now)
+                        .record_outcomes(&group.outcomes, &group.refunds, &policy, now)
                         .await;
-                    recorded(result, done.outcomes.len(), began)
+                    recorded(result, group.outcomes.len(), began)
                 }
             };
-            self.answer(done, result);
+            self.answer(group, result);
             if !all {
                 return;
             }
-            match self.next_group() {
-                Some(next) => group = next,
-                None => return,
-            }
+            let Some(next) = self.next_group() else {
+                return;
+            };
+            let now = self.committer().clock.now();
+            commit = self.committer().commit(&next, now, false);
+            group = next;
         }
     }
 

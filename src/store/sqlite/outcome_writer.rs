@@ -15,13 +15,16 @@
 
 use super::{Sqlite, deliveries::OutcomePlan};
 use crate::clock::to_millis;
-use crate::store::{Outcome, Refund, StoreError};
+use crate::store::{Outcome, PlainCommit, Refund, StoreError};
 use chrono::{DateTime, Utc};
 
 /// Commits outcome groups that only change states; blocking, briefly.
 pub struct SqliteOutcomeWriter {
     connection: rusqlite::Connection,
     store: Sqlite,
+    /// The connection's busy timeout now: none for a commit on a runtime thread, the store's for
+    /// one that may wait.
+    patience: std::time::Duration,
 }
 
 impl Sqlite {
@@ -42,33 +45,35 @@ impl Sqlite {
         Ok(SqliteOutcomeWriter {
             connection,
             store: self.clone(),
+            patience: self.busy,
         })
     }
 }
 
 impl SqliteOutcomeWriter {
     /// Commits a group that only changes states (no bounce event, no refunded run) on this
-    /// connection; `None` for any other group (it goes through [`crate::store::Store::record_outcomes`]),
-    /// and, unless `wait`, when another connection holds the database's write lock (nothing was
-    /// written: try again with `wait`, off the runtime's threads).
+    /// connection, waiting for another connection's write lock only if `wait`.
     pub fn record_plain(
         &mut self,
         outcomes: &[Outcome],
         refunds: &[Refund],
         now: DateTime<Utc>,
         wait: bool,
-    ) -> Option<Result<(), StoreError>> {
+    ) -> PlainCommit {
         let plan = OutcomePlan::new(outcomes, refunds);
         if !plan.is_plain(refunds) {
-            return None;
+            return PlainCommit::NeedsPool;
         }
         let patience = if wait {
             self.store.busy
         } else {
             std::time::Duration::ZERO
         };
-        if let Err(e) = self.connection.busy_timeout(patience) {
-            return Some(Err(e.into()));
+        if patience != self.patience {
+            if let Err(e) = self.connection.busy_timeout(patience) {
+                return PlainCommit::Done(Err(e.into()));
+            }
+            self.patience = patience;
         }
         let tx = match self
             .connection
@@ -77,7 +82,7 @@ impl SqliteOutcomeWriter {
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if !wait && e.code == rusqlite::ErrorCode::DatabaseBusy =>
             {
-                return None;
+                return PlainCommit::Busy;
             }
             other => other,
         };
@@ -92,6 +97,6 @@ impl SqliteOutcomeWriter {
             }
             Ok(tx.commit()?)
         });
-        Some(result)
+        PlainCommit::Done(result)
     }
 }
