@@ -42,19 +42,19 @@ impl EventRow<'_> {
     }
 
     /// `(report_sha256, position)`: what makes a report seen twice a duplicate.
-    pub(super) fn report_key(&self) -> (Option<&str>, i64) {
+    fn report_key(&self) -> (Option<&str>, i64) {
         match &self.event.report {
             Some((sha, pos)) => (Some(sha.as_str()), i64::from(*pos)),
             None => (None, 0),
         }
     }
 
-    pub(super) fn diagnostic(&self) -> Option<&str> {
+    fn diagnostic(&self) -> Option<&str> {
         self.event.diagnostic.as_deref().filter(|_| !self.erased())
     }
 
     /// The address the report names, else the matched delivery's.
-    pub(super) fn recipient(&self) -> Option<&str> {
+    fn recipient(&self) -> Option<&str> {
         self.event
             .recipient
             .as_deref()
@@ -62,32 +62,83 @@ impl EventRow<'_> {
             .filter(|_| !self.erased())
     }
 
-    pub(super) fn raw(&self) -> Option<&[u8]> {
+    fn raw(&self) -> Option<&[u8]> {
         self.event
             .raw_deflated
             .as_deref()
             .filter(|_| !self.erased())
     }
 
-    pub(super) fn delivery_id(&self) -> Option<i64> {
+    fn delivery_id(&self) -> Option<i64> {
         self.context().map(|c| c.delivery.0)
     }
 
-    pub(super) fn issue_id(&self) -> Option<i64> {
+    fn issue_id(&self) -> Option<i64> {
         self.context().map(|c| c.issue.0)
     }
 
-    pub(super) fn subscriber_id(&self) -> Option<i64> {
+    fn subscriber_id(&self) -> Option<i64> {
         self.context().map(|c| c.subscriber)
     }
 
-    pub(super) fn list_id(&self) -> Option<i64> {
+    fn list_id(&self) -> Option<i64> {
         self.context().map(|c| c.list)
     }
 
     /// Where the matched delivery's token was found.
-    pub(super) fn matched_by(&self) -> Option<&'static str> {
+    fn matched_by(&self) -> Option<&'static str> {
         self.target.map(|(_, found_in)| found_in)
+    }
+
+    /// The statement that writes the row, the same for both backends (they read `$n` alike and
+    /// take the same column types): it returns a row unless the report was seen before, and a
+    /// duplicate that now names a delivery its earlier copy did not fills the copy in.
+    pub(super) fn insert<'q, DB: sqlx::Database>(
+        &'q self,
+    ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+    where
+        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        Option<&'q [u8]>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        let e = self.event;
+        let (sha, position) = self.report_key();
+        sqlx::query(
+            "INSERT INTO bounces (received_at, source, kind, class, reason, status, reply_code, action,
+                                  diagnostic, remote_mta, recipient, delivery_id, issue_id, subscriber_id,
+                                  list_id, matched_by, effect, report_sha256, position, raw)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                     $19, $20)
+             ON CONFLICT (report_sha256, position) DO UPDATE SET
+                 delivery_id = excluded.delivery_id, issue_id = excluded.issue_id,
+                 subscriber_id = excluded.subscriber_id, list_id = excluded.list_id,
+                 matched_by = excluded.matched_by, effect = excluded.effect
+             WHERE bounces.delivery_id IS NULL AND excluded.delivery_id IS NOT NULL
+             RETURNING id",
+        )
+        .bind(self.at)
+        .bind(e.source.as_str())
+        .bind(e.kind.as_str())
+        .bind(e.class.as_str())
+        .bind(e.reason.as_str())
+        .bind(e.status.map(|s| s.to_string()))
+        .bind(e.reply_code.map(i64::from))
+        .bind(e.action.as_deref())
+        .bind(self.diagnostic())
+        .bind(e.remote_mta.as_deref())
+        .bind(self.recipient())
+        .bind(self.delivery_id())
+        .bind(self.issue_id())
+        .bind(self.subscriber_id())
+        .bind(self.list_id())
+        .bind(self.matched_by())
+        .bind(self.effect.as_str())
+        .bind(sha)
+        .bind(position)
+        .bind(self.raw())
     }
 }
 

@@ -188,44 +188,12 @@ impl BounceStatements for SqliteConnection {
     }
 
     async fn insert_event(&mut self, row: EventRow<'_>) -> Result<bool, StoreError> {
-        let e = row.event;
-        let (sha, position) = row.report_key();
         // No row back: a duplicate.
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO bounces (received_at, source, kind, class, reason, status, reply_code, action,
-                                  diagnostic, remote_mta, recipient, delivery_id, issue_id, subscriber_id,
-                                  list_id, matched_by, effect, report_sha256, position, raw)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (report_sha256, position) DO UPDATE SET
-                 delivery_id = excluded.delivery_id, issue_id = excluded.issue_id,
-                 subscriber_id = excluded.subscriber_id, list_id = excluded.list_id,
-                 matched_by = excluded.matched_by, effect = excluded.effect
-             WHERE bounces.delivery_id IS NULL AND excluded.delivery_id IS NOT NULL
-             RETURNING id",
-        )
-        .bind(row.at)
-        .bind(e.source.as_str())
-        .bind(e.kind.as_str())
-        .bind(e.class.as_str())
-        .bind(e.reason.as_str())
-        .bind(e.status.map(|s| s.to_string()))
-        .bind(e.reply_code.map(i64::from))
-        .bind(e.action.as_deref())
-        .bind(row.diagnostic())
-        .bind(e.remote_mta.as_deref())
-        .bind(row.recipient())
-        .bind(row.delivery_id())
-        .bind(row.issue_id())
-        .bind(row.subscriber_id())
-        .bind(row.list_id())
-        .bind(row.matched_by())
-        .bind(row.effect.as_str())
-        .bind(sha)
-        .bind(position)
-        .bind(row.raw())
-        .fetch_optional(&mut *self)
-        .await?;
-        Ok(id.is_some())
+        Ok(row
+            .insert::<sqlx::Sqlite>()
+            .fetch_optional(&mut *self)
+            .await?
+            .is_some())
     }
 
     async fn move_subscriber(
