@@ -116,6 +116,14 @@ impl Sqlite {
 
 /// The bounce policy's statements on SQLite (the flow is `store::bounce_flow`'s), inside the
 /// caller's write transaction, which holds the database's one write lock.
+/// The issue's first pending delivery.
+pub(super) static FIRST_PENDING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT MIN(id) FROM deliveries WHERE issue_id = ? AND state = ? AND {}",
+        super::deliveries::UNSENT
+    )
+});
+
 impl BounceStatements for SqliteConnection {
     async fn delivery_context(
         &mut self,
@@ -266,14 +274,12 @@ impl BounceStatements for SqliteConnection {
     }
 
     async fn first_pending(&mut self, issue: IssueId) -> Result<Option<i64>, StoreError> {
-        // The (issue, state, id) index answers at once.
-        Ok(
-            sqlx::query_scalar("SELECT MIN(id) FROM deliveries WHERE issue_id = ? AND state = ?")
-                .bind(issue.0)
-                .bind(DeliveryState::Pending.as_str())
-                .fetch_one(&mut *self)
-                .await?,
-        )
+        // The (issue, state, id) index of unsent deliveries answers at once.
+        Ok(sqlx::query_scalar(&FIRST_PENDING)
+            .bind(issue.0)
+            .bind(DeliveryState::Pending.as_str())
+            .fetch_one(&mut *self)
+            .await?)
     }
 
     async fn attempts_and_blocks(

@@ -17,6 +17,13 @@ use crate::{
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+/// The condition of the partial index `deliveries_unsent` (`(issue_id, state, id)` over every
+/// delivery not `sent`): SQLite uses a partial index only for a statement that states its
+/// condition word for word, so every statement that finds an issue's deliveries by a state other
+/// than `sent` adds `AND {UNSENT}` (qualified as `d.` where the table has an alias). Checked
+/// against the domain's name for `sent` and each statement's query plan in the tests below.
+pub(super) const UNSENT: &str = "state <> 'sent'";
+
 // Outcome statements: ?1 is now, ?2 a JSON array of {"i": id, "r": reply, "t": retry_at, "u": 0|1},
 // ?3 the state the rows move to, ?4 `sending` (and for released rows ?5 `cancelled`, ?6 `skipped`):
 // states are bound from the domain enums (see `OutcomeStatement::states`).
@@ -176,6 +183,43 @@ async fn refund_run(
     Ok(())
 }
 
+/// A claim's two reads: the issue's pending deliveries in id order, then its deferred ones that are
+/// due, oldest due first.
+static CLAIM_PENDING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT d.id, d.attempts, d.unconfirmed, s.email, s.name, s.attributes, s.status
+         FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+         WHERE d.issue_id = ? AND d.state = ? AND d.{UNSENT} ORDER BY d.id LIMIT ?"
+    )
+});
+static CLAIM_DEFERRED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT d.id, d.attempts, d.unconfirmed, s.email, s.name, s.attributes, s.status
+         FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+         WHERE d.issue_id = ? AND d.state = ? AND d.{UNSENT} AND d.next_attempt_at <= ?
+         ORDER BY d.next_attempt_at, d.id LIMIT ?"
+    )
+});
+/// The issue's deliveries by state: those not sent counted in the index, the sent ones as the
+/// issue's total less those (one statement, so one snapshot).
+static COUNTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH unsent AS (SELECT state, COUNT(*) AS n FROM deliveries
+                         WHERE issue_id = ?1 AND {UNSENT} GROUP BY state)
+         SELECT state, n FROM (
+             SELECT state, n FROM unsent
+             UNION ALL
+             SELECT ?2, (SELECT COUNT(*) FROM deliveries WHERE issue_id = ?1)
+                        - (SELECT COALESCE(SUM(n), 0) FROM unsent))
+         WHERE n > 0"
+    )
+});
+static NEXT_RETRY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT MIN(next_attempt_at) FROM deliveries WHERE issue_id = ? AND state = ? AND {UNSENT}"
+    )
+});
+
 impl Sqlite {
     pub async fn recover_interrupted(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         // Rows of an issue cancelled meanwhile (while no daemon ran) are skipped, not pending: a
@@ -203,30 +247,21 @@ impl Sqlite {
         now: DateTime<Utc>,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let mut tx = self.write_transaction().await?;
-        let mut rows = sqlx::query(
-            "SELECT d.id, d.attempts, d.unconfirmed, s.email, s.name, s.attributes, s.status
-             FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
-             WHERE d.issue_id = ? AND d.state = ? ORDER BY d.id LIMIT ?",
-        )
-        .bind(issue.0)
-        .bind(DeliveryState::Pending.as_str())
-        .bind(limit as i64)
-        .fetch_all(&mut *tx)
-        .await?;
+        let mut rows = sqlx::query(&CLAIM_PENDING)
+            .bind(issue.0)
+            .bind(DeliveryState::Pending.as_str())
+            .bind(limit as i64)
+            .fetch_all(&mut *tx)
+            .await?;
         if rows.len() < limit {
             rows.extend(
-                sqlx::query(
-                    "SELECT d.id, d.attempts, d.unconfirmed, s.email, s.name, s.attributes, s.status
-                     FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
-                     WHERE d.issue_id = ? AND d.state = ? AND d.next_attempt_at <= ?
-                     ORDER BY d.next_attempt_at, d.id LIMIT ?",
-                )
-                .bind(issue.0)
-                .bind(DeliveryState::Deferred.as_str())
-                .bind(to_millis(now))
-                .bind((limit - rows.len()) as i64)
-                .fetch_all(&mut *tx)
-                .await?,
+                sqlx::query(&CLAIM_DEFERRED)
+                    .bind(issue.0)
+                    .bind(DeliveryState::Deferred.as_str())
+                    .bind(to_millis(now))
+                    .bind((limit - rows.len()) as i64)
+                    .fetch_all(&mut *tx)
+                    .await?,
             );
         }
         let mut claimed = Vec::with_capacity(rows.len());
@@ -365,12 +400,11 @@ impl Sqlite {
     }
 
     pub async fn delivery_counts(&self, issue: IssueId) -> Result<DeliveryCounts, StoreError> {
-        let rows = sqlx::query(
-            "SELECT state, COUNT(*) AS n FROM deliveries WHERE issue_id = ? GROUP BY state",
-        )
-        .bind(issue.0)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&COUNTS)
+            .bind(issue.0)
+            .bind(DeliveryState::Sent.as_str())
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| Ok((r.get::<&str, _>("state").parse()?, r.get("n"))))
             .collect()
@@ -423,13 +457,118 @@ impl Sqlite {
     }
 
     pub async fn next_retry_at(&self, issue: IssueId) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let at: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE issue_id = ? AND state = ?",
-        )
-        .bind(issue.0)
-        .bind(DeliveryState::Deferred.as_str())
-        .fetch_one(&self.pool)
-        .await?;
+        let at: Option<i64> = sqlx::query_scalar(&NEXT_RETRY)
+            .bind(issue.0)
+            .bind(DeliveryState::Deferred.as_str())
+            .fetch_one(&self.pool)
+            .await?;
         Ok(at.map(crate::clock::from_millis))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store with one sending issue of seven deliveries: three sent, one each pending, deferred,
+    /// sending and failed.
+    async fn store_with_states() -> (tempfile::TempDir, Sqlite) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Sqlite::open_with_timeout(
+            &dir.path().join("herald.db"),
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+        sqlx::raw_sql(
+            "INSERT INTO lists (id, slug, name, from_address, created_at)
+                 VALUES (1, 'weekly', 'Weekly', 'news@example.com', 0);
+             INSERT INTO issues (id, list_id, subject, source_path, html_template, text_template, state, queued_at)
+                 VALUES (1, 1, 'Subject', 'issue.md', '', '', 'sending', 0);
+             INSERT INTO subscribers (id, list_id, email, created_at, updated_at)
+                 SELECT value, 1, 'reader' || value || '@example.com', 0, 0
+                 FROM json_each('[1, 2, 3, 4, 5, 6, 7]');
+             INSERT INTO deliveries (id, issue_id, subscriber_id, state, next_attempt_at) VALUES
+                 (1, 1, 1, 'sent', NULL), (2, 1, 2, 'pending', NULL), (3, 1, 3, 'sent', NULL),
+                 (4, 1, 4, 'deferred', 0), (5, 1, 5, 'sending', NULL), (6, 1, 6, 'failed', NULL),
+                 (7, 1, 7, 'sent', NULL);",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn the_unsent_index_condition_names_the_domains_sent_state() {
+        assert_eq!(
+            UNSENT,
+            format!("state <> '{}'", DeliveryState::Sent.as_str())
+        );
+    }
+
+    #[tokio::test]
+    async fn sent_deliveries_are_counted_as_the_total_less_the_rest() {
+        let (_dir, store) = store_with_states().await;
+        let counts = store.delivery_counts(IssueId(1)).await.unwrap();
+        let expected: DeliveryCounts = [
+            (DeliveryState::Sent, 3),
+            (DeliveryState::Pending, 1),
+            (DeliveryState::Deferred, 1),
+            (DeliveryState::Sending, 1),
+            (DeliveryState::Failed, 1),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(counts, expected);
+        // No sent delivery: no `sent` entry (as a GROUP BY gives), and another issue counts nothing.
+        sqlx::query("UPDATE deliveries SET state = 'skipped' WHERE state = 'sent'")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let counts = store.delivery_counts(IssueId(1)).await.unwrap();
+        assert_eq!(counts.get(&DeliveryState::Sent), None);
+        assert_eq!(counts.get(&DeliveryState::Skipped), Some(&3));
+        assert!(store.delivery_counts(IssueId(2)).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn statements_that_find_deliveries_by_state_search_the_unsent_index() {
+        let (dir, store) = store_with_states().await;
+        let db = rusqlite::Connection::open(dir.path().join("herald.db")).unwrap();
+        let statements = [
+            ("claim pending", CLAIM_PENDING.as_str()),
+            ("claim deferred", &CLAIM_DEFERRED),
+            ("counts", &COUNTS),
+            ("next retry", &NEXT_RETRY),
+            ("finish", &super::super::issues::FINISH),
+            ("skip on cancel", &super::super::issues::SKIP_UNSENT),
+            ("first pending", &super::super::bounces::FIRST_PENDING),
+        ];
+        for (name, sql) in statements {
+            let mut explain = db
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            // (Unbound parameters are NULL: the plan does not depend on them.)
+            let mut rows = explain.raw_query();
+            let mut plan: Vec<String> = Vec::new();
+            while let Some(row) = rows.next().unwrap() {
+                plan.push(row.get(3).unwrap());
+            }
+            assert!(
+                plan.iter().any(
+                    |step| step.contains("USING COVERING INDEX deliveries_unsent")
+                        || step.contains("USING INDEX deliveries_unsent")
+                ),
+                "{name} does not search deliveries_unsent: {plan:?}"
+            );
+        }
+        // Claims, counts and the finish check still see the right rows.
+        let claimed = store
+            .claim_batch(IssueId(1), 10, chrono::Utc::now())
+            .await
+            .unwrap();
+        let ids: Vec<i64> = claimed.iter().map(|c| c.id.0).collect();
+        assert_eq!(ids, [2, 4]);
     }
 }

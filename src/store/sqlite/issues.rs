@@ -18,6 +18,25 @@ const ISSUE_COLUMNS: &str =
     "i.id, i.list_id, l.slug, i.subject, i.preheader, i.source_path, i.html_template,
      i.text_template, i.state, i.state_reason, i.send_at, i.queued_at, i.started_at, i.finished_at";
 
+/// Finishes a sending issue none of whose deliveries is unfinished.
+pub(super) static FINISH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "UPDATE issues SET state = ?, finished_at = ? WHERE id = ? AND state = ?
+         AND NOT EXISTS (SELECT 1 FROM deliveries WHERE issue_id = ? AND state IN ({}) AND {})",
+        super::placeholders(DeliveryState::unfinished().count()),
+        super::deliveries::UNSENT,
+    )
+});
+
+/// A cancelled issue's deliveries still waiting (pending, deferred) are skipped.
+pub(super) static SKIP_UNSENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries SET state = ?, last_reply = 'issue cancelled', updated_at = ?
+         WHERE issue_id = ? AND state IN (?, ?) AND {}",
+        super::deliveries::UNSENT
+    )
+});
+
 impl Sqlite {
     pub async fn insert_issue(
         &self,
@@ -154,17 +173,14 @@ impl Sqlite {
         .execute(&mut *tx)
         .await?;
         if to == IssueState::Cancelled {
-            sqlx::query(
-                "UPDATE deliveries SET state = ?, last_reply = 'issue cancelled', updated_at = ?
-                 WHERE issue_id = ? AND state IN (?, ?)",
-            )
-            .bind(DeliveryState::Skipped.as_str())
-            .bind(to_millis(now))
-            .bind(id.0)
-            .bind(DeliveryState::Pending.as_str())
-            .bind(DeliveryState::Deferred.as_str())
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(&SKIP_UNSENT)
+                .bind(DeliveryState::Skipped.as_str())
+                .bind(to_millis(now))
+                .bind(id.0)
+                .bind(DeliveryState::Pending.as_str())
+                .bind(DeliveryState::Deferred.as_str())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(current)
@@ -255,13 +271,6 @@ impl Sqlite {
         id: IssueId,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        static FINISH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            format!(
-                "UPDATE issues SET state = ?, finished_at = ? WHERE id = ? AND state = ?
-                 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE issue_id = ? AND state IN ({}))",
-                super::placeholders(DeliveryState::unfinished().count())
-            )
-        });
         let mut q = sqlx::query(&FINISH)
             .bind(IssueState::Sent.as_str())
             .bind(to_millis(now))
