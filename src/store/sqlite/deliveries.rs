@@ -24,35 +24,33 @@ use sqlx::Row;
 /// against the domain's name for `sent` and each statement's query plan in the tests below.
 pub(super) const UNSENT: &str = "state <> 'sent'";
 
-// Outcome statements: ?1 is now, ?2 a JSON array of {"i": id, "r": reply, "t": retry_at, "u": 0|1},
-// ?3 the state the rows move to, ?4 `sending` (and for released rows ?5 `cancelled`, ?6 `skipped`):
-// states are bound from the domain enums (see `OutcomeStatement::states`).
-const RECORD_SENT: &str = "UPDATE deliveries SET state = ?3, attempts = attempts + 1,
-        last_reply = json_extract(j.value, '$.r'), sent_at = ?1, updated_at = ?1
-    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = ?4";
-const RECORD_DEFERRED: &str = "UPDATE deliveries SET state = ?3, attempts = attempts + 1,
-        unconfirmed = unconfirmed + json_extract(j.value, '$.u'),
-        last_reply = json_extract(j.value, '$.r'), next_attempt_at = json_extract(j.value, '$.t'), updated_at = ?1
-    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = ?4";
-const RECORD_UNCONFIRMED: &str = "UPDATE deliveries SET state = ?3, attempts = attempts + 1,
-        unconfirmed = unconfirmed + 1, last_reply = json_extract(j.value, '$.r'), updated_at = ?1
-    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = ?4";
-const RECORD_FAILED: &str = "UPDATE deliveries SET state = ?3, attempts = attempts + 1,
-        last_reply = json_extract(j.value, '$.r'), updated_at = ?1
-    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = ?4";
+// Outcome statements, one row each: ?1 is now, ?2 the delivery, ?3 its reply, ?4 its retry time, ?5 1
+// if its message went out unconfirmed, ?6 the state it moves to, ?7 `sending` (and for released rows
+// ?8 `cancelled`, ?9 `skipped`): states are bound from the domain enums (see
+// `OutcomeStatement::states`). (A set-based statement over a JSON array of the rows cost more than
+// it saved: a group holds one or two outcomes when the sender is busiest.)
+const RECORD_SENT: &str = "UPDATE deliveries SET state = ?6, attempts = attempts + 1,
+        last_reply = ?3, sent_at = ?1, updated_at = ?1 WHERE id = ?2 AND state = ?7";
+const RECORD_DEFERRED: &str = "UPDATE deliveries SET state = ?6, attempts = attempts + 1,
+        unconfirmed = unconfirmed + ?5, last_reply = ?3, next_attempt_at = ?4, updated_at = ?1
+    WHERE id = ?2 AND state = ?7";
+const RECORD_UNCONFIRMED: &str = "UPDATE deliveries SET state = ?6, attempts = attempts + 1,
+        unconfirmed = unconfirmed + 1, last_reply = ?3, updated_at = ?1 WHERE id = ?2 AND state = ?7";
+const RECORD_FAILED: &str = "UPDATE deliveries SET state = ?6, attempts = attempts + 1,
+        last_reply = ?3, updated_at = ?1 WHERE id = ?2 AND state = ?7";
 const RECORD_RELEASED: &str = "UPDATE deliveries SET updated_at = ?1,
-        state = CASE WHEN (SELECT state FROM issues WHERE id = deliveries.issue_id) = ?5 THEN ?6 ELSE ?3 END
-    FROM json_each(?2) AS j WHERE deliveries.id = json_extract(j.value, '$.i') AND deliveries.state = ?4";
+        state = CASE WHEN (SELECT state FROM issues WHERE id = deliveries.issue_id) = ?8 THEN ?9 ELSE ?6 END
+    WHERE id = ?2 AND state = ?7";
 
-/// One outcome statement with its rows and the states it binds.
+/// One outcome statement with the rows it is run for and the states it binds.
 pub(super) struct OutcomeStatement {
     pub(super) sql: &'static str,
-    pub(super) rows: String,
+    pub(super) rows: Vec<OutcomeRow>,
     pub(super) next: DeliveryState,
 }
 
 impl OutcomeStatement {
-    /// ?3 onwards: the state the rows move to, `sending`, and for released rows `cancelled` and
+    /// ?6 onwards: the state the rows move to, `sending`, and for released rows `cancelled` and
     /// `skipped` (a released row of a cancelled issue is skipped).
     pub(super) fn states(&self) -> impl Iterator<Item = &'static str> {
         debug_assert!(DeliveryState::Sending.can_move_to(self.next));
@@ -66,9 +64,8 @@ impl OutcomeStatement {
     }
 }
 
-/// A group of outcomes as statements: one set-based UPDATE per resulting state, each taking its
-/// rows as a JSON array (so a group costs the same few statements whatever its size), and the 5xx
-/// refusals to record as bounce events.
+/// A group of outcomes as statements: one UPDATE per resulting state, run once per row, and the
+/// 5xx refusals to record as bounce events.
 pub(super) struct OutcomePlan {
     pub(super) statements: Vec<OutcomeStatement>,
     pub(super) bounces: Vec<(DeliveryId, NewBounce)>,
@@ -77,37 +74,20 @@ pub(super) struct OutcomePlan {
 impl OutcomePlan {
     pub(super) fn new(outcomes: &[Outcome], refunds: &[Refund]) -> Self {
         let groups = OutcomeGroups::new(outcomes, refunds);
-        let json = |rows: &[OutcomeRow]| {
-            rows.iter()
-                .map(|r| serde_json::json!({ "i": r.id, "r": r.reply, "t": r.retry_at, "u": r.unconfirmed }))
-                .collect::<Vec<_>>()
-        };
         let statements = [
-            (RECORD_SENT, DeliveryState::Sent, json(&groups.sent)),
-            (
-                RECORD_DEFERRED,
-                DeliveryState::Deferred,
-                json(&groups.deferred),
-            ),
+            (RECORD_SENT, DeliveryState::Sent, groups.sent),
+            (RECORD_DEFERRED, DeliveryState::Deferred, groups.deferred),
             (
                 RECORD_UNCONFIRMED,
                 DeliveryState::Unconfirmed,
-                json(&groups.unconfirmed),
+                groups.unconfirmed,
             ),
-            (RECORD_FAILED, DeliveryState::Failed, json(&groups.failed)),
-            (
-                RECORD_RELEASED,
-                DeliveryState::Pending,
-                json(&groups.released),
-            ),
+            (RECORD_FAILED, DeliveryState::Failed, groups.failed),
+            (RECORD_RELEASED, DeliveryState::Pending, groups.released),
         ]
         .into_iter()
         .filter(|(_, _, rows)| !rows.is_empty())
-        .map(|(sql, next, rows)| OutcomeStatement {
-            sql,
-            rows: serde_json::Value::Array(rows).to_string(),
-            next,
-        })
+        .map(|(sql, next, rows)| OutcomeStatement { sql, rows, next })
         .collect();
         Self {
             statements,
@@ -318,25 +298,20 @@ impl Sqlite {
     ) -> Result<Vec<RecordedBounce>, StoreError> {
         let plan = OutcomePlan::new(outcomes, refunds);
         let at = to_millis(now);
-        fn bound(
-            statement: &OutcomeStatement,
-            at: i64,
-        ) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
-            let mut q = sqlx::query(statement.sql)
-                .bind(at)
-                .bind(statement.rows.as_str());
-            for state in statement.states() {
-                q = q.bind(state);
-            }
-            q
-        }
-        if let ([statement], true) = (plan.statements.as_slice(), plan.is_plain(refunds)) {
-            bound(statement, at).execute(&self.pool).await?;
-            return Ok(vec![]);
-        }
         let mut tx = self.write_transaction().await?;
         for statement in &plan.statements {
-            bound(statement, at).execute(&mut *tx).await?;
+            for row in &statement.rows {
+                let mut q = sqlx::query(statement.sql)
+                    .bind(at)
+                    .bind(row.id)
+                    .bind(row.reply.as_deref())
+                    .bind(row.retry_at)
+                    .bind(row.unconfirmed);
+                for state in statement.states() {
+                    q = q.bind(state);
+                }
+                q.execute(&mut *tx).await?;
+            }
         }
         let mut recorded = Vec::with_capacity(plan.bounces.len());
         for (delivery, b) in &plan.bounces {

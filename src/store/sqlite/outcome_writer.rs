@@ -75,28 +75,42 @@ impl SqliteOutcomeWriter {
             }
             self.patience = patience;
         }
-        let tx = match self
-            .connection
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        {
-            Err(rusqlite::Error::SqliteFailure(e, _))
+        // BEGIN and COMMIT as cached statements too (`Transaction` prepares them every time).
+        match self.execute("BEGIN IMMEDIATE") {
+            Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
                 if !wait && e.code == rusqlite::ErrorCode::DatabaseBusy =>
             {
                 return PlainCommit::Busy;
             }
-            other => other,
-        };
+            Err(e) => return PlainCommit::Done(Err(e)),
+            Ok(()) => {}
+        }
         let at = to_millis(now);
-        let result = tx.map_err(StoreError::from).and_then(|tx| {
-            for statement in &plan.statements {
+        let result = plan
+            .statements
+            .iter()
+            .try_for_each(|statement| {
                 let states: Vec<&str> = statement.states().collect();
-                let mut params: Vec<&dyn rusqlite::ToSql> = vec![&at, &statement.rows];
-                params.extend(states.iter().map(|s| s as &dyn rusqlite::ToSql));
-                tx.prepare_cached(statement.sql)
-                    .and_then(|mut prepared| prepared.execute(&*params))?;
-            }
-            Ok(tx.commit()?)
-        });
+                let mut prepared = self.connection.prepare_cached(statement.sql)?;
+                for row in &statement.rows {
+                    let mut params: Vec<&dyn rusqlite::ToSql> =
+                        vec![&at, &row.id, &row.reply, &row.retry_at, &row.unconfirmed];
+                    params.extend(states.iter().map(|s| s as &dyn rusqlite::ToSql));
+                    prepared.execute(&*params)?;
+                }
+                Ok(())
+            })
+            .and_then(|()| self.execute("COMMIT"));
+        if result.is_err() && !self.connection.is_autocommit() {
+            // What failed is not committed; the connection is left ready for the next group.
+            let _ = self.connection.execute_batch("ROLLBACK");
+        }
         PlainCommit::Done(result)
+    }
+
+    /// Runs `sql` (no parameters) as a cached statement.
+    fn execute(&self, sql: &str) -> Result<(), StoreError> {
+        self.connection.prepare_cached(sql)?.execute([])?;
+        Ok(())
     }
 }
