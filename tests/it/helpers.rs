@@ -12,6 +12,14 @@ use std::{
 
 pub const HERALD: &str = env!("CARGO_BIN_EXE_herald");
 
+/// The port of the admin listener a `serve` log says it bound (`admin listening … 127.0.0.1:PORT`).
+fn admin_port_in(log: &str) -> Option<u16> {
+    let line = log.lines().find(|l| l.contains("admin listening"))?;
+    let after = &line[line.find("127.0.0.1:")? + "127.0.0.1:".len()..];
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 /// A free loopback port (bound then released; the OS does not hand it out again at once).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -192,23 +200,43 @@ impl TestApp {
     }
 
     /// One more `herald serve` on this test's database (PostgreSQL: a second daemon on the same
-    /// queue), with its own HTTP ports; `env` adds settings (e.g. its rate). Returns it with its
-    /// admin port (`/metrics`).
+    /// queue), with its own HTTP listeners on ports the kernel picks as they bind (a port picked
+    /// beforehand could be taken by another test in between: a daemon that cannot bind its admin
+    /// listener serves on without one); `env` adds settings (e.g. its rate). Returns it once its admin
+    /// listener (`/metrics`, on 127.0.0.1) is up, with that port. Its log is `serve-N.log` in the
+    /// test's directory.
     pub fn spawn_another_serve(&self, env: &[(&str, &str)]) -> (Child, u16) {
-        let admin = free_port();
+        static SPAWNED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SPAWNED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let log = self.path(&format!("serve-{n}.log"));
         let mut command = self.command(&["serve"]);
+        // The public listener on another loopback address: `admin.listen` may not be `http.listen`.
         command
-            .env("HERALD_HTTP__LISTEN", format!("127.0.0.1:{}", free_port()))
-            .env("HERALD_ADMIN__LISTEN", format!("127.0.0.1:{admin}"));
+            .env("HERALD_HTTP__LISTEN", "127.0.0.2:0")
+            .env("HERALD_ADMIN__LISTEN", "127.0.0.1:0");
         for (k, v) in env {
             command.env(k, v);
         }
-        let child = command
+        let mut child = command
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        (child, admin)
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(port) = admin_port_in(&text) {
+                return (child, port);
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("herald serve exited ({status}) before its admin listener was up:\n{text}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "herald serve's admin listener not up within 60 s:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn spawn_serve(&self) -> Child {

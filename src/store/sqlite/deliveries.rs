@@ -194,6 +194,14 @@ static COUNTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
          WHERE n > 0"
     )
 });
+/// `issue retry`: the issue's failed (or deferred) deliveries, those whose last reply holds ?5 if
+/// given, back to pending.
+static REQUEUE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries SET state = ?, attempts = 0, next_attempt_at = NULL, updated_at = ?
+         WHERE issue_id = ? AND state = ? AND {UNSENT} AND (?5 IS NULL OR instr(last_reply, ?5) > 0)"
+    )
+});
 static NEXT_RETRY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT MIN(next_attempt_at) FROM deliveries WHERE issue_id = ? AND state = ? AND {UNSENT}"
@@ -346,18 +354,15 @@ impl Sqlite {
                 "issue #{issue} is {current}: it has no deliveries to retry"
             )));
         }
-        let requeued = sqlx::query(
-            "UPDATE deliveries SET state = ?, attempts = 0, next_attempt_at = NULL, updated_at = ?
-             WHERE issue_id = ? AND state = ? AND (?5 IS NULL OR instr(last_reply, ?5) > 0)",
-        )
-        .bind(DeliveryState::Pending.as_str())
-        .bind(at)
-        .bind(issue.0)
-        .bind(state.as_str())
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let requeued = sqlx::query(&REQUEUE)
+            .bind(DeliveryState::Pending.as_str())
+            .bind(at)
+            .bind(issue.0)
+            .bind(state.as_str())
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if requeued > 0 && current == IssueState::Sent {
             debug_assert!(IssueState::Sent.can_move_to(IssueState::Sending));
             sqlx::query(
@@ -516,6 +521,7 @@ mod tests {
             ("claim deferred", &CLAIM_DEFERRED),
             ("counts", &COUNTS),
             ("next retry", &NEXT_RETRY),
+            ("retry", &REQUEUE),
             ("finish", &super::super::issues::FINISH),
             ("skip on cancel", &super::super::issues::SKIP_UNSENT),
             ("first pending", &super::super::bounces::FIRST_PENDING),
