@@ -135,10 +135,11 @@ impl Store {
         on_backend!(self, b => b.claim_batch(issue, limit, now).await)
     }
 
-    /// Records outcomes (the sender's group commit): one statement per kind of outcome, each taking
-    /// its rows as a JSON array, so a group costs the same few statements whatever its size, and a
-    /// group of one kind needs no explicit transaction. Each update only applies to a row still in
-    /// `sending`. A released row of a cancelled issue becomes `skipped`, not `pending`.
+    /// Records outcomes (the sender's group commit), all or none: on PostgreSQL set-based statements
+    /// taking the group's rows as arrays (round trips, whatever the group's size); on SQLite, where
+    /// a statement is a call, one UPDATE per outcome by id. Each update only
+    /// applies to a row still in `sending`. A released row of a cancelled issue becomes `skipped`,
+    /// not `pending`.
     pub async fn record_outcomes(
         &self,
         outcomes: &[Outcome],
@@ -212,8 +213,8 @@ pub(super) const REFUNDED_BACK_TO_PENDING: [DeliveryState; 2] =
 pub(super) const REFUNDED_IN_PLACE: [DeliveryState; 2] =
     [DeliveryState::Pending, DeliveryState::Sending];
 
-/// A group of outcomes sorted by the state each moves its delivery to (so a backend writes one
-/// set-based statement per state, whatever the group's size), the 5xx refusals to record as bounce
+/// A group of outcomes sorted by the state each moves its delivery to (one statement per state:
+/// set-based on PostgreSQL, run once per row on SQLite), the 5xx refusals to record as bounce
 /// events, and the deliveries of this group a refunded run covers.
 pub(super) struct OutcomeGroups {
     pub(super) sent: Vec<OutcomeRow>,

@@ -12,9 +12,35 @@ use std::{
 
 pub const HERALD: &str = env!("CARGO_BIN_EXE_herald");
 
-/// The port of the admin listener a `serve` log says it bound (`admin listening … 127.0.0.1:PORT`).
+/// The log file of a daemon started by [`TestApp::spawn_another_serve`].
+pub struct ServeLog(PathBuf);
+
+impl ServeLog {
+    /// The port its admin listener (`/metrics`, on 127.0.0.1) bound, once its log says so (it binds
+    /// before it logs); panics with the log after 60 s.
+    pub fn admin_port(&self) -> u16 {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = std::fs::read_to_string(&self.0).unwrap_or_default();
+            if let Some(port) = admin_port_in(&text) {
+                return port;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "herald serve's admin listener not up within 60 s:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The port of the admin listener a `serve` log says it bound (`admin listening … 127.0.0.1:PORT`),
+/// from complete lines only (the last one may be half written).
 fn admin_port_in(log: &str) -> Option<u16> {
-    let line = log.lines().find(|l| l.contains("admin listening"))?;
+    let line = log
+        .split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
+        .find(|l| l.contains("admin listening"))?;
     let after = &line[line.find("127.0.0.1:")? + "127.0.0.1:".len()..];
     let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
@@ -201,14 +227,13 @@ impl TestApp {
 
     /// One more `herald serve` on this test's database (PostgreSQL: a second daemon on the same
     /// queue), with its own HTTP listeners on ports the kernel picks as they bind (a port picked
-    /// beforehand could be taken by another test in between: a daemon that cannot bind its admin
-    /// listener serves on without one); `env` adds settings (e.g. its rate). Returns it once its admin
-    /// listener (`/metrics`, on 127.0.0.1) is up, with that port. Its log is `serve-N.log` in the
-    /// test's directory.
-    pub fn spawn_another_serve(&self, env: &[(&str, &str)]) -> (Child, u16) {
+    /// beforehand could be taken by another test in between, and a daemon that cannot bind its admin
+    /// listener serves on without one); `env` adds settings (e.g. its rate). Returns at once (several
+    /// start together) with its log, which tells its admin port ([`ServeLog::admin_port`]).
+    pub fn spawn_another_serve(&self, env: &[(&str, &str)]) -> (Child, ServeLog) {
         static SPAWNED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = SPAWNED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let log = self.path(&format!("serve-{n}.log"));
+        let log = ServeLog(self.path(&format!("serve-{n}.log")));
         let mut command = self.command(&["serve"]);
         // The public listener on another loopback address: `admin.listen` may not be `http.listen`.
         command
@@ -217,26 +242,12 @@ impl TestApp {
         for (k, v) in env {
             command.env(k, v);
         }
-        let mut child = command
+        let child = command
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(&log.0).unwrap())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if let Some(port) = admin_port_in(&text) {
-                return (child, port);
-            }
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("herald serve exited ({status}) before its admin listener was up:\n{text}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "herald serve's admin listener not up within 60 s:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        (child, log)
     }
 
     pub fn spawn_serve(&self) -> Child {

@@ -71,7 +71,7 @@ fn every_recipient_exactly_once_with(daemons: usize) {
     let (sink, app, id) = queued(900, "50");
     // Paced, so that every daemon is up before the first one could finish alone.
     let names: Vec<String> = (0..daemons).map(|i| format!("mail-{i}")).collect();
-    let (running, admin_ports): (Vec<Child>, Vec<u16>) = names
+    let (running, logs): (Vec<Child>, Vec<ServeLog>) = names
         .iter()
         .map(|name| {
             app.spawn_another_serve(&[
@@ -83,10 +83,10 @@ fn every_recipient_exactly_once_with(daemons: usize) {
     let running = Daemons(running);
     let issue = app.wait_for_issue(id, Duration::from_secs(120), |i| i["state"] == "sent");
     // Each daemon's metrics carry its own name.
-    let shares: Vec<u64> = admin_ports
+    let shares: Vec<u64> = logs
         .iter()
         .zip(&names)
-        .map(|(port, name)| sent_by(*port, Some(name)))
+        .map(|(log, name)| sent_by(log.admin_port(), Some(name)))
         .collect();
     running.stop();
     assert_eq!(shares.iter().sum::<u64>(), 900, "{shares:?}");
@@ -212,11 +212,11 @@ fn a_global_rate_caps_every_daemon_on_the_queue_together() {
     app.list_with_subscribers(200);
     let id = app.queue_issue(&[]);
     // Each daemon alone may send as fast as the sink takes (no rate of its own).
-    let (daemons, admin_ports): (Vec<Child>, Vec<u16>) =
+    let (daemons, logs): (Vec<Child>, Vec<ServeLog>) =
         (0..2).map(|_| app.spawn_another_serve(&[])).unzip();
     let daemons = Daemons(daemons);
     app.wait_for_issue(id, Duration::from_secs(60), |i| i["state"] == "sent");
-    let shares: Vec<u64> = admin_ports.iter().map(|p| sent_by(*p, None)).collect();
+    let shares: Vec<u64> = logs.iter().map(|l| sent_by(l.admin_port(), None)).collect();
     daemons.stop();
     assert!(
         shares.iter().all(|n| *n > 0),

@@ -114,8 +114,6 @@ impl Sqlite {
     }
 }
 
-/// The bounce policy's statements on SQLite (the flow is `store::bounce_flow`'s), inside the
-/// caller's write transaction, which holds the database's one write lock.
 /// The first pending delivery.
 pub(super) static FIRST_PENDING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
@@ -124,6 +122,8 @@ pub(super) static FIRST_PENDING: std::sync::LazyLock<String> = std::sync::LazyLo
     )
 });
 
+/// The bounce policy's statements on SQLite (the flow is `store::bounce_flow`'s), inside the
+/// caller's write transaction, which holds the database's one write lock.
 impl BounceStatements for SqliteConnection {
     async fn delivery_context(
         &mut self,
