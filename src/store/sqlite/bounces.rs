@@ -115,12 +115,10 @@ impl Sqlite {
 }
 
 /// The issue's first pending delivery.
-pub(super) static FIRST_PENDING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "SELECT MIN(id) FROM deliveries WHERE issue_id = ? AND state = ? AND {}",
-        super::deliveries::UNSENT
-    )
-});
+pub(super) const FIRST_PENDING: &str = concat!(
+    "SELECT MIN(id) FROM deliveries WHERE issue_id = ? AND state = ? AND ",
+    unsent!()
+);
 
 /// The bounce policy's statements on SQLite (the flow is `store::bounce_flow`'s), inside the
 /// caller's write transaction, which holds the database's one write lock.
@@ -275,7 +273,7 @@ impl BounceStatements for SqliteConnection {
 
     async fn first_pending(&mut self, issue: IssueId) -> Result<Option<i64>, StoreError> {
         // The (issue, state, id) index of unsent deliveries answers at once.
-        Ok(sqlx::query_scalar(&FIRST_PENDING)
+        Ok(sqlx::query_scalar(FIRST_PENDING)
             .bind(issue.0)
             .bind(DeliveryState::Pending.as_str())
             .fetch_one(&mut *self)

@@ -17,13 +17,6 @@ use crate::{
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-/// The condition of the partial index `deliveries_unsent` (`(issue_id, state, id)` over every
-/// delivery not `sent`): SQLite uses a partial index only for a statement that states its
-/// condition word for word, so every statement that finds an issue's deliveries by a state other
-/// than `sent` adds `AND {UNSENT}` (qualified as `d.` where the table has an alias). Checked
-/// against the domain's name for `sent` and each statement's query plan in the tests below.
-pub(super) const UNSENT: &str = "state <> 'sent'";
-
 // Outcome statements, one row each: ?1 is now, ?2 the delivery, ?3 its reply, ?4 its retry time, ?5 1
 // if its message went out unconfirmed, ?6 the state it moves to, ?7 `sending` (and for released rows
 // ?8 `cancelled`, ?9 `skipped`): states are bound from the domain enums (see
@@ -165,48 +158,45 @@ async fn refund_run(
 
 /// A claim's two reads: the issue's pending deliveries in id order, then its deferred ones that are
 /// due, oldest due first.
-static CLAIM_PENDING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "SELECT d.id, d.attempts, d.unconfirmed, s.email, s.name, s.attributes, s.status
-         FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
-         WHERE d.issue_id = ? AND d.state = ? AND d.{UNSENT} ORDER BY d.id LIMIT ?"
-    )
-});
-static CLAIM_DEFERRED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "SELECT d.id, d.attempts, d.unconfirmed, s.email, s.name, s.attributes, s.status
-         FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
-         WHERE d.issue_id = ? AND d.state = ? AND d.{UNSENT} AND d.next_attempt_at <= ?
-         ORDER BY d.next_attempt_at, d.id LIMIT ?"
-    )
-});
+const CLAIM_PENDING: &str = concat!(
+    "SELECT d.id, d.attempts, d.unconfirmed, s.email, s.name, s.attributes, s.status
+     FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+     WHERE d.issue_id = ? AND d.state = ? AND d.",
+    unsent!(),
+    " ORDER BY d.id LIMIT ?"
+);
+const CLAIM_DEFERRED: &str = concat!(
+    "SELECT d.id, d.attempts, d.unconfirmed, s.email, s.name, s.attributes, s.status
+     FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+     WHERE d.issue_id = ? AND d.state = ? AND d.",
+    unsent!(),
+    " AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.id LIMIT ?"
+);
 /// The issue's deliveries by state: those not sent counted in the index, the sent ones as the
 /// issue's total less those (one statement, so one snapshot).
-static COUNTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "WITH unsent AS (SELECT state, COUNT(*) AS n FROM deliveries
-                         WHERE issue_id = ?1 AND {UNSENT} GROUP BY state)
-         SELECT state, n FROM (
-             SELECT state, n FROM unsent
-             UNION ALL
-             SELECT ?2, (SELECT COUNT(*) FROM deliveries WHERE issue_id = ?1)
-                        - (SELECT COALESCE(SUM(n), 0) FROM unsent))
-         WHERE n > 0"
-    )
-});
+const COUNTS: &str = concat!(
+    "WITH unsent AS (SELECT state, COUNT(*) AS n FROM deliveries WHERE issue_id = ?1 AND ",
+    unsent!(),
+    " GROUP BY state)
+     SELECT state, n FROM (
+         SELECT state, n FROM unsent
+         UNION ALL
+         SELECT ?2, (SELECT COUNT(*) FROM deliveries WHERE issue_id = ?1)
+                    - (SELECT COALESCE(SUM(n), 0) FROM unsent))
+     WHERE n > 0"
+);
 /// `issue retry`: the issue's failed (or deferred) deliveries, those whose last reply holds ?5 if
 /// given, back to pending.
-static REQUEUE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "UPDATE deliveries SET state = ?, attempts = 0, next_attempt_at = NULL, updated_at = ?
-         WHERE issue_id = ? AND state = ? AND {UNSENT} AND (?5 IS NULL OR instr(last_reply, ?5) > 0)"
-    )
-});
-static NEXT_RETRY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "SELECT MIN(next_attempt_at) FROM deliveries WHERE issue_id = ? AND state = ? AND {UNSENT}"
-    )
-});
+const REQUEUE: &str = concat!(
+    "UPDATE deliveries SET state = ?, attempts = 0, next_attempt_at = NULL, updated_at = ?
+     WHERE issue_id = ? AND state = ? AND ",
+    unsent!(),
+    " AND (?5 IS NULL OR instr(last_reply, ?5) > 0)"
+);
+const NEXT_RETRY: &str = concat!(
+    "SELECT MIN(next_attempt_at) FROM deliveries WHERE issue_id = ? AND state = ? AND ",
+    unsent!()
+);
 
 impl Sqlite {
     pub async fn recover_interrupted(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
@@ -235,7 +225,7 @@ impl Sqlite {
         now: DateTime<Utc>,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let mut tx = self.write_transaction().await?;
-        let mut rows = sqlx::query(&CLAIM_PENDING)
+        let mut rows = sqlx::query(CLAIM_PENDING)
             .bind(issue.0)
             .bind(DeliveryState::Pending.as_str())
             .bind(limit as i64)
@@ -243,7 +233,7 @@ impl Sqlite {
             .await?;
         if rows.len() < limit {
             rows.extend(
-                sqlx::query(&CLAIM_DEFERRED)
+                sqlx::query(CLAIM_DEFERRED)
                     .bind(issue.0)
                     .bind(DeliveryState::Deferred.as_str())
                     .bind(to_millis(now))
@@ -354,7 +344,7 @@ impl Sqlite {
                 "issue #{issue} is {current}: it has no deliveries to retry"
             )));
         }
-        let requeued = sqlx::query(&REQUEUE)
+        let requeued = sqlx::query(REQUEUE)
             .bind(DeliveryState::Pending.as_str())
             .bind(at)
             .bind(issue.0)
@@ -380,7 +370,7 @@ impl Sqlite {
     }
 
     pub async fn delivery_counts(&self, issue: IssueId) -> Result<DeliveryCounts, StoreError> {
-        let rows = sqlx::query(&COUNTS)
+        let rows = sqlx::query(COUNTS)
             .bind(issue.0)
             .bind(DeliveryState::Sent.as_str())
             .fetch_all(&self.pool)
@@ -437,7 +427,7 @@ impl Sqlite {
     }
 
     pub async fn next_retry_at(&self, issue: IssueId) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let at: Option<i64> = sqlx::query_scalar(&NEXT_RETRY)
+        let at: Option<i64> = sqlx::query_scalar(NEXT_RETRY)
             .bind(issue.0)
             .bind(DeliveryState::Deferred.as_str())
             .fetch_one(&self.pool)
@@ -482,7 +472,7 @@ mod tests {
     #[test]
     fn the_unsent_index_condition_names_the_domains_sent_state() {
         assert_eq!(
-            UNSENT,
+            unsent!(),
             format!("state <> '{}'", DeliveryState::Sent.as_str())
         );
     }
@@ -517,14 +507,14 @@ mod tests {
         let (dir, store) = store_with_states().await;
         let db = rusqlite::Connection::open(dir.path().join("herald.db")).unwrap();
         let statements = [
-            ("claim pending", CLAIM_PENDING.as_str()),
-            ("claim deferred", &CLAIM_DEFERRED),
-            ("counts", &COUNTS),
-            ("next retry", &NEXT_RETRY),
-            ("retry", &REQUEUE),
+            ("claim pending", CLAIM_PENDING),
+            ("claim deferred", CLAIM_DEFERRED),
+            ("counts", COUNTS),
+            ("next retry", NEXT_RETRY),
+            ("retry", REQUEUE),
             ("finish", &super::super::issues::FINISH),
-            ("skip on cancel", &super::super::issues::SKIP_UNSENT),
-            ("first pending", &super::super::bounces::FIRST_PENDING),
+            ("skip on cancel", super::super::issues::SKIP_WAITING),
+            ("first pending", super::super::bounces::FIRST_PENDING),
         ];
         for (name, sql) in statements {
             let mut explain = db

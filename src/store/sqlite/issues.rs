@@ -24,18 +24,16 @@ pub(super) static FINISH: std::sync::LazyLock<String> = std::sync::LazyLock::new
         "UPDATE issues SET state = ?, finished_at = ? WHERE id = ? AND state = ?
          AND NOT EXISTS (SELECT 1 FROM deliveries WHERE issue_id = ? AND state IN ({}) AND {})",
         super::placeholders(DeliveryState::unfinished().count()),
-        super::deliveries::UNSENT,
+        unsent!(),
     )
 });
 
 /// A cancelled issue's deliveries still waiting (pending, deferred) are skipped.
-pub(super) static SKIP_UNSENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "UPDATE deliveries SET state = ?, last_reply = 'issue cancelled', updated_at = ?
-         WHERE issue_id = ? AND state IN (?, ?) AND {}",
-        super::deliveries::UNSENT
-    )
-});
+pub(super) const SKIP_WAITING: &str = concat!(
+    "UPDATE deliveries SET state = ?, last_reply = 'issue cancelled', updated_at = ?
+     WHERE issue_id = ? AND state IN (?, ?) AND ",
+    unsent!()
+);
 
 impl Sqlite {
     pub async fn insert_issue(
@@ -173,7 +171,7 @@ impl Sqlite {
         .execute(&mut *tx)
         .await?;
         if to == IssueState::Cancelled {
-            sqlx::query(&SKIP_UNSENT)
+            sqlx::query(SKIP_WAITING)
                 .bind(DeliveryState::Skipped.as_str())
                 .bind(to_millis(now))
                 .bind(id.0)
