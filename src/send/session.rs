@@ -196,7 +196,7 @@ impl Capabilities {
     /// a refusal (`SendFailure::Unsendable`) says why not.
     pub fn prepare(
         &self,
-        from: &str,
+        from: String,
         to: &str,
         mut message: Vec<u8>,
         stem: String,
@@ -205,13 +205,13 @@ impl Capabilities {
             let body = String::from_utf8(message)
                 .map_err(|_| SendFailure::Unsendable("message is not UTF-8".into()))?;
             return Ok(Outgoing {
-                from: from.to_owned(),
+                from,
                 stem,
                 envelope: None,
                 body,
             });
         }
-        let (sender, recipient) = (address(from)?, address(to)?);
+        let (sender, recipient) = (address(&from)?, address(to)?);
         message.extend_from_slice(b".\r\n");
         let body = String::from_utf8(message)
             .map_err(|_| SendFailure::Unsendable("message is not UTF-8".into()))?;
@@ -232,7 +232,7 @@ impl Capabilities {
         let envelope =
             transaction::Envelope::new(&sender.envelope, &recipient.envelope, smtputf8, &body);
         Ok(Outgoing {
-            from: from.to_owned(),
+            from,
             stem,
             envelope: Some(envelope),
             body,
@@ -275,7 +275,7 @@ impl Session {
     ) -> Result<crate::domain::SmtpReply, Failed> {
         match self
             .capabilities()
-            .prepare(from, to, message, file_stem.to_owned())
+            .prepare(from.to_owned(), to, message, file_stem.to_owned())
         {
             Ok(outgoing) => {
                 self.transmit(outgoing, async { gate.await.map(|()| None) })

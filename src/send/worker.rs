@@ -288,16 +288,6 @@ async fn attempt(
             built = Some(outgoing.into_message());
             None
         }
-        Some(Prepared::Refused(failed)) => {
-            return judge(
-                shared,
-                &job.delivery,
-                Err(failed),
-                false,
-                false,
-                job.claimed_at,
-            );
-        }
         Some(Prepared::Done(kind)) => return kind,
         None => None,
     };
@@ -364,8 +354,6 @@ struct Ahead {
 enum Prepared {
     /// Ready; its envelope went out behind the last message's dot if the session holds it staged.
     Ready(super::Outgoing),
-    /// The session cannot carry it (an address, SMTPUTF8).
-    Refused(super::transaction::Failed),
     /// Building it failed.
     Done(OutcomeKind),
 }
@@ -401,9 +389,10 @@ async fn look_ahead(
     let prepared = match build(shared, &mut job).await {
         Err(kind) => Prepared::Done(kind),
         Ok((bytes, from)) => {
-            match capabilities.prepare(&from, &job.delivery.email, bytes, stem(&job)) {
+            match capabilities.prepare(from, &job.delivery.email, bytes, stem(&job)) {
                 Ok(outgoing) => Prepared::Ready(outgoing),
-                Err(failure) => Prepared::Refused(super::session::refused(failure)),
+                // (Only a pipelining SMTP session takes jobs ahead.)
+                Err(failure) => Prepared::Done(refuse(shared, &job, failure, true)),
             }
         }
     };
@@ -516,14 +505,20 @@ async fn ready(
         Some(built) => built,
         None => build(shared, job).await?,
     };
-    let delivery = &job.delivery;
+    let smtp = matches!(open, Session::Smtp { .. });
     open.capabilities()
-        .prepare(&from, &delivery.email, bytes, stem(job))
-        .map_err(|failure| {
-            let result = Err(super::session::refused(failure));
-            count_reply(&result, Duration::ZERO, open);
-            judge(shared, delivery, result, false, false, job.claimed_at)
-        })
+        .prepare(from, &job.delivery.email, bytes, stem(job))
+        .map_err(|failure| refuse(shared, job, failure, smtp))
+}
+
+/// A message the session cannot carry (an address, SMTPUTF8), refused before anything was sent:
+/// counted as a transaction without a reply code when the session is SMTP, and judged.
+fn refuse(shared: &Shared, job: &Job, failure: super::SendFailure, smtp: bool) -> OutcomeKind {
+    let result = Err(super::session::refused(failure));
+    if smtp {
+        count(&result, Duration::ZERO);
+    }
+    judge(shared, &job.delivery, result, false, false, job.claimed_at)
 }
 
 /// What a transaction's result means for its delivery. `reused`: the session had carried messages
@@ -645,9 +640,13 @@ fn count_reply(
     took: Duration,
     session: &Session,
 ) {
-    if !matches!(session, Session::Smtp { .. }) {
-        return;
+    if matches!(session, Session::Smtp { .. }) {
+        count(result, took);
     }
+}
+
+/// [`count_reply`] for a transaction known to be SMTP.
+fn count(result: &Result<crate::domain::SmtpReply, super::transaction::Failed>, took: Duration) {
     let m = crate::metrics::Metrics::get();
     m.smtp_seconds.observe(took.as_secs_f64());
     let code = match result {
