@@ -46,7 +46,16 @@ fn admin_port_in(log: &str) -> Option<u16> {
     digits.parse().ok()
 }
 
-/// A free loopback port (bound then released; the OS does not hand it out again at once).
+/// `N` distinct free loopback ports: all bound at once, then released.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| listeners[i].local_addr().unwrap().port())
+}
+
+/// A free loopback port (bound then released: the next call may hand out the same one, so take
+/// several with [`free_ports`]).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -70,7 +79,8 @@ impl TestApp {
     /// `extra` is TOML appended to the generated config (sections may repeat keys given here).
     pub fn new(smtp: Smtp, extra: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let http_port = free_port();
+        // Both at once: a port released by one `free_port()` can be the next one's.
+        let [http_port, admin_port] = free_ports();
         let mut sections: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         let mut set =
             |section: &'static str, line: String| sections.entry(section).or_default().push(line);
@@ -78,7 +88,6 @@ impl TestApp {
         set("database", format!("url = {:?}", &*database));
         set("http", format!("listen = \"127.0.0.1:{http_port}\""));
         // Tests run in parallel: each daemon gets its own admin port.
-        let admin_port = free_port();
         set("admin", format!("listen = \"127.0.0.1:{admin_port}\""));
         set(
             "http",
